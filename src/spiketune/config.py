@@ -1,0 +1,148 @@
+"""One serialisable run configuration (YAML) holding every knob of a run.
+
+Unknown keys and out-of-range values raise :class:`ConfigError` naming the field.
+``arch: null`` and ``num_steps: null`` take the dataset's default (``DATASET_DEFAULTS``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import surrogate as sg
+from .errors import ConfigError
+
+# Default network and time steps per dataset (see docs/datasets.md for their sources).
+DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
+    "digits": ("16C3p1-MP2-32C3p1-MP2-64-10", 8),
+    "fashion-mnist": ("32C3-P2-32C3-MP2-256-10", 10),
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    dataset: str = "digits"
+    root: str | None = None
+    num_steps: int | None = Field(None, ge=1, le=10_000)
+    encoding: Literal["direct", "rate", "latency"] = "direct"
+    batch_size: int = Field(64, ge=1)
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    train_limit: int | None = Field(None, ge=1)  # use only the first N training samples
+    test_limit: int | None = Field(None, ge=1)
+
+
+class ModelConfig(_Section):
+    arch: str | None = None
+    neuron: Literal["lif", "lapicque"] = "lif"
+    beta: float = Field(0.5, ge=0.0, le=1.0)
+    threshold: float = Field(1.0, gt=0.0)
+    reset: Literal["subtract", "zero", "none"] = "subtract"
+    surrogate: str = "atan"
+    slope: float | None = Field(None, gt=0.0)  # generic width knob (see surrogate.get)
+    surrogate_params: dict[str, float] = Field(default_factory=dict)
+    layer_surrogates: list[str] | None = None  # optional per-layer surrogate names
+    layer_slopes: list[float] | None = None  # optional per-layer widths
+    learn_beta: bool = False
+    learn_threshold: bool = False
+    weight_bits: int | None = Field(None, ge=2, le=16)
+
+    @field_validator("surrogate")
+    @classmethod
+    def _known_surrogate(cls, v: str) -> str:
+        return sg.canonical_name(v)
+
+
+class TrainConfig(_Section):
+    epochs: int = Field(15, ge=1)
+    lr: float = Field(5e-3, gt=0.0)
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = Field(0.0, ge=0.0)
+    scheduler: Literal["cosine", "cosine_restarts", "none"] = "cosine"
+    t_max: int | None = Field(None, ge=1)  # cosine: iterations to anneal over (default: all)
+    t_0: int | None = Field(None, ge=1)  # cosine_restarts: iterations per cycle (default: 1 epoch)
+    eta_min: float = Field(0.0, ge=0.0)
+    patience: int | None = Field(5, ge=1)  # early stopping on validation accuracy
+    loss: Literal["ce_count", "mse_count"] = "ce_count"
+    correct_rate: float = Field(1.0, ge=0.0, le=1.0)
+    incorrect_rate: float = Field(0.0, ge=0.0, le=1.0)
+    grad_clip: float | None = Field(None, gt=0.0)
+    seed: int = 0
+
+
+class ProfileConfig(_Section):
+    trace_samples: int | None = Field(None, ge=0)  # samples whose full spike bits are kept (None: all)
+
+
+class RunConfig(_Section):
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    profile: ProfileConfig = Field(default_factory=ProfileConfig)
+
+    def resolved(self) -> "RunConfig":
+        """A copy with dataset defaults (arch, num_steps) filled in."""
+        cfg = self.model_copy(deep=True)
+        arch, steps = DATASET_DEFAULTS.get(cfg.data.dataset, (None, 10))
+        if cfg.model.arch is None:
+            if arch is None:
+                raise ConfigError(f"dataset '{cfg.data.dataset}' has no default arch; set model.arch")
+            cfg.model.arch = arch
+        if cfg.data.num_steps is None:
+            cfg.data.num_steps = steps
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def _format(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
+    return "invalid configuration: " + "; ".join(parts)
+
+
+def from_dict(d: dict[str, Any]) -> RunConfig:
+    try:
+        return RunConfig.model_validate(d)
+    except ValidationError as e:
+        raise ConfigError(_format(e)) from None
+
+
+def load(path: str | Path) -> RunConfig:
+    """Read a YAML config; errors name the file and the offending field."""
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"cannot read config {p}: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {p} must be a mapping of sections, got {type(raw).__name__}")
+    try:
+        return from_dict(raw)
+    except ConfigError as e:
+        raise ConfigError(f"{p}: {e}") from None
+
+
+def dump(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+def with_overrides(cfg: RunConfig, overrides: dict[str, Any]) -> RunConfig:
+    """Apply dotted overrides such as ``{"model.beta": 0.9}``."""
+    d = cfg.to_dict()
+    for key, value in overrides.items():
+        section, _, field = key.partition(".")
+        if section not in d or not field:
+            raise ConfigError(f"unknown setting '{key}'; use section.field, sections: {', '.join(d)}")
+        if field not in d[section]:
+            raise ConfigError(f"unknown setting '{key}'; fields of {section}: {', '.join(d[section])}")
+        d[section][field] = value
+    return from_dict(d)

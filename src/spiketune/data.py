@@ -1,0 +1,150 @@
+"""Datasets: tensors of images in [0, 1] with integer labels.
+
+* ``digits``: scikit-learn's 8x8 handwritten digits (1,797 images, ships offline).
+  It has no official split: a stratified 80/20 train/test split with a fixed seed.
+* ``fashion-mnist``: the four IDX files (optionally gzipped) from any directory,
+  by default ``/usr/share/datasets/fashion-mnist`` (Debian package
+  ``dataset-fashion-mnist``) or ``$SPIKETUNE_DATA/fashion-mnist``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import DatasetError
+
+SPLIT_SEED = 0  # the fixed seed of splits that datasets do not define themselves
+
+
+@dataclass
+class TensorDataset:
+    """Images ``x`` [N, C, H, W] float32 in [0, 1] and labels ``y`` [N] int64."""
+
+    name: str
+    x: torch.Tensor
+    y: torch.Tensor
+    num_classes: int
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    def subset(self, idx: np.ndarray | torch.Tensor) -> "TensorDataset":
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        return TensorDataset(self.name, self.x[idx], self.y[idx], self.num_classes, self.source)
+
+
+def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (rest, held_out) with ``fraction`` of each class held out, seeded."""
+    rng = np.random.default_rng(seed)
+    held = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        held.append(idx[: int(round(fraction * len(idx)))])
+    held_idx = np.sort(np.concatenate(held))
+    rest = np.setdiff1d(np.arange(len(labels)), held_idx)
+    return rest, held_idx
+
+
+def load_digits(split: str) -> TensorDataset:
+    from sklearn.datasets import load_digits as sk_digits
+
+    d = sk_digits()
+    x = (d.images / 16.0).astype(np.float32)[:, None]
+    y = d.target.astype(np.int64)
+    train_idx, test_idx = stratified_split(y, 0.2, SPLIT_SEED)
+    idx = train_idx if split == "train" else test_idx
+    return TensorDataset("digits", torch.from_numpy(x[idx]), torch.from_numpy(y[idx]), 10,
+                         "sklearn.datasets.load_digits")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (raw or gzipped); DatasetError names the file if it is corrupt."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as e:
+        raise DatasetError(f"cannot read IDX file {path}: {e}") from None
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise DatasetError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DatasetError(f"{path} is truncated (header of {header} bytes incomplete)")
+    dims = struct.unpack(f">{ndim}I", data[4:header])
+    size = int(np.prod(dims))
+    if len(data) - header != size:
+        raise DatasetError(f"{path} holds {len(data) - header} bytes of data, "
+                           f"its header promises {size} ({'x'.join(map(str, dims))})")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+
+
+FASHION_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+                 "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+FASHION_DEFAULT = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _find(root: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
+def fashion_root(root: str | os.PathLike | None) -> Path:
+    """Directory holding Fashion-MNIST: ``root``, else $SPIKETUNE_DATA/fashion-mnist, else Debian's."""
+    if root is not None:
+        return Path(root)
+    env = os.environ.get("SPIKETUNE_DATA")
+    if env and (Path(env) / "fashion-mnist").is_dir():
+        return Path(env) / "fashion-mnist"
+    return FASHION_DEFAULT
+
+
+def load_fashion_mnist(split: str, root: str | os.PathLike | None = None) -> TensorDataset:
+    base = fashion_root(root)
+    stems = FASHION_FILES[split]
+    paths = [_find(base, s) for s in stems]
+    if not base.is_dir() or None in paths:
+        raise DatasetError(
+            f"Fashion-MNIST {split} files not found in {base}: expected {stems[0]}[.gz] and "
+            f"{stems[1]}[.gz]. Install them with 'apt-get install dataset-fashion-mnist' "
+            f"or pass --data-root DIR holding the four IDX files.")
+    images, labels = read_idx(paths[0]), read_idx(paths[1])
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DatasetError(f"{paths[0]} and {paths[1]} disagree: images {images.shape}, "
+                           f"labels {labels.shape}")
+    if labels.max(initial=0) > 9:
+        raise DatasetError(f"{paths[1]} holds label {labels.max()} outside 0..9")
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    return TensorDataset("fashion-mnist", x, torch.from_numpy(labels.astype(np.int64)), 10,
+                         str(base))
+
+
+LOADERS = {"digits": lambda split, root: load_digits(split),
+           "fashion-mnist": load_fashion_mnist}
+
+
+def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None = None) -> TensorDataset:
+    """Dataset ``name`` ('digits', 'fashion-mnist'), ``split`` 'train' or 'test'."""
+    key = name.strip().lower().replace("_", "-")
+    if key not in LOADERS:
+        raise DatasetError(f"unknown dataset '{name}'; valid: {', '.join(sorted(LOADERS))}")
+    if split not in ("train", "test"):
+        raise DatasetError(f"unknown split '{split}'; valid: train, test")
+    if root is not None and not Path(root).is_dir():
+        raise DatasetError(f"dataset directory {root} does not exist")
+    return LOADERS[key](split, root)

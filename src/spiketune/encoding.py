@@ -1,0 +1,32 @@
+"""Spike encoders for static images in [0, 1]: direct, rate (Bernoulli) and latency.
+
+``direct`` returns the image itself: the network feeds it to its first layer at
+every step (computed once, see :mod:`spiketune.models`). ``rate`` draws
+``S_t ~ Bernoulli(x)`` independently per step. ``latency`` fires each pixel with
+x > 0 exactly once, at step ``round((1 - x) * (T - 1))`` (brighter = earlier; a
+linear time-to-first-spike code).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import ConfigError
+
+ENCODINGS = ("direct", "rate", "latency")
+
+
+def encode(x: torch.Tensor, kind: str, num_steps: int,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """Encode a batch [B, ...]; ``direct`` returns it unchanged, others return [T, B, ...]."""
+    if kind == "direct":
+        return x
+    if kind == "rate":
+        p = x.clamp(0, 1).unsqueeze(0).expand(num_steps, *x.shape)
+        return torch.bernoulli(p, generator=generator)
+    if kind == "latency":
+        xs = x.clamp(0, 1)
+        when = torch.round((1 - xs) * (num_steps - 1)).long()
+        steps = torch.arange(num_steps, device=x.device).view(-1, *([1] * x.dim()))
+        return ((steps == when.unsqueeze(0)) & (xs > 0).unsqueeze(0)).to(x.dtype)
+    raise ConfigError(f"unknown encoding '{kind}'; valid: {', '.join(ENCODINGS)}")

@@ -1,0 +1,21 @@
+"""The tool's own error types: every user-facing failure is one of these."""
+
+
+class SpiketuneError(ValueError):
+    """Base class: a problem with the user's input, named clearly."""
+
+
+class ArchError(SpiketuneError):
+    """A malformed architecture string; names the bad token and its position."""
+
+
+class ConfigError(SpiketuneError):
+    """An invalid or inconsistent configuration value."""
+
+
+class DatasetError(SpiketuneError):
+    """A dataset that is missing, corrupt or unknown; names the file or directory."""
+
+
+class TraceError(SpiketuneError):
+    """A spike-trace folder that is missing, corrupt or of an unknown version."""

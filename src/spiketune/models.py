@@ -1,0 +1,142 @@
+"""Spiking networks built from the architecture notation (see :mod:`spiketune.arch`).
+
+Execution is multi-step: each conv/linear runs once over all ``T*B`` inputs, and
+for a static (direct-coded) input the first block's synapse runs once and is
+broadcast over time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from . import arch as arch_mod
+from . import neurons
+from . import surrogate as sg
+from .errors import ArchError
+from .quant import QuantConv2d, QuantLinear
+
+
+class SpikingBlock(nn.Module):
+    """Synapse (conv/linear [+BN] [+pool]) -> spiking neuron -> [dropout]."""
+
+    def __init__(self, spec: arch_mod.Block, neuron: neurons.SpikingNeuron,
+                 weight_bits: int | None) -> None:
+        super().__init__()
+        self.spec = spec
+        layers: list[nn.Module] = []
+        if spec.kind == "conv":
+            cin = spec.in_shape[0]
+            args = (cin, spec.out_channels, spec.kernel)
+            kw = dict(stride=spec.stride, padding=spec.padding)
+            layers.append(QuantConv2d(*args, bits=weight_bits, **kw) if weight_bits
+                          else nn.Conv2d(*args, **kw))
+            if spec.batch_norm:
+                layers.append(nn.BatchNorm2d(spec.out_channels))
+            if spec.pool:
+                kind, size = spec.pool
+                layers.append(nn.MaxPool2d(size) if kind == "max" else nn.AvgPool2d(size))
+        else:
+            fan_in = math.prod(spec.in_shape)
+            layers.append(nn.Flatten())
+            layers.append(QuantLinear(fan_in, spec.out_channels, bits=weight_bits) if weight_bits
+                          else nn.Linear(fan_in, spec.out_channels))
+            if spec.batch_norm:
+                layers.append(nn.BatchNorm1d(spec.out_channels))
+        self.synapse = nn.Sequential(*layers)
+        self.neuron = neuron
+        self.dropout = nn.Dropout(spec.dropout) if spec.dropout else nn.Identity()
+
+    @property
+    def weight_layer(self) -> nn.Conv2d | nn.Linear:
+        return next(m for m in self.synapse if isinstance(m, (nn.Conv2d, nn.Linear)))
+
+    def synapse_seq(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """Apply the synapse to [T, B, ...] at once."""
+        t, b = x_seq.shape[:2]
+        y = self.synapse(x_seq.reshape(t * b, *x_seq.shape[2:]))
+        return y.reshape(t, b, *y.shape[1:])
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.neuron(self.synapse_seq(x_seq)))
+
+    def forward_static(self, x: torch.Tensor, num_steps: int) -> torch.Tensor:
+        """Direct input [B, ...]: one synapse pass, broadcast over ``num_steps``."""
+        y = self.synapse(x)
+        cur = y.unsqueeze(0).expand(num_steps, *y.shape)
+        spk = self.neuron(cur)
+        return self.dropout(spk)
+
+
+class SpikingNetwork(nn.Module):
+    """A feed-forward SNN. ``forward`` returns output spikes [T, B, units]."""
+
+    def __init__(self, arch: str, input_shape: tuple[int, ...], num_classes: int | None,
+                 neuron: str = "lif", beta: float = 0.5, threshold: float = 1.0,
+                 reset: str = "subtract", surrogate: sg.Surrogate | list[sg.Surrogate] | None = None,
+                 learn_beta: bool = False, learn_threshold: bool = False,
+                 weight_bits: int | None = None) -> None:
+        super().__init__()
+        specs = arch_mod.parse(arch, input_shape)
+        units = specs[-1].out_channels
+        num_classes = num_classes or units
+        if units % num_classes:
+            raise ArchError(f"output layer '{specs[-1].tokens[0]}' of '{arch}' has {units} units, "
+                            f"not a multiple of {num_classes} classes")
+        if weight_bits is not None and not 2 <= weight_bits <= 16:
+            raise ArchError(f"weight_bits must be in [2, 16], got {weight_bits}")
+        surrogates = surrogate if isinstance(surrogate, list) else [surrogate] * len(specs)
+        if len(surrogates) != len(specs):
+            raise ArchError(f"{len(surrogates)} per-layer surrogates for {len(specs)} layers")
+        self.arch, self.input_shape = arch, tuple(input_shape)
+        self.num_classes, self.pop_size = num_classes, units // num_classes
+        self.blocks = nn.ModuleList(
+            SpikingBlock(spec, neurons.make(neuron, beta, threshold, reset,
+                                            s if s is not None else sg.get("atan"),
+                                            learn_beta, learn_threshold), weight_bits)
+            for spec, s in zip(specs, surrogates))
+
+    def forward(self, x: torch.Tensor, num_steps: int | None = None,
+                record: bool = False):
+        """``x`` is [T, B, ...] (spike or frame sequence) or a static [B, ...] input with
+        ``num_steps``. Returns output spikes [T, B, units], plus every block's spikes if
+        ``record``."""
+        static = x.dim() == len(self.input_shape) + 1
+        if static and not num_steps:
+            raise ValueError("a static input needs num_steps")
+        expected = tuple(x.shape[1:] if static else x.shape[2:])
+        if expected != self.input_shape:
+            raise ArchError(f"network '{self.arch}' expects inputs of shape {self.input_shape}, "
+                            f"got {expected}")
+        recorded = []
+        h = x
+        for i, block in enumerate(self.blocks):
+            h = block.forward_static(x, num_steps) if (static and i == 0) else block(h)
+            if record:
+                recorded.append(h)
+        return (h, recorded) if record else h
+
+    def decode(self, spikes: torch.Tensor) -> torch.Tensor:
+        """Class scores [B, classes]: spike counts summed over time and population."""
+        counts = spikes.sum(0)
+        return counts.view(counts.shape[0], self.num_classes, self.pop_size).sum(-1)
+
+    def neurons(self) -> list[neurons.SpikingNeuron]:
+        return [b.neuron for b in self.blocks]
+
+
+def build(arch: str, input_shape: tuple[int, ...], num_classes: int | None = None,
+          **kwargs) -> SpikingNetwork:
+    """Build ``arch`` (e.g. ``32C3-P2-32C3-MP2-256-10``) for ``input_shape``.
+
+    Keyword arguments go to :class:`SpikingNetwork` (neuron, beta, threshold, reset,
+    surrogate, learn_beta, learn_threshold, weight_bits).
+    """
+    return SpikingNetwork(arch, input_shape, num_classes, **kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,158 @@
+"""Sparsity profile of a trained network, and the spike traces the hardware model reads.
+
+For each spiking layer: total spikes, firing rate ``spikes / (neurons * T * samples)``,
+activation sparsity ``1 - firing rate``, and the synaptic operations of the weight
+layer that reads its spikes (effective accumulates: each event times its exact
+out-degree, see :mod:`spiketune.fanout`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import traces as tr
+from .data import TensorDataset
+from .encoding import encode
+from .fanout import out_degree
+from .models import SpikingNetwork
+
+
+@dataclass
+class LayerProfile:
+    """Sparsity of one block's output spikes and its weight layer's work."""
+
+    name: str
+    kind: str
+    neurons: int
+    spikes: int
+    firing_rate: float
+    sparsity: float
+    input_events: int
+    synops: int
+
+
+@dataclass
+class Profile:
+    accuracy: float
+    num_samples: int
+    num_steps: int
+    layers: list[LayerProfile]
+
+    @property
+    def total_spikes(self) -> int:
+        return sum(l.spikes for l in self.layers)
+
+    @property
+    def firing_rate(self) -> float:
+        """Network-wide firing rate over all spiking neurons."""
+        n = sum(l.neurons for l in self.layers)
+        return self.total_spikes / (n * self.num_steps * self.num_samples)
+
+    @property
+    def synops(self) -> int:
+        return sum(l.synops for l in self.layers)
+
+    def to_dict(self) -> dict:
+        return {"accuracy": self.accuracy, "num_samples": self.num_samples,
+                "num_steps": self.num_steps, "total_spikes": self.total_spikes,
+                "firing_rate": self.firing_rate, "synops": self.synops,
+                "layers": [asdict(l) for l in self.layers]}
+
+
+def layer_specs(model: SpikingNetwork) -> list[tr.LayerSpec]:
+    """Torch-free description of the model's weight layers (for traces/hardware)."""
+    specs = []
+    for block in model.blocks:
+        s, n = block.spec, block.neuron
+        specs.append(tr.LayerSpec(
+            kind=s.kind, in_shape=tuple(s.in_shape), conv_shape=tuple(s.conv_shape),
+            out_shape=tuple(s.out_shape), kernel=s.kernel, stride=s.stride, padding=s.padding,
+            pool=s.pool, neuron=type(n).__name__.lower(), beta=float(n.beta),
+            threshold=float(n.threshold), reset=n.reset_mode,
+            weight_bits=getattr(block.weight_layer, "bits", None)))
+    return specs
+
+
+def layer_weights(model: SpikingNetwork) -> list[dict[str, np.ndarray]]:
+    from .quant import integer_weight
+
+    out = []
+    for block in model.blocks:
+        layer = block.weight_layer
+        w = {"weight": layer.weight.detach().cpu().numpy().astype(np.float32),
+             "bias": (layer.bias.detach().cpu().numpy().astype(np.float32) if layer.bias is not None
+                      else np.zeros(layer.weight.shape[0], np.float32))}
+        bits = getattr(layer, "bits", None)
+        if bits:
+            q, scale = integer_weight(layer.weight, bits)
+            w["int_weight"], w["scale"] = q.cpu().numpy(), np.float32(scale)
+        out.append(w)
+    return out
+
+
+def _channel_counts(ev: torch.Tensor) -> torch.Tensor:
+    """Boolean events [T, B, C, ...] -> counts per channel [B, T, C]."""
+    t, b, c = ev.shape[:3]
+    return ev.reshape(t, b, c, -1).sum(-1).permute(1, 0, 2)
+
+
+@torch.no_grad()
+def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: str,
+                batch_size: int = 256, trace_dir: str | Path | None = None,
+                trace_samples: int | None = None, seed: int = 0) -> Profile:
+    """Evaluate ``model`` on ``ds``, profile its sparsity and optionally write traces."""
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    n_tensors = len(model.blocks) + 1
+    counts: list[list[np.ndarray]] = [[] for _ in range(n_tensors)]
+    bits: list[list[np.ndarray]] = [[] for _ in range(n_tensors)]
+    pos_events = [None] * n_tensors
+    inputs, preds = [], []
+    keep = len(ds) if trace_samples is None else trace_samples
+    for start in range(0, len(ds), batch_size):
+        x = ds.x[start:start + batch_size]
+        xin = encode(x, encoding, num_steps, gen)
+        out, rec = model(xin, num_steps=num_steps, record=True)
+        preds.append(model.decode(out).argmax(1).numpy())
+        seq_in = xin.unsqueeze(0).expand(num_steps, *xin.shape) if encoding == "direct" else xin
+        tensors = [seq_in] + rec
+        take = max(0, min(len(x), keep - start))
+        for k, s in enumerate(tensors):
+            ev = s != 0
+            counts[k].append(_channel_counts(ev).numpy())
+            summed = ev.sum((0, 1)).to(torch.int64).numpy()
+            pos_events[k] = summed if pos_events[k] is None else pos_events[k] + summed
+            if take:
+                bits[k].append(ev[:, :take].transpose(0, 1).numpy())
+        if take and encoding == "direct":
+            inputs.append(x[:take].numpy())
+    pred = np.concatenate(preds)
+    labels = ds.y.numpy()
+    specs = layer_specs(model)
+    layers = []
+    for i, spec in enumerate(specs):
+        deg = out_degree(spec.kind, spec.in_shape, spec.out_channels, spec.kernel, spec.stride,
+                         spec.padding, spec.conv_shape)
+        spikes = int(pos_events[i + 1].sum())
+        neurons = math.prod(spec.out_shape)
+        rate = spikes / (neurons * num_steps * len(ds))
+        layers.append(LayerProfile(
+            name=f"L{i}:{'-'.join(model.blocks[i].spec.tokens)}", kind=spec.kind, neurons=neurons,
+            spikes=spikes, firing_rate=rate, sparsity=1.0 - rate,
+            input_events=int(pos_events[i].sum()),
+            synops=int((pos_events[i].reshape(deg.shape) * deg).sum())))
+    prof = Profile(float((pred == labels).mean()), len(ds), num_steps, layers)
+    if trace_dir is not None:
+        tr.write(trace_dir, num_steps=num_steps, encoding=encoding, input_shape=model.input_shape,
+                 layers=specs, counts=[np.concatenate(c) for c in counts],
+                 bits=[np.concatenate(b) for b in bits] if keep else None,
+                 weights=layer_weights(model), labels=labels, predictions=pred,
+                 input_values=np.concatenate(inputs) if inputs else None,
+                 meta={"arch": model.arch, "accuracy": prof.accuracy})
+    return prof

@@ -1,0 +1,165 @@
+"""Surrogate gradients of the Heaviside spike function.
+
+Every surrogate's forward pass is ``S = H(x) = (x > 0)`` with ``x = U - threshold``;
+the backward passes and default parameters equal snnTorch 1.0's, so results
+are comparable with the literature that used it:
+
+=====================  =========================================================
+name                   dS/dx
+=====================  =========================================================
+``fast_sigmoid``       ``1 / (slope*|x| + 1)**2``                  (slope=25)
+``atan``               ``(alpha/2) / (1 + (pi/2*alpha*x)**2)``      (alpha=2)
+``sigmoid``            ``slope*e^(-slope*x) / (e^(-slope*x) + 1)**2`` (slope=25)
+``triangular``         ``threshold`` where x < 0, ``-threshold`` where x >= 0
+                       (snnTorch's definition, reproduced as is)   (threshold=1)
+``straight_through``   ``1``
+``spike_rate_escape``  ``slope * e^(-beta*|x - 1|)``  (centred at x = 1, i.e.
+                       U = threshold + 1, as snnTorch does)   (beta=1, slope=25)
+``sso``                ``1`` where the neuron spiked, otherwise
+                       ``(U(-0.5, 0.5) + mean) * variance``  (mean=0, variance=0.2)
+=====================  =========================================================
+
+``get(name, **params)`` returns a :class:`Surrogate`, a callable ``x -> spikes``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from .errors import ConfigError
+
+Derivative = Callable[[torch.Tensor, torch.Tensor, dict[str, float]], torch.Tensor]
+
+
+def _fast_sigmoid(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
+    return 1.0 / (p["slope"] * x.abs() + 1.0) ** 2
+
+
+def _atan(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
+    a = p["alpha"]
+    return (a / 2) / (1 + (math.pi / 2 * a * x) ** 2)
+
+
+def _sigmoid(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
+    e = torch.exp(-p["slope"] * x)
+    return p["slope"] * e / (e + 1) ** 2
+
+
+def _triangular(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
+    thr = p["threshold"]
+    return torch.where(x >= 0, -thr, thr).to(x.dtype)
+
+
+def _straight_through(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
+    return torch.ones_like(x)
+
+
+def _spike_rate_escape(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
+    return p["slope"] * torch.exp(-p["beta"] * (x - 1).abs())
+
+
+def _sso(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
+    noise = (torch.rand_like(x) - 0.5 + p["mean"]) * p["variance"]
+    return torch.where(out > 0, torch.ones_like(x), noise)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A surrogate family: its derivative, defaults and the parameter the
+    studies' generic ``slope`` knob maps to (None if it has no width)."""
+
+    derivative: Derivative
+    defaults: dict[str, float]
+    width_param: str | None
+
+
+FAMILIES: dict[str, Family] = {
+    "fast_sigmoid": Family(_fast_sigmoid, {"slope": 25.0}, "slope"),
+    "atan": Family(_atan, {"alpha": 2.0}, "alpha"),
+    "sigmoid": Family(_sigmoid, {"slope": 25.0}, "slope"),
+    "triangular": Family(_triangular, {"threshold": 1.0}, None),
+    "straight_through": Family(_straight_through, {}, None),
+    "spike_rate_escape": Family(_spike_rate_escape, {"beta": 1.0, "slope": 25.0}, "beta"),
+    "sso": Family(_sso, {"mean": 0.0, "variance": 0.2}, "variance"),
+}
+ALIASES = {"arctan": "atan", "sre": "spike_rate_escape", "ste": "straight_through",
+           "stochastic_spike_operator": "sso", "fast-sigmoid": "fast_sigmoid"}
+
+
+class _SpikeFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, derivative: Derivative, params: dict[str, float]):  # type: ignore[override]
+        out = (x > 0).to(x.dtype)
+        ctx.save_for_backward(x, out)
+        ctx.derivative, ctx.params = derivative, params
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
+        x, out = ctx.saved_tensors
+        return grad_output * ctx.derivative(x, out, ctx.params), None, None
+
+
+@dataclass
+class Surrogate:
+    """Heaviside forward, ``family``'s derivative backward. Call it on ``U - threshold``."""
+
+    name: str
+    params: dict[str, float] = field(default_factory=dict)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return _SpikeFunction.apply(x, FAMILIES[self.name].derivative, self.params)
+
+    def derivative(self, x: torch.Tensor) -> torch.Tensor:
+        """dS/dx evaluated at ``x`` (for plots and tests)."""
+        return FAMILIES[self.name].derivative(x, (x > 0).to(x.dtype), self.params)
+
+    @property
+    def width_param(self) -> str | None:
+        return FAMILIES[self.name].width_param
+
+
+def canonical_name(name: str) -> str:
+    """The registry name for ``name`` (aliases such as ``arctan``/``sre`` accepted)."""
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in FAMILIES:
+        raise ConfigError(
+            f"unknown surrogate '{name}'; valid names: {', '.join(sorted(FAMILIES))}")
+    return key
+
+
+def get(name: str, width: float | None = None, **params: float) -> Surrogate:
+    """Surrogate ``name`` with snnTorch's defaults overridden by ``params``.
+
+    ``width`` is the studies' generic "slope" knob, mapped as their scripts map it:
+    fast sigmoid ``slope``, atan ``alpha``, sigmoid ``slope``, spike-rate-escape
+    ``beta`` and SSO ``variance``; an explicitly named parameter wins over it.
+    """
+    key = canonical_name(name)
+    family = FAMILIES[key]
+    unknown = set(params) - set(family.defaults)
+    if unknown:
+        raise ConfigError(f"surrogate '{key}' has no parameter(s) {sorted(unknown)}; "
+                          f"it takes {sorted(family.defaults) or 'none'}")
+    merged = dict(family.defaults)
+    if width is not None:
+        if family.width_param is None:
+            raise ConfigError(f"surrogate '{key}' has no width parameter (generic slope)")
+        merged[family.width_param] = float(width)
+    merged.update({k: float(v) for k, v in params.items()})
+    for k, v in merged.items():
+        if not math.isfinite(v):
+            raise ConfigError(f"surrogate '{key}' parameter {k}={v} is not finite")
+        if k in ("slope", "alpha", "variance", "beta", "threshold") and v <= 0:
+            raise ConfigError(f"surrogate '{key}' parameter {k} must be > 0, got {v}")
+    return Surrogate(key, merged)
+
+
+def names() -> list[str]:
+    """Registered surrogate names."""
+    return sorted(FAMILIES)

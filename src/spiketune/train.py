@@ -1,0 +1,236 @@
+"""BPTT training: Adam, cosine annealing, early stopping, checkpoints, progress bar."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import surrogate as sg
+from .config import RunConfig
+from .data import TensorDataset, get_dataset, stratified_split
+from .encoding import encode
+from .errors import ConfigError, SpiketuneError
+from .losses import ce_count_loss, mse_count_loss
+from .models import SpikingNetwork, build
+
+CHECKPOINT = "checkpoint.pt"
+
+
+class TrainingDiverged(SpiketuneError):
+    """Loss or membrane became NaN/inf; the message says where and when."""
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    loss: float
+    train_accuracy: float
+    val_accuracy: float
+    firing_rate: float
+    lr: float
+    seconds: float
+
+
+def surrogates_for(cfg: RunConfig, num_layers: int) -> list[sg.Surrogate]:
+    """One surrogate per layer from the model config (global or per-layer)."""
+    m = cfg.model
+    names = m.layer_surrogates or [m.surrogate] * num_layers
+    slopes = m.layer_slopes or [m.slope] * num_layers
+    if len(names) != num_layers or len(slopes) != num_layers:
+        raise ConfigError(f"layer_surrogates/layer_slopes need {num_layers} entries "
+                          f"(one per weight layer), got {len(names)}/{len(slopes)}")
+    out = []
+    for name, slope in zip(names, slopes):
+        params = m.surrogate_params if sg.canonical_name(name) == m.surrogate else {}
+        out.append(sg.get(name, width=slope, **params))
+    return out
+
+
+def build_model(cfg: RunConfig, input_shape: tuple[int, ...], num_classes: int) -> SpikingNetwork:
+    """The network a (resolved) config describes."""
+    from .arch import parse
+
+    m = cfg.model
+    n_layers = len(parse(m.arch, input_shape))
+    return build(m.arch, input_shape, num_classes, neuron=m.neuron, beta=m.beta,
+                 threshold=m.threshold, reset=m.reset, surrogate=surrogates_for(cfg, n_layers),
+                 learn_beta=m.learn_beta, learn_threshold=m.learn_threshold,
+                 weight_bits=m.weight_bits)
+
+
+def load_splits(cfg: RunConfig) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
+    """(train, validation, test) datasets of a resolved config."""
+    d = cfg.data
+    train_full = get_dataset(d.dataset, "train", d.root)
+    test = get_dataset(d.dataset, "test", d.root)
+    if d.train_limit:
+        train_full = train_full.subset(np.arange(min(d.train_limit, len(train_full))))
+    if d.test_limit:
+        test = test.subset(np.arange(min(d.test_limit, len(test))))
+    if d.val_fraction > 0:
+        tr_idx, val_idx = stratified_split(train_full.y.numpy(), d.val_fraction, cfg.train.seed)
+        train, val = train_full.subset(tr_idx), train_full.subset(val_idx)
+    else:
+        train, val = train_full, test
+    if d.batch_size > len(train):
+        raise ConfigError(f"batch_size {d.batch_size} is larger than the {len(train)} "
+                          f"training samples of '{d.dataset}'")
+    return train, val, test
+
+
+def _loss_fn(cfg: RunConfig, num_classes: int) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    t = cfg.train
+    if t.loss == "mse_count":
+        return lambda s, y: mse_count_loss(s, y, num_classes, t.correct_rate, t.incorrect_rate)
+    return lambda s, y: ce_count_loss(s, y, num_classes)
+
+
+def _scheduler(cfg: RunConfig, opt: torch.optim.Optimizer, iters_per_epoch: int):
+    t = cfg.train
+    if t.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt, T_max=t.t_max or t.epochs * iters_per_epoch, eta_min=t.eta_min)
+    if t.scheduler == "cosine_restarts":
+        return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+            opt, T_0=t.t_0 or iters_per_epoch, eta_min=t.eta_min)
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+
+
+@torch.no_grad()
+def evaluate(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: str,
+             batch_size: int = 512, seed: int = 0) -> float:
+    """Accuracy of ``model`` on ``ds``."""
+    model.eval()
+    gen = torch.Generator().manual_seed(seed)
+    correct = 0
+    for start in range(0, len(ds), batch_size):
+        x, y = ds.x[start:start + batch_size], ds.y[start:start + batch_size]
+        out = model(encode(x, encoding, num_steps, gen), num_steps=num_steps)
+        correct += int((model.decode(out).argmax(1) == y).sum())
+    return correct / max(1, len(ds))
+
+
+def _save_atomic(obj: dict, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ckpt.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_checkpoint(path: Path, cfg: RunConfig) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises several types for truncated files
+        raise SpiketuneError(f"checkpoint {path} is unreadable ({type(e).__name__}: {e}); "
+                             f"delete it to start this run afresh") from None
+    if ck.get("config") != cfg.to_dict():
+        raise ConfigError(f"{path} belongs to a run with a different configuration; "
+                          f"use another output folder")
+    return ck
+
+
+@dataclass
+class TrainResult:
+    model: SpikingNetwork
+    history: list[EpochRecord]
+    best_epoch: int
+    best_val_accuracy: float
+    stopped_early: bool
+
+
+def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = True,
+          data: tuple[TensorDataset, TensorDataset, TensorDataset] | None = None) -> TrainResult:
+    """Train a resolved config; with ``out_dir`` checkpoints every epoch and resumes."""
+    cfg = cfg.resolved()
+    torch.manual_seed(cfg.train.seed)
+    train_ds, val_ds, _ = data or load_splits(cfg)
+    model = build_model(cfg, train_ds.input_shape, train_ds.num_classes)
+    t = cfg.train
+    opt = torch.optim.Adam(model.parameters(), lr=t.lr, betas=t.adam_betas,
+                           weight_decay=t.weight_decay)
+    bs, T, enc = cfg.data.batch_size, cfg.data.num_steps, cfg.data.encoding
+    iters = math.ceil(len(train_ds) / bs)
+    sched = _scheduler(cfg, opt, iters)
+    loss_fn = _loss_fn(cfg, train_ds.num_classes)
+    history: list[EpochRecord] = []
+    best = {"acc": -1.0, "epoch": 0, "bad": 0, "state": None}
+    start_epoch = 1
+    ck_path = Path(out_dir) / CHECKPOINT if out_dir else None
+    ck = _load_checkpoint(ck_path, cfg) if ck_path else None
+    if ck:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        torch.set_rng_state(ck["rng"])
+        history = [EpochRecord(**h) for h in ck["history"]]
+        best = ck["best"]
+        start_epoch = ck["epoch"] + 1
+    stopped = bool(ck and ck.get("stopped"))
+    bar = tqdm(total=t.epochs * iters, initial=(start_epoch - 1) * iters, disable=not progress,
+               desc="train", unit="batch", dynamic_ncols=True)
+    for epoch in range(start_epoch, t.epochs + 1):
+        if stopped:
+            break
+        model.train()
+        t0 = time.perf_counter()
+        order = torch.randperm(len(train_ds), generator=torch.Generator().manual_seed(
+            t.seed * 100_003 + epoch))
+        tot_loss, correct, spikes, slots = 0.0, 0, 0.0, 0
+        for b in range(iters):
+            idx = order[b * bs:(b + 1) * bs]
+            x, y = train_ds.x[idx], train_ds.y[idx]
+            out, rec = model(encode(x, enc, T), num_steps=T, record=True)
+            loss = loss_fn(out, y)
+            if not torch.isfinite(loss):
+                bad = [i for i, r in enumerate(rec) if not torch.isfinite(r).all()]
+                raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch}, batch {b}"
+                                       + (f"; non-finite spikes in layers {bad}" if bad else ""))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if t.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+            opt.step()
+            sched.step()
+            tot_loss += loss.item() * len(y)
+            correct += int((model.decode(out).argmax(1) == y).sum())
+            spikes += float(sum(r.detach().sum() for r in rec))
+            slots += sum(r[0].numel() for r in rec) * T
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+        val_acc = evaluate(model, val_ds, T, enc, seed=t.seed)
+        rec_e = EpochRecord(epoch, tot_loss / len(train_ds), correct / len(train_ds), val_acc,
+                            spikes / max(1, slots), opt.param_groups[0]["lr"],
+                            time.perf_counter() - t0)
+        history.append(rec_e)
+        if val_acc > best["acc"]:
+            best = {"acc": val_acc, "epoch": epoch, "bad": 0,
+                    "state": copy.deepcopy(model.state_dict())}
+        else:
+            best["bad"] += 1
+        stopped = bool(t.patience and best["bad"] >= t.patience)
+        bar.set_postfix(epoch=epoch, val=f"{val_acc:.3f}")
+        if ck_path:
+            _save_atomic({"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                          "scheduler": sched.state_dict(), "rng": torch.get_rng_state(),
+                          "history": [asdict(h) for h in history], "best": best,
+                          "stopped": stopped, "config": cfg.to_dict()}, ck_path)
+    bar.close()
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
+    return TrainResult(model, history, best["epoch"], best["acc"], stopped)

@@ -1,0 +1,77 @@
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from spiketune import data
+from spiketune.encoding import encode
+from spiketune.errors import DatasetError
+
+
+def test_digits_split_is_stratified_and_disjoint():
+    tr, te = data.get_dataset("digits", "train"), data.get_dataset("digits", "test")
+    assert len(tr) + len(te) == 1797 and tr.input_shape == (1, 8, 8)
+    assert 0 <= float(tr.x.min()) and float(tr.x.max()) <= 1
+    counts = np.bincount(te.y.numpy(), minlength=10)
+    assert counts.min() >= 35  # ~20% of each ~180-image class
+    tr2 = data.get_dataset("digits", "train")
+    assert torch.equal(tr.x, tr2.x)
+
+
+def _write_idx(path: Path, arr: np.ndarray, gz: bool = False) -> Path:
+    header = struct.pack(">BBBB", 0, 0, 8, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    payload = header + arr.astype(np.uint8).tobytes()
+    (gzip.open if gz else open)(path, "wb").write(payload)
+    return path
+
+
+def test_fashion_idx_reader_on_files_in_real_format(tmp_path):
+    imgs = np.arange(3 * 28 * 28, dtype=np.uint32).reshape(3, 28, 28) % 256
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", imgs, gz=True)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.array([9, 0, 3]))
+    ds = data.get_dataset("fashion-mnist", "test", root=tmp_path)
+    assert ds.x.shape == (3, 1, 28, 28)
+    assert ds.y.tolist() == [9, 0, 3]
+    assert float(ds.x[0, 0, 0, 5]) == pytest.approx(5 / 255)
+
+
+def test_truncated_idx_names_the_file(tmp_path):
+    p = _write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((3, 28, 28)))
+    p.write_bytes(p.read_bytes()[:-10])
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.array([1, 2, 3]))
+    with pytest.raises(DatasetError, match=str(p)):
+        data.get_dataset("fashion-mnist", "test", root=tmp_path)
+
+
+def test_missing_fashion_files_say_what_and_how(tmp_path):
+    with pytest.raises(DatasetError, match="apt-get install dataset-fashion-mnist"):
+        data.get_dataset("fashion-mnist", "train", root=tmp_path)
+    with pytest.raises(DatasetError, match="does not exist"):
+        data.get_dataset("fashion-mnist", "train", root=tmp_path / "nope")
+    with pytest.raises(DatasetError, match="digits, fashion-mnist"):
+        data.get_dataset("imagenet")
+
+
+@pytest.mark.skipif(not data.FASHION_DEFAULT.is_dir(), reason="dataset-fashion-mnist not installed")
+def test_real_fashion_mnist():
+    te = data.get_dataset("fashion-mnist", "test")
+    assert te.x.shape == (10000, 1, 28, 28)
+    assert np.bincount(te.y.numpy()).tolist() == [1000] * 10
+
+
+def test_encoders():
+    x = torch.tensor([[0.0, 0.25, 1.0]])
+    assert torch.equal(encode(x, "direct", 5), x)
+    lat = encode(x, "latency", 5)
+    # steps round((1-x)*(T-1)): 0.25 -> 3, 1.0 -> 0; zero never fires
+    expected = torch.zeros(5, 1, 3)
+    expected[3, 0, 1] = 1
+    expected[0, 0, 2] = 1
+    assert torch.equal(lat, expected)
+    g = torch.Generator().manual_seed(0)
+    rate = encode(torch.full((1, 4000), 0.3), "rate", 10, g)
+    assert rate.shape == (10, 1, 4000)
+    assert abs(rate.mean().item() - 0.3) < 0.01

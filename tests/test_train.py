@@ -1,0 +1,88 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from spiketune import config
+from spiketune.run import run
+from spiketune.train import CHECKPOINT, train
+
+
+def test_default_network_learns_digits(tmp_path):
+    m = run(config.RunConfig(), tmp_path, progress=False)
+    assert m["test_accuracy"] >= 0.90
+    assert (tmp_path / "metrics.json").exists() and (tmp_path / "firing_rates.png").exists()
+    saved = config.load(tmp_path / "config.yaml")
+    assert saved == config.RunConfig().resolved()
+    layers = m["profile"]["layers"]
+    assert all(0 < l["firing_rate"] < 1 for l in layers)
+
+
+def test_training_is_deterministic(tiny_cfg):
+    a = train(tiny_cfg, progress=False)
+    b = train(tiny_cfg, progress=False)
+    assert [h.loss for h in a.history] == [h.loss for h in b.history]
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(pa, pb)
+
+
+def test_early_stopping_stops_and_keeps_best(tiny_cfg):
+    cfg = config.with_overrides(tiny_cfg, {"train.epochs": 30, "train.patience": 1,
+                                           "train.lr": 0.5})  # unstable lr: val acc stalls
+    r = train(cfg, progress=False)
+    assert r.stopped_early and len(r.history) < 30
+    assert r.best_val_accuracy == max(h.val_accuracy for h in r.history)
+
+
+def _cli(out, epochs, extra=()):
+    return [sys.executable, "-m", "spiketune", "run", "--out", str(out), "--epochs", str(epochs),
+            "--set", "data.num_steps=4", "--set", "train.patience=null", "--no-progress", *extra]
+
+
+def test_sigkill_mid_training_resumes_to_same_result(tmp_path):
+    ref = tmp_path / "ref"
+    subprocess.run(_cli(ref, 6), check=True, capture_output=True)
+    out = tmp_path / "killed"
+    p = subprocess.Popen(_cli(out, 6), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ck = out / CHECKPOINT
+    deadline = time.time() + 120
+    while not ck.exists() and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert ck.exists() and not (out / "metrics.json").exists(), "run was not interrupted mid-way"
+    done = torch.load(ck, weights_only=False)["epoch"]
+    assert done < 6
+    subprocess.run(_cli(out, 6), check=True, capture_output=True)
+    a = json.loads((ref / "metrics.json").read_text())
+    b = json.loads((out / "metrics.json").read_text())
+    assert a["test_accuracy"] == b["test_accuracy"]
+    assert a["profile"] == b["profile"]
+    ha = (ref / "history.csv").read_text().splitlines()
+    hb = (out / "history.csv").read_text().splitlines()
+    strip = lambda rows: [",".join(r.split(",")[:-1]) for r in rows]  # drop wall-clock seconds
+    assert strip(ha) == strip(hb)
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--arch", "16C3-Q-10"], "'Q' at position 2"),
+    (["--set", "model.surrogate=gauss"], "unknown surrogate 'gauss'"),
+    (["--set", "model.beta=-0.5"], "model.beta"),
+    (["--set", "model.threshold=-1"], "model.threshold"),
+    (["--set", "data.num_steps=-3"], "data.num_steps"),
+    (["--set", "data.batch_size=100000"], "larger than the"),
+    (["--dataset", "fashion-mnist", "--set", "data.root=/no/such/dir"], "/no/such/dir"),
+    (["--set", "model.colour=red"], "unknown setting 'model.colour'"),
+])
+def test_bad_input_is_one_clear_error_and_writes_nothing(tmp_path, args, msg):
+    out = tmp_path / "o"
+    r = subprocess.run([sys.executable, "-m", "spiketune", "run", "--out", str(out), *args],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert msg in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
