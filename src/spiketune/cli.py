@@ -88,6 +88,45 @@ def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML
 
 
 @app.command()
+def hw(results: Path = typer.Argument(..., help="results folder (or a trace folder)"),
+       hw_config: Optional[Path] = typer.Option(None, "--hw-config", help="hardware YAML"),
+       mode: Optional[str] = typer.Option(None, help="ideal | rtl"),
+       pipeline: Optional[str] = typer.Option(None, help="sequential | layer_pipelined"),
+       cores: Optional[str] = typer.Option(None, help="cores per layer, e.g. 16,32,50,10"),
+       budget: Optional[int] = typer.Option(None, help="allocate this many cores across layers"),
+       clock_mhz: Optional[float] = typer.Option(None, help="clock frequency (MHz)")) -> None:
+    """Cost a trained network's spike traces on the accelerator model."""
+    from .hardware.config import from_dict, load as load_hw
+    from .hardware.report import cost
+
+    def go() -> None:
+        cfg = load_hw(hw_config)
+        upd = {k: v for k, v in dict(mode=mode, pipeline=pipeline, core_budget=budget,
+                                      clock_mhz=clock_mhz).items() if v is not None}
+        cfg = from_dict({**cfg.model_dump(), **upd})
+        try:
+            core_list = [int(c) for c in cores.split(",")] if cores else None
+        except ValueError:
+            raise cfgmod.ConfigError(f"--cores expects integers like 16,32,50,10, got '{cores}'") from None
+        trace_dir = results / "traces" if (results / "traces").is_dir() else results
+        out = results if trace_dir != results else None
+        rep = cost(trace_dir, cfg, core_list, out_dir=out)
+        typer.echo(f"{'layer':<10}{'cores':>6}{'groups':>7}{'cycles':>12}{'accum':>11}"
+                   f"{'sweep':>9}{'ecu/ctl':>10}{'util':>7}{'events':>10}")
+        for l in rep.layers:
+            typer.echo(f"{l.name:<10}{l.cores:>6}{l.groups:>7}{l.latency_cycles:>12.0f}"
+                       f"{l.accumulate_cycles:>11.0f}{l.activate_cycles:>9.0f}{l.other_cycles:>10.0f}"
+                       f"{100 * l.core_utilisation:>6.1f}%{l.input_events:>10.1f}")
+        typer.echo(f"latency {rep.latency_cycles:.0f} cycles = {rep.latency_us:.2f} us at "
+                   f"{rep.clock_mhz:g} MHz | {rep.fps:.1f} FPS | {rep.power_w:.3f} W | "
+                   f"{rep.fps_per_w:.1f} FPS/W | {rep.total_cores} cores ({rep.mode}, {rep.pipeline})")
+        if out:
+            typer.echo(f"wrote {out / 'hardware.json'}, hardware_layers.csv, hardware_cycles.png")
+
+    _guard(go)
+
+
+@app.command()
 def config(dataset: str = typer.Option("digits")) -> None:
     """Print the default configuration (YAML) to start a config file from."""
     _guard(lambda: typer.echo(cfgmod.dump(cfgmod.from_dict({"data": {"dataset": dataset}}).resolved())))

@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import surrogate as sg
-from .errors import ConfigError
+from .errors import ConfigError, describe_validation
 
 # Default network and time steps per dataset (see docs/datasets.md for their sources).
 DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
@@ -101,19 +101,11 @@ class RunConfig(_Section):
         return self.model_dump(mode="json")
 
 
-def _format(e: ValidationError) -> str:
-    parts = []
-    for err in e.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        parts.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
-    return "invalid configuration: " + "; ".join(parts)
-
-
 def from_dict(d: dict[str, Any]) -> RunConfig:
     try:
         return RunConfig.model_validate(d)
     except ValidationError as e:
-        raise ConfigError(_format(e)) from None
+        raise ConfigError("invalid configuration: " + describe_validation(e)) from None
 
 
 def load(path: str | Path) -> RunConfig:

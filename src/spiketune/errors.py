@@ -19,3 +19,12 @@ class DatasetError(SpiketuneError):
 
 class TraceError(SpiketuneError):
     """A spike-trace folder that is missing, corrupt or of an unknown version."""
+
+
+def describe_validation(e) -> str:
+    """One line per field of a pydantic ValidationError: 'a.b: message (got value)'."""
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "config"
+        parts.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(parts)

@@ -55,3 +55,23 @@ def training_curves(history: Sequence[dict], path: str | Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def hardware_cycles(layers: Sequence[dict], path: str | Path, title: str = "Cycles per layer") -> Path:
+    """Stacked bars per layer: accumulate, neuron sweep, and ECU/control time."""
+    names = [l["name"] for l in layers]
+    acc = [l["accumulate_cycles"] for l in layers]
+    act = [l["activate_cycles"] for l in layers]
+    other = [l["other_cycles"] for l in layers]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    ax.bar(names, acc, label="accumulate (NC replay)")
+    ax.bar(names, act, bottom=acc, label="neuron sweep")
+    ax.bar(names, other, bottom=[a + b for a, b in zip(acc, act)], label="ECU scan / control")
+    ax.set_ylabel("cycles per inference (mean)")
+    ax.set_xlabel("layer")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

@@ -10,6 +10,7 @@ Results folder layout::
     checkpoint.pt      last-epoch training state (resume)
     traces/            spike traces (see spiketune.traces)
     firing_rates.png   per-layer firing-rate bars
+    hardware.json      latency, FPS, power, FPS/W and per-layer cycles (+ .csv, _cycles.png)
     training.png       loss / accuracy / firing rate per epoch
 """
 
@@ -24,6 +25,8 @@ import torch
 
 from . import __version__, config as cfgmod
 from .config import RunConfig
+from .hardware import HardwareConfig
+from .hardware.report import cost
 from .plots import firing_rates, training_curves
 from .profile import run_profile
 from .results import write_csv, write_json, write_text
@@ -39,8 +42,8 @@ def environment() -> dict[str, str]:
 
 
 def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
-        hardware: Any = None) -> dict[str, Any]:
-    """Train and profile ``cfg`` into ``out_dir``; returns the metrics dict."""
+        hardware: HardwareConfig | None = None) -> dict[str, Any]:
+    """Train, profile and cost ``cfg`` into ``out_dir``; returns the metrics dict."""
     cfg = cfg.resolved()
     splits = load_splits(cfg)
     build_model(cfg, splits[0].input_shape, splits[0].num_classes)  # fail before writing
@@ -59,9 +62,7 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
         "stopped_early": result.stopped_early, "profile": prof.to_dict(),
         "environment": environment()}
     layer_rows = [asdict(l) for l in prof.layers]
-    if hardware is not None:
-        hw = hardware(out / "traces")
-        metrics["hardware"] = hw
+    metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)
     firing_rates({"test set": [(l.name, l.firing_rate) for l in prof.layers]},

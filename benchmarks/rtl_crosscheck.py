@@ -1,0 +1,156 @@
+"""Cross-check spiketune's cycle model against the accelerator's RTL.
+
+Usage::
+
+    python benchmarks/rtl_crosscheck.py PATH/TO/SNN-DSE [--cases 40] [--seed 0] [--write tests/data/rtl_cycles.json]
+
+Needs Icarus Verilog (``apt-get install iverilog``). The event-control units
+``Hardware/conv_ec.sv`` and ``Hardware/fc_ec.sv`` are read from the given checkout,
+copied to a temporary folder and given four mechanical, behaviour-preserving edits
+that Icarus needs (it lacks ``break``, ``'{default:0}`` array literals, whole-array
+copies and a port without direction); nothing of the RTL is stored in this project.
+Our own testbenches (``benchmarks/rtl/*.sv``) feed random spike frames, count clock
+cycles to the done flag and to the end of the last neuron sweep, and the script
+compares them with ``spiketune.hardware.cycles`` in ``rtl`` mode.
+
+Icarus 11 cannot elaborate the FC unit for T = 1; the FC unit never finishes when
+EC_SIZE = 1 and the layer size is a power of two (its neuron counter overflows), or when
+its input has fewer than 8 bits (the chunk counter overflows): those cases are not
+generated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from spiketune.hardware.cycles import conv_cycles, fc_cycles  # noqa: E402
+
+PENC_LOOP = re.compile(r"for\(i=0; i<PENC_SIZE; i=i\+1\) begin\s*if\(sparse_in\[i\]\) begin\s*"
+                       r"penc_spk_addr = i;\s*penc_done = 0;\s*break;\s*end\s*end")
+PENC_DOWN = ("penc_spk_addr = 0;\n    for(i=PENC_SIZE-1; i>=0; i=i-1) begin\n      if(sparse_in[i]) begin\n"
+             "        penc_spk_addr = i;\n        penc_done = 0;\n      end\n    end")
+
+
+def port(rtl: Path, work: Path) -> list[Path]:
+    """Copy and minimally adapt the two event-control units for Icarus Verilog."""
+    conv = (rtl / "Hardware" / "conv_ec.sv").read_text()
+    fc = (rtl / "Hardware" / "fc_ec.sv").read_text()
+    # priority encoder: scanning downwards without break yields the same lowest set bit
+    conv, n = PENC_LOOP.subn(PENC_DOWN, conv)
+    assert n == 1, "priority encoder loop not found in conv_ec.sv"
+    conv = conv.replace("spk_addr_array = '{default:0};",
+                        "for (int z = 0; z < SPARSE_SIZE; z = z + 1) spk_addr_array[z] = 0;")
+    conv = conv.replace("spk_addr_array1 <= spk_addr_array;",
+                        "for (int z = 0; z < SPARSE_SIZE; z = z + 1) spk_addr_array1[z] <= spk_addr_array[z];")
+    fc = PENC_LOOP.sub(PENC_DOWN, fc)
+    fc = fc.replace("concat_spk_train = '{default:0};", "concat_spk_train = '0;")
+    fc = re.sub(r"^(\s*)logic en_accum, en_activ,", r"\1output logic en_accum, en_activ,", fc, flags=re.M)
+    out = [work / "conv_ec.sv", work / "fc_ec.sv"]
+    out[0].write_text(conv)
+    out[1].write_text(fc)
+    return out
+
+
+def _frames(path: Path, frames: np.ndarray) -> None:
+    with path.open("w") as f:
+        for row in frames.reshape(-1, frames.shape[-1]):
+            f.write("".join("1" if b else "0" for b in row[::-1]) + "\n")
+
+
+def _sim(work: Path, top: str, params: dict, sources: list[Path]) -> dict:
+    exe = work / f"{top}.vvp"
+    cmd = ["iverilog", "-g2012", "-s", top, "-o", str(exe)] + \
+        [f"-P{top}.{k}={v}" for k, v in params.items()] + [str(s) for s in sources]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=work)
+    out = subprocess.run(["vvp", "-n", str(exe)], capture_output=True, text=True, cwd=work,
+                         timeout=600).stdout
+    line = next((l for l in out.splitlines() if l.startswith("CYCLES")), None)
+    if line is None:
+        raise RuntimeError(f"{top} {params}: no result ({out[-200:]})")
+    return {k: v for k, v in (kv.split("=") for kv in line.split()[1:])}
+
+
+def conv_case(work: Path, srcs: list[Path], rng: np.random.Generator) -> dict:
+    t, ic, oc = (int(rng.integers(1, 4)) for _ in range(3))
+    oc = int(rng.integers(1, 7))
+    w = int(rng.integers(4, 9))
+    e = int(rng.integers(1, oc + 1))
+    density = float(rng.choice([0.0, 0.02, 0.05, 0.1, 0.3]))
+    frames = rng.random((t, ic, w * w)) < density
+    _frames(work / "frames.mem", frames)
+    p = math.ceil(w * w / 4)
+    res = _sim(work, "conv_tb", dict(T=t, IC=ic, OC=oc, W=w, E=e, P=p, OW=w - 2),
+               [HERE / "rtl" / "conv_tb.sv", srcs[0]])
+    counts = frames.sum(-1)[None].astype(int)
+    c = conv_cycles(counts, oc, e, w * w, (w - 2) ** 2, 3, 4, mode="rtl")
+    # testbench: 'idle' is sampled from the cycle after the done flag on
+    model = {"done": int(c.latency[0]), "idle": int(max(c.latency[0] + 1, c.end[0])),
+             "accum": int(c.accumulate[0]), "activ": int(c.activations[0]) * ((w - 2) ** 2 - 2)}
+    rtl = {k: int(res[k]) for k in model}
+    return {"kind": "conv", "T": t, "IC": ic, "OC": oc, "W": w, "E": e,
+            "counts": counts[0].tolist(), "rtl": rtl, "model": model}
+
+
+def fc_case(work: Path, srcs: list[Path], rng: np.random.Generator) -> dict:
+    t, ic = int(rng.integers(2, 5)), int(rng.integers(1, 4))
+    f, n = int(rng.integers(math.ceil(8 / ic), 20)), int(rng.integers(2, 12))
+    e = int(rng.integers(1, n + 1))
+    if e == 1 and n & (n - 1) == 0:
+        e = 2
+    p = math.ceil(ic * f / 4)
+    frames = rng.random((t, ic, f)) < float(rng.choice([0.0, 0.05, 0.2, 0.5]))
+    _frames(work / "frames.mem", frames)
+    res = _sim(work, "fc_tb", dict(T=t, IC=ic, F=f, N=n, E=e, P=p),
+               [HERE / "rtl" / "fc_tb.sv", srcs[1], srcs[0]])
+    counts = frames.sum(-1)[None].astype(int)
+    c = fc_cycles(counts, n, e, ic, f, 4, mode="rtl")
+    spikes = [int(x) for x in res["spikes"].strip(",").split(",")]
+    assert spikes == frames.reshape(t, -1).sum(1).tolist(), "testbench fed frames wrongly"
+    return {"kind": "fc", "T": t, "IC": ic, "F": f, "N": n, "E": e, "counts": counts[0].tolist(),
+            "rtl": {"done": int(res["done"])}, "model": {"done": int(c.latency[0])}}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("rtl", type=Path, help="checkout of the accelerator RTL (SNN-DSE)")
+    ap.add_argument("--cases", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--write", type=Path, help="save the cases (inputs + RTL cycles) as JSON")
+    a = ap.parse_args()
+    if not shutil.which("iverilog"):
+        print("iverilog not found: apt-get install iverilog", file=sys.stderr)
+        return 2
+    rng = np.random.default_rng(a.seed)
+    cases, bad = [], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        srcs = port(a.rtl, work)
+        for i in range(a.cases):
+            case = (conv_case if i % 2 == 0 else fc_case)(work, srcs, rng)
+            ok = case["rtl"] == case["model"]
+            bad += not ok
+            print(("match   " if ok else "MISMATCH"), json.dumps(case))
+            cases.append(case)
+    print(f"{len(cases) - bad} of {len(cases)} cases match the RTL cycle-exactly")
+    if a.write:
+        a.write.parent.mkdir(parents=True, exist_ok=True)
+        a.write.write_text(json.dumps({"generated_by": "benchmarks/rtl_crosscheck.py",
+                                       "seed": a.seed, "cases": cases}, indent=1) + "\n")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Allocation of neural cores across layers under a total budget.
+
+A layer's latency depends on its core count E only through its group count, so the
+candidates are the smallest E for each group count. Costs are the simulated mean
+latencies on (up to ``max_samples``) traced samples. Sequential pipeline: minimise the
+sum of layer latencies greedily, always buying the upgrade with the largest latency
+drop per extra core. Layer-pipelined: minimise the slowest layer exactly (binary search
+over target latencies, each layer taking the fewest cores that meet the target).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..traces import LayerSpec, Traces
+from .config import HardwareConfig
+
+
+@dataclass
+class Allocation:
+    cores: list[int]
+    objective: str
+    latency_cycles: float  # objective value (sum or max of mean layer latencies)
+
+
+def candidates(layer: LayerSpec, mode: str) -> list[int]:
+    """Smallest core counts giving each distinct number of groups, ascending."""
+    n = layer.out_channels
+    if layer.kind == "fc" and mode == "rtl":  # groups = floor(n/E) + 1
+        return sorted({e for e in range(1, n + 1) if n // e != n // (e - 1 or 1) or e == 1})
+    return sorted({math.ceil(n / g) for g in range(1, n + 1)})
+
+
+def allocate(traces: Traces, hw: HardwareConfig, budget: int, max_samples: int = 256) -> Allocation:
+    """Cores per layer within ``budget`` minimising the pipeline's latency objective."""
+    from .simulate import layer_cycles
+
+    layers = traces.layers
+    if budget < len(layers):
+        raise ConfigError(f"core budget {budget} is below one core per layer ({len(layers)} layers)")
+    counts = [c[:max_samples] for c in traces.counts]
+    cost: dict[tuple[int, int], float] = {}
+
+    def lat(i: int, e: int) -> float:
+        if (i, e) not in cost:
+            cost[(i, e)] = float(layer_cycles(layers[i], counts[i], e, hw).latency.mean())
+        return cost[(i, e)]
+
+    cands = [[e for e in candidates(l, hw.mode) if e <= budget] for l in layers]
+    if hw.pipeline == "layer_pipelined":
+        return _min_max(cands, lat, budget)
+    choice = [0] * len(layers)
+    used = sum(c[0] for c in cands)
+    while True:
+        best, gain = None, 0.0
+        for i, c in enumerate(cands):
+            for j in range(choice[i] + 1, len(c)):
+                extra = c[j] - c[choice[i]]
+                if used + extra > budget:
+                    break
+                g = (lat(i, c[choice[i]]) - lat(i, c[j])) / extra
+                if g > gain:
+                    best, gain = (i, j), g
+        if best is None:
+            break
+        i, j = best
+        used += cands[i][j] - cands[i][choice[i]]
+        choice[i] = j
+    cores = [c[k] for c, k in zip(cands, choice)]
+    return Allocation(cores, "sum", sum(lat(i, e) for i, e in enumerate(cores)))
+
+
+def _min_max(cands: list[list[int]], lat, budget: int) -> Allocation:
+    targets = sorted({lat(i, e) for i, c in enumerate(cands) for e in c})
+
+    def fit(target: float) -> list[int] | None:
+        cores = []
+        for i, c in enumerate(cands):
+            ok = [e for e in c if lat(i, e) <= target]
+            if not ok:
+                return None
+            cores.append(ok[0])
+        return cores if sum(cores) <= budget else None
+
+    lo, hi = 0, len(targets) - 1
+    best = fit(targets[hi])
+    if best is None:
+        best = [c[0] for c in cands]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        got = fit(targets[mid])
+        if got is None:
+            lo = mid + 1
+        else:
+            best, hi = got, mid
+    return Allocation(best, "max", max(lat(i, e) for i, e in enumerate(best)))

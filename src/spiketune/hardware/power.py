@@ -1,0 +1,44 @@
+"""Power model: ``P = P_static + P_core * cores + E_dyn * FPS``.
+
+Dynamic energy per inference and layer: ``accumulate_pj`` per synaptic accumulate
+(an input event reaches K*K taps of every output channel (conv) or every neuron (FC)),
+``update_pj[neuron]`` per neuron update (every output neuron, every sweep), and
+``ecu_cycle_pj`` per event-control scan cycle. All coefficients are assumptions to be
+calibrated against measured (FPS, W) points with :func:`calibrate`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..traces import LayerSpec
+from .config import HardwareConfig
+from .cycles import LayerCycles
+
+
+def layer_energy_j(layer: LayerSpec, c: LayerCycles, hw: HardwareConfig) -> float:
+    """Mean dynamic energy (J) of one inference in ``layer``."""
+    p = hw.power
+    # per group, every replay cycle drives that group's cores; over all groups every
+    # output channel (neuron) is reached once per event tap, and swept once per sweep
+    per_group = layer.out_channels / c.groups
+    accumulates = float(c.accumulate.mean()) * per_group
+    frame = math.prod(layer.conv_shape[1:]) if layer.kind == "conv" else 1
+    updates = float(c.activations.mean()) * per_group * frame
+    update_pj = p.update_pj.get(layer.neuron, max(p.update_pj.values()))
+    return 1e-12 * (accumulates * p.accumulate_pj + updates * update_pj
+                    + float(c.compress.mean()) * p.ecu_cycle_pj)
+
+
+def calibrate(dynamic_energy_j: list[float], fps: list[float], watts: list[float]) -> tuple[float, float]:
+    """Fit ``W = static + scale * E_dyn * FPS`` to measurements; returns (static_w, scale).
+
+    Multiply the config's per-operation energies by ``scale`` and set ``static_w`` (less
+    the per-core static power) to match the measured platform.
+    """
+    x = np.asarray(dynamic_energy_j) * np.asarray(fps)
+    a = np.stack([np.ones_like(x), x], 1)
+    (static, scale), *_ = np.linalg.lstsq(a, np.asarray(watts, float), rcond=None)
+    return float(static), float(scale)
