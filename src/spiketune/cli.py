@@ -94,7 +94,10 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
        pipeline: Optional[str] = typer.Option(None, help="sequential | layer_pipelined"),
        cores: Optional[str] = typer.Option(None, help="cores per layer, e.g. 16,32,50,10"),
        budget: Optional[int] = typer.Option(None, help="allocate this many cores across layers"),
-       clock_mhz: Optional[float] = typer.Option(None, help="clock frequency (MHz)")) -> None:
+       clock_mhz: Optional[float] = typer.Option(None, help="clock frequency (MHz)"),
+       fixed_point: Optional[bool] = typer.Option(
+           None, "--fixed-point/--float", help="events from the bit-exact fixed-point run "
+           "(default: when trained with quantised weights)")) -> None:
     """Cost a trained network's spike traces on the accelerator model."""
     from .hardware.config import from_dict, load as load_hw
     from .hardware.report import cost
@@ -110,7 +113,7 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
             raise cfgmod.ConfigError(f"--cores expects integers like 16,32,50,10, got '{cores}'") from None
         trace_dir = results / "traces" if (results / "traces").is_dir() else results
         out = results if trace_dir != results else None
-        rep = cost(trace_dir, cfg, core_list, out_dir=out)
+        rep = cost(trace_dir, cfg, core_list, out_dir=out, fixed_point=fixed_point)
         typer.echo(f"{'layer':<10}{'cores':>6}{'groups':>7}{'cycles':>12}{'accum':>11}"
                    f"{'sweep':>9}{'ecu/ctl':>10}{'util':>7}{'events':>10}")
         for l in rep.layers:
@@ -120,6 +123,12 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
         typer.echo(f"latency {rep.latency_cycles:.0f} cycles = {rep.latency_us:.2f} us at "
                    f"{rep.clock_mhz:g} MHz | {rep.fps:.1f} FPS | {rep.power_w:.3f} W | "
                    f"{rep.fps_per_w:.1f} FPS/W | {rep.total_cores} cores ({rep.mode}, {rep.pipeline})")
+        if rep.fixed_point:
+            typer.echo(f"fixed point ({cfg.weight_bits}-bit weights, Q{cfg.membrane_bits - cfg.membrane_frac_bits}"
+                       f".{cfg.membrane_frac_bits} membrane): accuracy "
+                       f"{100 * rep.fixed_point['accuracy']:.2f}%, spike mismatch per layer "
+                       + ", ".join(f"{m['name']} {100 * m['mismatch_rate']:.4f}%"
+                                   for m in rep.fixed_point["layers"]))
         if out:
             typer.echo(f"wrote {out / 'hardware.json'}, hardware_layers.csv, hardware_cycles.png")
 

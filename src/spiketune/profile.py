@@ -92,6 +92,11 @@ def layer_weights(model: SpikingNetwork) -> list[dict[str, np.ndarray]]:
         if bits:
             q, scale = integer_weight(layer.weight, bits)
             w["int_weight"], w["scale"] = q.cpu().numpy(), np.float32(scale)
+        bn = next((m for m in block.synapse if isinstance(m, nn.modules.batchnorm._BatchNorm)), None)
+        if bn is not None:  # eval-mode batch norm as a per-channel affine map
+            scale_bn = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
+            w["bn_scale"] = scale_bn.cpu().numpy().astype(np.float32)
+            w["bn_shift"] = (bn.bias - bn.running_mean * scale_bn).detach().cpu().numpy().astype(np.float32)
         out.append(w)
     return out
 
@@ -154,5 +159,6 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
                  bits=[np.concatenate(b) for b in bits] if keep else None,
                  weights=layer_weights(model), labels=labels, predictions=pred,
                  input_values=np.concatenate(inputs) if inputs else None,
-                 meta={"arch": model.arch, "accuracy": prof.accuracy})
+                 meta={"arch": model.arch, "accuracy": prof.accuracy,
+                       "num_classes": model.num_classes})
     return prof

@@ -18,7 +18,8 @@ Format ``spiketune-trace`` version 1, a folder holding:
     in C-order (channel, row, column), for the first N_bits samples.
 ``weights_I.npz``
     ``weight`` and ``bias`` (float32) of layer I; with quantisation also
-    ``int_weight`` (int32) and ``scale``.
+    ``int_weight`` (int32) and ``scale``; with batch norm ``bn_scale`` and ``bn_shift``
+    (the eval-mode affine map per channel).
 ``input_values.npy`` (direct input only)
     float32 [N_bits, *input_shape]: the analog input.
 

@@ -68,6 +68,7 @@ class HardwareReport:
     fps_per_w: float
     total_cores: int
     layers: list[LayerReport] = field(default_factory=list)
+    fixed_point: dict | None = None  # accuracy and per-layer mismatch of the fixed-point run
     latency_cycles_per_sample: np.ndarray | None = None
 
     def to_dict(self) -> dict:

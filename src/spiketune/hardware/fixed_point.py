@@ -1,0 +1,169 @@
+"""Bit-exact fixed-point inference of a traced network, as the accelerator computes it.
+
+Weights are k-bit integers with one scale per layer (the network's own when it was
+trained with quantisation, else quantised here to ``weight_bits``, per-tensor
+symmetric). Every synaptic current, bias, batch-norm map and membrane potential is a
+signed fixed-point number with ``membrane_frac_bits`` fractional bits in
+``membrane_bits``-bit two's complement (saturating). Per step: integer accumulation of
+the weights of every input event, rounding once to the membrane format, max/avg pooling
+of currents, then the neuron update ``U = round(a*U) + round(b*I)`` with a and b from
+the layer's neuron (LIF: a = beta, b = 1; Lapicque: snnTorch's RC form), reset and
+threshold exactly as the float model. Direct (analog) inputs are rounded to the same
+format.
+
+``check`` runs every layer on the float model's recorded input spikes (so errors do
+not compound) and reports, per layer, the fraction of spike bits that differ from the
+float model's; ``run_chained`` feeds each layer its own fixed-point output and
+returns event counts the cycle model can use.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import TraceError
+from ..traces import LayerSpec, Traces
+from .config import HardwareConfig
+
+
+@dataclass
+class LayerMismatch:
+    name: str
+    spikes_float: int
+    spikes_fixed: int
+    mismatch_rate: float  # differing spike bits / all spike bits
+
+
+def _quant(x: np.ndarray, frac: int, bits: int) -> np.ndarray:
+    lim = 2 ** (bits - 1)
+    return np.clip(np.round(np.asarray(x, np.float64) * 2.0 ** frac), -lim, lim - 1).astype(np.int64)
+
+
+def _int_weights(w: dict[str, np.ndarray], bits: int) -> tuple[np.ndarray, float]:
+    if "int_weight" in w:
+        return w["int_weight"].astype(np.int64), float(w["scale"])
+    qmax = 2 ** (bits - 1) - 1
+    scale = max(float(np.abs(w["weight"]).max()), 1e-12) / qmax
+    return np.clip(np.round(w["weight"] / scale), -qmax - 1, qmax).astype(np.int64), scale
+
+
+def _neuron_coefficients(layer: LayerSpec) -> tuple[float, float]:
+    if layer.neuron == "lapicque":  # snnTorch: R = 1, C = 1/ln(1/beta), dt = 1
+        c = 1.0 / math.log(1.0 / layer.beta)
+        return 1.0 - 1.0 / c, 1.0 / c
+    return min(max(layer.beta, 0.0), 1.0), 1.0
+
+
+def _synapse(layer: LayerSpec, x: np.ndarray, wq: np.ndarray) -> np.ndarray:
+    """Integer accumulation: x [M, *in_shape] (int64) -> [M, *conv_shape] (int64)."""
+    if layer.kind == "fc":
+        return x.reshape(x.shape[0], -1) @ wq.reshape(wq.shape[0], -1).T
+    p, s, k = layer.padding, layer.stride, layer.kernel
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+    return np.einsum("mchwij,ocij->mohw", win, wq, optimize=True)
+
+
+def _pool(layer: LayerSpec, cur: np.ndarray) -> np.ndarray:
+    if layer.pool is None:
+        return cur
+    kind, k = layer.pool
+    m, c, h, w = cur.shape
+    v = cur[:, :, : h // k * k, : w // k * k].reshape(m, c, h // k, k, w // k, k)
+    if kind == "max":
+        return v.max((3, 5))
+    return np.floor_divide(v.sum((3, 5)), k * k)
+
+
+def layer_currents(layer: LayerSpec, w: dict[str, np.ndarray], x: np.ndarray,
+                   x_frac: int, hw: HardwareConfig) -> np.ndarray:
+    """Fixed-point currents [M, *out_shape] for inputs ``x`` with ``x_frac`` fractional bits."""
+    frac, bits = hw.membrane_frac_bits, hw.membrane_bits
+    wq, scale = _int_weights(w, hw.weight_bits)
+    acc = _synapse(layer, x, wq)  # exact integer: sum of w_int * x_fx
+    cur = _quant(acc * scale / 2.0 ** x_frac, frac, bits)
+    shape = (1, -1, 1, 1) if layer.kind == "conv" else (1, -1)
+    cur = cur + _quant(w["bias"], frac, bits).reshape(shape)
+    if "bn_scale" in w:
+        cur = (cur * _quant(w["bn_scale"], frac, bits).reshape(shape)) >> frac
+        cur = cur + _quant(w["bn_shift"], frac, bits).reshape(shape)
+    return _pool(layer, cur)
+
+
+def neuron_run(layer: LayerSpec, cur: np.ndarray, hw: HardwareConfig) -> np.ndarray:
+    """Fixed-point neuron over time: currents [N, T, ...] -> spikes [N, T, ...] (uint8)."""
+    frac, bits = hw.membrane_frac_bits, hw.membrane_bits
+    lim = 2 ** (bits - 1)
+    a, b = _neuron_coefficients(layer)
+    a_fx, b_fx = int(_quant(a, frac, bits)), int(_quant(b, frac, bits))
+    thr = int(_quant(layer.threshold, frac, bits))
+    mem = np.zeros_like(cur[:, 0])
+    out = np.zeros(cur.shape, np.uint8)
+    zero_after = layer.neuron == "lapicque"
+    for t in range(cur.shape[1]):
+        reset = mem > thr
+        if layer.reset == "zero" and not zero_after:
+            mem = np.where(reset, 0, mem)
+        mem = ((a_fx * mem + (1 << (frac - 1))) >> frac) + ((b_fx * cur[:, t] + (1 << (frac - 1))) >> frac)
+        if layer.reset == "subtract":
+            mem = mem - reset * thr
+        elif layer.reset == "zero" and zero_after:
+            mem = np.where(reset, 0, mem)
+        mem = np.clip(mem, -lim, lim - 1)
+        out[:, t] = mem > thr
+    return out
+
+
+def _input_fixed(traces: Traces, hw: HardwareConfig) -> tuple[np.ndarray, int]:
+    """Layer-0 input [N, T, *shape] as integers and their fractional bits."""
+    vals = traces.input_values()
+    if vals is not None:
+        x = _quant(vals, hw.membrane_frac_bits, hw.membrane_bits)
+        return np.repeat(x[:, None], traces.num_steps, 1), hw.membrane_frac_bits
+    bits = traces.bits(0)
+    if bits is None:
+        raise TraceError(f"{traces.path} keeps no input events (profile.trace_samples = 0)")
+    return bits.astype(np.int64), 0
+
+
+def _layer(traces: Traces, i: int, x: np.ndarray, x_frac: int, hw: HardwareConfig) -> np.ndarray:
+    layer = traces.layers[i]
+    n, t = x.shape[:2]
+    cur = layer_currents(layer, traces.weights(i), x.reshape(n * t, *x.shape[2:]), x_frac, hw)
+    return neuron_run(layer, cur.reshape(n, t, *cur.shape[1:]), hw)
+
+
+def check(traces: Traces, hw: HardwareConfig | None = None) -> list[LayerMismatch]:
+    """Per-layer spike mismatch of fixed-point vs float, each layer fed the float inputs."""
+    hw = hw or HardwareConfig()
+    x, frac = _input_fixed(traces, hw)
+    out = []
+    for i in range(len(traces.layers)):
+        ref = traces.bits(i + 1)
+        if ref is None:
+            raise TraceError(f"{traces.path} keeps no spike bits for layer {i}")
+        got = _layer(traces, i, x[: len(ref)], frac, hw)
+        out.append(LayerMismatch(f"L{i}:{traces.layers[i].kind}", int(ref.sum()), int(got.sum()),
+                                 float((got != ref).mean())))
+        x, frac = ref.astype(np.int64), 0
+    return out
+
+
+def run_chained(traces: Traces, hw: HardwareConfig | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Fixed-point network end to end: (counts per spike tensor [N, T, C], predictions)."""
+    hw = hw or HardwareConfig()
+    x, frac = _input_fixed(traces, hw)
+    counts = [traces.counts[0][: len(x)]]
+    for i in range(len(traces.layers)):
+        x = _layer(traces, i, x, frac, hw)
+        frac = 0
+        n, t, c = x.shape[:3]
+        counts.append(x.reshape(n, t, c, -1).sum(-1).astype(np.uint32))
+        x = x.astype(np.int64)
+    out = x.sum(1).reshape(x.shape[0], -1)
+    classes = int(traces.meta.get("num_classes", out.shape[1]))
+    pred = out.reshape(out.shape[0], classes, -1).sum(-1).argmax(1)
+    return counts, pred
