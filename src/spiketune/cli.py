@@ -136,6 +136,71 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
 
 
 @app.command()
+def sweep(config_file: Path = typer.Argument(..., metavar="CONFIG", help="sweep YAML"),
+          out: Path = typer.Option(Path("results/sweep"), "--out", "-o"),
+          progress: bool = typer.Option(True)) -> None:
+    """Run a grid sweep; re-running resumes (finished points are kept, failed ones retried)."""
+    from .explore.sweep import SweepConfig, run_sweep
+
+    def go() -> None:
+        sc = SweepConfig.load(config_file)
+        rows = run_sweep(sc, out, progress=progress)
+        typer.echo(f"{len(rows)} of {len(sc.points())} points finished -> {out / 'results.csv'}")
+        for r in rows:
+            typer.echo(f"  {r['run']}  acc {100 * r['test_accuracy']:6.2f}%  rate "
+                       f"{100 * r['firing_rate']:5.2f}%  latency {r['latency_cycles']:9.0f} cyc  "
+                       f"{r['fps_per_w']:9.1f} FPS/W")
+
+    _guard(go)
+
+
+@app.command()
+def search(config_file: Path = typer.Argument(..., metavar="CONFIG", help="search YAML"),
+           out: Path = typer.Option(Path("results/search"), "--out", "-o"),
+           trials: int = typer.Option(40, help="completed trials the study should hold"),
+           study: str = typer.Option("spiketune", help="study name (shared by workers)"),
+           storage: Optional[str] = typer.Option(None, help="DB URL; default sqlite in --out"),
+           seed: Optional[int] = typer.Option(None),
+           heartbeat: int = typer.Option(60, help="seconds between worker heartbeats"),
+           grace: int = typer.Option(180, help="seconds without heartbeat before a trial fails"),
+           progress: bool = typer.Option(True)) -> None:
+    """Multi-objective Optuna search; run the same command on many machines with --storage."""
+    from .explore.search import SearchConfig, run_search, summary, write_pareto
+
+    def go() -> None:
+        sc = SearchConfig.load(config_file)
+        st = run_search(sc, out, trials, study, storage, seed, heartbeat, grace, progress)
+        front = write_pareto(st, out)
+        typer.echo(f"study '{study}': {summary(st)}; {len(front)} Pareto-optimal -> {out / 'pareto.csv'}")
+        for r in front:
+            typer.echo("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                        for k, v in r.items() if k != "pareto"))
+
+    _guard(go)
+
+
+@app.command()
+def predict(results: Path = typer.Argument(..., help="sweep folder (results.csv) or search folder"),
+            target: str = typer.Option("latency_cycles", help="latency_cycles | fps_per_w | fps | ..."),
+            with_rate: bool = typer.Option(False, help="also use the measured firing rate")) -> None:
+    """Fit a hardware-cost predictor on finished runs; print its cross-validated error."""
+    from .explore.predict import fit
+    from .explore.sweep import collect
+
+    def go() -> None:
+        rows = collect(results)
+        if not rows:
+            raise cfgmod.ConfigError(f"no finished runs under {results / 'runs'}")
+        p = fit(rows, target, with_rate)
+        typer.echo(f"{target} from {p.n_runs} runs: cross-validated MAE {p.cv_mae:.4g} "
+                   f"({100 * p.cv_mape:.1f}% MAPE) vs {p.baseline_mae:.4g} predicting the mean")
+        for k, v in p.importances.items():
+            typer.echo(f"  {k:<32} importance {v:.4g}")
+
+    _guard(go)
+
+
+@app.command()
 def config(dataset: str = typer.Option("digits")) -> None:
     """Print the default configuration (YAML) to start a config file from."""
     _guard(lambda: typer.echo(cfgmod.dump(cfgmod.from_dict({"data": {"dataset": dataset}}).resolved())))

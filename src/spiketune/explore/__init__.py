@@ -1,0 +1,2 @@
+"""Design-space exploration: grid sweeps, multi-objective Optuna searches, Pareto fronts
+and a hardware-cost predictor."""

@@ -1,0 +1,91 @@
+"""Predict hardware cost from training hyperparameters, before training.
+
+A gradient-boosted regressor (scikit-learn) over the knobs of finished runs (one-hot
+surrogate and neuron; numeric slope, beta, threshold, learning rate, time steps),
+optionally with the measured firing rate. Its cross-validated error says how far to
+trust it; feature importances say which knob drives the cost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+NUMERIC = ("model.slope", "model.beta", "model.threshold", "train.lr", "data.num_steps")
+CATEGORICAL = ("model.surrogate", "model.neuron")
+
+
+@dataclass
+class Prediction:
+    target: str
+    n_runs: int
+    cv_mae: float
+    cv_mape: float  # mean absolute percentage error
+    baseline_mae: float  # predicting the mean
+    importances: dict[str, float]
+    model: Any
+    features: list[str]
+
+
+def _features(rows: list[dict[str, Any]], with_rate: bool) -> tuple[np.ndarray, list[str]]:
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    for key in NUMERIC:
+        vals = [r.get(key) for r in rows]
+        if any(v not in (None, "") for v in vals):
+            cols.append(np.array([float(v) if v not in (None, "") else np.nan for v in vals]))
+            names.append(key)
+    for key in CATEGORICAL:
+        cats = sorted({str(r.get(key)) for r in rows})
+        if len(cats) > 1:
+            for c in cats:
+                cols.append(np.array([float(str(r.get(key)) == c) for r in rows]))
+                names.append(f"{key}={c}")
+    if with_rate:
+        cols.append(np.array([float(r["firing_rate"]) for r in rows]))
+        names.append("firing_rate")
+    if not cols:
+        raise ConfigError("the runs differ in no known knob; nothing to predict from")
+    return np.stack(cols, 1), names
+
+
+def fit(rows: list[dict[str, Any]], target: str = "latency_cycles", with_rate: bool = False,
+        folds: int = 5, seed: int = 0) -> Prediction:
+    """Fit on finished runs and report k-fold cross-validated error."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.inspection import permutation_importance
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    rows = [r for r in rows if r.get(target) not in (None, "")]
+    if len(rows) < 6:
+        raise ConfigError(f"need at least 6 finished runs with '{target}' to fit, got {len(rows)}")
+    x, names = _features(rows, with_rate)
+    y = np.array([float(r[target]) for r in rows])
+    model = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1, min_samples_leaf=2,
+                                          random_state=seed)
+    k = min(folds, len(rows))
+    pred = cross_val_predict(model, x, y, cv=KFold(k, shuffle=True, random_state=seed))
+    model.fit(x, y)
+    imp = permutation_importance(model, x, y, n_repeats=5, random_state=seed).importances_mean
+    base = float(np.abs(y - y.mean()).mean())
+    return Prediction(target, len(rows), float(np.abs(pred - y).mean()),
+                      float(np.mean(np.abs(pred - y) / np.maximum(np.abs(y), 1e-12))), base,
+                      dict(sorted(zip(names, map(float, imp)), key=lambda kv: -kv[1])), model, names)
+
+
+def predict(p: Prediction, settings: dict[str, Any]) -> float:
+    """Predicted target for one setting (missing numeric knobs -> NaN, handled natively)."""
+    row = []
+    for name in p.features:
+        if "=" in name:
+            key, val = name.split("=", 1)
+            row.append(float(str(settings.get(key)) == val))
+        else:
+            v = settings.get(name)
+            row.append(float(v) if v is not None else math.nan)
+    return float(p.model.predict(np.array([row]))[0])

@@ -1,0 +1,198 @@
+"""Multi-objective Optuna searches over training hyperparameters and hardware cost.
+
+A search config (YAML)::
+
+    base: {train: {epochs: 5}}              # run config shared by every trial
+    space:                                  # one entry per searched setting
+      model.surrogate: {choices: [fast_sigmoid, atan, spike_rate_escape, sso]}
+      model.slope: {low: 0.5, high: 50, log: true}
+      model.beta: {low: 0.1, high: 0.95}
+      model.neuron: {choices: [lif, lapicque]}
+      train.lr: {low: 1.0e-4, high: 1.0e-2, log: true}
+    objectives: [accuracy, latency]         # accuracy (max), latency (min), fps_per_w (max),
+                                            # firing_rate (min), energy (min)
+    sampler: nsga2                          # or tpe
+    hardware: {}
+
+Storage: an SQLite file (default ``OUT/study.db``) or a PostgreSQL URL
+(``postgresql+psycopg://user:pass@host/db``) shared by workers on many machines, each
+running ``spiketune search CONFIG --storage URL --study NAME``. Heartbeats mark the
+trials of a killed worker failed; each failed trial is retried once by a live worker.
+Workers stop once the study holds ``trials`` completed trials. Trials whose training
+diverges (NaN/inf) are pruned, never reported as results.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.study import MaxTrialsCallback
+from optuna.trial import TrialState
+
+from .. import config as cfgmod
+from ..errors import ConfigError, SpiketuneError
+from ..hardware.config import HardwareConfig, from_dict as hw_from_dict
+from .pareto import non_dominated
+from .table import write_table
+
+OBJECTIVES = {  # name -> (direction, how to read it from a run's metrics)
+    "accuracy": ("maximize", lambda m: m["test_accuracy"]),
+    "latency": ("minimize", lambda m: m["hardware"]["latency_cycles"]),
+    "fps_per_w": ("maximize", lambda m: m["hardware"]["fps_per_w"]),
+    "firing_rate": ("minimize", lambda m: m["profile"]["firing_rate"]),
+    "energy": ("minimize", lambda m: m["hardware"]["energy_per_inference_uj"]),
+}
+
+
+@dataclass
+class SearchConfig:
+    base: cfgmod.RunConfig
+    space: dict[str, dict[str, Any]]
+    objectives: list[str] = field(default_factory=lambda: ["accuracy", "latency"])
+    sampler: str = "nsga2"
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "SearchConfig":
+        unknown = set(d) - {"base", "space", "objectives", "sampler", "hardware"}
+        if unknown:
+            raise ConfigError(f"unknown search keys {sorted(unknown)}")
+        space = d.get("space") or {}
+        if not space:
+            raise ConfigError("a search needs a 'space' of settings to vary")
+        for key, spec in space.items():
+            if not isinstance(spec, dict) or not ("choices" in spec or {"low", "high"} <= set(spec)):
+                raise ConfigError(f"space.{key} needs 'choices' or 'low' and 'high', got {spec!r}")
+        objectives = d.get("objectives") or ["accuracy", "latency"]
+        bad = [o for o in objectives if o not in OBJECTIVES]
+        if bad or len(objectives) < 1:
+            raise ConfigError(f"unknown objectives {bad}; valid: {', '.join(OBJECTIVES)}")
+        sampler = d.get("sampler", "nsga2")
+        if sampler not in ("nsga2", "tpe"):
+            raise ConfigError(f"unknown sampler '{sampler}'; valid: nsga2, tpe")
+        sc = SearchConfig(cfgmod.from_dict(d.get("base") or {}), space, objectives, sampler,
+                          hw_from_dict(d.get("hardware") or {}))
+        cfgmod.with_overrides(sc.base, {k: _example(v) for k, v in space.items()})  # keys valid?
+        return sc
+
+    @staticmethod
+    def load(path: str | Path) -> "SearchConfig":
+        try:
+            raw = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise ConfigError(f"cannot read search config {path}: {e}") from None
+        return SearchConfig.from_dict(raw)
+
+
+def _example(spec: dict[str, Any]) -> Any:
+    return spec["choices"][0] if "choices" in spec else spec["low"]
+
+
+def suggest(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    out = {}
+    for key, spec in space.items():
+        if "choices" in spec:
+            out[key] = trial.suggest_categorical(key, spec["choices"])
+        elif isinstance(spec["low"], int) and isinstance(spec["high"], int) and not spec.get("float"):
+            out[key] = trial.suggest_int(key, spec["low"], spec["high"], log=spec.get("log", False))
+        else:
+            out[key] = trial.suggest_float(key, float(spec["low"]), float(spec["high"]),
+                                           log=spec.get("log", False))
+    return out
+
+
+def storage_for(url: str | None, out_dir: Path, heartbeat: int = 60, grace: int = 180) -> RDBStorage:
+    """SQLite in ``out_dir`` by default; heartbeats + one retry of failed trials."""
+    url = url or f"sqlite:///{(out_dir / 'study.db').resolve()}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    kwargs = {"pool_pre_ping": True} if url.startswith("postgresql") else {}
+    try:
+        return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat,
+                          grace_period=grace,
+                          heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+    except Exception as e:  # sqlalchemy/driver errors: unreachable server, bad URL
+        raise ConfigError(f"cannot open study storage {url.split('@')[-1]}: {e}") from None
+
+
+def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: str = "spiketune",
+               storage: str | None = None, seed: int | None = None, heartbeat: int = 60,
+               grace: int = 180, progress: bool = True) -> optuna.Study:
+    """Add trials to the study until it holds ``trials`` completed ones."""
+    from ..run import run
+    from ..train import TrainingDiverged
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    directions = [OBJECTIVES[o][0] for o in sc.objectives]
+    sampler = (optuna.samplers.NSGAIISampler(seed=seed) if sc.sampler == "nsga2"
+               else optuna.samplers.TPESampler(seed=seed))
+    study = optuna.create_study(study_name=study_name, storage=storage_for(storage, out, heartbeat, grace),
+                                directions=directions, sampler=sampler, load_if_exists=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(sc.objectives)
+
+    def objective(trial: optuna.Trial) -> tuple[float, ...]:
+        params = suggest(trial, sc.space)
+        cfg = cfgmod.with_overrides(sc.base, params)
+        folder = out / "trials" / f"{study_name}-{trial.number}"
+        try:
+            m = run(cfg, folder, progress=False, hardware=sc.hardware)
+        except TrainingDiverged as e:
+            trial.set_user_attr("pruned_reason", str(e))
+            raise optuna.TrialPruned(str(e)) from None
+        values = tuple(float(OBJECTIVES[o][1](m)) for o in sc.objectives)
+        trial.set_user_attr("folder", str(folder))
+        trial.set_user_attr("metrics", {k: m["hardware"][k] for k in
+                                        ("latency_cycles", "fps", "power_w", "fps_per_w")}
+                            | {"test_accuracy": m["test_accuracy"],
+                               "firing_rate": m["profile"]["firing_rate"]})
+        return values
+
+    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if done < trials:
+        study.optimize(objective, callbacks=[MaxTrialsCallback(trials, states=(TrialState.COMPLETE,))],
+                       catch=(SpiketuneError,), show_progress_bar=progress)
+    write_pareto(study, out)
+    return study
+
+
+def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
+    rows = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        r = {"trial": t.number, **t.params}
+        r.update({f"objective.{n}": v for n, v in zip(study.metric_names or [], t.values)})
+        r.update(t.user_attrs.get("metrics", {}))
+        rows.append(r)
+    return rows
+
+
+def write_pareto(study: optuna.Study, out_dir: Path) -> list[dict[str, Any]]:
+    """Write trials.csv and pareto.csv (non-dominated trials); return the Pareto rows."""
+    rows = trial_rows(study)
+    if not rows:
+        return []
+    names = study.metric_names or [f"v{i}" for i in range(len(study.directions))]
+    dirs = ["max" if d == optuna.study.StudyDirection.MAXIMIZE else "min" for d in study.directions]
+    mask = non_dominated([[r[f"objective.{n}"] for n in names] for r in rows], dirs)
+    for r, m in zip(rows, mask):
+        r["pareto"] = bool(m)
+    write_table(out_dir, rows, "trials")
+    front = [r for r in rows if r["pareto"]]
+    write_table(out_dir, front, "pareto")
+    return front
+
+
+def summary(study: optuna.Study) -> str:
+    states = {}
+    for t in study.get_trials(deepcopy=False):
+        states[t.state.name] = states.get(t.state.name, 0) + 1
+    return json.dumps(states)

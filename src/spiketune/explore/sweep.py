@@ -1,0 +1,133 @@
+"""Grid sweeps with resume.
+
+A sweep config (YAML)::
+
+    base:            # a run config (see spiketune.config), shared by every point
+      train: {epochs: 10}
+    grids:           # each grid is a product of its lists; the sweep is their union
+      - {model.surrogate: [fast_sigmoid, atan], model.slope: [2, 10, 25]}
+      - {model.beta: [0.25, 0.5, 0.9], model.threshold: [0.5, 1.0, 1.5]}
+    hardware: {}     # a hardware config for every point (spiketune.hardware.config)
+
+Each point runs in ``OUT/runs/<id>`` where ``id`` hashes its resolved config, so
+re-running the sweep skips finished points (``metrics.json`` present), resumes
+interrupted ones from their checkpoint and retries failed ones. ``OUT/results.csv``
+and ``results.json`` hold one row per finished point and are rebuilt from the run
+folders, so no row is ever duplicated or lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm.auto import tqdm
+
+from .. import config as cfgmod
+from ..errors import ConfigError, SpiketuneError
+from ..hardware.config import HardwareConfig, from_dict as hw_from_dict
+from ..results import write_json, write_text
+from .table import row, write_table
+
+
+@dataclass
+class SweepConfig:
+    base: cfgmod.RunConfig
+    grids: list[dict[str, list[Any]]]
+    hardware: HardwareConfig
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "SweepConfig":
+        unknown = set(d) - {"base", "grids", "grid", "hardware"}
+        if unknown:
+            raise ConfigError(f"unknown sweep keys {sorted(unknown)}; use base, grids, hardware")
+        grids = d.get("grids") or ([d["grid"]] if "grid" in d else [])
+        if not grids:
+            raise ConfigError("a sweep needs 'grids' (a list of {setting: [values]})")
+        for g in grids:
+            if not isinstance(g, dict) or not all(isinstance(v, list) and v for v in g.values()):
+                raise ConfigError(f"each grid maps settings to non-empty lists, got {g!r}")
+        return SweepConfig(cfgmod.from_dict(d.get("base") or {}), grids,
+                           hw_from_dict(d.get("hardware") or {}))
+
+    @staticmethod
+    def load(path: str | Path) -> "SweepConfig":
+        try:
+            raw = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise ConfigError(f"cannot read sweep config {path}: {e}") from None
+        return SweepConfig.from_dict(raw)
+
+    def points(self) -> list[cfgmod.RunConfig]:
+        """Every distinct resolved run config of the sweep, in grid order."""
+        seen, out = set(), []
+        for grid in self.grids:
+            keys = list(grid)
+            for values in itertools.product(*grid.values()):
+                cfg = cfgmod.with_overrides(self.base, dict(zip(keys, values))).resolved()
+                key = run_id(cfg, self.hardware)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(cfg)
+        return out
+
+
+def run_id(cfg: cfgmod.RunConfig, hw: HardwareConfig) -> str:
+    blob = json.dumps({"run": cfg.to_dict(), "hw": hw.model_dump()}, sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def collect(out_dir: str | Path) -> list[dict[str, Any]]:
+    """Rows of every finished run under ``out_dir/runs`` (sorted by run id)."""
+    rows = []
+    for d in sorted((Path(out_dir) / "runs").glob("*/")):
+        m = d / "metrics.json"
+        if m.is_file():
+            metrics = json.loads(m.read_text())
+            cfg = cfgmod.load(d / "config.yaml").to_dict()
+            rows.append(row(d.name, cfg, metrics))
+    return rows
+
+
+def run_sweep(sc: SweepConfig, out_dir: str | Path, progress: bool = True) -> list[dict[str, Any]]:
+    """Run every unfinished point; returns the table rows of all finished points."""
+    from ..run import run
+
+    out = Path(out_dir)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    write_text(out / "sweep.yaml", yaml.safe_dump(
+        {"base": sc.base.to_dict(), "grids": sc.grids, "hardware": sc.hardware.model_dump()},
+        sort_keys=False))
+    points = sc.points()
+    bar = tqdm(points, desc="sweep", unit="run", disable=not progress)
+    failures = 0
+    for cfg in bar:
+        rid = run_id(cfg, sc.hardware)
+        folder = out / "runs" / rid
+        if (folder / "metrics.json").is_file():
+            continue
+        bar.set_postfix(run=rid)
+        try:
+            run(cfg, folder, progress=False, hardware=sc.hardware)
+            (folder / "error.txt").unlink(missing_ok=True)
+        except SpiketuneError as e:
+            failures += 1
+            folder.mkdir(parents=True, exist_ok=True)
+            write_text(folder / "error.txt", f"{type(e).__name__}: {e}\n")
+        except Exception:  # a failed point must not stop the sweep; it is retried next time
+            failures += 1
+            folder.mkdir(parents=True, exist_ok=True)
+            write_text(folder / "error.txt", traceback.format_exc())
+        rows = collect(out)
+        write_table(out, rows)
+    rows = collect(out)
+    write_table(out, rows)
+    write_json(out / "sweep_status.json", {"points": len(points), "finished": len(rows),
+                                           "failed_this_time": failures})
+    return rows

@@ -1,0 +1,42 @@
+"""The tidy results table of an exploration: one row per run, every knob a column."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..results import write_csv, write_json
+
+METRICS = ("test_accuracy", "firing_rate", "synops", "latency_cycles", "latency_us", "fps",
+           "power_w", "fps_per_w")
+
+
+def flatten(cfg: dict[str, Any]) -> dict[str, Any]:
+    """{'model': {'beta': 0.5}} -> {'model.beta': 0.5}; lists/dicts as JSON text."""
+    out = {}
+    for section, fields in cfg.items():
+        for k, v in fields.items():
+            out[f"{section}.{k}"] = json.dumps(v) if isinstance(v, (list, dict)) else v
+    return out
+
+
+def row(run_id: str, cfg: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
+    """One table row from a run's resolved config and metrics."""
+    hw = metrics.get("hardware", {})
+    prof = metrics.get("profile", {})
+    r: dict[str, Any] = {"run": run_id, **flatten(cfg)}
+    r.update({"test_accuracy": metrics.get("test_accuracy"), "firing_rate": prof.get("firing_rate"),
+              "synops": prof.get("synops"), "epochs_run": metrics.get("epochs_run"),
+              "latency_cycles": hw.get("latency_cycles"), "latency_us": hw.get("latency_us"),
+              "fps": hw.get("fps"), "power_w": hw.get("power_w"), "fps_per_w": hw.get("fps_per_w")})
+    for layer in prof.get("layers", []):
+        r[f"rate.{layer['name']}"] = layer["firing_rate"]
+    return r
+
+
+def write_table(out_dir: str | Path, rows: list[dict[str, Any]], name: str = "results") -> Path:
+    """Write ``name``.csv and ``name``.json atomically."""
+    out = Path(out_dir)
+    write_json(out / f"{name}.json", rows)
+    return write_csv(out / f"{name}.csv", rows)

@@ -1,0 +1,176 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+import yaml
+
+import pg
+
+pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+from spiketune.explore.pareto import non_dominated
+from spiketune.explore.predict import fit, predict
+from spiketune.explore.sweep import SweepConfig, collect, run_sweep
+
+TINY = {"data": {"num_steps": 3, "batch_size": 128, "train_limit": 400, "test_limit": 100},
+        "train": {"epochs": 1, "patience": None}}
+
+
+def brute_front(p, dirs):
+    q = p * np.array([-1 if d == "max" else 1 for d in dirs])
+    out = []
+    for i in range(len(q)):
+        dom = any(np.all(q[j] <= q[i]) and np.any(q[j] < q[i]) for j in range(len(q)) if j != i)
+        out.append(not dom)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pareto_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    p = rng.integers(0, 6, size=(60, 3)).astype(float)  # ties on purpose
+    dirs = ["max", "min", "max"]
+    assert np.array_equal(non_dominated(p, dirs), brute_front(p, dirs))
+
+
+def test_pareto_ignores_nan():
+    p = np.array([[1.0, np.nan], [0.5, 1.0], [0.4, 2.0]])
+    assert non_dominated(p, ["max", "min"]).tolist() == [False, True, False]
+
+
+def test_sweep_points_union_and_dedup():
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [
+        {"model.surrogate": ["fast_sigmoid", "atan"], "model.slope": [2, 4]},
+        {"model.surrogate": ["atan"], "model.slope": [2]}]})
+    assert len(sc.points()) == 4
+
+
+def test_interrupted_sweep_finishes_with_one_row_per_point(tmp_path):
+    cfg = {"base": TINY, "grids": [{"model.beta": [0.3, 0.6, 0.9]}, {"model.threshold": [0.5, 1.5]}]}
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "spiketune", "sweep", str(path), "--out", str(out), "--no-progress"]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None and \
+            len(list(out.glob("runs/*/metrics.json"))) < 1:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    first = {m.parent.name: m.stat().st_mtime_ns for m in out.glob("runs/*/metrics.json")}
+    assert 1 <= len(first) < 5, "the sweep was not interrupted mid-way"
+    subprocess.run(cmd, check=True, capture_output=True)
+    rows = collect(out)
+    table = json.loads((out / "results.json").read_text())
+    assert len(rows) == len(table) == 5
+    assert len({r["run"] for r in table}) == 5
+    # finished points were not recomputed
+    for rid, mtime in first.items():
+        assert (out / "runs" / rid / "metrics.json").stat().st_mtime_ns == mtime
+    betas = sorted(r["model.beta"] for r in table)
+    assert betas.count(0.5) == 2 and {0.3, 0.6, 0.9} <= set(betas)
+
+
+def test_failed_point_is_recorded_and_retried(tmp_path):
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.arch": ["16-10", "16C3-Q-10"]}]})
+    rows = run_sweep(sc, tmp_path, progress=False)
+    assert len(rows) == 1
+    errs = list(tmp_path.glob("runs/*/error.txt"))
+    assert len(errs) == 1 and "'Q' at position 2" in errs[0].read_text()
+
+
+def test_predictor_learns_a_known_relation():
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(40):
+        slope, beta = rng.uniform(1, 30), rng.uniform(0.1, 0.9)
+        rows.append({"model.slope": slope, "model.beta": beta, "model.surrogate": "atan",
+                     "latency_cycles": 1000 + 200 * np.log(slope) + 3000 * beta})
+    p = fit(rows)
+    assert p.cv_mae < 0.35 * p.baseline_mae
+    assert set(list(p.importances)[:2]) == {"model.slope", "model.beta"}
+    truth = 1000 + 200 * np.log(10) + 3000 * 0.5
+    assert abs(predict(p, {"model.slope": 10, "model.beta": 0.5}) - truth) < 0.15 * truth
+
+
+def _search_yaml(tmp_path, epochs=1):
+    base = {**TINY, "train": {"epochs": epochs, "patience": None}}
+    cfg = {"base": base, "space": {"model.beta": {"low": 0.2, "high": 0.9},
+                                   "model.surrogate": {"choices": ["fast_sigmoid", "atan"]}},
+           "objectives": ["accuracy", "latency"]}
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_search_sqlite_writes_study_and_pareto(tmp_path):
+    path = _search_yaml(tmp_path)
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "spiketune", "search", str(path), "--out", str(out),
+                        "--trials", "3", "--seed", "1", "--no-progress"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    study = optuna.load_study(study_name="spiketune", storage=f"sqlite:///{out / 'study.db'}")
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) == 3
+    front = json.loads((out / "pareto.json").read_text())
+    pts = np.array([t.values for t in done])
+    expected = brute_front(pts, ["max", "min"]).sum()
+    assert len(front) == expected >= 1
+
+
+@pytest.mark.skipif(not pg.available(), reason="PostgreSQL server binaries not installed")
+def test_postgres_two_workers_survive_a_killed_worker(tmp_path):
+    server = pg.Server().init()
+    server.start()
+    try:
+        url = server.create_db("study")
+        path = _search_yaml(tmp_path, epochs=4)  # trials outlast the heartbeat grace period
+        trials = 8
+        cmd = lambda i: [sys.executable, "-m", "spiketune", "search", str(path), "--out",
+                         str(tmp_path / f"w{i}"), "--trials", str(trials), "--storage", url,
+                         "--study", "shared", "--heartbeat", "1", "--grace", "2", "--no-progress"]
+        victim = subprocess.Popen(cmd(0), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        survivor = subprocess.Popen(cmd(1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        storage = optuna.storages.RDBStorage(url)
+        deadline = time.time() + 120
+        killed_running = False
+        while time.time() < deadline:
+            try:
+                study = optuna.load_study(study_name="shared", storage=storage)
+            except KeyError:
+                time.sleep(0.2)
+                continue
+            states = [t.state for t in study.get_trials(deepcopy=False)]
+            # kill the victim while it has a trial running and another trial has finished
+            if states.count(optuna.trial.TrialState.COMPLETE) >= 1 and \
+                    states.count(optuna.trial.TrialState.RUNNING) == 2:
+                victim.send_signal(signal.SIGKILL)
+                killed_running = True
+                break
+            time.sleep(0.1)
+        victim.wait()
+        assert killed_running
+        _, err = survivor.communicate(timeout=300)
+        assert survivor.returncode == 0, err[-2000:]
+        study = optuna.load_study(study_name="shared", storage=storage)
+        complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        assert len(complete) >= trials
+        assert all(t.values is not None and len(t.values) == 2 for t in complete)
+        assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+        # the killed worker's trial failed on its heartbeat and was re-run once, to completion
+        failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+        assert len(failed) == 1
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback
+        retried = [t for t in complete if retry.retried_trial_number(t) == failed[0].number]
+        # (the worker may die between two suggestions: the retry keeps what was chosen)
+        assert len(retried) == 1 and failed[0].params.items() <= retried[0].params.items()
+    finally:
+        server.stop()
+        server.remove()
