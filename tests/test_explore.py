@@ -74,8 +74,24 @@ def test_interrupted_sweep_finishes_with_one_row_per_point(tmp_path):
     # finished points were not recomputed
     for rid, mtime in first.items():
         assert (out / "runs" / rid / "metrics.json").stat().st_mtime_ns == mtime
+    assert sorted(p.name for p in (out / "figures").glob("*.png")) == []  # 1-D grids: no slope/heatmap
     betas = sorted(r["model.beta"] for r in table)
     assert betas.count(0.5) == 2 and {0.3, 0.6, 0.9} <= set(betas)
+
+
+def test_sweep_writes_slope_and_heatmap_figures(tmp_path):
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [
+        {"model.surrogate": ["fast_sigmoid", "atan"], "model.slope": [2, 8]},
+        {"model.beta": [0.3, 0.8], "model.threshold": [0.5, 1.0]}]})
+    rows = run_sweep(sc, tmp_path, progress=False)
+    assert len(rows) == 8
+    figs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
+    assert figs == ["grid0_slope_fps_per_w.png", "grid0_slope_latency.png", "grid1_beta_threshold.png"]
+    from PIL import Image
+
+    for f in figs:  # real images with content, not empty canvases
+        im = Image.open(tmp_path / "figures" / f).convert("L")
+        assert im.size[0] > 800 and len(im.getcolors(maxcolors=1 << 16)) > 20
 
 
 def test_failed_point_is_recorded_and_retried(tmp_path):

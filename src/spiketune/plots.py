@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402,F401
 
 
 def firing_rates(runs: dict[str, Sequence[tuple[str, float]]], path: str | Path,
@@ -70,6 +71,98 @@ def hardware_cycles(layers: Sequence[dict], path: str | Path, title: str = "Cycl
     ax.set_ylabel("cycles per inference (mean)")
     ax.set_xlabel("layer")
     ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def slope_curves(rows: Sequence[dict], path: str | Path, cost: str = "fps_per_w") -> Path:
+    """Accuracy, firing rate and hardware cost versus surrogate slope, one line per surrogate."""
+    cost_label = {"fps_per_w": "FPS/W", "latency_cycles": "latency (cycles/inference)",
+                  "latency_us": "latency (us/inference)"}[cost]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=120)
+    for name in sorted({r["model.surrogate"] for r in rows}):
+        pts = sorted((float(r["model.slope"]), r) for r in rows if r["model.surrogate"] == name)
+        xs = [p[0] for p in pts]
+        for ax, key, scale in ((axes[0], "test_accuracy", 100), (axes[1], "firing_rate", 100),
+                               (axes[2], cost, 1)):
+            ax.plot(xs, [scale * float(p[1][key]) for p in pts], marker="o", label=name)
+    for ax, label, title in ((axes[0], "test accuracy (%)", "Accuracy"),
+                             (axes[1], "firing rate (%)", "Firing activity"),
+                             (axes[2], cost_label, "Hardware efficiency")):
+        ax.set_xscale("log")
+        ax.set_xlabel("surrogate slope (fast sigmoid k / atan alpha / SRE beta / SSO variance)",
+                      fontsize=7)
+        ax.set_ylabel(label)
+        ax.set_title(title)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    axes[2].yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def beta_threshold_heatmaps(rows: Sequence[dict], path: str | Path,
+                            chosen: dict | None = None, best: dict | None = None) -> Path:
+    """Heatmaps of accuracy, latency and firing rate over beta x threshold; marks the
+    best-accuracy point (circle) and the chosen tuned point (star)."""
+    import numpy as np
+
+    betas = sorted({float(r["model.beta"]) for r in rows})
+    thrs = sorted({float(r["model.threshold"]) for r in rows})
+    panels = (("test_accuracy", "test accuracy (%)", 100, "viridis"),
+              ("latency_cycles", "latency (cycles/inference)", 1, "magma_r"),
+              ("firing_rate", "firing rate (%)", 100, "cividis"))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), dpi=120)
+    for ax, (key, label, scale, cmap) in zip(axes, panels):
+        grid = np.full((len(thrs), len(betas)), np.nan)
+        for r in rows:
+            grid[thrs.index(float(r["model.threshold"])), betas.index(float(r["model.beta"]))] = \
+                scale * float(r[key])
+        im = ax.imshow(grid, origin="lower", cmap=cmap, aspect="auto")
+        for (i, j), v in np.ndenumerate(grid):
+            if not np.isnan(v):
+                r, g, b, _ = im.cmap(im.norm(v))
+                ax.text(j, i, f"{v:.0f}" if scale == 1 else f"{v:.1f}", ha="center", va="bottom",
+                        fontsize=7, color="white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black")
+        for point, marker, name in ((best, "o", "best accuracy"), (chosen, "*", "tuned")):
+            if point is not None:
+                ax.scatter(betas.index(float(point["model.beta"])),
+                           thrs.index(float(point["model.threshold"])), marker=marker, s=260,
+                           facecolors="none", edgecolors="red", linewidths=2, label=name)
+        ax.set_xticks(range(len(betas)), [f"{b:g}" for b in betas])
+        ax.set_yticks(range(len(thrs)), [f"{t:g}" for t in thrs])
+        ax.set_xlabel("beta (membrane decay)")
+        ax.set_ylabel("threshold")
+        ax.set_title(label)
+        fig.colorbar(im, ax=ax, shrink=0.85)
+    if chosen is not None or best is not None:
+        axes[0].legend(loc="upper left", fontsize=7, framealpha=0.8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+def pareto_front(points: Sequence[tuple[float, float]], on_front: Sequence[bool], path: str | Path,
+                 xlabel: str = "latency (cycles/inference)", ylabel: str = "test accuracy (%)",
+                 title: str = "Accuracy vs hardware cost") -> Path:
+    """Scatter of trials, non-dominated ones highlighted and joined, dominated ones grey."""
+    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    dom = [p for p, f in zip(points, on_front) if not f]
+    front = sorted(p for p, f in zip(points, on_front) if f)
+    if dom:
+        ax.scatter(*zip(*dom), color="0.7", label="dominated", s=22)
+    if front:
+        ax.plot(*zip(*front), color="C3", marker="o", label="Pareto front", drawstyle="steps-post")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path)

@@ -188,6 +188,18 @@ def write_pareto(study: optuna.Study, out_dir: Path) -> list[dict[str, Any]]:
     write_table(out_dir, rows, "trials")
     front = [r for r in rows if r["pareto"]]
     write_table(out_dir, front, "pareto")
+    if len(names) == 2:
+        from ..plots import pareto_front
+
+        labels = {"accuracy": "test accuracy (%)", "latency": "latency (cycles/inference)",
+                  "fps_per_w": "FPS/W", "firing_rate": "firing rate (%)",
+                  "energy": "energy per inference (uJ)"}
+        scale = {"accuracy": 100, "firing_rate": 100}
+        pts = [(scale.get(names[1], 1) * r[f"objective.{names[1]}"],
+                scale.get(names[0], 1) * r[f"objective.{names[0]}"]) for r in rows]
+        pareto_front(pts, mask, Path(out_dir) / "pareto.png", xlabel=labels[names[1]],
+                     ylabel=labels[names[0]], title=f"{names[0]} vs {names[1]}: {len(front)} of "
+                     f"{len(rows)} trials non-dominated")
     return front
 
 

@@ -33,6 +33,7 @@ from .. import config as cfgmod
 from ..errors import ConfigError, SpiketuneError
 from ..hardware.config import HardwareConfig, from_dict as hw_from_dict
 from ..results import write_json, write_text
+from .figures import sweep_figures
 from .table import row, write_table
 
 
@@ -64,13 +65,17 @@ class SweepConfig:
             raise ConfigError(f"cannot read sweep config {path}: {e}") from None
         return SweepConfig.from_dict(raw)
 
+    def grid_points(self, grid: dict[str, list[Any]]) -> list[cfgmod.RunConfig]:
+        """Resolved run configs of one grid."""
+        keys = list(grid)
+        return [cfgmod.with_overrides(self.base, dict(zip(keys, values))).resolved()
+                for values in itertools.product(*grid.values())]
+
     def points(self) -> list[cfgmod.RunConfig]:
         """Every distinct resolved run config of the sweep, in grid order."""
         seen, out = set(), []
         for grid in self.grids:
-            keys = list(grid)
-            for values in itertools.product(*grid.values()):
-                cfg = cfgmod.with_overrides(self.base, dict(zip(keys, values))).resolved()
+            for cfg in self.grid_points(grid):
                 key = run_id(cfg, self.hardware)
                 if key not in seen:
                     seen.add(key)
@@ -128,6 +133,9 @@ def run_sweep(sc: SweepConfig, out_dir: str | Path, progress: bool = True) -> li
         write_table(out, rows)
     rows = collect(out)
     write_table(out, rows)
+    by_id = {r["run"]: r for r in rows}
+    sweep_figures([(g, [by_id[i] for i in (run_id(c, sc.hardware) for c in sc.grid_points(g))
+                        if i in by_id]) for g in sc.grids], out / "figures")
     write_json(out / "sweep_status.json", {"points": len(points), "finished": len(rows),
                                            "failed_this_time": failures})
     return rows
