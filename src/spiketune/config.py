@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import surrogate as sg
+from .chi import ChiConfig
 from .errors import ConfigError, describe_validation
 
 # Default network and time steps per dataset (see docs/datasets.md for their sources).
@@ -84,6 +85,7 @@ class RunConfig(_Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    chi: ChiConfig = Field(default_factory=ChiConfig)
 
     def resolved(self) -> "RunConfig":
         """A copy with dataset defaults (arch, num_steps) filled in."""

@@ -37,9 +37,9 @@ def firing_rates(runs: dict[str, Sequence[tuple[str, float]]], path: str | Path,
 
 
 def training_curves(history: Sequence[dict], path: str | Path) -> Path:
-    """Loss, accuracy and firing rate per epoch."""
+    """Loss, accuracy, firing rate and chi (neuron and parameter) per epoch."""
     ep = [h["epoch"] for h in history]
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), dpi=120)
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.4), dpi=120)
     axes[0].plot(ep, [h["loss"] for h in history], marker="o")
     axes[0].set_ylabel("training loss")
     axes[1].plot(ep, [100 * h["train_accuracy"] for h in history], marker="o", label="train")
@@ -48,7 +48,13 @@ def training_curves(history: Sequence[dict], path: str | Path) -> Path:
     axes[1].legend()
     axes[2].plot(ep, [100 * h["firing_rate"] for h in history], marker="o", color="C3")
     axes[2].set_ylabel("mean firing rate (%)")
-    for ax, title in zip(axes, ("Loss", "Accuracy", "Firing rate")):
+    axes[3].plot(ep, [h.get("chi", float("nan")) for h in history], marker="o", label="neuron chi")
+    axes[3].plot(ep, [h.get("param_chi", float("nan")) for h in history], marker="s",
+                 label="parameter chi")
+    axes[3].set_ylabel("chi (fraction reached by gradient)")
+    axes[3].set_ylim(0, 1.05)
+    axes[3].legend(fontsize=8)
+    for ax, title in zip(axes, ("Loss", "Accuracy", "Firing rate", "Chi")):
         ax.set_xlabel("epoch")
         ax.set_title(title)
         ax.grid(alpha=0.3)

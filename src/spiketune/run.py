@@ -60,6 +60,8 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
         "test_accuracy": prof.accuracy, "best_val_accuracy": result.best_val_accuracy,
         "best_epoch": result.best_epoch, "epochs_run": len(history),
         "stopped_early": result.stopped_early, "profile": prof.to_dict(),
+        "chi": history[-1]["chi"], "param_chi": history[-1]["param_chi"],
+        "surrogate_widths": history[-1]["layer_width"],
         "environment": environment()}
     layer_rows = [asdict(l) for l in prof.layers]
     metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()

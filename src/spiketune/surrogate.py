@@ -92,16 +92,40 @@ ALIASES = {"arctan": "atan", "sre": "spike_rate_escape", "ste": "straight_throug
 
 class _SpikeFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, derivative: Derivative, params: dict[str, float]):  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor, surrogate: "Surrogate"):  # type: ignore[override]
         out = (x > 0).to(x.dtype)
         ctx.save_for_backward(x, out)
-        ctx.derivative, ctx.params = derivative, params
+        ctx.surrogate = surrogate
         return out
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
         x, out = ctx.saved_tensors
-        return grad_output * ctx.derivative(x, out, ctx.params), None, None
+        s = ctx.surrogate
+        d = FAMILIES[s.name].derivative(x, out, s.params)
+        if s.chi is not None:
+            s.chi.record(d, s.peak())
+        return grad_output * d, None
+
+
+class ChiCounter:
+    """Counts how many neuron states fall in the surrogate's effective domain:
+    ``|dS/dU| > eps * peak`` with ``peak`` the derivative's maximum (see spiketune.chi)."""
+
+    def __init__(self, eps: float) -> None:
+        self.eps = eps
+        self.active = 0
+        self.total = 0
+
+    def record(self, d: torch.Tensor, peak: float) -> None:
+        self.active += int((d.detach().abs() > self.eps * peak).sum())
+        self.total += d.numel()
+
+    def take(self) -> float:
+        """The fraction since the last call (NaN if nothing was recorded), then reset."""
+        value = self.active / self.total if self.total else float("nan")
+        self.active = self.total = 0
+        return value
 
 
 @dataclass
@@ -110,13 +134,22 @@ class Surrogate:
 
     name: str
     params: dict[str, float] = field(default_factory=dict)
+    chi: ChiCounter | None = field(default=None, repr=False, compare=False)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return _SpikeFunction.apply(x, FAMILIES[self.name].derivative, self.params)
+        return _SpikeFunction.apply(x, self)
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         """dS/dx evaluated at ``x`` (for plots and tests)."""
         return FAMILIES[self.name].derivative(x, (x > 0).to(x.dtype), self.params)
+
+    def peak(self) -> float:
+        """Maximum of |dS/dx| (at x = 0, or x = 1 for spike-rate-escape)."""
+        p = self.params
+        return {"fast_sigmoid": 1.0, "atan": p.get("alpha", 0) / 2, "sigmoid": p.get("slope", 0) / 4,
+                "triangular": abs(p.get("threshold", 0)), "straight_through": 1.0,
+                "spike_rate_escape": p.get("slope", 0),
+                "sso": max(1.0, abs(p.get("mean", 0)) + p.get("variance", 0) / 2)}[self.name]
 
     @property
     def width_param(self) -> str | None:

@@ -7,7 +7,7 @@ import math
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -16,6 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import surrogate as sg
+from .chi import ChiTracker
 from .config import RunConfig
 from .data import TensorDataset, get_dataset, stratified_split
 from .encoding import encode
@@ -39,6 +40,10 @@ class EpochRecord:
     firing_rate: float
     lr: float
     seconds: float
+    chi: float = float("nan")  # mean neuron chi over layers (see spiketune.chi)
+    param_chi: float = float("nan")
+    layer_chi: list[float] = field(default_factory=list)
+    layer_width: list[float] = field(default_factory=list)
 
 
 def surrogates_for(cfg: RunConfig, num_layers: int) -> list[sg.Surrogate]:
@@ -145,6 +150,11 @@ def _load_checkpoint(path: Path, cfg: RunConfig) -> dict | None:
     return ck
 
 
+def _nanmean(values: list[float]) -> float:
+    vals = [v for v in values if not math.isnan(v)]
+    return sum(vals) / len(vals) if vals else float("nan")
+
+
 @dataclass
 class TrainResult:
     model: SpikingNetwork
@@ -182,6 +192,12 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
         best = ck["best"]
         start_epoch = ck["epoch"] + 1
     stopped = bool(ck and ck.get("stopped"))
+    if ck and "widths" in ck:  # adapted surrogate widths
+        for s, w in zip(model.neurons(), ck["widths"]):
+            if s.surrogate.width_param:
+                s.surrogate.params[s.surrogate.width_param] = w
+    tracker = ChiTracker([n.surrogate for n in model.neurons()],
+                         [b.weight_layer.weight for b in model.blocks], cfg.chi)
     bar = tqdm(total=t.epochs * iters, initial=(start_epoch - 1) * iters, disable=not progress,
                desc="train", unit="batch", dynamic_ncols=True)
     for epoch in range(start_epoch, t.epochs + 1):
@@ -203,6 +219,7 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
                                        + (f"; non-finite spikes in layers {bad}" if bad else ""))
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            tracker.after_backward()
             if t.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
             opt.step()
@@ -213,10 +230,12 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
             slots += sum(r[0].numel() for r in rec) * T
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+        chi = tracker.epoch_end()
         val_acc = evaluate(model, val_ds, T, enc, seed=t.seed)
         rec_e = EpochRecord(epoch, tot_loss / len(train_ds), correct / len(train_ds), val_acc,
                             spikes / max(1, slots), opt.param_groups[0]["lr"],
-                            time.perf_counter() - t0)
+                            time.perf_counter() - t0, _nanmean(chi["chi"]),
+                            _nanmean(chi["param_chi"]), chi["chi"], chi["width"])
         history.append(rec_e)
         if val_acc > best["acc"]:
             best = {"acc": val_acc, "epoch": epoch, "bad": 0,
@@ -229,8 +248,11 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
             _save_atomic({"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
                           "scheduler": sched.state_dict(), "rng": torch.get_rng_state(),
                           "history": [asdict(h) for h in history], "best": best,
-                          "stopped": stopped, "config": cfg.to_dict()}, ck_path)
+                          "stopped": stopped, "config": cfg.to_dict(),
+                          "widths": [ChiTracker.width(n.surrogate) for n in model.neurons()]},
+                         ck_path)
     bar.close()
+    tracker.detach()
     if best["state"] is not None:
         model.load_state_dict(best["state"])
     return TrainResult(model, history, best["epoch"], best["acc"], stopped)

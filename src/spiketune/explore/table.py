@@ -28,6 +28,7 @@ def row(run_id: str, cfg: dict[str, Any], metrics: dict[str, Any]) -> dict[str, 
     r: dict[str, Any] = {"run": run_id, **flatten(cfg)}
     r.update({"test_accuracy": metrics.get("test_accuracy"), "firing_rate": prof.get("firing_rate"),
               "synops": prof.get("synops"), "epochs_run": metrics.get("epochs_run"),
+              "chi": metrics.get("chi"), "param_chi": metrics.get("param_chi"),
               "latency_cycles": hw.get("latency_cycles"), "latency_us": hw.get("latency_us"),
               "fps": hw.get("fps"), "power_w": hw.get("power_w"), "fps_per_w": hw.get("fps_per_w")})
     for layer in prof.get("layers", []):

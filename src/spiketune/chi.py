@@ -1,0 +1,115 @@
+"""The chi indicator and chi-adaptive surrogate widths.
+
+chi measures how much of a network backpropagation actually reaches. spiketune
+records two forms on the ordinary backward pass (no second backward):
+
+* **neuron chi** per layer: the fraction of neuron states (all neurons, steps and
+  samples of an epoch) whose surrogate derivative exceeds ``eps`` times its peak,
+  i.e. that lie in the surrogate's effective domain. Counted inside the surrogate's
+  backward (one comparison and one sum per layer and batch).
+* **parameter chi** per layer: the fraction of a layer's weights whose gradient
+  magnitude exceeds ``param_eps`` after a batch's backward, averaged over batches.
+
+A narrow (sharp) surrogate is closer to the Dirac delta, so its gradients are more
+accurate, but few neurons sit in its domain (low chi, many parameters starved); a wide
+one reaches more neurons with more biased gradients. The adaptive rule keeps each
+layer's neuron chi within ``[low, high]``: every ``interval`` batches (0: at each epoch's
+end) a layer below ``low`` is widened (width parameter divided by ``factor``), one
+above ``high`` sharpened (multiplied by ``factor``), within ``[min_width, max_width]``.
+The width parameter is fast sigmoid/sigmoid ``slope``, atan ``alpha`` or
+spike-rate-escape ``beta`` (for all four a larger value is narrower).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .surrogate import ChiCounter, Surrogate
+
+ADAPTIVE = ("fast_sigmoid", "atan", "sigmoid", "spike_rate_escape")
+
+
+class ChiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    eps: float = Field(0.1, gt=0, lt=1)  # neuron chi: |dS/dU| > eps * peak
+    param_eps: float = Field(1e-8, ge=0)  # parameter chi: |grad| > param_eps
+    adaptive: bool = False
+    low: float = Field(0.2, ge=0, le=1)
+    high: float = Field(0.6, ge=0, le=1)
+    factor: float = Field(1.25, gt=1)
+    min_width: float = Field(0.1, gt=0)
+    max_width: float = Field(100.0, gt=0)
+    interval: int = Field(0, ge=0)  # batches between updates; 0 = each epoch's end
+
+    @model_validator(mode="after")
+    def _order(self) -> "ChiConfig":
+        if self.low > self.high:
+            raise ValueError(f"chi.low ({self.low}) must not exceed chi.high ({self.high})")
+        if self.min_width > self.max_width:
+            raise ValueError("chi.min_width must not exceed chi.max_width")
+        return self
+
+
+class ChiTracker:
+    """Attach to a network's surrogates; collect neuron and parameter chi; adapt widths."""
+
+    def __init__(self, surrogates: list[Surrogate], weights: list[torch.Tensor], cfg: ChiConfig) -> None:
+        self.surrogates, self.weights, self.cfg = surrogates, weights, cfg
+        for s in surrogates:
+            s.chi = ChiCounter(cfg.eps)
+        self._param_sum = [0.0] * len(weights)
+        self._param_n = 0
+        self._since_update = 0
+        if cfg.adaptive:
+            bad = [s.name for s in surrogates if s.name not in ADAPTIVE]
+            if bad:
+                from .errors import ConfigError
+
+                raise ConfigError(f"chi.adaptive needs a surrogate with a width ({', '.join(ADAPTIVE)}); "
+                                  f"got {', '.join(sorted(set(bad)))}")
+
+    def after_backward(self) -> None:
+        """Call after each ``loss.backward()``: records parameter chi, adapts if due."""
+        for i, w in enumerate(self.weights):
+            if w.grad is not None:
+                self._param_sum[i] += float((w.grad.abs() > self.cfg.param_eps).float().mean())
+        self._param_n += 1
+        self._since_update += 1
+        if self.cfg.adaptive and self.cfg.interval and self._since_update >= self.cfg.interval:
+            self.adapt([s.chi.take() for s in self.surrogates])
+            self._since_update = 0
+
+    def epoch_end(self) -> dict[str, list[float]]:
+        """Per-layer neuron chi, parameter chi and widths of the epoch; adapts if due."""
+        neuron = [s.chi.take() for s in self.surrogates]
+        param = [v / max(1, self._param_n) for v in self._param_sum]
+        self._param_sum = [0.0] * len(self.weights)
+        self._param_n = 0
+        widths = [self.width(s) for s in self.surrogates]
+        if self.cfg.adaptive and not self.cfg.interval:
+            self.adapt(neuron)
+        return {"chi": neuron, "param_chi": param, "width": widths}
+
+    @staticmethod
+    def width(s: Surrogate) -> float:
+        return s.params[s.width_param] if s.width_param else math.nan
+
+    def adapt(self, chis: list[float]) -> None:
+        """Widen layers below ``low``, sharpen layers above ``high``."""
+        c = self.cfg
+        for s, chi in zip(self.surrogates, chis):
+            if math.isnan(chi) or s.width_param is None:
+                continue
+            w = s.params[s.width_param]
+            if chi < c.low:
+                w /= c.factor
+            elif chi > c.high:
+                w *= c.factor
+            s.params[s.width_param] = min(max(w, c.min_width), c.max_width)
+
+    def detach(self) -> None:
+        for s in self.surrogates:
+            s.chi = None
