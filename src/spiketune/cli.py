@@ -201,6 +201,36 @@ def predict(results: Path = typer.Argument(..., help="sweep folder (results.csv)
 
 
 @app.command()
+def report(results: Path = typer.Argument(..., help="run, sweep, search or reproduction folder")) -> None:
+    """Write report.html (self-contained) and report.md for a results folder."""
+    from .report import build
+
+    def go() -> None:
+        h, m = build(results)
+        typer.echo(f"wrote {h} and {m}")
+
+    _guard(go)
+
+
+@app.command()
+def reproduce(name: str = typer.Argument(..., help="surrogate-slope | surrogates-neurons"),
+              dataset: str = typer.Option("digits", help="digits | fashion-mnist | ..."),
+              quick: bool = typer.Option(False, help="laptop-sized version (minutes)"),
+              out: Optional[Path] = typer.Option(None, "--out", "-o"),
+              progress: bool = typer.Option(True)) -> None:
+    """Run a study's experiment plan and write its report with the findings tested."""
+    from .reproduce import reproduce as run_preset
+
+    def go() -> None:
+        html, findings = run_preset(name, dataset, quick, out, progress)
+        for f in findings:
+            typer.echo(f"[{f['reproduced']}] {f['finding']}: {f['measured']}")
+        typer.echo(f"report: {html}")
+
+    _guard(go)
+
+
+@app.command()
 def config(dataset: str = typer.Option("digits")) -> None:
     """Print the default configuration (YAML) to start a config file from."""
     _guard(lambda: typer.echo(cfgmod.dump(cfgmod.from_dict({"data": {"dataset": dataset}}).resolved())))

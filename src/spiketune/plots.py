@@ -174,3 +174,28 @@ def pareto_front(points: Sequence[tuple[float, float]], on_front: Sequence[bool]
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def surrogate_profiles(curves: Sequence[tuple[str, dict]], path: str | Path) -> Path:
+    """dS/dU versus (U - threshold) for each (surrogate name, params)."""
+    import torch
+
+    from . import surrogate as sg
+
+    x = torch.linspace(-2, 3, 1001, dtype=torch.float64)
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    for name, params in curves:
+        s = sg.get(name, **params)
+        label = f"{name} " + ", ".join(f"{k}={v:g}" for k, v in params.items())
+        ax.plot(x.numpy(), s.derivative(x).numpy(), label=label)
+    ax.set_xlabel("U - threshold")
+    ax.set_ylabel("dS/dU (surrogate derivative)")
+    ax.set_title("Surrogate derivative profiles")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-3, None)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)

@@ -39,6 +39,7 @@ from optuna.trial import TrialState
 from .. import config as cfgmod
 from ..errors import ConfigError, SpiketuneError
 from ..hardware.config import HardwareConfig, from_dict as hw_from_dict
+from ..results import write_text
 from .pareto import non_dominated
 from .table import write_table
 
@@ -131,6 +132,9 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "search.yaml", yaml.safe_dump(
+        {"base": sc.base.to_dict(), "space": sc.space, "objectives": sc.objectives,
+         "sampler": sc.sampler, "hardware": sc.hardware.model_dump()}, sort_keys=False))
     directions = [OBJECTIVES[o][0] for o in sc.objectives]
     sampler = (optuna.samplers.NSGAIISampler(seed=seed) if sc.sampler == "nsga2"
                else optuna.samplers.TPESampler(seed=seed))

@@ -1,0 +1,230 @@
+"""Self-contained HTML and Markdown reports of a run, sweep, search or reproduction.
+
+``build(RESULTS_DIR)`` writes ``report.html`` (images embedded as data URIs, so the file
+stands alone) and ``report.md`` (images linked from ``report_files/``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import plots
+from .results import write_text
+
+COLUMNS = ("run", "model.surrogate", "model.slope", "model.neuron", "model.beta", "model.threshold",
+           "test_accuracy", "firing_rate", "chi", "latency_cycles", "fps", "power_w", "fps_per_w")
+
+
+@dataclass
+class Section:
+    title: str
+    text: str = ""
+    images: list[tuple[str, Path]] = field(default_factory=list)
+    tables: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return "" if v is None else str(v)
+
+
+def _load(p: Path) -> Any:
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def tuned_vs_best(rows: list[dict[str, Any]], max_drop: float = 0.03) -> dict[str, Any] | None:
+    """The lowest-latency run within ``max_drop`` accuracy of the best, compared with it."""
+    rows = [r for r in rows if r.get("latency_cycles") is not None]
+    if len(rows) < 2:
+        return None
+    best = max(rows, key=lambda r: r["test_accuracy"])
+    ok = [r for r in rows if r["test_accuracy"] >= best["test_accuracy"] - max_drop]
+    tuned = min(ok, key=lambda r: r["latency_cycles"])
+    return {"best": best, "tuned": tuned,
+            "latency_reduction": 1 - tuned["latency_cycles"] / best["latency_cycles"],
+            "accuracy_cost": best["test_accuracy"] - tuned["test_accuracy"],
+            "fps_per_w_gain": tuned["fps_per_w"] / best["fps_per_w"]}
+
+
+def _layer_rates(row: dict[str, Any]) -> list[tuple[str, float]]:
+    return [(k.split(".", 1)[1], float(v)) for k, v in row.items() if k.startswith("rate.")]
+
+
+def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list[Section]:
+    secs = []
+    cmp = tuned_vs_best(rows)
+    best_acc = max(rows, key=lambda r: r["test_accuracy"])
+    best_eff = max(rows, key=lambda r: r["fps_per_w"] or 0)
+    summary = [{"": "best accuracy", **{k: best_acc.get(k) for k in COLUMNS}},
+               {"": "best FPS/W", **{k: best_eff.get(k) for k in COLUMNS}}]
+    text = f"{len(rows)} finished runs."
+    if cmp:
+        summary.append({"": "tuned (lowest latency within 3 pts)", **{k: cmp["tuned"].get(k) for k in COLUMNS}})
+        text += (f" The tuned point cuts latency by {100 * cmp['latency_reduction']:.1f}% "
+                 f"({cmp['best']['latency_cycles']:,.0f} -> {cmp['tuned']['latency_cycles']:,.0f} cycles) "
+                 f"versus the best-accuracy point, for {100 * cmp['accuracy_cost']:.2f} points of accuracy "
+                 f"and {cmp['fps_per_w_gain']:.2f}x its FPS/W.")
+    secs.append(Section("Summary", text, tables=[("Best and tuned points", summary)]))
+    figs = sorted((root / "figures").glob("*.png"))
+    if figs:
+        secs.append(Section("Sweep figures", "Accuracy, firing rate and hardware cost versus surrogate "
+                            "slope (one line per surrogate); beta x threshold heatmaps with the "
+                            "best-accuracy point (circle) and the tuned point (star).",
+                            images=[(f.stem.replace("_", " "), f) for f in figs]))
+    if cmp:
+        rates = {"best accuracy": _layer_rates(cmp["best"]), "tuned": _layer_rates(cmp["tuned"])}
+        for key, label in (("model.neuron", "neuron"),):
+            for value in sorted({r.get(key) for r in rows}):
+                sel = [r for r in rows if r.get(key) == value]
+                if len({r.get(key) for r in rows}) > 1 and sel:
+                    rates[f"best {label}={value}"] = _layer_rates(max(sel, key=lambda r: r["test_accuracy"]))
+        if all(rates.values()):
+            p = plots.firing_rates(rates, files / "layer_rates.png", "Per-layer firing rate of chosen runs")
+            secs.append(Section("Per-layer firing rates", images=[("per-layer firing rate", p)],
+                                tables=[("Per-layer firing rate (fraction)",
+                                         [{"layer": n, **{k: dict(v)[n] for k, v in rates.items()}}
+                                          for n, _ in rates["best accuracy"]])]))
+        run_dir = root / "runs" / cmp["best"]["run"]
+        if (run_dir / "training.png").is_file():
+            secs.append(Section("Training of the best-accuracy run",
+                                "Loss, accuracy, firing rate and chi per epoch.",
+                                images=[("training curves", run_dir / "training.png")]))
+        hw = _load(run_dir / "hardware.json")
+        if hw:
+            secs.append(Section("Hardware per layer (best-accuracy run)",
+                                images=[("cycles per layer", run_dir / "hardware_cycles.png")],
+                                tables=[("layers", [{k: l[k] for k in ("name", "cores", "groups",
+                                         "latency_cycles", "accumulate_cycles", "activate_cycles",
+                                         "core_utilisation", "input_events")} for l in hw["layers"]])]))
+    curves = sorted({(r["model.surrogate"], float(r["model.slope"]) if r.get("model.slope") not in (None, "") else None)
+                     for r in rows})
+    from . import surrogate as sg
+
+    prof = [(n, {sg.FAMILIES[n].width_param: s} if s is not None and sg.FAMILIES[n].width_param else {})
+            for n, s in curves][:12]
+    p = plots.surrogate_profiles(prof, files / "surrogate_profiles.png")
+    secs.append(Section("Surrogate derivatives", "dS/dU versus U - threshold for the surrogates "
+                        "and slopes of this study.", images=[("surrogate derivative profiles", p)]))
+    secs.append(Section("All runs", tables=[("one row per run", [{k: r.get(k) for k in COLUMNS} for r in rows])]))
+    return secs
+
+
+def _run_sections(root: Path, m: dict[str, Any]) -> list[Section]:
+    hw = m.get("hardware", {})
+    summary = [{"test accuracy": m["test_accuracy"], "firing rate": m["profile"]["firing_rate"],
+                "chi": m.get("chi"), "latency (cycles)": hw.get("latency_cycles"), "FPS": hw.get("fps"),
+                "power (W)": hw.get("power_w"), "FPS/W": hw.get("fps_per_w")}]
+    imgs = [(n, root / f) for n, f in (("training", "training.png"), ("firing rates", "firing_rates.png"),
+                                       ("cycles per layer", "hardware_cycles.png")) if (root / f).is_file()]
+    return [Section("Summary", tables=[("run", summary)]), Section("Figures", images=imgs),
+            Section("Layers", tables=[("sparsity", m["profile"]["layers"]),
+                                      ("hardware", hw.get("layers", []))])]
+
+
+def _search_sections(root: Path, trials: list[dict[str, Any]]) -> list[Section]:
+    front = [t for t in trials if t.get("pareto")]
+    imgs = [("Pareto front", root / "pareto.png")] if (root / "pareto.png").is_file() else []
+    return [Section("Search", f"{len(trials)} completed trials, {len(front)} non-dominated.",
+                    images=imgs, tables=[("Pareto-optimal trials", front), ("all trials", trials)])]
+
+
+def build(results_dir: str | Path) -> tuple[Path, Path]:
+    """Write report.html and report.md for a results folder; returns their paths."""
+    from .errors import SpiketuneError
+
+    root = Path(results_dir)
+    files = root / "report_files"
+    files.mkdir(parents=True, exist_ok=True)
+    sections: list[Section] = []
+    findings = _load(root / "findings.json")
+    if findings:
+        sections.append(Section("Study findings tested", tables=[("findings", findings)]))
+    for name in ("preset.yaml", "sweep.yaml", "search.yaml", "config.yaml"):
+        if (root / name).is_file():
+            sections.append(Section("Configuration", "```\n" + (root / name).read_text() + "```"))
+            break
+    found = False
+    if (rows := _load(root / "results.json")):
+        sections += _sweep_sections(root, rows, files)
+        found = True
+    if (trials := _load(root / "trials.json")):
+        sections += _search_sections(root, trials)
+        found = True
+    if (m := _load(root / "metrics.json")):
+        sections += _run_sections(root, m)
+        found = True
+    if not found:
+        raise SpiketuneError(f"{root} holds no results (metrics.json, results.json or trials.json)")
+    title = f"spiketune report: {root.resolve().name}"
+    return (write_text(root / "report.html", _html(title, sections)),
+            write_text(root / "report.md", _markdown(title, sections, root, files)))
+
+
+def _table_html(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p>(none)</p>"
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in cols) + "</tr>"
+                   for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _text_html(text: str) -> str:
+    if text.startswith("```"):
+        return (f"<details><summary>show</summary><pre>{html.escape(text.strip('`').strip())}"
+                f"</pre></details>")
+    return f"<p>{html.escape(text)}</p>" if text else ""
+
+
+def _html(title: str, sections: list[Section]) -> str:
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+             "<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;color:#222}"
+             "table{border-collapse:collapse;font-size:12px;margin:.5em 0}td,th{border:1px solid #ccc;"
+             "padding:3px 6px;text-align:right}th{background:#f0f0f0}img{max-width:100%;display:block;"
+             "margin:.5em 0}figure{margin:1em 0}figcaption{font-size:12px;color:#555}"
+             "pre{background:#f6f6f6;padding:.5em;font-size:12px}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>"]
+    for s in sections:
+        parts.append(f"<section><h2>{html.escape(s.title)}</h2>{_text_html(s.text)}")
+        for cap, path in s.images:
+            data = base64.b64encode(Path(path).read_bytes()).decode()
+            parts.append(f"<figure><img alt='{html.escape(cap)}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption>{html.escape(cap)}</figcaption></figure>")
+        for cap, rows in s.tables:
+            parts.append(f"<h3>{html.escape(cap)}</h3>{_table_html(rows)}")
+        parts.append("</section>")
+    # self-check for browsers and tests: how many images decoded, how many tables laid out
+    parts.append("<script>window.addEventListener('load',()=>{const ok=[...document.images]"
+                 ".filter(i=>i.complete&&i.naturalWidth>0).length;document.body.dataset.imagesLoaded=ok;"
+                 "document.body.dataset.tables=document.querySelectorAll('table').length;});</script>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def _markdown(title: str, sections: list[Section], root: Path, files: Path) -> str:
+    out = [f"# {title}\n"]
+    for s in sections:
+        out.append(f"## {s.title}\n\n{s.text}\n")
+        for cap, path in s.images:
+            path = Path(path)
+            if files not in path.parents and path.parent != files:
+                target = files / f"{path.parent.name}_{path.name}"
+                shutil.copyfile(path, target)
+                path = target
+            out.append(f"![{cap}]({path.relative_to(root).as_posix()})\n")
+        for cap, rows in s.tables:
+            if not rows:
+                continue
+            cols = list(dict.fromkeys(k for r in rows for k in r))
+            out.append(f"**{cap}**\n\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+            out += ["| " + " | ".join(_fmt(r.get(c)).replace("|", "/") for c in cols) + " |" for r in rows]
+            out.append("")
+    return "\n".join(out) + "\n"
