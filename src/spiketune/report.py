@@ -103,12 +103,17 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list
                                 tables=[("layers", [{k: l[k] for k in ("name", "cores", "groups",
                                          "latency_cycles", "accumulate_cycles", "activate_cycles",
                                          "core_utilisation", "input_events")} for l in hw["layers"]])]))
-    curves = sorted({(r["model.surrogate"], float(r["model.slope"]) if r.get("model.slope") not in (None, "") else None)
-                     for r in rows})
     from . import surrogate as sg
 
-    prof = [(n, {sg.FAMILIES[n].width_param: s} if s is not None and sg.FAMILIES[n].width_param else {})
-            for n, s in curves][:12]
+    def width(r: dict[str, Any]) -> float:  # the run's width, or its family's default
+        fam = sg.FAMILIES[r["model.surrogate"]]
+        if r.get("model.slope") not in (None, ""):
+            return float(r["model.slope"])
+        return fam.defaults.get(fam.width_param, float("nan")) if fam.width_param else float("nan")
+
+    curves = sorted({(r["model.surrogate"], width(r)) for r in rows})
+    prof = [(n, {sg.FAMILIES[n].width_param: w} if sg.FAMILIES[n].width_param else {})
+            for n, w in curves][:12]
     p = plots.surrogate_profiles(prof, files / "surrogate_profiles.png")
     secs.append(Section("Surrogate derivatives", "dS/dU versus U - threshold for the surrogates "
                         "and slopes of this study.", images=[("surrogate derivative profiles", p)]))

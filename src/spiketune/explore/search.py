@@ -116,9 +116,11 @@ def storage_for(url: str | None, out_dir: Path, heartbeat: int = 60, grace: int 
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     kwargs = {"pool_pre_ping": True} if url.startswith("postgresql") else {}
     try:
-        return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat,
-                          grace_period=grace,
-                          heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+        with warnings.catch_warnings():  # heartbeats are marked experimental by optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat,
+                              grace_period=grace,
+                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
     except Exception as e:  # sqlalchemy/driver errors: unreachable server, bad URL
         raise ConfigError(f"cannot open study storage {url.split('@')[-1]}: {e}") from None
 

@@ -1,0 +1,86 @@
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from spiketune import reproduce as rp
+from spiketune.explore.sweep import SweepConfig, run_sweep
+from spiketune.report import build
+
+TINY = {"data": {"num_steps": 3, "batch_size": 128, "train_limit": 400, "test_limit": 100},
+        "train": {"epochs": 1, "patience": None}}
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [
+        {"model.surrogate": ["fast_sigmoid", "atan"], "model.slope": [2, 8]},
+        {"model.beta": [0.3, 0.8], "model.threshold": [0.5, 1.0]}]})
+    run_sweep(sc, out, progress=False)
+    return out
+
+
+def test_report_files_are_self_contained(sweep_dir):
+    html, md = build(sweep_dir)
+    text = html.read_text()
+    assert "src='data:image/png;base64," in text and "report_files/" not in text
+    n_img = text.count("<img ")
+    assert n_img >= 6
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md.read_text())
+    assert len(links) == n_img and all((sweep_dir / l).is_file() for l in links)
+    assert "tuned point cuts latency" in text
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
+def test_report_renders_in_a_real_browser(sweep_dir, tmp_path):
+    html, _ = build(sweep_dir)
+    url = html.resolve().as_uri()
+    dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'u1'}",
+                          "--virtual-time-budget=5000", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120).stdout
+    n_img = html.read_text().count("<img ")
+    m = re.search(r'data-images-loaded="(\d+)"', dom)
+    assert m and int(m.group(1)) == n_img, "not every image decoded in the browser"
+    t = re.search(r'data-tables="(\d+)"', dom)
+    assert t and int(t.group(1)) >= 4
+    shot = tmp_path / "report.png"
+    subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'u2'}", "--window-size=1400,2400",
+                    f"--screenshot={shot}", url], capture_output=True, timeout=120)
+    from PIL import Image
+
+    im = Image.open(shot).convert("L")
+    assert im.size == (1400, 2400)
+    assert len(im.getcolors(maxcolors=1 << 16)) > 50  # rendered plots, not a blank page
+
+
+def test_surrogate_slope_preset_states_findings(tmp_path, monkeypatch):
+    monkeypatch.setattr(rp, "_base", lambda dataset, quick: {
+        "data": {**TINY["data"], "dataset": dataset}, "train": dict(TINY["train"])})
+    html, findings = rp.reproduce("surrogate-slope", "digits", quick=True, out=tmp_path, progress=False)
+    assert html.is_file() and (tmp_path / "findings.json").is_file()
+    assert len(findings) == 3
+    assert all(f["reproduced"] in ("yes", "no", "partly (same direction, smaller)") for f in findings)
+    assert "fast sigmoid fires less" in html.read_text()
+    # 2 surrogates x 3 slopes + 3 x 3 beta x threshold, less the (beta 0.25, threshold 1.0)
+    # point of the chosen slope that the slope sweep already ran: 14 runs
+    assert len(list(tmp_path.glob("runs/*/metrics.json"))) == 14
+
+
+def test_unknown_preset():
+    from spiketune.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="surrogate-slope, surrogates-neurons"):
+        rp.reproduce("imagenet-resnet")
+
+
+@pytest.mark.slow
+def test_quick_preset_end_to_end(tmp_path):
+    r = subprocess.run(["spiketune", "reproduce", "surrogate-slope", "--dataset", "digits", "--quick",
+                        "--out", str(tmp_path), "--no-progress"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "report.html").is_file()
