@@ -53,10 +53,16 @@ class SpikingBlock(nn.Module):
     def weight_layer(self) -> nn.Conv2d | nn.Linear:
         return next(m for m in self.synapse if isinstance(m, (nn.Conv2d, nn.Linear)))
 
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        # channels-last convolutions run ~4x faster on CPU (oneDNN) and suit cuDNN too
+        if self.spec.kind == "conv":
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
+
     def synapse_seq(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Apply the synapse to [T, B, ...] at once."""
         t, b = x_seq.shape[:2]
-        y = self.synapse(x_seq.reshape(t * b, *x_seq.shape[2:]))
+        y = self.synapse(self._prepare(x_seq.reshape(t * b, *x_seq.shape[2:])))
         return y.reshape(t, b, *y.shape[1:])
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
@@ -64,7 +70,7 @@ class SpikingBlock(nn.Module):
 
     def forward_static(self, x: torch.Tensor, num_steps: int) -> torch.Tensor:
         """Direct input [B, ...]: one synapse pass, broadcast over ``num_steps``."""
-        y = self.synapse(x)
+        y = self.synapse(self._prepare(x))
         cur = y.unsqueeze(0).expand(num_steps, *y.shape)
         spk = self.neuron(cur)
         return self.dropout(spk)
@@ -97,6 +103,7 @@ class SpikingNetwork(nn.Module):
                                             s if s is not None else sg.get("atan"),
                                             learn_beta, learn_threshold), weight_bits)
             for spec, s in zip(specs, surrogates))
+        self.to(memory_format=torch.channels_last)  # conv weights in the layout of their inputs
 
     def forward(self, x: torch.Tensor, num_steps: int | None = None,
                 record: bool = False):

@@ -35,6 +35,7 @@ class SpikingNeuron(nn.Module):
     """Base class: subclasses define the decay ``a`` and input gain ``b``."""
 
     zero_after_update = False
+    fused = True  # multi-step forward uses the fused autograd function
 
     def __init__(self, threshold: float = 1.0, reset: str = "subtract",
                  surrogate: sg.Surrogate | None = None, learn_threshold: bool = False) -> None:
@@ -75,8 +76,14 @@ class SpikingNeuron(nn.Module):
         return self.surrogate(mem - thr), mem
 
     def forward(self, x_seq: torch.Tensor, return_mem: bool = False):
-        """``x_seq`` [T, B, ...] -> spikes [T, B, ...] (and membranes if ``return_mem``)."""
+        """``x_seq`` [T, B, ...] -> spikes [T, B, ...] (and membranes if ``return_mem``).
+
+        Runs the fused multi-step path (one autograd node for all T steps, see
+        ``_MultiStep``) unless membranes are asked for or ``fused`` is off.
+        """
         a, b = self.coefficients()
+        if self.fused and not return_mem:
+            return _MultiStep.apply(x_seq, a, b, self.threshold, self)
         mem = torch.zeros_like(x_seq[0])
         spikes, mems = [], []
         for x in x_seq:
@@ -90,6 +97,80 @@ class SpikingNeuron(nn.Module):
     def extra_repr(self) -> str:
         return (f"threshold={float(self.threshold):.4g}, reset={self.reset_mode}, "
                 f"surrogate={self.surrogate.name}{self.surrogate.params}")
+
+
+class _MultiStep(torch.autograd.Function):
+    """All T steps of a neuron as one autograd node.
+
+    Forward runs the same per-step arithmetic as :meth:`SpikingNeuron._step` (so spikes
+    are identical) without recording a graph, keeping each step's membrane and spikes.
+    Backward runs the BPTT recurrence ``g_t = dL/dS_t * s'(U_t - thr) + g_{t+1} * dU_{t+1}/dU_t``
+    (resets detached, as in snnTorch) and returns gradients for the input, the decay a,
+    the gain b and the threshold. Per-step tensors are kept in lists rather than [T, ...]
+    buffers: fresh large buffers cost page faults on every call on CPU.
+    """
+
+    @staticmethod
+    def forward(ctx, x_seq, a, b, thr, neuron):  # type: ignore[override]
+        mode, zero_after = neuron.reset_mode, neuron.zero_after_update
+        mem = torch.zeros_like(x_seq[0])
+        mems, spikes = [], []
+        for t in range(x_seq.shape[0]):
+            reset = (mem - thr > 0).to(mem.dtype)
+            if mode == "zero" and not zero_after:
+                mem = (1 - reset) * mem
+            mem = a * mem + b * x_seq[t]
+            if mode == "subtract":
+                mem = mem - reset * thr
+            elif mode == "zero" and zero_after:
+                mem = mem - reset * mem
+            mems.append(mem)
+            spikes.append((mem - thr > 0).to(mem.dtype))
+        ctx.save_for_backward(x_seq if b.requires_grad else None, a, b, thr)
+        ctx.mems, ctx.spikes, ctx.neuron = mems, spikes, neuron
+        return torch.stack(spikes)
+
+    @staticmethod
+    def backward(ctx, grad_s):  # type: ignore[override]
+        from .surrogate import FAMILIES
+
+        x_seq, a, b, thr = ctx.saved_tensors
+        mems, spikes, n = ctx.mems, ctx.spikes, ctx.neuron
+        mode, zero_after, s = n.reset_mode, n.zero_after_update, n.surrogate
+        derivative, peak = FAMILIES[s.name].derivative, s.peak()
+        need_a, need_b, need_thr = a.requires_grad, b.requires_grad, thr.requires_grad
+        grad_x = [None] * len(mems)
+        grad_a = grad_b = grad_thr = None
+        carry = None
+        for t in range(len(mems) - 1, -1, -1):
+            d = derivative(mems[t] - thr, spikes[t], s.params)
+            if s.chi is not None:
+                s.chi.record(d, peak)
+            direct = grad_s[t] * d  # dL/dU_t through S_t
+            g = direct if carry is None else direct + carry
+            reset = spikes[t - 1] if t > 0 else None  # r_t = H(U_{t-1} - thr) = S_{t-1}
+            keep = 1 - reset if (mode == "zero" and reset is not None) else None
+            gb = g * keep if (zero_after and keep is not None) else g  # dL/d(b*x_t)
+            grad_x[t] = gb * b
+            if need_a and t > 0:
+                prev = mems[t - 1] * keep if (keep is not None and not zero_after) else mems[t - 1]
+                term = ((gb if zero_after else g) * prev).sum()
+                grad_a = term if grad_a is None else grad_a + term
+            if need_b:
+                term = (gb * x_seq[t]).sum()
+                grad_b = term if grad_b is None else grad_b + term
+            if need_thr:
+                term = -direct.sum()
+                if mode == "subtract" and reset is not None:
+                    term = term - (g * reset).sum()
+                grad_thr = term if grad_thr is None else grad_thr + term
+            if t > 0:  # dU_t/dU_{t-1}
+                carry = g * a * keep if keep is not None else g * a
+        del ctx.mems, ctx.spikes
+        shape = lambda v, like: None if v is None else v.reshape(like.shape)
+        if need_a and grad_a is None:
+            grad_a = torch.zeros_like(a)
+        return torch.stack(grad_x), shape(grad_a, a), shape(grad_b, b), shape(grad_thr, thr), None
 
 
 class LIF(SpikingNeuron):
