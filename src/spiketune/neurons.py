@@ -83,6 +83,10 @@ class SpikingNeuron(nn.Module):
         """
         a, b = self.coefficients()
         if self.fused and not return_mem:
+            from .kernels import triton_neuron
+
+            if triton_neuron.available(x_seq, self, a, b):
+                return triton_neuron.FusedMultiStep.apply(x_seq, a, b, self.threshold, self)
             return _MultiStep.apply(x_seq, a, b, self.threshold, self)
         mem = torch.zeros_like(x_seq[0])
         spikes, mems = [], []

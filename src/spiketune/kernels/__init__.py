@@ -1,0 +1,1 @@
+"""Optional accelerator kernels; every one has a pure-torch fallback."""

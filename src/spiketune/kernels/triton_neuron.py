@@ -1,0 +1,152 @@
+"""Fused multi-step LIF/Lapicque neurons in Triton (GPU).
+
+One kernel runs all T steps of a layer's neurons in registers (forward: membrane and
+spikes; backward: the BPTT recurrence, recomputing nothing but reading the stored
+membranes), instead of several kernel launches per step. The arithmetic matches the
+torch path operation by operation, with floating-point contraction (FMA) disabled, so
+spikes are identical. Used for CUDA float32 inputs, fixed (not learned) beta and
+threshold, and every surrogate but SSO; anything else takes the torch path.
+"""
+
+from __future__ import annotations
+
+import torch
+
+try:
+    import triton
+    import triton.language as tl
+except ImportError:  # pragma: no cover - CPU machines
+    triton = None
+
+KINDS = {"fast_sigmoid": 0, "atan": 1, "sigmoid": 2, "spike_rate_escape": 3,
+         "straight_through": 4, "triangular": 5}
+MODES = {"subtract": 0, "zero": 1, "none": 2}
+BLOCK = 1024
+
+
+def available(x: torch.Tensor, neuron, a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether the fused kernel can run this call."""
+    if triton is None or not x.is_cuda or x.dtype != torch.float32:
+        return False
+    if neuron.surrogate.name not in KINDS:
+        return False
+    if a.requires_grad or b.requires_grad or neuron.threshold.requires_grad:
+        return False
+    step = x[0]
+    return step.is_contiguous() or step.is_contiguous(memory_format=torch.channels_last)
+
+
+if triton is not None:
+
+    @triton.jit
+    def _derivative(x, KIND: tl.constexpr, p0, p1):
+        if KIND == 0:
+            q = p0 * tl.abs(x) + 1.0
+            d = 1.0 / (q * q)
+        elif KIND == 1:
+            v = 1.5707963267948966 * p0 * x
+            d = (p0 / 2) / (1.0 + v * v)
+        elif KIND == 2:
+            e = tl.exp(-p0 * x)
+            d = p0 * e / ((e + 1.0) * (e + 1.0))
+        elif KIND == 3:
+            d = p1 * tl.exp(-p0 * tl.abs(x - 1.0))
+        elif KIND == 4:
+            d = x * 0.0 + 1.0
+        else:
+            d = tl.where(x >= 0, -p0, p0)
+        return d
+
+    @triton.jit
+    def _forward(x_ptr, spk_ptr, mem_ptr, T, N, x_step, a, b, thr,
+                 MODE: tl.constexpr, ZERO_AFTER: tl.constexpr, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        mask = offs < N
+        mem = tl.zeros([BLOCK], tl.float32)
+        for t in range(T):
+            x = tl.load(x_ptr + t * x_step + offs, mask=mask, other=0.0)
+            reset = (mem - thr > 0).to(tl.float32)
+            if MODE == 1 and not ZERO_AFTER:
+                mem = (1.0 - reset) * mem
+            mem = a * mem + b * x
+            if MODE == 0:
+                mem = mem - reset * thr
+            elif MODE == 1 and ZERO_AFTER:
+                mem = mem - reset * mem
+            tl.store(mem_ptr + t * N + offs, mem, mask=mask)
+            tl.store(spk_ptr + t * N + offs, (mem - thr > 0).to(tl.float32), mask=mask)
+
+    @triton.jit
+    def _backward(gs_ptr, mem_ptr, spk_ptr, gx_ptr, cnt_ptr, T, N, a, b, thr, p0, p1, chi_level,
+                  KIND: tl.constexpr, MODE: tl.constexpr, ZERO_AFTER: tl.constexpr,
+                  CHI: tl.constexpr, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        mask = offs < N
+        carry = tl.zeros([BLOCK], tl.float32)
+        active = tl.zeros([BLOCK], tl.int32)
+        for i in range(T):
+            t = T - 1 - i
+            mem = tl.load(mem_ptr + t * N + offs, mask=mask, other=0.0)
+            gs = tl.load(gs_ptr + t * N + offs, mask=mask, other=0.0)
+            d = _derivative(mem - thr, KIND, p0, p1)
+            if CHI:
+                active += (tl.abs(d) > chi_level).to(tl.int32) * mask.to(tl.int32)
+            g = gs * d + carry
+            prev = tl.load(spk_ptr + (t - 1) * N + offs, mask=mask & (t > 0), other=0.0)
+            keep = 1.0 - prev
+            if MODE == 1 and ZERO_AFTER:
+                gb = g * keep
+            else:
+                gb = g
+            tl.store(gx_ptr + t * N + offs, gb * b, mask=mask)
+            if MODE == 1:
+                carry = g * a * keep
+            else:
+                carry = g * a
+        if CHI:
+            tl.atomic_add(cnt_ptr, tl.sum(active, axis=0))
+
+
+class FusedMultiStep(torch.autograd.Function):
+    """Triton twin of ``neurons._MultiStep`` (same inputs, same results)."""
+
+    @staticmethod
+    def forward(ctx, x_seq, a, b, thr, neuron):  # type: ignore[override]
+        steps, step = x_seq.shape[0], x_seq[0]
+        n = step.numel()
+        layout = ((steps, *step.shape), (n, *step.stride()))
+        spikes = torch.empty_strided(*layout, dtype=step.dtype, device=step.device)
+        mems = torch.empty((steps, n), dtype=torch.float32, device=step.device)
+        x_step = x_seq.stride(0)  # 0 for a static input broadcast over T
+        grid = (triton.cdiv(n, BLOCK),)
+        _forward[grid](x_seq, spikes, mems, steps, n, x_step, float(a), float(b), float(thr),
+                       MODE=MODES[neuron.reset_mode], ZERO_AFTER=neuron.zero_after_update,
+                       BLOCK=BLOCK, enable_fp_fusion=False)
+        ctx.save_for_backward(mems, spikes)
+        ctx.neuron, ctx.coef = neuron, (float(a), float(b), float(thr))
+        return spikes
+
+    @staticmethod
+    def backward(ctx, grad_s):  # type: ignore[override]
+        mems, spikes = ctx.saved_tensors
+        neuron = ctx.neuron
+        a, b, thr = ctx.coef
+        if grad_s.stride() != spikes.stride():
+            grad_s = torch.empty_like(spikes).copy_(grad_s)
+        steps, n = mems.shape
+        grad_x = torch.empty_like(spikes)
+        s = neuron.surrogate
+        p = list(s.params.values()) + [0.0, 0.0]
+        p0, p1 = (s.params["beta"], s.params["slope"]) if s.name == "spike_rate_escape" else (p[0], p[1])
+        counter = torch.zeros(1, dtype=torch.int32, device=mems.device)
+        chi = s.chi is not None
+        grid = (triton.cdiv(n, BLOCK),)
+        _backward[grid](grad_s, mems, spikes, grad_x, counter, steps, n, a, b, thr, float(p0),
+                        float(p1), float(s.chi.eps * s.peak()) if chi else 0.0,
+                        KIND=KINDS[s.name], MODE=MODES[neuron.reset_mode],
+                        ZERO_AFTER=neuron.zero_after_update, CHI=chi, BLOCK=BLOCK,
+                        enable_fp_fusion=False)
+        if chi:
+            s.chi.active += int(counter.item())
+            s.chi.total += steps * n
+        return grad_x, None, None, None, None
