@@ -88,7 +88,43 @@ def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML
 
 
 @app.command()
-def hw(results: Path = typer.Argument(..., help="results folder (or a trace folder)"),
+def export(results: Path = typer.Argument(..., help="results folder of a trained network"),
+           target: Path = typer.Argument(..., help="NIR file to write, e.g. model.nir")) -> None:
+    """Write a trained network as a NIR graph (HDF5)."""
+    from .interop import nir_io
+    from .run import load_model
+
+    def go() -> None:
+        model, _ = load_model(results)
+        nir_io.write(model, target)
+        typer.echo(f"wrote {target} ({model.arch})")
+
+    _guard(go)
+
+
+def _profile_nir(model_file: Path, dataset: str, num_steps: int, out: Path, reset: Optional[str]) -> Path:
+    """Import a NIR model, run it on a dataset's test split and write its traces."""
+    from .data import get_dataset
+    from .interop import nir_io
+    from .profile import run_profile
+    from .results import write_json
+
+    ds = get_dataset(dataset, "test")
+    model = nir_io.read(model_file, num_classes=ds.num_classes, reset=reset)
+    prof = run_profile(model, ds, num_steps, "direct", trace_dir=out / "traces")
+    write_json(out / "profile.json", prof.to_dict())
+    typer.echo(f"{model_file} -> {model.arch}: accuracy {100 * prof.accuracy:.2f}% on {dataset}, "
+               f"firing rate {100 * prof.firing_rate:.2f}%")
+    return out
+
+
+@app.command()
+def hw(results: Path = typer.Argument(..., help="results folder (or a trace folder); with --model, "
+                                                 "where to write"),
+       model: Optional[Path] = typer.Option(None, help="a NIR model to cost instead of a trained run"),
+       dataset: str = typer.Option("digits", help="dataset to run a --model on"),
+       num_steps: int = typer.Option(8, help="time steps to run a --model for"),
+       reset: Optional[str] = typer.Option(None, help="reset of a --model's neurons (NIR has none)"),
        hw_config: Optional[Path] = typer.Option(None, "--hw-config", help="hardware YAML"),
        mode: Optional[str] = typer.Option(None, help="ideal | rtl"),
        pipeline: Optional[str] = typer.Option(None, help="sequential | layer_pipelined"),
@@ -111,6 +147,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
             core_list = [int(c) for c in cores.split(",")] if cores else None
         except ValueError:
             raise cfgmod.ConfigError(f"--cores expects integers like 16,32,50,10, got '{cores}'") from None
+        if model is not None:
+            _profile_nir(model, dataset, num_steps, results, reset)
         trace_dir = results / "traces" if (results / "traces").is_dir() else results
         out = results if trace_dir != results else None
         rep = cost(trace_dir, cfg, core_list, out_dir=out, fixed_point=fixed_point)

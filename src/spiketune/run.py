@@ -72,3 +72,20 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
     training_curves(history, out / "training.png")
     write_json(out / "metrics.json", metrics)
     return metrics
+
+
+def load_model(results_dir: str | Path):
+    """The trained network of a results folder (``model.pt`` + ``config.yaml``)."""
+    from .errors import SpiketuneError
+    from .data import get_dataset
+
+    out = Path(results_dir)
+    try:
+        saved = torch.load(out / "model.pt", map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise SpiketuneError(f"cannot read {out / 'model.pt'}: {type(e).__name__}: {e}") from None
+    cfg = cfgmod.from_dict(saved["config"])
+    ds = get_dataset(cfg.data.dataset, "test", cfg.data.root)
+    model = build_model(cfg, ds.input_shape, ds.num_classes)
+    model.load_state_dict(saved["model"])
+    return model, cfg

@@ -1,0 +1,1 @@
+"""Exchange with the field's formats: NIR graphs and snnTorch models."""
