@@ -27,6 +27,7 @@ from . import __version__, config as cfgmod
 from .config import RunConfig
 from .hardware import HardwareConfig
 from .hardware.report import cost
+from .metrics import compute as neurobench_metrics
 from .plots import firing_rates, training_curves
 from .profile import run_profile
 from .results import write_csv, write_json, write_text
@@ -65,6 +66,8 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
         "environment": environment()}
     layer_rows = [asdict(l) for l in prof.layers]
     metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()
+    metrics["neurobench"] = asdict(neurobench_metrics(result.model, splits[2], cfg.data.num_steps,
+                                                      cfg.data.encoding, seed=cfg.train.seed))
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)
     firing_rates({"test set": [(l.name, l.firing_rate) for l in prof.layers]},
