@@ -190,3 +190,41 @@ def test_postgres_two_workers_survive_a_killed_worker(tmp_path):
     finally:
         server.stop()
         server.remove()
+
+
+@pytest.mark.skipif(not pg.available(), reason="PostgreSQL server binaries not installed")
+def test_search_survives_a_database_outage(tmp_path):
+    server = pg.Server().init()
+    server.start()
+    try:
+        url = server.create_db("study")
+        path = _search_yaml(tmp_path, epochs=2)
+        cmd = [sys.executable, "-m", "spiketune", "search", str(path), "--out", str(tmp_path / "w"),
+               "--trials", "5", "--storage", url, "--study", "outage", "--heartbeat", "1",
+               "--grace", "2", "--no-progress"]
+        worker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        storage = optuna.storages.RDBStorage(url)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                study = optuna.load_study(study_name="outage", storage=storage)
+                if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+                    break
+            except KeyError:
+                pass
+            time.sleep(0.2)
+        storage.remove_session()
+        storage.engine.dispose()
+        server.stop()  # the database goes away mid-search ...
+        time.sleep(4)
+        assert worker.poll() is None, "the worker died with the database"
+        server.start()  # ... and comes back
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err[-2000:]
+        study = optuna.load_study(study_name="outage", storage=optuna.storages.RDBStorage(url))
+        states = [t.state for t in study.trials]
+        assert states.count(optuna.trial.TrialState.COMPLETE) >= 5
+        assert optuna.trial.TrialState.RUNNING not in states
+    finally:
+        server.stop()
+        server.remove()

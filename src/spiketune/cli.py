@@ -71,7 +71,8 @@ def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML
     def go() -> None:
         cfg = make_config(config, dataset, arch, epochs, set_)
         folder = out or default_out(cfg)
-        m = run_job(cfg, folder, progress=progress)
+        m = run_job(cfg, folder, progress=progress,
+                    config_dir=config.resolve().parent if config else None)
         typer.echo(f"results: {folder}")
         typer.echo(f"test accuracy {100 * m['test_accuracy']:.2f}%  "
                    f"firing rate {100 * m['profile']['firing_rate']:.2f}%  "

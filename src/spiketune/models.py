@@ -65,15 +65,18 @@ class SpikingBlock(nn.Module):
         y = self.synapse(self._prepare(x_seq.reshape(t * b, *x_seq.shape[2:])))
         return y.reshape(t, b, *y.shape[1:])
 
+    def _neuron(self, cur: torch.Tensor) -> torch.Tensor:
+        if self.training:  # device-side flag; the trainer reads all layers' at once
+            self.finite = torch.isfinite(cur).all()
+        return self.dropout(self.neuron(cur))
+
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.neuron(self.synapse_seq(x_seq)))
+        return self._neuron(self.synapse_seq(x_seq))
 
     def forward_static(self, x: torch.Tensor, num_steps: int) -> torch.Tensor:
         """Direct input [B, ...]: one synapse pass, broadcast over ``num_steps``."""
         y = self.synapse(self._prepare(x))
-        cur = y.unsqueeze(0).expand(num_steps, *y.shape)
-        spk = self.neuron(cur)
-        return self.dropout(spk)
+        return self._neuron(y.unsqueeze(0).expand(num_steps, *y.shape))
 
 
 class SpikingNetwork(nn.Module):

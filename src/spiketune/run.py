@@ -16,6 +16,7 @@ Results folder layout::
 
 from __future__ import annotations
 
+import os
 import platform
 from dataclasses import asdict
 from pathlib import Path
@@ -31,27 +32,68 @@ from .metrics import compute as neurobench_metrics
 from .plots import firing_rates, training_curves
 from .profile import run_profile
 from .results import write_csv, write_json, write_text
-from .train import build_model, load_splits, train
+from .train import TrainingDiverged, build_model, load_splits, train
 
 
-def environment() -> dict[str, str]:
+def git_revision(path: Path) -> str | None:
+    """Git revision (with '+dirty') of the repository holding ``path``, if any."""
+    import subprocess
+
+    try:
+        rev = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
+        if rev.returncode:
+            return None
+        dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain"], capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        return rev.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(config_dir: Path | None = None) -> dict[str, str | None]:
+    """Library versions, machine, device and the git revision of the config's folder."""
     import numpy
+    import optuna
 
     return {"spiketune": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
-            "python": platform.python_version(), "machine": platform.machine(),
-            "device": "cpu"}
+            "optuna": optuna.__version__, "python": platform.python_version(),
+            "machine": platform.machine(), "device": "cpu", "threads": str(torch.get_num_threads()),
+            "git_revision": git_revision(config_dir or Path.cwd())}
+
+
+def check_writable(out: Path) -> None:
+    """Fail before training when ``out`` cannot hold results (not a folder, read-only, full)."""
+    from .errors import SpiketuneError
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".spiketune-write-test"
+        with open(probe, "wb") as f:
+            f.write(b"\0" * 65536)  # a results folder needs at least this much
+            f.flush()
+            os.fsync(f.fileno())
+        probe.unlink()
+    except OSError as e:
+        raise SpiketuneError(f"results directory {out} is not usable: {e.strerror or e}") from None
 
 
 def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
-        hardware: HardwareConfig | None = None) -> dict[str, Any]:
-    """Train, profile and cost ``cfg`` into ``out_dir``; returns the metrics dict."""
+        hardware: HardwareConfig | None = None, config_dir: Path | None = None) -> dict[str, Any]:
+    """Train, profile and cost ``cfg`` into ``out_dir``; returns the metrics dict.
+
+    ``config_dir`` is where the config came from (its git revision is recorded)."""
     cfg = cfg.resolved()
     splits = load_splits(cfg)
     build_model(cfg, splits[0].input_shape, splits[0].num_classes)  # fail before writing
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out)
     write_text(out / "config.yaml", cfgmod.dump(cfg))
-    result = train(cfg, out, progress=progress, data=splits)
+    try:
+        result = train(cfg, out, progress=progress, data=splits)
+    except TrainingDiverged as e:  # record why the run stopped, then report it
+        write_json(out / "failed.json", {"reason": str(e), "environment": environment()})
+        raise
     torch.save({"model": result.model.state_dict(), "config": cfg.to_dict()}, out / "model.pt")
     prof = run_profile(result.model, splits[2], cfg.data.num_steps, cfg.data.encoding,
                        trace_dir=out / "traces", trace_samples=cfg.profile.trace_samples,
@@ -63,7 +105,7 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
         "stopped_early": result.stopped_early, "profile": prof.to_dict(),
         "chi": history[-1]["chi"], "param_chi": history[-1]["param_chi"],
         "surrogate_widths": history[-1]["layer_width"],
-        "environment": environment()}
+        "environment": environment(config_dir)}
     layer_rows = [asdict(l) for l in prof.layers]
     metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()
     metrics["neurobench"] = asdict(neurobench_metrics(result.model, splits[2], cfg.data.num_steps,

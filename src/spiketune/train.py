@@ -213,10 +213,14 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
             x, y = train_ds.x[idx], train_ds.y[idx]
             out, rec = model(encode(x, enc, T), num_steps=T, record=True)
             loss = loss_fn(out, y)
-            if not torch.isfinite(loss):
-                bad = [i for i, r in enumerate(rec) if not torch.isfinite(r).all()]
-                raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch}, batch {b}"
-                                       + (f"; non-finite spikes in layers {bad}" if bad else ""))
+            finite = torch.stack([blk.finite for blk in model.blocks] + [torch.isfinite(loss)])
+            if not bool(finite.all()):
+                bad = [f"L{i}:{'-'.join(blk.spec.tokens)}" for i, blk in enumerate(model.blocks)
+                       if not bool(blk.finite)]
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch}, batch {b}: "
+                    + (f"non-finite membrane input in layer {bad[0]}" if bad else
+                       f"loss became {loss.item()}"))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             tracker.after_backward()

@@ -25,6 +25,7 @@ diverges (NaN/inf) are pruned, never reported as results.
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ import yaml
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
+from sqlalchemy.exc import DBAPIError
 
 from .. import config as cfgmod
 from ..errors import ConfigError, SpiketuneError
@@ -127,8 +129,13 @@ def storage_for(url: str | None, out_dir: Path, heartbeat: int = 60, grace: int 
 
 def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: str = "spiketune",
                storage: str | None = None, seed: int | None = None, heartbeat: int = 60,
-               grace: int = 180, progress: bool = True) -> optuna.Study:
-    """Add trials to the study until it holds ``trials`` completed ones."""
+               grace: int = 180, progress: bool = True, db_retries: int = 8) -> optuna.Study:
+    """Add trials to the study until it holds ``trials`` completed ones.
+
+    When the database becomes unreachable the worker waits (exponential back-off, up to
+    ``db_retries`` times) and carries on; a trial it was running when the connection
+    dropped is failed by its stale heartbeat and re-run once.
+    """
     from ..run import run
     from ..train import TrainingDiverged
 
@@ -163,12 +170,42 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
                                "firing_rate": m["profile"]["firing_rate"]})
         return values
 
-    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-    if done < trials:
-        study.optimize(objective, callbacks=[MaxTrialsCallback(trials, states=(TrialState.COMPLETE,))],
-                       catch=(SpiketuneError,), show_progress_bar=progress)
+    failures = 0
+    while True:  # survive a lost database: wait, reconnect, go on where the study stands
+        try:
+            done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+            if done >= trials:
+                break
+            # a worker runs at most 3x the requested trials, so a space where trials keep
+            # diverging (pruned) or failing still ends
+            study.optimize(objective, n_trials=3 * trials,
+                           callbacks=[MaxTrialsCallback(trials, states=(TrialState.COMPLETE,))],
+                           catch=(SpiketuneError,), show_progress_bar=progress)
+            break
+        except Exception as exc:  # optuna may wrap the storage error in another exception
+            e = _db_error(exc)
+            if e is None:
+                raise
+            failures += 1
+            if failures > db_retries:
+                raise SpiketuneError(f"lost the study database {failures} times; last error: "
+                                     f"{type(e.orig).__name__}: {str(e.orig).splitlines()[0]}") from None
+            wait = min(30.0, 0.5 * 2 ** failures)
+            warnings.warn(f"study database unreachable ({type(e.orig).__name__}); retrying in {wait:.1f} s")
+            time.sleep(wait)
     write_pareto(study, out)
     return study
+
+
+def _db_error(exc: BaseException) -> DBAPIError | None:
+    """The database error behind ``exc`` (itself, its cause or its context), if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, DBAPIError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:

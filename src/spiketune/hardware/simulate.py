@@ -22,6 +22,18 @@ def default_cores(layers: list[LayerSpec], hw: HardwareConfig) -> list[int]:
             for l in layers]
 
 
+def check_memory(layers: list[LayerSpec], hw: HardwareConfig) -> None:
+    """The network's weights must fit the device's block RAM."""
+    bits = 0
+    for l in layers:
+        per = l.in_channels * l.kernel * l.kernel if l.kind == "conv" else l.in_channels
+        bits += l.out_channels * per * (l.weight_bits or hw.weight_bits)
+    capacity = hw.bram_count * hw.bram_kbits * 1024
+    if bits > capacity:
+        raise ConfigError(f"the network's weights need {bits / 8192:.0f} KiB but the device has "
+                          f"{capacity / 8192:.0f} KiB of block RAM ({hw.bram_count} x {hw.bram_kbits} kbit)")
+
+
 def layer_cycles(layer: LayerSpec, counts: np.ndarray, cores: int, hw: HardwareConfig) -> LayerCycles:
     """Cycles of one layer for its input events ``counts`` [N, T, C]."""
     if layer.kind == "conv":
@@ -88,6 +100,7 @@ def simulate(traces: Traces, hw: HardwareConfig | None = None,
             cores = allocate(traces, hw, hw.core_budget).cores
         else:
             cores = default_cores(traces.layers, hw)
+    check_memory(traces.layers, hw)
     if len(cores) != len(traces.layers) or any(c < 1 for c in cores):
         raise ConfigError(f"cores per layer {cores}: need {len(traces.layers)} counts >= 1, "
                           f"one per layer of the network")
