@@ -75,3 +75,39 @@ def test_encoders():
     rate = encode(torch.full((1, 4000), 0.3), "rate", 10, g)
     assert rate.shape == (10, 1, 4000)
     assert abs(rate.mean().item() - 0.3) < 0.01
+
+
+def test_svhn_mat_file_in_real_layout(tmp_path):
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(32, 32, 3, 4), dtype=np.uint8)  # H, W, C, N as SVHN stores it
+    y = np.array([[10], [1], [9], [10]], dtype=np.uint8)  # digit 0 is stored as 10
+    savemat(tmp_path / "test_32x32.mat", {"X": x, "y": y})
+    ds = data.get_dataset("svhn", "test", root=tmp_path)
+    assert ds.x.shape == (4, 3, 32, 32) and ds.y.tolist() == [0, 1, 9, 0]
+    # pixel (row 5, col 7, green) of image 2
+    assert float(ds.x[2, 1, 5, 7]) == pytest.approx(x[5, 7, 1, 2] / 255)
+
+
+def test_corrupt_svhn_file_is_named(tmp_path):
+    (tmp_path / "test_32x32.mat").write_bytes(b"MATLAB 5.0 garbage" * 3)
+    with pytest.raises(DatasetError, match="test_32x32.mat"):
+        data.get_dataset("svhn", "test", root=tmp_path)
+
+
+def test_svhn_trains_one_epoch_on_a_fixture(tmp_path):
+    from scipy.io import savemat
+
+    from spiketune import config
+    from spiketune.run import run
+
+    rng = np.random.default_rng(1)
+    for split, n in (("train", 64), ("test", 16)):
+        savemat(tmp_path / f"{split}_32x32.mat",
+                {"X": rng.integers(0, 256, size=(32, 32, 3, n), dtype=np.uint8),
+                 "y": rng.integers(1, 11, size=(n, 1)).astype(np.uint8)})
+    cfg = config.from_dict({"data": {"dataset": "svhn", "root": str(tmp_path), "num_steps": 2,
+                                     "batch_size": 16}, "train": {"epochs": 1}})
+    m = run(cfg, tmp_path / "out", progress=False)
+    assert m["profile"]["num_samples"] == 16 and len(m["profile"]["layers"]) == 4

@@ -20,6 +20,7 @@ from .errors import ConfigError, describe_validation
 DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
     "digits": ("16C3p1-MP2-32C3p1-MP2-64-10", 8),
     "fashion-mnist": ("32C3-P2-32C3-MP2-256-10", 10),
+    "svhn": ("32C3-P2-32C3-MP2-256-10", 18),  # Study A's network; T = 18 from its script
 }
 
 

@@ -2,6 +2,8 @@
 
 * ``digits``: scikit-learn's 8x8 handwritten digits (1,797 images, ships offline).
   It has no official split: a stratified 80/20 train/test split with a fixed seed.
+* ``svhn``: the ``.mat`` files of the cropped-digit SVHN (downloaded to
+  ``$SPIKETUNE_DATA/svhn`` or ``~/.cache/spiketune/svhn`` when absent).
 * ``fashion-mnist``: the four IDX files (optionally gzipped) from any directory,
   by default ``/usr/share/datasets/fashion-mnist`` (Debian package
   ``dataset-fashion-mnist``) or ``$SPIKETUNE_DATA/fashion-mnist``.
@@ -134,8 +136,61 @@ def load_fashion_mnist(split: str, root: str | os.PathLike | None = None) -> Ten
                          str(base))
 
 
+SVHN_URL = "http://ufldl.stanford.edu/housenumbers/{split}_32x32.mat"
+SVHN_MD5 = {"train": "e26dedcc434d2e4c54c9b2d4a06d8373", "test": "eb5a983be6a315427106f1b164d9cef3"}
+
+
+def svhn_root(root: str | os.PathLike | None) -> Path:
+    if root is not None:
+        return Path(root)
+    return Path(os.environ.get("SPIKETUNE_DATA", Path.home() / ".cache" / "spiketune")) / "svhn"
+
+
+def _download(url: str, target: Path, md5: str) -> None:
+    import hashlib
+    import urllib.request
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    try:
+        urllib.request.urlretrieve(url, tmp)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise DatasetError(f"{target} is missing and could not be downloaded from {url} ({e}); "
+                           f"download it by hand into {target.parent}") from None
+    digest = hashlib.md5(tmp.read_bytes()).hexdigest()
+    if digest != md5:
+        tmp.unlink()
+        raise DatasetError(f"download of {url} is corrupt (md5 {digest}, expected {md5})")
+    tmp.rename(target)
+
+
+def load_svhn(split: str, root: str | os.PathLike | None = None, download: bool = True) -> TensorDataset:
+    """SVHN cropped digits: ``{split}_32x32.mat`` (MATLAB v5: ``X`` [32, 32, 3, N] uint8,
+    ``y`` [N, 1] with digit 0 stored as 10), as torchvision reads it; needs scipy."""
+    from scipy.io import loadmat
+
+    base = svhn_root(root)
+    path = base / f"{split}_32x32.mat"
+    if not path.is_file():
+        if not download:
+            raise DatasetError(f"SVHN {split} file {path} not found")
+        _download(SVHN_URL.format(split=split), path, SVHN_MD5[split])
+    try:
+        mat = loadmat(path)
+        x, y = mat["X"], mat["y"]
+    except Exception as e:  # scipy raises several types for corrupt files
+        raise DatasetError(f"cannot read SVHN file {path}: {type(e).__name__}: {e}") from None
+    if x.ndim != 4 or x.shape[:3] != (32, 32, 3) or y.reshape(-1).shape[0] != x.shape[3]:
+        raise DatasetError(f"{path} has X {x.shape} and y {y.shape}; expected X (32, 32, 3, N), y (N, 1)")
+    labels = y.reshape(-1).astype(np.int64) % 10  # the digit 0 is stored as 10
+    images = torch.from_numpy(np.transpose(x, (3, 2, 0, 1)).astype(np.float32) / 255.0)
+    return TensorDataset("svhn", images, torch.from_numpy(labels), 10, str(base))
+
+
 LOADERS = {"digits": lambda split, root: load_digits(split),
-           "fashion-mnist": load_fashion_mnist}
+           "fashion-mnist": load_fashion_mnist,
+           "svhn": load_svhn}
 
 
 def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None = None) -> TensorDataset:
