@@ -13,9 +13,12 @@ records two forms on the ordinary backward pass (no second backward):
 A narrow (sharp) surrogate is closer to the Dirac delta, so its gradients are more
 accurate, but few neurons sit in its domain (low chi, many parameters starved); a wide
 one reaches more neurons with more biased gradients. The adaptive rule keeps each
-layer's neuron chi within ``[low, high]``: every ``interval`` batches (0: at each epoch's
-end) a layer below ``low`` is widened (width parameter divided by ``factor``), one
-above ``high`` sharpened (multiplied by ``factor``), within ``[min_width, max_width]``.
+layer's neuron chi within ``[low, high]`` (default [0.3, 0.7]): every ``interval`` batches
+(default 10; 0 = at each epoch's end) a layer below ``low`` is widened (width parameter
+divided by ``factor``, default 1.1), one above ``high`` sharpened (multiplied by
+``factor``), within ``[min_width, max_width]``. Small, frequent steps follow the membrane
+distribution as it moves in the first epochs; on digits they rescue a network whose fixed
+surrogate is too sharp to train (fast sigmoid slope 25: 34.7% -> 93.4% mean of 3 seeds).
 The width parameter is fast sigmoid/sigmoid ``slope``, atan ``alpha`` or
 spike-rate-escape ``beta`` (for all four a larger value is narrower).
 """
@@ -37,12 +40,12 @@ class ChiConfig(BaseModel):
     eps: float = Field(0.1, gt=0, lt=1)  # neuron chi: |dS/dU| > eps * peak
     param_eps: float = Field(1e-8, ge=0)  # parameter chi: |grad| > param_eps
     adaptive: bool = False
-    low: float = Field(0.2, ge=0, le=1)
-    high: float = Field(0.6, ge=0, le=1)
-    factor: float = Field(1.25, gt=1)
+    low: float = Field(0.3, ge=0, le=1)
+    high: float = Field(0.7, ge=0, le=1)
+    factor: float = Field(1.1, gt=1)
     min_width: float = Field(0.1, gt=0)
     max_width: float = Field(100.0, gt=0)
-    interval: int = Field(0, ge=0)  # batches between updates; 0 = each epoch's end
+    interval: int = Field(10, ge=0)  # batches between updates; 0 = each epoch's end
 
     @model_validator(mode="after")
     def _order(self) -> "ChiConfig":
