@@ -33,7 +33,7 @@ def test_parameter_chi_equals_hand_computed_fraction():
 @pytest.mark.parametrize("name,param", [("fast_sigmoid", "slope"), ("atan", "alpha"),
                                         ("sigmoid", "slope"), ("spike_rate_escape", "beta")])
 def test_adaptive_rule_moves_width_in_documented_direction(name, param):
-    cfg = ChiConfig(adaptive=True, low=0.3, high=0.7, factor=2.0)
+    cfg = ChiConfig(adaptive=True, low=0.3, high=0.7, factor=2.0, interval=0)
     # sharp surrogate on spread-out membranes: chi far below target -> widen (smaller value)
     s = sg.get(name, width=50.0)
     tr = ChiTracker([s], [], cfg)
@@ -73,3 +73,13 @@ def test_training_logs_chi_per_epoch(tiny_cfg):
         assert 0 <= h.chi <= 1 and 0 <= h.param_chi <= 1 and len(h.layer_chi) == 4
     # chi below a target of 0.99 -> widths fall (widen) epoch after epoch
     assert r.history[1].layer_width[0] < r.history[0].layer_width[0]
+
+
+def test_interval_updates_every_n_batches():
+    s = sg.get("atan", alpha=50.0)
+    tr = ChiTracker([s], [], ChiConfig(adaptive=True, interval=2, factor=2.0))
+    for _ in range(4):  # chi of a sharp atan on spread membranes is far below 0.3
+        x = (torch.randn(1000) * 3).requires_grad_(True)
+        s(x).sum().backward()
+        tr.after_backward()
+    assert s.params["alpha"] == pytest.approx(50.0 / 2 / 2)  # two updates in four batches
