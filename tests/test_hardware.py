@@ -1,5 +1,4 @@
 import json
-import math
 import os
 from pathlib import Path
 

@@ -9,7 +9,6 @@ from spiketune.profile import run_profile
 
 
 def test_conv_out_degree_matches_brute_force():
-    rng = np.random.default_rng(0)
     for k, s, p, h in [(3, 1, 0, 6), (3, 1, 1, 5), (3, 2, 1, 7), (5, 2, 2, 9)]:
         oh = (h + 2 * p - k) // s + 1
         deg = out_degree("conv", (2, h, h), 4, k, s, p, (4, oh, oh))

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import surrogate as sg
 from .chi import ChiConfig
 from .errors import ConfigError, describe_validation
+from .results import read_mapping
 
 # Default network and time steps per dataset (see docs/datasets.md for their sources).
 DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
@@ -114,12 +115,7 @@ def from_dict(d: dict[str, Any]) -> RunConfig:
 def load(path: str | Path) -> RunConfig:
     """Read a YAML config; errors name the file and the offending field."""
     p = Path(path)
-    try:
-        raw = yaml.safe_load(p.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"cannot read config {p}: {e}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config {p} must be a mapping of sections, got {type(raw).__name__}")
+    raw = read_mapping(p, "config")
     try:
         return from_dict(raw)
     except ConfigError as e:

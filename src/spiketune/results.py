@@ -1,4 +1,4 @@
-"""Atomic writing of result files (write to a temporary file, then rename)."""
+"""Files of spiketune: atomic writes (temporary file, then rename) and YAML mappings."""
 
 from __future__ import annotations
 
@@ -8,22 +8,43 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, BinaryIO, Callable, Iterable
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically: readers see the old file or the whole new one."""
+def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any]) -> Path:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it over ``path``:
+    readers see the old file or the whole new one, never a part."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return p
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    return write_atomic(path, lambda f: f.write(text.encode()))
+
+
+def read_mapping(path: str | Path, what: str) -> dict[str, Any]:
+    """A YAML file holding a mapping; ConfigError names the file when it is not one."""
+    import yaml
+
+    from .errors import ConfigError
+
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"cannot read {what} {p}: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{what} {p} must be a mapping, got {type(raw).__name__}")
+    return raw
 
 
 def write_json(path: str | Path, obj: Any) -> Path:

@@ -29,8 +29,6 @@ This module depends on numpy only; the hardware model reads traces through it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .errors import TraceError
+from .results import write_atomic
 
 FORMAT, VERSION = "spiketune-trace", 1
 
@@ -123,17 +122,6 @@ class Traces:
         return _load(f) if f.exists() else None
 
 
-def _save_atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _load(path: Path) -> np.ndarray:
     try:
         return np.load(path)
@@ -151,16 +139,16 @@ def write(path: str | Path, *, num_steps: int, encoding: str, input_shape: tuple
     if len(counts) != len(layers) + 1:
         raise TraceError(f"{len(counts)} count arrays for {len(layers)} layers (need layers + 1)")
     for k, c in enumerate(counts):
-        _save_atomic(out / f"counts_{k}.npy", lambda f, c=c: np.save(f, c.astype(np.uint32)))
+        write_atomic(out / f"counts_{k}.npy", lambda f, c=c: np.save(f, c.astype(np.uint32)))
     for k, b in enumerate(bits or []):
         flat = b.reshape(b.shape[0], b.shape[1], -1).astype(bool)
-        _save_atomic(out / f"bits_{k}.npy", lambda f, p=np.packbits(flat, axis=-1): np.save(f, p))
+        write_atomic(out / f"bits_{k}.npy", lambda f, p=np.packbits(flat, axis=-1): np.save(f, p))
     for i, w in enumerate(weights):
-        _save_atomic(out / f"weights_{i}.npz", lambda f, w=w: np.savez(f, **w))
+        write_atomic(out / f"weights_{i}.npz", lambda f, w=w: np.savez(f, **w))
     if input_values is not None:
-        _save_atomic(out / "input_values.npy", lambda f: np.save(f, input_values.astype(np.float32)))
-    _save_atomic(out / "labels.npy", lambda f: np.save(f, labels.astype(np.int64)))
-    _save_atomic(out / "predictions.npy", lambda f: np.save(f, predictions.astype(np.int64)))
+        write_atomic(out / "input_values.npy", lambda f: np.save(f, input_values.astype(np.float32)))
+    write_atomic(out / "labels.npy", lambda f: np.save(f, labels.astype(np.int64)))
+    write_atomic(out / "predictions.npy", lambda f: np.save(f, predictions.astype(np.int64)))
     manifest = {"format": FORMAT, "version": VERSION, "num_steps": int(num_steps),
                 "num_samples": int(counts[0].shape[0]), "encoding": encoding,
                 "input_shape": list(input_shape),
@@ -168,7 +156,7 @@ def write(path: str | Path, *, num_steps: int, encoding: str, input_shape: tuple
                             "conv_shape": list(l.conv_shape), "out_shape": list(l.out_shape),
                             "pool": list(l.pool) if l.pool else None} for l in layers],
                 "meta": meta or {}}
-    _save_atomic(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+    write_atomic(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
     return out
 
 

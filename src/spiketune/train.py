@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from .encoding import encode
 from .errors import ConfigError, SpiketuneError
 from .losses import ce_count_loss, mse_count_loss
 from .models import SpikingNetwork, build
+from .results import write_atomic
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -123,17 +122,6 @@ def evaluate(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding:
         out = model(encode(x, encoding, num_steps, gen), num_steps=num_steps)
         correct += int((model.decode(out).argmax(1) == y).sum())
     return correct / max(1, len(ds))
-
-
-def _save_atomic(obj: dict, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ckpt.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _load_checkpoint(path: Path, cfg: RunConfig) -> dict | None:
@@ -249,12 +237,11 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
         stopped = bool(t.patience and best["bad"] >= t.patience)
         bar.set_postfix(epoch=epoch, val=f"{val_acc:.3f}")
         if ck_path:
-            _save_atomic({"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
+            write_atomic(ck_path, lambda f: torch.save({"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
                           "scheduler": sched.state_dict(), "rng": torch.get_rng_state(),
                           "history": [asdict(h) for h in history], "best": best,
                           "stopped": stopped, "config": cfg.to_dict(),
-                          "widths": [ChiTracker.width(n.surrogate) for n in model.neurons()]},
-                         ck_path)
+                          "widths": [ChiTracker.width(n.surrogate) for n in model.neurons()]}, f))
     bar.close()
     tracker.detach()
     if best["state"] is not None:

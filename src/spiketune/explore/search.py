@@ -41,7 +41,7 @@ from sqlalchemy.exc import DBAPIError
 from .. import config as cfgmod
 from ..errors import ConfigError, SpiketuneError
 from ..hardware.config import HardwareConfig, from_dict as hw_from_dict
-from ..results import write_text
+from ..results import read_mapping, write_text
 from .pareto import non_dominated
 from .table import write_table
 
@@ -87,11 +87,7 @@ class SearchConfig:
 
     @staticmethod
     def load(path: str | Path) -> "SearchConfig":
-        try:
-            raw = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise ConfigError(f"cannot read search config {path}: {e}") from None
-        return SearchConfig.from_dict(raw)
+        return SearchConfig.from_dict(read_mapping(path, "search config"))
 
 
 def _example(spec: dict[str, Any]) -> Any:

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from .. import config as cfgmod
 from ..errors import ConfigError, SpiketuneError
 from ..hardware.config import HardwareConfig, from_dict as hw_from_dict
-from ..results import write_json, write_text
+from ..results import read_mapping, write_json, write_text
 from .figures import sweep_figures
 from .table import row, write_table
 
@@ -59,11 +59,7 @@ class SweepConfig:
 
     @staticmethod
     def load(path: str | Path) -> "SweepConfig":
-        try:
-            raw = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise ConfigError(f"cannot read sweep config {path}: {e}") from None
-        return SweepConfig.from_dict(raw)
+        return SweepConfig.from_dict(read_mapping(path, "sweep config"))
 
     def grid_points(self, grid: dict[str, list[Any]]) -> list[cfgmod.RunConfig]:
         """Resolved run configs of one grid."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ConfigError, describe_validation
+from ..results import read_mapping
 
 
 class PowerConfig(BaseModel):
@@ -77,12 +77,7 @@ def load(path: str | Path | None) -> HardwareConfig:
     if path is None:
         return HardwareConfig()
     p = Path(path)
-    try:
-        raw = yaml.safe_load(p.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"cannot read hardware config {p}: {e}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"hardware config {p} must be a mapping")
+    raw = read_mapping(p, "hardware config")
     try:
         return from_dict(raw)
     except ConfigError as e:
