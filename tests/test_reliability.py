@@ -59,21 +59,37 @@ def test_results_files_are_replaced_atomically(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no half-written leftovers
 
 
-def test_nan_stops_the_run_with_the_reason_recorded(tmp_path):
+def _poison_inputs(monkeypatch):
+    """Inject the fault: every training batch carries NaN pixels (corrupt data)."""
+    from spiketune import train as train_mod
+
+    real = train_mod.encode
+    monkeypatch.setattr(train_mod, "encode", lambda x, *a: real(x * float("nan"), *a))
+
+
+def test_huge_learning_rate_overflows_and_is_caught(tmp_path):
     cfg = config.from_dict({**TINY, "train": {"epochs": 3, "lr": 1e37, "patience": None}})
+    with pytest.raises(SpiketuneError, match="training diverged at epoch 1"):
+        run(cfg, tmp_path, progress=False)
+
+
+def test_nan_stops_the_run_with_the_reason_recorded(tmp_path, monkeypatch):
+    _poison_inputs(monkeypatch)
+    cfg = config.from_dict(TINY)
     with pytest.raises(SpiketuneError, match="epoch 1"):
         run(cfg, tmp_path, progress=False)
     failed = json.loads((tmp_path / "failed.json").read_text())
-    assert "non-finite membrane input in layer L" in failed["reason"]
+    assert "non-finite membrane input in layer L0" in failed["reason"]
     assert not (tmp_path / "metrics.json").exists()
 
 
-def test_diverging_trials_are_pruned_not_reported(tmp_path):
+def test_diverging_trials_are_pruned_not_reported(tmp_path, monkeypatch):
     import optuna
 
     from spiketune.explore.search import SearchConfig, run_search
 
-    sc = SearchConfig.from_dict({"base": {**TINY, "train": {"epochs": 1, "lr": 1e37}},
+    _poison_inputs(monkeypatch)
+    sc = SearchConfig.from_dict({"base": TINY,
                                  "space": {"model.beta": {"low": 0.3, "high": 0.9}},
                                  "objectives": ["accuracy", "latency"]})
     study = run_search(sc, tmp_path, trials=2, progress=False)
