@@ -78,3 +78,48 @@ def test_cli_costs_a_nir_model(tmp_path):
                         "--dataset", "digits", "--num-steps", "4"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert (out / "hardware.json").is_file() and "FPS/W" in r.stdout
+
+
+@pytest.mark.parametrize("kind", ["leaky", "lapicque"])
+def test_snntorch_sequential_converts_with_equal_spikes_and_gradients(kind):
+    snn = pytest.importorskip("snntorch")
+    from snntorch import utils as snn_utils
+    from torch import nn
+
+    from spiketune.interop.snntorch_io import convert
+
+    torch.manual_seed(0)
+
+    def neuron(out=False):
+        grad = snn.surrogate.fast_sigmoid(slope=10)
+        if kind == "leaky":
+            return snn.Leaky(beta=0.7, threshold=0.6, spike_grad=grad, init_hidden=True, output=out)
+        return snn.Lapicque(beta=torch.tensor(0.8), threshold=0.05, spike_grad=grad, init_hidden=True,
+                            output=out)
+
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.MaxPool2d(2), neuron(), nn.Flatten(),
+                        nn.Linear(8 * 4 * 4, 10), neuron(True))
+    with torch.no_grad():  # strong enough weights for the output layer to fire
+        net[4].weight.mul_(6)
+    ours = convert(net, (1, 8, 8))
+    assert ours.arch == "8C3p1-MP2-10" and ours.blocks[0].neuron.surrogate.params == {"slope": 10.0}
+    x = torch.rand(4, 1, 8, 8) * 3
+    snn_utils.reset(net)
+    ref = torch.stack([net(x)[0] for _ in range(12)])
+    out = ours(x, num_steps=12)
+    assert ref.sum() > 0 and torch.equal(ref, out)
+    ref.sum().backward()
+    out.sum().backward()
+    ga, gb = ours.blocks[0].weight_layer.weight.grad, net[0].weight.grad
+    assert (ga - gb).abs().max() <= 1e-3 * gb.abs().max()  # float32, different summation order
+
+
+def test_unsupported_snntorch_layer_is_named():
+    snn = pytest.importorskip("snntorch")
+    from torch import nn
+
+    from spiketune.errors import SpiketuneError
+    from spiketune.interop.snntorch_io import convert
+
+    with pytest.raises(SpiketuneError, match="layer 1 \\(Synaptic\\)"):
+        convert(nn.Sequential(nn.Linear(4, 3), snn.Synaptic(alpha=0.5, beta=0.5)), (4,))

@@ -1,0 +1,99 @@
+"""Convert an snnTorch ``nn.Sequential`` into a spiketune network with equal spikes.
+
+Supported layers: ``nn.Conv2d`` (square kernel, symmetric padding/stride), ``nn.MaxPool2d``
+and ``nn.AvgPool2d`` (stride = kernel), ``nn.BatchNorm2d/1d``, ``nn.Dropout``,
+``nn.Flatten``, ``nn.Linear``, and ``snn.Leaky`` / ``snn.Lapicque`` (beta, threshold,
+reset mechanism and surrogate carried over; snnTorch's default ``reset_delay=True``).
+Feed the converted network the same input at every step (direct coding) or a [T, B, ...]
+sequence, as the snnTorch model would be stepped.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .. import surrogate as sg
+from ..errors import SpiketuneError
+from ..models import SpikingNetwork, build
+
+# snnTorch surrogate factory -> (spiketune name, the factory's single width argument)
+SURROGATES = {"fast_sigmoid": ("fast_sigmoid", "slope"), "atan": ("atan", "alpha"),
+              "sigmoid": ("sigmoid", "slope"), "straight_through_estimator": ("straight_through", None),
+              "triangular": ("triangular", "threshold")}
+
+
+def _pair(v) -> int:
+    a, b = (v, v) if isinstance(v, int) else tuple(v)
+    if a != b:
+        raise SpiketuneError(f"only square/symmetric kernels, padding and strides are supported, got {v}")
+    return int(a)
+
+
+def _surrogate(neuron) -> sg.Surrogate:
+    """snnTorch keeps the surrogate as a closure of its factory (``atan.<locals>.inner``):
+    the factory's name gives the family, the closed-over number its width."""
+    fn = neuron.spike_grad
+    factory = fn.__qualname__.split(".<locals>")[0]
+    if factory not in SURROGATES:
+        raise SpiketuneError(f"unsupported snnTorch surrogate '{factory}'; supported: {', '.join(SURROGATES)}")
+    name, width = SURROGATES[factory]
+    numbers = [c.cell_contents for c in (fn.__closure__ or []) if isinstance(c.cell_contents, (int, float))]
+    return sg.get(name, **({width: float(numbers[0])} if width and len(numbers) == 1 else {}))
+
+
+def convert(model: nn.Sequential, input_shape: tuple[int, ...], num_classes: int | None = None) -> SpikingNetwork:
+    """A spiketune network with the weights and neuron parameters of ``model``."""
+    import snntorch as snn
+
+    tokens, weights, neurons = [], [], []
+    for i, m in enumerate(model):
+        if isinstance(m, nn.Conv2d):
+            if m.groups != 1 or _pair(m.dilation) != 1:
+                raise SpiketuneError(f"layer {i}: grouped or dilated convolutions are not supported")
+            k, p, s = _pair(m.kernel_size), _pair(m.padding), _pair(m.stride)
+            tokens.append(f"{m.out_channels}C{k}" + (f"p{p}" if p else "") + (f"s{s}" if s != 1 else ""))
+            weights.append(m)
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            k = _pair(m.kernel_size)
+            if _pair(m.stride or k) != k or _pair(m.padding) != 0:
+                raise SpiketuneError(f"layer {i}: pooling needs stride = kernel and no padding")
+            tokens.append(f"{'MP' if isinstance(m, nn.MaxPool2d) else 'AP'}{k}")
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            tokens.append("BN")
+            weights.append(m)
+        elif isinstance(m, nn.Dropout):
+            tokens.append(f"D{m.p:g}")
+        elif isinstance(m, nn.Linear):
+            tokens.append(str(m.out_features))
+            weights.append(m)
+        elif isinstance(m, (snn.Leaky, snn.Lapicque)):
+            if not getattr(m, "reset_delay", True):
+                raise SpiketuneError(f"layer {i}: reset_delay=False is not supported")
+            neurons.append(m)
+        elif isinstance(m, nn.Flatten):
+            continue
+        else:
+            raise SpiketuneError(f"layer {i} ({type(m).__name__}) is not supported; supported: Conv2d, "
+                                 f"MaxPool2d, AvgPool2d, BatchNorm, Dropout, Flatten, Linear, Leaky, Lapicque")
+    kinds = {type(n).__name__ for n in neurons}
+    if len(kinds) > 1:
+        raise SpiketuneError("mixing Leaky and Lapicque layers is not supported")
+    first = neurons[0]
+    net = build("-".join(tokens), input_shape, num_classes,
+                neuron="lapicque" if kinds == {"Lapicque"} else "lif",
+                beta=float(first.beta.reshape(-1)[0]), surrogate=_surrogate(first))
+    if len(net.blocks) != len(neurons):
+        raise SpiketuneError(f"{len(net.blocks)} weight layers but {len(neurons)} spiking layers: "
+                             f"each conv/linear needs one snn.Leaky/Lapicque after it")
+    params = [m for b in net.blocks for m in b.synapse if isinstance(m, (nn.Conv2d, nn.Linear,
+                                                                           nn.BatchNorm1d, nn.BatchNorm2d))]
+    with torch.no_grad():
+        for ours, theirs in zip(params, weights):
+            ours.load_state_dict(theirs.state_dict())
+        for block, n in zip(net.blocks, neurons):
+            block.neuron.beta.fill_(float(n.beta.reshape(-1)[0]))
+            block.neuron.threshold.fill_(float(n.threshold.reshape(-1)[0]))
+            block.neuron.reset_mode = n.reset_mechanism
+            block.neuron.surrogate = _surrogate(n)
+    return net
