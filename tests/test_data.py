@@ -111,3 +111,15 @@ def test_svhn_trains_one_epoch_on_a_fixture(tmp_path):
                                      "batch_size": 16}, "train": {"epochs": 1}})
     m = run(cfg, tmp_path / "out", progress=False)
     assert m["profile"]["num_samples"] == 16 and len(m["profile"]["layers"]) == 4
+
+
+def test_data_info_command(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "digits"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "train 1438, test 359" in r.stdout and "(1, 8, 8)" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "svhn", "--root", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "not present" in r.stdout

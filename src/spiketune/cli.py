@@ -269,6 +269,38 @@ def reproduce(name: str = typer.Argument(..., help="surrogate-slope | surrogates
     _guard(go)
 
 
+data_app = typer.Typer(help="Datasets: what is there and where.")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("info")
+def data_info(name: str = typer.Argument(..., help="digits | fashion-mnist | svhn"),
+              root: Optional[Path] = typer.Option(None, help="dataset folder")) -> None:
+    """Shape, classes, split sizes and storage of a dataset (nothing is downloaded)."""
+    from . import data as data_mod
+    from .config import DATASET_DEFAULTS
+
+    def go() -> None:
+        key = name.strip().lower()
+        if key == "svhn":
+            base = data_mod.svhn_root(root)
+            present = {s: (base / f"{s}_32x32.mat").is_file() for s in ("train", "test")}
+            if not all(present.values()):
+                typer.echo(f"svhn: not present in {base} (train {present['train']}, test {present['test']}); "
+                           f"'spiketune run --dataset svhn' downloads it")
+                return
+            splits = {s: data_mod.load_svhn(s, root, download=False) for s in ("train", "test")}
+        else:
+            splits = {s: data_mod.get_dataset(key, s, root) for s in ("train", "test")}
+        tr = splits["train"]
+        arch, steps = DATASET_DEFAULTS.get(key, (None, None))
+        typer.echo(f"{key}: input {tr.input_shape}, {tr.num_classes} classes, train {len(tr)}, "
+                   f"test {len(splits['test'])}, stored at {tr.source}")
+        typer.echo(f"default network {arch}, T = {steps}")
+
+    _guard(go)
+
+
 @app.command()
 def config(dataset: str = typer.Option("digits")) -> None:
     """Print the default configuration (YAML) to start a config file from."""
