@@ -83,3 +83,14 @@ def test_interval_updates_every_n_batches():
         s(x).sum().backward()
         tr.after_backward()
     assert s.params["alpha"] == pytest.approx(50.0 / 2 / 2)  # two updates in four batches
+
+
+def test_anneal_rule_goes_from_wide_to_the_set_width():
+    s = sg.get("fast_sigmoid", slope=8.0)
+    tr = ChiTracker([s], [], ChiConfig(adaptive=True, rule="anneal", anneal_from=0.5), epochs=5)
+    widths = [s.params["slope"]]
+    for _ in range(4):
+        tr.epoch_end()
+        widths.append(s.params["slope"])
+    # geometric: 0.5 * 16 ** (e / 4)
+    assert widths == pytest.approx([0.5, 1.0, 2.0, 4.0, 8.0])

@@ -19,6 +19,10 @@ divided by ``factor``, default 1.1), one above ``high`` sharpened (multiplied by
 ``factor``), within ``[min_width, max_width]``. Small, frequent steps follow the membrane
 distribution as it moves in the first epochs; on digits they rescue a network whose fixed
 surrogate is too sharp to train (fast sigmoid slope 25: 34.7% -> 93.4% mean of 3 seeds).
+``rule: anneal`` instead follows a fixed schedule from wide to sharp: the width grows
+geometrically from ``anneal_from`` in the first epoch to the configured width in the last
+(wide early: many neurons get gradient while the network is far from a solution; sharp
+late: accurate gradients for fine-tuning).
 The width parameter is fast sigmoid/sigmoid ``slope``, atan ``alpha`` or
 spike-rate-escape ``beta`` (for all four a larger value is narrower).
 """
@@ -28,6 +32,8 @@ from __future__ import annotations
 import math
 
 import torch
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .surrogate import ChiCounter, Surrogate
@@ -40,6 +46,8 @@ class ChiConfig(BaseModel):
     eps: float = Field(0.1, gt=0, lt=1)  # neuron chi: |dS/dU| > eps * peak
     param_eps: float = Field(1e-8, ge=0)  # parameter chi: |grad| > param_eps
     adaptive: bool = False
+    rule: Literal["chi", "anneal"] = "chi"  # anneal: geometric schedule from anneal_from to the set width
+    anneal_from: float = Field(0.5, gt=0)  # the wide starting width of the anneal rule
     low: float = Field(0.3, ge=0, le=1)
     high: float = Field(0.7, ge=0, le=1)
     factor: float = Field(1.1, gt=1)
@@ -59,8 +67,15 @@ class ChiConfig(BaseModel):
 class ChiTracker:
     """Attach to a network's surrogates; collect neuron and parameter chi; adapt widths."""
 
-    def __init__(self, surrogates: list[Surrogate], weights: list[torch.Tensor], cfg: ChiConfig) -> None:
+    def __init__(self, surrogates: list[Surrogate], weights: list[torch.Tensor], cfg: ChiConfig,
+                 epochs: int = 1) -> None:
         self.surrogates, self.weights, self.cfg = surrogates, weights, cfg
+        self.epochs, self.epoch = epochs, 0
+        self.targets = [self.width(s) for s in surrogates]  # the anneal rule's final widths
+        if cfg.adaptive and cfg.rule == "anneal":
+            for s in surrogates:
+                if s.width_param:
+                    s.params[s.width_param] = cfg.anneal_from
         for s in surrogates:
             s.chi = ChiCounter(cfg.eps)
         self._param_sum = [0.0] * len(weights)
@@ -81,7 +96,8 @@ class ChiTracker:
                 self._param_sum[i] += float((w.grad.abs() > self.cfg.param_eps).float().mean())
         self._param_n += 1
         self._since_update += 1
-        if self.cfg.adaptive and self.cfg.interval and self._since_update >= self.cfg.interval:
+        if (self.cfg.adaptive and self.cfg.rule == "chi" and self.cfg.interval
+                and self._since_update >= self.cfg.interval):
             self.adapt([s.chi.take() for s in self.surrogates])
             self._since_update = 0
 
@@ -92,7 +108,10 @@ class ChiTracker:
         self._param_sum = [0.0] * len(self.weights)
         self._param_n = 0
         widths = [self.width(s) for s in self.surrogates]
-        if self.cfg.adaptive and not self.cfg.interval:
+        self.epoch += 1
+        if self.cfg.adaptive and self.cfg.rule == "anneal":
+            self.anneal()
+        elif self.cfg.adaptive and not self.cfg.interval:
             self.adapt(neuron)
         return {"chi": neuron, "param_chi": param, "width": widths}
 
@@ -112,6 +131,13 @@ class ChiTracker:
             elif chi > c.high:
                 w *= c.factor
             s.params[s.width_param] = min(max(w, c.min_width), c.max_width)
+
+    def anneal(self) -> None:
+        """Geometric schedule: ``anneal_from`` at the first epoch, the set width at the last."""
+        frac = min(1.0, self.epoch / max(1, self.epochs - 1))
+        for s, target in zip(self.surrogates, self.targets):
+            if s.width_param:
+                s.params[s.width_param] = self.cfg.anneal_from * (target / self.cfg.anneal_from) ** frac
 
     def detach(self) -> None:
         for s in self.surrogates:

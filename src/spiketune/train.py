@@ -180,12 +180,13 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
         best = ck["best"]
         start_epoch = ck["epoch"] + 1
     stopped = bool(ck and ck.get("stopped"))
-    if ck and "widths" in ck:  # adapted surrogate widths
+    tracker = ChiTracker([n.surrogate for n in model.neurons()],
+                         [b.weight_layer.weight for b in model.blocks], cfg.chi, t.epochs)
+    tracker.epoch = start_epoch - 1
+    if ck and "widths" in ck:  # surrogate widths as adapted so far
         for s, w in zip(model.neurons(), ck["widths"]):
             if s.surrogate.width_param:
                 s.surrogate.params[s.surrogate.width_param] = w
-    tracker = ChiTracker([n.surrogate for n in model.neurons()],
-                         [b.weight_layer.weight for b in model.blocks], cfg.chi)
     bar = tqdm(total=t.epochs * iters, initial=(start_epoch - 1) * iters, disable=not progress,
                desc="train", unit="batch", dynamic_ncols=True)
     for epoch in range(start_epoch, t.epochs + 1):
