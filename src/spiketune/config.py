@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import surrogate as sg
 from .chi import ChiConfig
 from .errors import ConfigError, describe_validation
-from .results import read_mapping
+from .results import load_validated
 
 # Default network and time steps per dataset (see docs/datasets.md for their sources).
 DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
@@ -114,12 +114,7 @@ def from_dict(d: dict[str, Any]) -> RunConfig:
 
 def load(path: str | Path) -> RunConfig:
     """Read a YAML config; errors name the file and the offending field."""
-    p = Path(path)
-    raw = read_mapping(p, "config")
-    try:
-        return from_dict(raw)
-    except ConfigError as e:
-        raise ConfigError(f"{p}: {e}") from None
+    return load_validated(path, "config", from_dict)
 
 
 def dump(cfg: RunConfig) -> str:

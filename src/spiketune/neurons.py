@@ -26,11 +26,6 @@ from .errors import ConfigError
 RESETS = ("subtract", "zero", "none")
 
 
-def _param(value: float, learn: bool) -> torch.Tensor:
-    t = torch.as_tensor(float(value), dtype=torch.get_default_dtype())
-    return nn.Parameter(t) if learn else t
-
-
 class SpikingNeuron(nn.Module):
     """Base class: subclasses define the decay ``a`` and input gain ``b``."""
 
@@ -46,11 +41,15 @@ class SpikingNeuron(nn.Module):
             raise ConfigError(f"unknown reset mode '{reset}'; valid: {', '.join(RESETS)}")
         self.reset_mode = reset
         self.surrogate = surrogate if surrogate is not None else sg.get("atan")
-        thr = _param(threshold, learn_threshold)
-        if learn_threshold:
-            self.threshold = thr
+        self._scalar("threshold", threshold, learn_threshold)
+
+    def _scalar(self, name: str, value: float, learn: bool) -> None:
+        """A scalar neuron parameter: trainable if ``learn``, else a buffer (saved, moved)."""
+        t = torch.as_tensor(float(value), dtype=torch.get_default_dtype())
+        if learn:
+            setattr(self, name, nn.Parameter(t))
         else:
-            self.register_buffer("threshold", thr)
+            self.register_buffer(name, t)
 
     def coefficients(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(decay a, input gain b) of ``U_t = a*U_{t-1} + b*X_t``."""
@@ -186,11 +185,7 @@ class LIF(SpikingNeuron):
         super().__init__(threshold, reset, surrogate, learn_threshold)
         if not math.isfinite(beta) or not 0.0 <= beta <= 1.0:
             raise ConfigError(f"LIF beta must be in [0, 1], got {beta}")
-        b = _param(beta, learn_beta)
-        if learn_beta:
-            self.beta = b
-        else:
-            self.register_buffer("beta", b)
+        self._scalar("beta", beta, learn_beta)
 
     def coefficients(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.beta.clamp(0, 1), torch.ones((), dtype=self.beta.dtype)
@@ -223,11 +218,7 @@ class Lapicque(SpikingNeuron):
             if v is not None and v <= 0:
                 raise ConfigError(f"Lapicque {name} must be > 0, got {v}")
         self.R_fixed, self.C_fixed = R, C
-        b = _param(beta if beta is not None else math.exp(-time_step / (R * C)), learn_beta)
-        if learn_beta:
-            self.beta = b
-        else:
-            self.register_buffer("beta", b)
+        self._scalar("beta", beta if beta is not None else math.exp(-time_step / (R * C)), learn_beta)
 
     def rc(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(R, C) as snnTorch derives them from the given pair."""

@@ -61,3 +61,15 @@ def write_csv(path: str | Path, rows: Iterable[dict[str, Any]]) -> Path:
     w.writeheader()
     w.writerows(rows)
     return write_text(path, buf.getvalue())
+
+
+def load_validated(path: str | Path, what: str, from_dict: Callable[[dict[str, Any]], Any]) -> Any:
+    """Read a YAML mapping and validate it with ``from_dict``; errors name the file."""
+    from .errors import ConfigError
+
+    p = Path(path)
+    raw = read_mapping(p, what)
+    try:
+        return from_dict(raw)
+    except ConfigError as e:
+        raise ConfigError(f"{p}: {e}") from None

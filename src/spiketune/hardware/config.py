@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ConfigError, describe_validation
-from ..results import read_mapping
+from ..results import load_validated
 
 
 class PowerConfig(BaseModel):
@@ -76,9 +76,4 @@ def load(path: str | Path | None) -> HardwareConfig:
     """Read a hardware config (YAML); None gives the defaults."""
     if path is None:
         return HardwareConfig()
-    p = Path(path)
-    raw = read_mapping(p, "hardware config")
-    try:
-        return from_dict(raw)
-    except ConfigError as e:
-        raise ConfigError(f"{p}: {e}") from None
+    return load_validated(path, "hardware config", from_dict)
