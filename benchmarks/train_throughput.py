@@ -117,10 +117,13 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--steps", type=int, default=25)
     ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--cudnn-benchmark", action="store_true",
+                    help="let cuDNN pick the fastest convolution algorithms (all libraries)")
     a = ap.parse_args()
+    torch.backends.cudnn.benchmark = a.cudnn_benchmark
     dev = torch.cuda.get_device_name() if a.device == "cuda" else (platform.processor() or platform.machine())
     print(f"{ARCH}, T={a.steps}, batch {a.batch}, {a.device} ({dev}), torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+          f"{torch.get_num_threads()} threads, cudnn.benchmark={a.cudnn_benchmark}")
     res = [r for r in (measure(n, f, a.device, a.batch, a.steps, a.iters) for n, f in
                        (("spiketune", spiketune_step), ("snntorch", snntorch_step),
                         ("spikingjelly", spikingjelly_step))) if r]
