@@ -33,6 +33,26 @@ def spiketune_step(device: str, steps: int):
     return net, lambda x: net(x, num_steps=steps)
 
 
+def spiketune_graphed_step(device: str, steps: int, batch: int = 128):
+    """spiketune with forward and backward captured in CUDA graphs (static shapes)."""
+    net = models.build(ARCH, (3, 32, 32), neuron="lif", beta=0.5, surrogate=surrogate.get("atan")).to(device)
+
+    class Fixed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return self.net(x, num_steps=steps)
+
+    sample = torch.rand(BATCH[0], 3, 32, 32, device=device)
+    graphed = torch.cuda.make_graphed_callables(Fixed(), (sample,))
+    return net, graphed
+
+
+BATCH = [128]
+
+
 def snntorch_step(device: str, steps: int):
     import snntorch as snn
 
@@ -119,14 +139,18 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--cudnn-benchmark", action="store_true",
                     help="let cuDNN pick the fastest convolution algorithms (all libraries)")
+    ap.add_argument("--cuda-graph", action="store_true", help="also time spiketune in CUDA graphs")
     a = ap.parse_args()
     torch.backends.cudnn.benchmark = a.cudnn_benchmark
     dev = torch.cuda.get_device_name() if a.device == "cuda" else (platform.processor() or platform.machine())
     print(f"{ARCH}, T={a.steps}, batch {a.batch}, {a.device} ({dev}), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, cudnn.benchmark={a.cudnn_benchmark}")
-    res = [r for r in (measure(n, f, a.device, a.batch, a.steps, a.iters) for n, f in
-                       (("spiketune", spiketune_step), ("snntorch", snntorch_step),
-                        ("spikingjelly", spikingjelly_step))) if r]
+    BATCH[0] = a.batch
+    runs = [("spiketune", spiketune_step), ("snntorch", snntorch_step),
+            ("spikingjelly", spikingjelly_step)]
+    if a.cuda_graph:
+        runs.insert(1, ("spiketune+graph", spiketune_graphed_step))
+    res = [r for r in (measure(n, f, a.device, a.batch, a.steps, a.iters) for n, f in runs) if r]
     base = res[0]["samples_per_s"]
     for r in res[1:]:
         print(f"spiketune / {r['name']}: {base / r['samples_per_s']:.2f}x throughput"
