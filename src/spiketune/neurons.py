@@ -188,7 +188,7 @@ class LIF(SpikingNeuron):
         self._scalar("beta", beta, learn_beta)
 
     def coefficients(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.beta.clamp(0, 1), torch.ones((), dtype=self.beta.dtype)
+        return self.beta.clamp(0, 1), torch.ones((), dtype=self.beta.dtype, device=self.beta.device)
 
     def extra_repr(self) -> str:
         return f"beta={float(self.beta):.4g}, " + super().extra_repr()
