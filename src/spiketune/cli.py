@@ -110,9 +110,10 @@ def _profile_nir(model_file: Path, dataset: str, num_steps: int, out: Path, rese
     from .profile import run_profile
     from .results import write_json
 
-    ds = get_dataset(dataset, "test")
+    ds = get_dataset(dataset, "test", num_steps=num_steps)
     model = nir_io.read(model_file, num_classes=ds.num_classes, reset=reset)
-    prof = run_profile(model, ds, num_steps, "direct", trace_dir=out / "traces")
+    prof = run_profile(model, ds, num_steps, "events" if ds.frames else "direct",
+                       trace_dir=out / "traces")
     write_json(out / "profile.json", prof.to_dict())
     typer.echo(f"{model_file} -> {model.arch}: accuracy {100 * prof.accuracy:.2f}% on {dataset}, "
                f"firing rate {100 * prof.firing_rate:.2f}%")
@@ -274,7 +275,7 @@ app.add_typer(data_app, name="data")
 
 
 @data_app.command("info")
-def data_info(name: str = typer.Argument(..., help="digits | fashion-mnist | svhn"),
+def data_info(name: str = typer.Argument(..., help="digits | fashion-mnist | svhn | nmnist"),
               root: Optional[Path] = typer.Option(None, help="dataset folder")) -> None:
     """Shape, classes, split sizes and storage of a dataset (nothing is downloaded)."""
     from . import data as data_mod

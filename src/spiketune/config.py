@@ -22,7 +22,12 @@ DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
     "digits": ("16C3p1-MP2-32C3p1-MP2-64-10", 8),
     "fashion-mnist": ("32C3-P2-32C3-MP2-256-10", 10),
     "svhn": ("32C3-P2-32C3-MP2-256-10", 18),  # Study A's network; T = 18 from its script
+    # N-MNIST 34x34 frames, 2 polarities; T = 10 time bins (a common choice in the snnTorch/tonic tutorials)
+    "nmnist": ("32C3p1-MP2-32C3p1-MP2-256-10", 10),
 }
+
+
+EVENT_DATASETS = ("nmnist",)  # datasets of event-camera frames: always 'events' encoding
 
 
 class _Section(BaseModel):
@@ -33,7 +38,7 @@ class DataConfig(_Section):
     dataset: str = "digits"
     root: str | None = None
     num_steps: int | None = Field(None, ge=1, le=10_000)
-    encoding: Literal["direct", "rate", "latency"] = "direct"
+    encoding: Literal["direct", "rate", "latency", "events"] = "direct"
     batch_size: int = Field(64, ge=1)
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     train_limit: int | None = Field(None, ge=1)  # use only the first N training samples
@@ -99,6 +104,8 @@ class RunConfig(_Section):
             cfg.model.arch = arch
         if cfg.data.num_steps is None:
             cfg.data.num_steps = steps
+        if cfg.data.dataset in EVENT_DATASETS:
+            cfg.data.encoding = "events"
         return cfg
 
     def to_dict(self) -> dict[str, Any]:

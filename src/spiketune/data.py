@@ -34,17 +34,19 @@ class TensorDataset:
     y: torch.Tensor
     num_classes: int
     source: str
+    frames: bool = False  # x holds event frames [N, T, C, H, W] rather than images
 
     def __len__(self) -> int:
         return len(self.y)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        return tuple(self.x.shape[1:])
+        return tuple(self.x.shape[2:] if self.frames else self.x.shape[1:])
 
     def subset(self, idx: np.ndarray | torch.Tensor) -> "TensorDataset":
         idx = torch.as_tensor(idx, dtype=torch.long)
-        return TensorDataset(self.name, self.x[idx], self.y[idx], self.num_classes, self.source)
+        return TensorDataset(self.name, self.x[idx], self.y[idx], self.num_classes, self.source,
+                             self.frames)
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -188,13 +190,84 @@ def load_svhn(split: str, root: str | os.PathLike | None = None, download: bool 
     return TensorDataset("svhn", images, torch.from_numpy(labels), 10, str(base))
 
 
-LOADERS = {"digits": lambda split, root: load_digits(split),
-           "fashion-mnist": load_fashion_mnist,
-           "svhn": load_svhn}
+NMNIST_SENSOR = (34, 34)
 
 
-def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None = None) -> TensorDataset:
-    """Dataset ``name`` ('digits', 'fashion-mnist'), ``split`` 'train' or 'test'."""
+def read_nmnist_bin(path: Path) -> np.ndarray:
+    """Events of one N-MNIST ``.bin`` file as a structured array (x, y, t [us], p).
+
+    Each event is 40 bits: x (8), y (8), polarity (1) and a 23-bit timestamp; events with
+    y = 240 mark a timestamp overflow (+2^13 us for every later event), as in the
+    dataset's own reader."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size % 5:
+        raise DatasetError(f"{path} is truncated: {raw.size} bytes is not a whole number of 5-byte events")
+    ev = raw.reshape(-1, 5).astype(np.int64)
+    t = ((ev[:, 2] & 127) << 16) | (ev[:, 3] << 8) | ev[:, 4]
+    overflow = ev[:, 1] == 240
+    t = t + np.cumsum(overflow) * (1 << 13)
+    keep = ~overflow
+    out = np.zeros(int(keep.sum()), dtype=[("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
+    out["x"], out["y"], out["t"], out["p"] = ev[keep, 0], ev[keep, 1], t[keep], ev[keep, 2] >> 7
+    if out.size and (out["x"].max() >= NMNIST_SENSOR[0] or out["y"].max() >= NMNIST_SENSOR[1]):
+        raise DatasetError(f"{path} holds events outside the 34x34 sensor (not an N-MNIST file?)")
+    return out
+
+
+def events_to_frames(ev: np.ndarray, num_steps: int, sensor: tuple[int, int]) -> np.ndarray:
+    """Counts [T, 2, H, W] of events in T equal time bins from the first to the last event
+    (the binning of tonic's ``ToFrame(n_time_bins=T)``); channel = polarity."""
+    frames = np.zeros((num_steps, 2, sensor[1], sensor[0]), dtype=np.uint8)
+    if ev.size == 0:
+        return frames
+    t0, t1 = ev["t"].min(), ev["t"].max()
+    span = max(1, t1 - t0)
+    b = np.minimum((ev["t"] - t0) * num_steps // span, num_steps - 1)
+    np.add.at(frames, (b, ev["p"], ev["y"], ev["x"]), 1)
+    return frames
+
+
+def load_nmnist(split: str, root: str | os.PathLike | None = None, num_steps: int = 10) -> TensorDataset:
+    """N-MNIST (Orchard et al. 2015): ``Train/<digit>/*.bin`` and ``Test/<digit>/*.bin`` as the
+    dataset's archives extract (also accepted under ``NMNIST/``, tonic's layout). Frames are
+    computed once and cached beside the data as ``spiketune-frames-<split>-T<T>.npz``."""
+    base = Path(root) if root is not None else Path(os.environ.get(
+        "SPIKETUNE_DATA", Path.home() / ".cache" / "spiketune")) / "nmnist"
+    for folder in (base / ("Train" if split == "train" else "Test"),
+                   base / "NMNIST" / ("Train" if split == "train" else "Test")):
+        if folder.is_dir():
+            break
+    else:
+        raise DatasetError(
+            f"N-MNIST {split} files not found: expected {base}/{'Train' if split == 'train' else 'Test'}"
+            f"/<digit>/*.bin. Fetch them with tonic (pip install tonic; "
+            f"tonic.datasets.NMNIST(save_to='{base}', train={split == 'train'})) or unpack the "
+            f"dataset's archives there.")
+    cache = folder.parent / f"spiketune-frames-{split}-T{num_steps}.npz"
+    if cache.is_file():
+        with np.load(cache) as z:
+            return TensorDataset("nmnist", torch.from_numpy(z["x"]), torch.from_numpy(z["y"]), 10,
+                                 str(folder), frames=True)
+    files = sorted(folder.glob("[0-9]/*.bin"))
+    if not files:
+        raise DatasetError(f"{folder} holds no <digit>/*.bin files")
+    x = np.stack([events_to_frames(read_nmnist_bin(f), num_steps, NMNIST_SENSOR) for f in files])
+    y = np.array([int(f.parent.name) for f in files], dtype=np.int64)
+    from .results import write_atomic
+
+    write_atomic(cache, lambda f: np.savez(f, x=x, y=y))
+    return TensorDataset("nmnist", torch.from_numpy(x), torch.from_numpy(y), 10, str(folder), frames=True)
+
+
+LOADERS = {"digits": lambda split, root, steps: load_digits(split),
+           "fashion-mnist": lambda split, root, steps: load_fashion_mnist(split, root),
+           "svhn": lambda split, root, steps: load_svhn(split, root),
+           "nmnist": lambda split, root, steps: load_nmnist(split, root, steps)}
+
+
+def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None = None,
+                num_steps: int = 10) -> TensorDataset:
+    """Dataset ``name``, ``split`` 'train' or 'test'; ``num_steps`` time bins for event data."""
     key = name.strip().lower().replace("_", "-")
     if key not in LOADERS:
         raise DatasetError(f"unknown dataset '{name}'; valid: {', '.join(sorted(LOADERS))}")
@@ -202,4 +275,4 @@ def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None 
         raise DatasetError(f"unknown split '{split}'; valid: train, test")
     if root is not None and not Path(root).is_dir():
         raise DatasetError(f"dataset directory {root} does not exist")
-    return LOADERS[key](split, root)
+    return LOADERS[key](split, root, num_steps)

@@ -4,7 +4,8 @@
 every step (computed once, see :mod:`spiketune.models`). ``rate`` draws
 ``S_t ~ Bernoulli(x)`` independently per step. ``latency`` fires each pixel with
 x > 0 exactly once, at step ``round((1 - x) * (T - 1))`` (brighter = earlier; a
-linear time-to-first-spike code).
+linear time-to-first-spike code). ``events`` takes event-camera frames [B, T, C, H, W]
+(event counts per time bin and polarity) and returns them as [T, B, C, H, W].
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import torch
 
 from .errors import ConfigError
 
-ENCODINGS = ("direct", "rate", "latency")
+ENCODINGS = ("direct", "rate", "latency", "events")
 
 
 def encode(x: torch.Tensor, kind: str, num_steps: int,
            generator: torch.Generator | None = None) -> torch.Tensor:
     """Encode a batch [B, ...]; ``direct`` returns it unchanged, others return [T, B, ...]."""
+    if kind == "events":
+        if x.dim() != 5 or x.shape[1] != num_steps:
+            raise ConfigError(f"'events' encoding needs frames [B, T={num_steps}, C, H, W], got {tuple(x.shape)}")
+        return x.transpose(0, 1).to(torch.get_default_dtype())
     if kind == "direct":
         return x
     if kind == "rate":

@@ -130,7 +130,7 @@ def load_model(results_dir: str | Path):
     except Exception as e:
         raise SpiketuneError(f"cannot read {out / 'model.pt'}: {type(e).__name__}: {e}") from None
     cfg = cfgmod.from_dict(saved["config"])
-    ds = get_dataset(cfg.data.dataset, "test", cfg.data.root)
+    ds = get_dataset(cfg.data.dataset, "test", cfg.data.root, cfg.data.num_steps or 10)
     model = build_model(cfg, ds.input_shape, ds.num_classes)
     model.load_state_dict(saved["model"])
     return model, cfg

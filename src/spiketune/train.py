@@ -75,8 +75,8 @@ def build_model(cfg: RunConfig, input_shape: tuple[int, ...], num_classes: int) 
 def load_splits(cfg: RunConfig) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
     """(train, validation, test) datasets of a resolved config."""
     d = cfg.data
-    train_full = get_dataset(d.dataset, "train", d.root)
-    test = get_dataset(d.dataset, "test", d.root)
+    train_full = get_dataset(d.dataset, "train", d.root, d.num_steps)
+    test = get_dataset(d.dataset, "test", d.root, d.num_steps)
     if d.train_limit:
         train_full = train_full.subset(np.arange(min(d.train_limit, len(train_full))))
     if d.test_limit:
