@@ -24,10 +24,13 @@ DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
     "svhn": ("32C3-P2-32C3-MP2-256-10", 18),  # Study A's network; T = 18 from its script
     # N-MNIST 34x34 frames, 2 polarities; T = 10 time bins (a common choice in the snnTorch/tonic tutorials)
     "nmnist": ("32C3p1-MP2-32C3p1-MP2-256-10", 10),
+    # DVS128 Gesture downsampled to 32x32: Study B's VGG-9 (same padding, BN, dropout) with a
+    # 10-per-class population output; T = 20 bins
+    "dvsgesture": ("64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-110", 20),
 }
 
 
-EVENT_DATASETS = ("nmnist",)  # datasets of event-camera frames: always 'events' encoding
+EVENT_DATASETS = ("nmnist", "dvsgesture")  # datasets of event-camera frames: always 'events' encoding
 
 
 class _Section(BaseModel):

@@ -227,42 +227,99 @@ def events_to_frames(ev: np.ndarray, num_steps: int, sensor: tuple[int, int]) ->
     return frames
 
 
-def load_nmnist(split: str, root: str | os.PathLike | None = None, num_steps: int = 10) -> TensorDataset:
-    """N-MNIST (Orchard et al. 2015): ``Train/<digit>/*.bin`` and ``Test/<digit>/*.bin`` as the
-    dataset's archives extract (also accepted under ``NMNIST/``, tonic's layout). Frames are
-    computed once and cached beside the data as ``spiketune-frames-<split>-T<T>.npz``."""
-    base = Path(root) if root is not None else Path(os.environ.get(
-        "SPIKETUNE_DATA", Path.home() / ".cache" / "spiketune")) / "nmnist"
-    for folder in (base / ("Train" if split == "train" else "Test"),
-                   base / "NMNIST" / ("Train" if split == "train" else "Test")):
-        if folder.is_dir():
-            break
-    else:
-        raise DatasetError(
-            f"N-MNIST {split} files not found: expected {base}/{'Train' if split == 'train' else 'Test'}"
-            f"/<digit>/*.bin. Fetch them with tonic (pip install tonic; "
-            f"tonic.datasets.NMNIST(save_to='{base}', train={split == 'train'})) or unpack the "
-            f"dataset's archives there.")
-    cache = folder.parent / f"spiketune-frames-{split}-T{num_steps}.npz"
+def _event_root(root: str | os.PathLike | None, name: str) -> Path:
+    return Path(root) if root is not None else Path(os.environ.get(
+        "SPIKETUNE_DATA", Path.home() / ".cache" / "spiketune")) / name
+
+
+def _frames_dataset(name: str, folder: Path, split: str, num_steps: int,
+                    samples: list[tuple[Path, int]], read, sensor: tuple[int, int],
+                    factor: int, classes: int) -> TensorDataset:
+    """Frames of every (file, label), computed once and cached beside ``folder``."""
+    cache = folder.parent / f"spiketune-frames-{split}-T{num_steps}-d{factor}.npz"
     if cache.is_file():
         with np.load(cache) as z:
-            return TensorDataset("nmnist", torch.from_numpy(z["x"]), torch.from_numpy(z["y"]), 10,
+            return TensorDataset(name, torch.from_numpy(z["x"]), torch.from_numpy(z["y"]), classes,
                                  str(folder), frames=True)
-    files = sorted(folder.glob("[0-9]/*.bin"))
-    if not files:
-        raise DatasetError(f"{folder} holds no <digit>/*.bin files")
-    x = np.stack([events_to_frames(read_nmnist_bin(f), num_steps, NMNIST_SENSOR) for f in files])
-    y = np.array([int(f.parent.name) for f in files], dtype=np.int64)
+    if not samples:
+        raise DatasetError(f"{folder} holds no event files")
+    out = (sensor[0] // factor, sensor[1] // factor)
+    frames = []
+    for path, _ in samples:
+        ev = read(path)
+        if factor > 1:
+            ev["x"] //= factor
+            ev["y"] //= factor
+        frames.append(events_to_frames(ev, num_steps, out))
+    x = np.stack(frames)
+    y = np.array([label for _, label in samples], dtype=np.int64)
     from .results import write_atomic
 
     write_atomic(cache, lambda f: np.savez(f, x=x, y=y))
-    return TensorDataset("nmnist", torch.from_numpy(x), torch.from_numpy(y), 10, str(folder), frames=True)
+    return TensorDataset(name, torch.from_numpy(x), torch.from_numpy(y), classes, str(folder), frames=True)
+
+
+def _find_split(base: Path, names: tuple[str, ...], hint: str) -> Path:
+    for folder in (base / n for n in names):
+        if folder.is_dir():
+            return folder
+    raise DatasetError(f"{hint} not found under {base}: expected one of "
+                       f"{', '.join(str(base / n) for n in names)}")
+
+
+def load_nmnist(split: str, root: str | os.PathLike | None = None, num_steps: int = 10) -> TensorDataset:
+    """N-MNIST (Orchard et al. 2015): ``Train/<digit>/*.bin`` and ``Test/<digit>/*.bin`` as the
+    dataset's archives extract (also accepted under ``NMNIST/``, tonic's layout). Frames are
+    computed once and cached beside the data as ``spiketune-frames-<split>-T<T>-d1.npz``."""
+    base = _event_root(root, "nmnist")
+    sub = "Train" if split == "train" else "Test"
+    folder = _find_split(base, (sub, f"NMNIST/{sub}"),
+                         f"N-MNIST {split} files (<digit>/*.bin; fetch them with tonic: "
+                         f"tonic.datasets.NMNIST(save_to='{base}', train={split == 'train'}))")
+    samples = [(f, int(f.parent.name)) for f in sorted(folder.glob("[0-9]/*.bin"))]
+    return _frames_dataset("nmnist", folder, split, num_steps, samples, read_nmnist_bin,
+                           NMNIST_SENSOR, 1, 10)
+
+
+DVSGESTURE_SENSOR = (128, 128)
+
+
+def read_dvsgesture_npy(path: Path) -> np.ndarray:
+    """Events of one DVS128 Gesture sample in tonic's layout: an (N, 4) array of x, y,
+    polarity, t [ms]."""
+    try:
+        raw = np.load(path)
+    except (OSError, ValueError, EOFError) as e:
+        raise DatasetError(f"cannot read {path}: {e}") from None
+    if raw.ndim != 2 or raw.shape[1] != 4:
+        raise DatasetError(f"{path} holds an array of shape {raw.shape}; expected (N, 4) = x, y, p, t")
+    out = np.zeros(len(raw), dtype=[("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
+    out["x"], out["y"], out["p"] = raw[:, 0], raw[:, 1], raw[:, 2]
+    out["t"] = np.round(raw[:, 3] * 1000)
+    if len(out) and (out["x"].max() >= 128 or out["y"].max() >= 128 or out["p"].max() > 1):
+        raise DatasetError(f"{path} holds events outside the 128x128 sensor or polarities > 1")
+    return out
+
+
+def load_dvsgesture(split: str, root: str | os.PathLike | None = None, num_steps: int = 20) -> TensorDataset:
+    """DVS128 Gesture (Amir et al. 2017) in tonic's preprocessed layout
+    ``ibmGestureTrain|ibmGestureTest/user<NN>_<lighting>/<label>.npy`` (also under ``DVSGesture/``),
+    11 classes, 128x128 downsampled 4x to 32x32."""
+    base = _event_root(root, "dvsgesture")
+    sub = "ibmGestureTrain" if split == "train" else "ibmGestureTest"
+    folder = _find_split(base, (sub, f"DVSGesture/{sub}"),
+                         f"DVS128 Gesture {split} files (user*/<label>.npy; fetch them with tonic: "
+                         f"tonic.datasets.DVSGesture(save_to='{base}', train={split == 'train'}))")
+    samples = [(f, int(f.stem)) for f in sorted(folder.glob("user*/*.npy"))]
+    return _frames_dataset("dvsgesture", folder, split, num_steps, samples, read_dvsgesture_npy,
+                           DVSGESTURE_SENSOR, 4, 11)
 
 
 LOADERS = {"digits": lambda split, root, steps: load_digits(split),
            "fashion-mnist": lambda split, root, steps: load_fashion_mnist(split, root),
            "svhn": lambda split, root, steps: load_svhn(split, root),
-           "nmnist": lambda split, root, steps: load_nmnist(split, root, steps)}
+           "nmnist": lambda split, root, steps: load_nmnist(split, root, steps),
+           "dvsgesture": lambda split, root, steps: load_dvsgesture(split, root, steps)}
 
 
 def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None = None,
