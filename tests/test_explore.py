@@ -139,90 +139,90 @@ def test_search_sqlite_writes_study_and_pareto(tmp_path):
     assert len(front) == expected >= 1
 
 
-@pytest.mark.skipif(not pg.available(), reason="PostgreSQL server binaries not installed")
-def test_postgres_two_workers_survive_a_killed_worker(tmp_path):
+@pytest.fixture
+def pg_server():
+    """A private PostgreSQL server with a database 'study': (server, URL)."""
+    if not pg.available():
+        pytest.skip("PostgreSQL server binaries not installed")
     server = pg.Server().init()
     server.start()
     try:
-        url = server.create_db("study")
-        path = _search_yaml(tmp_path, epochs=4)  # trials outlast the heartbeat grace period
-        trials = 8
-        cmd = lambda i: [sys.executable, "-m", "spiketune", "search", str(path), "--out",
-                         str(tmp_path / f"w{i}"), "--trials", str(trials), "--storage", url,
-                         "--study", "shared", "--heartbeat", "1", "--grace", "2", "--no-progress"]
-        victim = subprocess.Popen(cmd(0), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        survivor = subprocess.Popen(cmd(1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        storage = optuna.storages.RDBStorage(url)
-        deadline = time.time() + 120
-        killed_running = False
-        while time.time() < deadline:
-            try:
-                study = optuna.load_study(study_name="shared", storage=storage)
-            except KeyError:
-                time.sleep(0.2)
-                continue
-            states = [t.state for t in study.get_trials(deepcopy=False)]
-            # kill the victim while it has a trial running and another trial has finished
-            if states.count(optuna.trial.TrialState.COMPLETE) >= 1 and \
-                    states.count(optuna.trial.TrialState.RUNNING) == 2:
-                victim.send_signal(signal.SIGKILL)
-                killed_running = True
-                break
-            time.sleep(0.1)
-        victim.wait()
-        assert killed_running
-        _, err = survivor.communicate(timeout=300)
-        assert survivor.returncode == 0, err[-2000:]
-        study = optuna.load_study(study_name="shared", storage=storage)
-        complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-        assert len(complete) >= trials
-        assert all(t.values is not None and len(t.values) == 2 for t in complete)
-        assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
-        # the killed worker's trial failed on its heartbeat and was re-run once, to completion
-        failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
-        assert len(failed) == 1
-        retry = optuna.storages.RetryHeartbeatStaleTrialCallback
-        retried = [t for t in complete if retry.retried_trial_number(t) == failed[0].number]
-        # (the worker may die between two suggestions: the retry keeps what was chosen)
-        assert len(retried) == 1 and failed[0].params.items() <= retried[0].params.items()
+        yield server, server.create_db("study")
     finally:
         server.stop()
         server.remove()
 
 
-@pytest.mark.skipif(not pg.available(), reason="PostgreSQL server binaries not installed")
-def test_search_survives_a_database_outage(tmp_path):
-    server = pg.Server().init()
-    server.start()
-    try:
-        url = server.create_db("study")
-        path = _search_yaml(tmp_path, epochs=2)
-        cmd = [sys.executable, "-m", "spiketune", "search", str(path), "--out", str(tmp_path / "w"),
-               "--trials", "5", "--storage", url, "--study", "outage", "--heartbeat", "1",
-               "--grace", "2", "--no-progress"]
-        worker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        storage = optuna.storages.RDBStorage(url)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                study = optuna.load_study(study_name="outage", storage=storage)
-                if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
-                    break
-            except KeyError:
-                pass
+def test_postgres_two_workers_survive_a_killed_worker(tmp_path, pg_server):
+    server, url = pg_server
+    path = _search_yaml(tmp_path, epochs=4)  # trials outlast the heartbeat grace period
+    trials = 8
+    cmd = lambda i: [sys.executable, "-m", "spiketune", "search", str(path), "--out",
+                     str(tmp_path / f"w{i}"), "--trials", str(trials), "--storage", url,
+                     "--study", "shared", "--heartbeat", "1", "--grace", "2", "--no-progress"]
+    victim = subprocess.Popen(cmd(0), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    survivor = subprocess.Popen(cmd(1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    storage = optuna.storages.RDBStorage(url)
+    deadline = time.time() + 120
+    killed_running = False
+    while time.time() < deadline:
+        try:
+            study = optuna.load_study(study_name="shared", storage=storage)
+        except KeyError:
             time.sleep(0.2)
-        storage.remove_session()
-        storage.engine.dispose()
-        server.stop()  # the database goes away mid-search ...
-        time.sleep(4)
-        assert worker.poll() is None, "the worker died with the database"
-        server.start()  # ... and comes back
-        _, err = worker.communicate(timeout=300)
-        assert worker.returncode == 0, err[-2000:]
-        study = optuna.load_study(study_name="outage", storage=optuna.storages.RDBStorage(url))
-        states = [t.state for t in study.trials]
-        assert states.count(optuna.trial.TrialState.COMPLETE) >= 5
-        assert optuna.trial.TrialState.RUNNING not in states
-    finally:
-        server.stop()
-        server.remove()
+            continue
+        states = [t.state for t in study.get_trials(deepcopy=False)]
+        # kill the victim while it has a trial running and another trial has finished
+        if states.count(optuna.trial.TrialState.COMPLETE) >= 1 and \
+                states.count(optuna.trial.TrialState.RUNNING) == 2:
+            victim.send_signal(signal.SIGKILL)
+            killed_running = True
+            break
+        time.sleep(0.1)
+    victim.wait()
+    assert killed_running
+    _, err = survivor.communicate(timeout=300)
+    assert survivor.returncode == 0, err[-2000:]
+    study = optuna.load_study(study_name="shared", storage=storage)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) >= trials
+    assert all(t.values is not None and len(t.values) == 2 for t in complete)
+    assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+    # the killed worker's trial failed on its heartbeat and was re-run once, to completion
+    failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(failed) == 1
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback
+    retried = [t for t in complete if retry.retried_trial_number(t) == failed[0].number]
+    # (the worker may die between two suggestions: the retry keeps what was chosen)
+    assert len(retried) == 1 and failed[0].params.items() <= retried[0].params.items()
+
+
+def test_search_survives_a_database_outage(tmp_path, pg_server):
+    server, url = pg_server
+    path = _search_yaml(tmp_path, epochs=2)
+    cmd = [sys.executable, "-m", "spiketune", "search", str(path), "--out", str(tmp_path / "w"),
+           "--trials", "5", "--storage", url, "--study", "outage", "--heartbeat", "1",
+           "--grace", "2", "--no-progress"]
+    worker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    storage = optuna.storages.RDBStorage(url)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            study = optuna.load_study(study_name="outage", storage=storage)
+            if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+                break
+        except KeyError:
+            pass
+        time.sleep(0.2)
+    storage.remove_session()
+    storage.engine.dispose()
+    server.stop()  # the database goes away mid-search ...
+    time.sleep(4)
+    assert worker.poll() is None, "the worker died with the database"
+    server.start()  # ... and comes back
+    _, err = worker.communicate(timeout=300)
+    assert worker.returncode == 0, err[-2000:]
+    study = optuna.load_study(study_name="outage", storage=optuna.storages.RDBStorage(url))
+    states = [t.state for t in study.trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) >= 5
+    assert optuna.trial.TrialState.RUNNING not in states

@@ -80,11 +80,11 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list
                             images=[(f.stem.replace("_", " "), f) for f in figs]))
     if cmp:
         rates = {"best accuracy": _layer_rates(cmp["best"]), "tuned": _layer_rates(cmp["tuned"])}
-        for key, label in (("model.neuron", "neuron"),):
-            for value in sorted({r.get(key) for r in rows}):
-                sel = [r for r in rows if r.get(key) == value]
-                if len({r.get(key) for r in rows}) > 1 and sel:
-                    rates[f"best {label}={value}"] = _layer_rates(max(sel, key=lambda r: r["test_accuracy"]))
+        neurons = sorted({r.get("model.neuron") for r in rows})
+        if len(neurons) > 1:  # e.g. LIF vs Lapicque: the best run of each
+            for value in neurons:
+                sel = [r for r in rows if r.get("model.neuron") == value]
+                rates[f"best neuron={value}"] = _layer_rates(max(sel, key=lambda r: r["test_accuracy"]))
         if all(rates.values()):
             p = plots.firing_rates(rates, files / "layer_rates.png", "Per-layer firing rate of chosen runs")
             secs.append(Section("Per-layer firing rates", images=[("per-layer firing rate", p)],
