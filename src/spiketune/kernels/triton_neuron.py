@@ -58,13 +58,15 @@ if triton is not None:
         return d
 
     @triton.jit
+    def _block(coef_ptr, N, BLOCK: tl.constexpr):
+        """This program's element offsets and mask, and the coefficients a, b, thr."""
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        return offs, offs < N, tl.load(coef_ptr), tl.load(coef_ptr + 1), tl.load(coef_ptr + 2)
+
+    @triton.jit
     def _forward(x_ptr, spk_ptr, mem_ptr, coef_ptr, T, N, x_step,
                  MODE: tl.constexpr, ZERO_AFTER: tl.constexpr, BLOCK: tl.constexpr):
-        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-        mask = offs < N
-        a = tl.load(coef_ptr)
-        b = tl.load(coef_ptr + 1)
-        thr = tl.load(coef_ptr + 2)
+        offs, mask, a, b, thr = _block(coef_ptr, N, BLOCK)
         mem = tl.zeros([BLOCK], tl.float32)
         for t in range(T):
             x = tl.load(x_ptr + t * x_step + offs, mask=mask, other=0.0)
@@ -83,11 +85,7 @@ if triton is not None:
     def _backward(gs_ptr, mem_ptr, spk_ptr, gx_ptr, cnt_ptr, coef_ptr, T, N, p0, p1, chi_level,
                   KIND: tl.constexpr, MODE: tl.constexpr, ZERO_AFTER: tl.constexpr,
                   CHI: tl.constexpr, BLOCK: tl.constexpr):
-        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-        mask = offs < N
-        a = tl.load(coef_ptr)
-        b = tl.load(coef_ptr + 1)
-        thr = tl.load(coef_ptr + 2)
+        offs, mask, a, b, thr = _block(coef_ptr, N, BLOCK)
         carry = tl.zeros([BLOCK], tl.float32)
         active = tl.zeros([BLOCK], tl.int32)
         for i in range(T):
