@@ -51,7 +51,7 @@ def test_missing_fashion_files_say_what_and_how(tmp_path):
         data.get_dataset("fashion-mnist", "train", root=tmp_path)
     with pytest.raises(DatasetError, match="does not exist"):
         data.get_dataset("fashion-mnist", "train", root=tmp_path / "nope")
-    with pytest.raises(DatasetError, match="digits, dvsgesture, fashion-mnist, nmnist, svhn"):
+    with pytest.raises(DatasetError, match="cifar10dvs, digits, dvsgesture, fashion-mnist, nmnist, svhn"):
         data.get_dataset("imagenet")
 
 
@@ -123,102 +123,3 @@ def test_data_info_command(tmp_path):
     r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "svhn", "--root", str(tmp_path)],
                        capture_output=True, text=True)
     assert r.returncode == 0 and "not present" in r.stdout
-
-
-def _nmnist_bytes(events):
-    """Encode (x, y, p, t) events in N-MNIST's 40-bit format."""
-    out = bytearray()
-    for x, y, p, t in events:
-        out += bytes([x, y, (p << 7) | ((t >> 16) & 127), (t >> 8) & 255, t & 255])
-    return bytes(out)
-
-
-def test_nmnist_reader_and_time_binning_by_hand(tmp_path):
-    folder = tmp_path / "Test" / "3"
-    folder.mkdir(parents=True)
-    # events at t = 0, 50, 99 and 100 us over a 0..100 us span, T = 2 bins of 50 us:
-    # bin = min(floor(t * 2 / 100), 1) -> 0, 1, 1, 1
-    ev = [(1, 2, 1, 0), (5, 6, 0, 50), (5, 6, 0, 99), (33, 33, 1, 100)]
-    (folder / "00001.bin").write_bytes(_nmnist_bytes(ev))
-    (tmp_path / "Test" / "7").mkdir()
-    (tmp_path / "Test" / "7" / "00002.bin").write_bytes(_nmnist_bytes([(0, 0, 1, 5)]))
-    ds = data.get_dataset("nmnist", "test", root=tmp_path, num_steps=2)
-    assert ds.frames and ds.input_shape == (2, 34, 34) and ds.x.shape == (2, 2, 2, 34, 34)
-    assert ds.y.tolist() == [3, 7]
-    f = ds.x[0]
-    expected = torch.zeros(2, 2, 34, 34, dtype=f.dtype)
-    expected[0, 1, 2, 1] = 1  # (t bin, polarity, y, x)
-    expected[1, 0, 6, 5] = 2
-    expected[1, 1, 33, 33] = 1
-    assert torch.equal(f, expected)
-    assert (tmp_path / "spiketune-frames-test-T2-d1.npz").is_file()  # cached beside the split folders
-    assert torch.equal(data.get_dataset("nmnist", "test", root=tmp_path, num_steps=2).x, ds.x)
-
-
-def test_nmnist_overflow_marker_and_corrupt_file(tmp_path):
-    f = tmp_path / "a.bin"
-    f.write_bytes(_nmnist_bytes([(1, 1, 0, 10), (0, 240, 0, 0), (2, 2, 1, 10)]))
-    ev = data.read_nmnist_bin(f)
-    assert ev["t"].tolist() == [10, 10 + 2**13] and ev["p"].tolist() == [0, 1]
-    f.write_bytes(f.read_bytes()[:-2])
-    with pytest.raises(DatasetError, match="a.bin is truncated"):
-        data.read_nmnist_bin(f)
-    with pytest.raises(DatasetError, match="tonic.datasets.NMNIST"):
-        data.get_dataset("nmnist", "train", root=tmp_path)
-
-
-def test_nmnist_fixture_trains_one_epoch(tmp_path):
-    from spiketune import config
-    from spiketune.run import run
-
-    rng = np.random.default_rng(0)
-    for split, n in (("Train", 40), ("Test", 10)):
-        for i in range(n):
-            folder = tmp_path / split / str(i % 10)
-            folder.mkdir(parents=True, exist_ok=True)
-            evs = [(int(rng.integers(34)), int(rng.integers(34)), int(rng.integers(2)), int(t))
-                   for t in sorted(rng.integers(0, 300_000, size=200))]
-            (folder / f"{i:05d}.bin").write_bytes(_nmnist_bytes(evs))
-    cfg = config.from_dict({"data": {"dataset": "nmnist", "root": str(tmp_path), "num_steps": 4,
-                                     "batch_size": 8}, "train": {"epochs": 1}})
-    m = run(cfg, tmp_path / "out", progress=False)
-    assert config.load(tmp_path / "out" / "config.yaml").data.encoding == "events"
-    assert m["profile"]["num_samples"] == 10 and m["hardware"]["latency_cycles"] > 0
-
-
-def test_dvsgesture_tonic_layout_downsampled_frames(tmp_path):
-    folder = tmp_path / "ibmGestureTest" / "user24_led"
-    folder.mkdir(parents=True)
-    # x, y, p, t[ms]; downsampled 4x: (127, 5) -> (31, 1), (8, 8) -> (2, 2); 0..10 ms in T=2 bins
-    np.save(folder / "4.npy", np.array([[127, 5, 1, 0.0], [8, 8, 0, 6.0], [9, 10, 0, 10.0]]))
-    np.save(folder / "10.npy", np.array([[0, 0, 1, 1.0]]))
-    ds = data.get_dataset("dvsgesture", "test", root=tmp_path, num_steps=2)
-    assert ds.x.shape == (2, 2, 2, 32, 32) and sorted(ds.y.tolist()) == [4, 10] and ds.num_classes == 11
-    f = ds.x[ds.y.tolist().index(4)]
-    assert int(f[0, 1, 1, 31]) == 1 and int(f[1, 0, 2, 2]) == 2 and int(f.sum()) == 3
-    bad = folder / "3.npy"
-    np.save(bad, np.zeros((3, 3)))
-    (tmp_path / "spiketune-frames-test-T2-d4.npz").unlink()
-    with pytest.raises(DatasetError, match="3.npy"):
-        data.get_dataset("dvsgesture", "test", root=tmp_path, num_steps=2)
-
-
-def test_dvsgesture_fixture_trains_one_epoch_with_the_study_network(tmp_path):
-    from spiketune import config
-    from spiketune.run import run
-
-    rng = np.random.default_rng(0)
-    for split, users in (("ibmGestureTrain", ("user01_led", "user02_natural")), ("ibmGestureTest", ("user24_led",))):
-        for user in users:
-            folder = tmp_path / split / user
-            folder.mkdir(parents=True)
-            for label in range(11):
-                ev = np.column_stack([rng.integers(0, 128, 300), rng.integers(0, 128, 300),
-                                      rng.integers(0, 2, 300), np.sort(rng.uniform(0, 500, 300))])
-                np.save(folder / f"{label}.npy", ev)
-    cfg = config.from_dict({"data": {"dataset": "dvsgesture", "root": str(tmp_path), "num_steps": 2,
-                                     "batch_size": 8}, "train": {"epochs": 1}})
-    m = run(cfg, tmp_path / "out", progress=False)
-    resolved = config.load(tmp_path / "out" / "config.yaml")
-    assert resolved.model.arch.endswith("-1064-D0.1-110") and resolved.data.encoding == "events"
-    assert m["profile"]["num_samples"] == 11 and len(m["profile"]["layers"]) == 9

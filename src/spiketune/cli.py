@@ -275,28 +275,39 @@ app.add_typer(data_app, name="data")
 
 
 @data_app.command("info")
-def data_info(name: str = typer.Argument(..., help="digits | fashion-mnist | svhn | nmnist"),
-              root: Optional[Path] = typer.Option(None, help="dataset folder")) -> None:
-    """Shape, classes, split sizes and storage of a dataset (nothing is downloaded)."""
+def data_info(name: str = typer.Argument(..., help="digits | fashion-mnist | svhn | nmnist | dvsgesture | cifar10dvs"),
+              root: Optional[Path] = typer.Option(None, help="dataset folder"),
+              num_steps: Optional[int] = typer.Option(None, help="time bins of event frames (default: the dataset's)"),
+              downsample: Optional[int] = typer.Option(None, help="spatial factor of event frames")) -> None:
+    """Shape, classes, split sizes, storage and frame cache of a dataset (nothing is downloaded)."""
     from . import data as data_mod
+    from . import event_data
     from .config import DATASET_DEFAULTS
 
     def go() -> None:
-        key = name.strip().lower()
-        if key == "svhn":
-            base = data_mod.svhn_root(root)
-            present = {s: (base / f"{s}_32x32.mat").is_file() for s in ("train", "test")}
-            if not all(present.values()):
-                typer.echo(f"svhn: not present in {base} (train {present['train']}, test {present['test']}); "
-                           f"'spiketune run --dataset svhn' downloads it")
-                return
-            splits = {s: data_mod.load_svhn(s, root, download=False) for s in ("train", "test")}
+        key = data_mod.canonical_dataset(name)
+        arch, steps = DATASET_DEFAULTS[key]
+        if key in event_data.SOURCES:
+            factor = downsample or event_data.SOURCES[key].downsample
+            framing = event_data.Framing(num_steps or steps, downsample=factor)
+            info = event_data.describe(key, root, framing)
+            typer.echo(f"{key}: {info['sensor']} sensor, frames {info['input']} ({info['framing']}), "
+                       f"{info['classes']} classes")
+            typer.echo(f"train: {info['train']}\ntest: {info['test']}")
         else:
-            splits = {s: data_mod.get_dataset(key, s, root) for s in ("train", "test")}
-        tr = splits["train"]
-        arch, steps = DATASET_DEFAULTS.get(key, (None, None))
-        typer.echo(f"{key}: input {tr.input_shape}, {tr.num_classes} classes, train {len(tr)}, "
-                   f"test {len(splits['test'])}, stored at {tr.source}")
+            if key == "svhn":
+                base = data_mod.svhn_root(root)
+                present = {s: (base / f"{s}_32x32.mat").is_file() for s in ("train", "test")}
+                if not all(present.values()):
+                    typer.echo(f"svhn: not present in {base} (train {present['train']}, test {present['test']}); "
+                               f"'spiketune run --dataset svhn' downloads it")
+                    return
+                splits = {s: data_mod.load_svhn(s, root, download=False) for s in ("train", "test")}
+            else:
+                splits = {s: data_mod.get_dataset(key, s, root) for s in ("train", "test")}
+            tr = splits["train"]
+            typer.echo(f"{key}: input {tr.input_shape}, {tr.num_classes} classes, train {len(tr)}, "
+                       f"test {len(splits['test'])}, stored at {tr.source}")
         typer.echo(f"default network {arch}, T = {steps}")
 
     _guard(go)

@@ -7,7 +7,7 @@ Unknown keys and out-of-range values raise :class:`ConfigError` naming the field
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -16,6 +16,9 @@ from . import surrogate as sg
 from .chi import ChiConfig
 from .errors import ConfigError, describe_validation
 from .results import load_validated
+
+if TYPE_CHECKING:
+    from .data import TensorDataset
 
 # Default network and time steps per dataset (see docs/datasets.md for their sources).
 DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
@@ -27,10 +30,13 @@ DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
     # DVS128 Gesture downsampled to 32x32: Study B's VGG-9 (same padding, BN, dropout) with a
     # 10-per-class population output; T = 20 bins
     "dvsgesture": ("64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-110", 20),
+    # CIFAR10-DVS downsampled to 32x32: the same VGG-9 with Study B's 200-neuron population
+    # (20 per class); T = 10 bins as in SpikingJelly's CIFAR10-DVS benchmarks (Study B: T = 4)
+    "cifar10dvs": ("64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-200", 10),
 }
 
 
-EVENT_DATASETS = ("nmnist", "dvsgesture")  # datasets of event-camera frames: always 'events' encoding
+EVENT_DATASETS = ("nmnist", "dvsgesture", "cifar10dvs")  # event-camera frames: always 'events' encoding
 
 
 class _Section(BaseModel):
@@ -46,6 +52,26 @@ class DataConfig(_Section):
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     train_limit: int | None = Field(None, ge=1)  # use only the first N training samples
     test_limit: int | None = Field(None, ge=1)
+    download: bool = True  # fetch an absent dataset through its library's download path
+    # event datasets only (see spiketune.event_data.Framing)
+    time_window_us: float | None = Field(None, gt=0)  # frames of this length instead of T equal bins
+    denoise_us: float | None = Field(None, gt=0)  # drop events isolated for longer than this
+    downsample: int | None = Field(None, ge=1)  # spatial factor (default: the dataset's)
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, v: str) -> str:
+        from .data import canonical_dataset
+
+        return canonical_dataset(v)
+
+    def load(self, split: str, progress: bool = False) -> "TensorDataset":
+        """The ``split`` ('train' or 'test') of this dataset, framed as configured."""
+        from .data import get_dataset
+
+        return get_dataset(self.dataset, split, self.root, self.num_steps or 10,
+                           time_window_us=self.time_window_us, denoise_us=self.denoise_us,
+                           downsample=self.downsample, progress=progress, download=self.download)
 
 
 class ModelConfig(_Section):
@@ -109,6 +135,9 @@ class RunConfig(_Section):
             cfg.data.num_steps = steps
         if cfg.data.dataset in EVENT_DATASETS:
             cfg.data.encoding = "events"
+        elif (cfg.data.time_window_us, cfg.data.denoise_us, cfg.data.downsample) != (None, None, None):
+            raise ConfigError(f"data.time_window_us, data.denoise_us and data.downsample apply to event "
+                              f"datasets ({', '.join(EVENT_DATASETS)}), not to '{cfg.data.dataset}'")
         return cfg
 
     def to_dict(self) -> dict[str, Any]:

@@ -7,6 +7,8 @@
 * ``fashion-mnist``: the four IDX files (optionally gzipped) from any directory,
   by default ``/usr/share/datasets/fashion-mnist`` (Debian package
   ``dataset-fashion-mnist``) or ``$SPIKETUNE_DATA/fashion-mnist``.
+* event-camera datasets (``nmnist``, ``dvsgesture``, ``cifar10dvs``): see
+  :mod:`spiketune.event_data`.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import DatasetError
-
-SPLIT_SEED = 0  # the fixed seed of splits that datasets do not define themselves
+from . import event_data as ev
+from .errors import DatasetError, DatasetMissingError
+from .splits import stratified_split
 
 
 @dataclass
@@ -49,26 +51,13 @@ class TensorDataset:
                              self.frames)
 
 
-def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (rest, held_out) with ``fraction`` of each class held out, seeded."""
-    rng = np.random.default_rng(seed)
-    held = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        rng.shuffle(idx)
-        held.append(idx[: int(round(fraction * len(idx)))])
-    held_idx = np.sort(np.concatenate(held))
-    rest = np.setdiff1d(np.arange(len(labels)), held_idx)
-    return rest, held_idx
-
-
 def load_digits(split: str) -> TensorDataset:
     from sklearn.datasets import load_digits as sk_digits
 
     d = sk_digits()
     x = (d.images / 16.0).astype(np.float32)[:, None]
     y = d.target.astype(np.int64)
-    train_idx, test_idx = stratified_split(y, 0.2, SPLIT_SEED)
+    train_idx, test_idx = stratified_split(y, 0.2)
     idx = train_idx if split == "train" else test_idx
     return TensorDataset("digits", torch.from_numpy(x[idx]), torch.from_numpy(y[idx]), 10,
                          "sklearn.datasets.load_digits")
@@ -123,7 +112,7 @@ def load_fashion_mnist(split: str, root: str | os.PathLike | None = None) -> Ten
     stems = FASHION_FILES[split]
     paths = [_find(base, s) for s in stems]
     if not base.is_dir() or None in paths:
-        raise DatasetError(
+        raise DatasetMissingError(
             f"Fashion-MNIST {split} files not found in {base}: expected {stems[0]}[.gz] and "
             f"{stems[1]}[.gz]. Install them with 'apt-get install dataset-fashion-mnist' "
             f"or pass --data-root DIR holding the four IDX files.")
@@ -176,7 +165,7 @@ def load_svhn(split: str, root: str | os.PathLike | None = None, download: bool 
     path = base / f"{split}_32x32.mat"
     if not path.is_file():
         if not download:
-            raise DatasetError(f"SVHN {split} file {path} not found")
+            raise DatasetMissingError(f"SVHN {split} file {path} not found")
         _download(SVHN_URL.format(split=split), path, SVHN_MD5[split])
     try:
         mat = loadmat(path)
@@ -190,146 +179,45 @@ def load_svhn(split: str, root: str | os.PathLike | None = None, download: bool 
     return TensorDataset("svhn", images, torch.from_numpy(labels), 10, str(base))
 
 
-NMNIST_SENSOR = (34, 34)
+LOADERS = {"digits": lambda split, root, steps, download: load_digits(split),
+           "fashion-mnist": lambda split, root, steps, download: load_fashion_mnist(split, root),
+           "svhn": lambda split, root, steps, download: load_svhn(split, root, download)}
 
 
-def read_nmnist_bin(path: Path) -> np.ndarray:
-    """Events of one N-MNIST ``.bin`` file as a structured array (x, y, t [us], p).
+DOWNLOADABLE = {"svhn", *ev.SOURCES}  # fetched into ``root`` (created) when absent
 
-    Each event is 40 bits: x (8), y (8), polarity (1) and a 23-bit timestamp; events with
-    y = 240 mark a timestamp overflow (+2^13 us for every later event), as in the
-    dataset's own reader."""
-    raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size % 5:
-        raise DatasetError(f"{path} is truncated: {raw.size} bytes is not a whole number of 5-byte events")
-    ev = raw.reshape(-1, 5).astype(np.int64)
-    t = ((ev[:, 2] & 127) << 16) | (ev[:, 3] << 8) | ev[:, 4]
-    overflow = ev[:, 1] == 240
-    t = t + np.cumsum(overflow) * (1 << 13)
-    keep = ~overflow
-    out = np.zeros(int(keep.sum()), dtype=[("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
-    out["x"], out["y"], out["t"], out["p"] = ev[keep, 0], ev[keep, 1], t[keep], ev[keep, 2] >> 7
-    if out.size and (out["x"].max() >= NMNIST_SENSOR[0] or out["y"].max() >= NMNIST_SENSOR[1]):
-        raise DatasetError(f"{path} holds events outside the 34x34 sensor (not an N-MNIST file?)")
-    return out
+ALIASES = {"cifar10-dvs": "cifar10dvs", "dvs-cifar10": "cifar10dvs", "dvs-gesture": "dvsgesture",
+           "dvs128-gesture": "dvsgesture", "n-mnist": "nmnist", "fashion": "fashion-mnist"}
 
 
-def events_to_frames(ev: np.ndarray, num_steps: int, sensor: tuple[int, int]) -> np.ndarray:
-    """Counts [T, 2, H, W] of events in T equal time bins from the first to the last event
-    (the binning of tonic's ``ToFrame(n_time_bins=T)``); channel = polarity."""
-    frames = np.zeros((num_steps, 2, sensor[1], sensor[0]), dtype=np.uint8)
-    if ev.size == 0:
-        return frames
-    t0, t1 = ev["t"].min(), ev["t"].max()
-    span = max(1, t1 - t0)
-    b = np.minimum((ev["t"] - t0) * num_steps // span, num_steps - 1)
-    np.add.at(frames, (b, ev["p"], ev["y"], ev["x"]), 1)
-    return frames
-
-
-def _event_root(root: str | os.PathLike | None, name: str) -> Path:
-    return Path(root) if root is not None else Path(os.environ.get(
-        "SPIKETUNE_DATA", Path.home() / ".cache" / "spiketune")) / name
-
-
-def _frames_dataset(name: str, folder: Path, split: str, num_steps: int,
-                    samples: list[tuple[Path, int]], read, sensor: tuple[int, int],
-                    factor: int, classes: int) -> TensorDataset:
-    """Frames of every (file, label), computed once and cached beside ``folder``."""
-    cache = folder.parent / f"spiketune-frames-{split}-T{num_steps}-d{factor}.npz"
-    if cache.is_file():
-        with np.load(cache) as z:
-            return TensorDataset(name, torch.from_numpy(z["x"]), torch.from_numpy(z["y"]), classes,
-                                 str(folder), frames=True)
-    if not samples:
-        raise DatasetError(f"{folder} holds no event files")
-    out = (sensor[0] // factor, sensor[1] // factor)
-    frames = []
-    for path, _ in samples:
-        ev = read(path)
-        if factor > 1:
-            ev["x"] //= factor
-            ev["y"] //= factor
-        frames.append(events_to_frames(ev, num_steps, out))
-    x = np.stack(frames)
-    y = np.array([label for _, label in samples], dtype=np.int64)
-    from .results import write_atomic
-
-    write_atomic(cache, lambda f: np.savez(f, x=x, y=y))
-    return TensorDataset(name, torch.from_numpy(x), torch.from_numpy(y), classes, str(folder), frames=True)
-
-
-def _find_split(base: Path, names: tuple[str, ...], hint: str) -> Path:
-    for folder in (base / n for n in names):
-        if folder.is_dir():
-            return folder
-    raise DatasetError(f"{hint} not found under {base}: expected one of "
-                       f"{', '.join(str(base / n) for n in names)}")
-
-
-def load_nmnist(split: str, root: str | os.PathLike | None = None, num_steps: int = 10) -> TensorDataset:
-    """N-MNIST (Orchard et al. 2015): ``Train/<digit>/*.bin`` and ``Test/<digit>/*.bin`` as the
-    dataset's archives extract (also accepted under ``NMNIST/``, tonic's layout). Frames are
-    computed once and cached beside the data as ``spiketune-frames-<split>-T<T>-d1.npz``."""
-    base = _event_root(root, "nmnist")
-    sub = "Train" if split == "train" else "Test"
-    folder = _find_split(base, (sub, f"NMNIST/{sub}"),
-                         f"N-MNIST {split} files (<digit>/*.bin; fetch them with tonic: "
-                         f"tonic.datasets.NMNIST(save_to='{base}', train={split == 'train'}))")
-    samples = [(f, int(f.parent.name)) for f in sorted(folder.glob("[0-9]/*.bin"))]
-    return _frames_dataset("nmnist", folder, split, num_steps, samples, read_nmnist_bin,
-                           NMNIST_SENSOR, 1, 10)
-
-
-DVSGESTURE_SENSOR = (128, 128)
-
-
-def read_dvsgesture_npy(path: Path) -> np.ndarray:
-    """Events of one DVS128 Gesture sample in tonic's layout: an (N, 4) array of x, y,
-    polarity, t [ms]."""
-    try:
-        raw = np.load(path)
-    except (OSError, ValueError, EOFError) as e:
-        raise DatasetError(f"cannot read {path}: {e}") from None
-    if raw.ndim != 2 or raw.shape[1] != 4:
-        raise DatasetError(f"{path} holds an array of shape {raw.shape}; expected (N, 4) = x, y, p, t")
-    out = np.zeros(len(raw), dtype=[("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
-    out["x"], out["y"], out["p"] = raw[:, 0], raw[:, 1], raw[:, 2]
-    out["t"] = np.round(raw[:, 3] * 1000)
-    if len(out) and (out["x"].max() >= 128 or out["y"].max() >= 128 or out["p"].max() > 1):
-        raise DatasetError(f"{path} holds events outside the 128x128 sensor or polarities > 1")
-    return out
-
-
-def load_dvsgesture(split: str, root: str | os.PathLike | None = None, num_steps: int = 20) -> TensorDataset:
-    """DVS128 Gesture (Amir et al. 2017) in tonic's preprocessed layout
-    ``ibmGestureTrain|ibmGestureTest/user<NN>_<lighting>/<label>.npy`` (also under ``DVSGesture/``),
-    11 classes, 128x128 downsampled 4x to 32x32."""
-    base = _event_root(root, "dvsgesture")
-    sub = "ibmGestureTrain" if split == "train" else "ibmGestureTest"
-    folder = _find_split(base, (sub, f"DVSGesture/{sub}"),
-                         f"DVS128 Gesture {split} files (user*/<label>.npy; fetch them with tonic: "
-                         f"tonic.datasets.DVSGesture(save_to='{base}', train={split == 'train'}))")
-    samples = [(f, int(f.stem)) for f in sorted(folder.glob("user*/*.npy"))]
-    return _frames_dataset("dvsgesture", folder, split, num_steps, samples, read_dvsgesture_npy,
-                           DVSGESTURE_SENSOR, 4, 11)
-
-
-LOADERS = {"digits": lambda split, root, steps: load_digits(split),
-           "fashion-mnist": lambda split, root, steps: load_fashion_mnist(split, root),
-           "svhn": lambda split, root, steps: load_svhn(split, root),
-           "nmnist": lambda split, root, steps: load_nmnist(split, root, steps),
-           "dvsgesture": lambda split, root, steps: load_dvsgesture(split, root, steps)}
+def canonical_dataset(name: str) -> str:
+    """The registry name of ``name`` (case, '_' and common spellings accepted)."""
+    key = name.strip().lower().replace("_", "-")
+    key = ALIASES.get(key, key)
+    if key not in LOADERS and key not in ev.SOURCES:
+        raise DatasetError(f"unknown dataset '{name}'; valid: {', '.join(sorted([*LOADERS, *ev.SOURCES]))}")
+    return key
 
 
 def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None = None,
-                num_steps: int = 10) -> TensorDataset:
-    """Dataset ``name``, ``split`` 'train' or 'test'; ``num_steps`` time bins for event data."""
-    key = name.strip().lower().replace("_", "-")
-    if key not in LOADERS:
-        raise DatasetError(f"unknown dataset '{name}'; valid: {', '.join(sorted(LOADERS))}")
+                num_steps: int = 10, *, time_window_us: float | None = None,
+                denoise_us: float | None = None, downsample: int | None = None,
+                progress: bool = False, download: bool = True) -> TensorDataset:
+    """Dataset ``name``, ``split`` 'train' or 'test'. Event datasets give ``num_steps`` frames
+    per sample, framed as :class:`spiketune.event_data.Framing` describes. Absent datasets
+    are downloaded through their library's download path when ``download`` is set."""
+    key = canonical_dataset(name)
     if split not in ("train", "test"):
         raise DatasetError(f"unknown split '{split}'; valid: train, test")
-    if root is not None and not Path(root).is_dir():
+    if root is not None and not Path(root).is_dir() and not (download and key in DOWNLOADABLE):
         raise DatasetError(f"dataset directory {root} does not exist")
-    return LOADERS[key](split, root, num_steps)
+    if key in LOADERS:
+        if (time_window_us, denoise_us, downsample) != (None, None, None):
+            raise DatasetError(f"time_window_us, denoise_us and downsample apply to event datasets "
+                               f"({', '.join(ev.SOURCES)}), not to '{key}'")
+        return LOADERS[key](split, root, num_steps, download)
+    src = ev.SOURCES[key]
+    framing = ev.Framing(num_steps, time_window_us, denoise_us, downsample or src.downsample)
+    x, y, folder = ev.load_frames(key, split, root, framing, progress, download)
+    return TensorDataset(key, torch.from_numpy(x), torch.from_numpy(y), src.num_classes, str(folder),
+                         frames=True)

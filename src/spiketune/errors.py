@@ -17,6 +17,10 @@ class DatasetError(SpiketuneError):
     """A dataset that is missing, corrupt or unknown; names the file or directory."""
 
 
+class DatasetMissingError(DatasetError):
+    """A dataset whose files are not there (as opposed to present but corrupt)."""
+
+
 class TraceError(SpiketuneError):
     """A spike-trace folder that is missing, corrupt or of an unknown version."""
 

@@ -84,7 +84,7 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
 
     ``config_dir`` is where the config came from (its git revision is recorded)."""
     cfg = cfg.resolved()
-    splits = load_splits(cfg)
+    splits = load_splits(cfg, progress)
     build_model(cfg, splits[0].input_shape, splits[0].num_classes)  # fail before writing
     out = Path(out_dir)
     check_writable(out)
@@ -122,15 +122,13 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
 def load_model(results_dir: str | Path):
     """The trained network of a results folder (``model.pt`` + ``config.yaml``)."""
     from .errors import SpiketuneError
-    from .data import get_dataset
-
     out = Path(results_dir)
     try:
         saved = torch.load(out / "model.pt", map_location="cpu", weights_only=False)
     except Exception as e:
         raise SpiketuneError(f"cannot read {out / 'model.pt'}: {type(e).__name__}: {e}") from None
     cfg = cfgmod.from_dict(saved["config"])
-    ds = get_dataset(cfg.data.dataset, "test", cfg.data.root, cfg.data.num_steps or 10)
+    ds = cfg.data.load("test")
     model = build_model(cfg, ds.input_shape, ds.num_classes)
     model.load_state_dict(saved["model"])
     return model, cfg

@@ -16,12 +16,13 @@ from tqdm.auto import tqdm
 from . import surrogate as sg
 from .chi import ChiTracker
 from .config import RunConfig
-from .data import TensorDataset, get_dataset, stratified_split
+from .data import TensorDataset
 from .encoding import encode
 from .errors import ConfigError, SpiketuneError
 from .losses import ce_count_loss, mse_count_loss
 from .models import SpikingNetwork, build
 from .results import write_atomic
+from .splits import stratified_split
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -72,11 +73,10 @@ def build_model(cfg: RunConfig, input_shape: tuple[int, ...], num_classes: int) 
                  weight_bits=m.weight_bits)
 
 
-def load_splits(cfg: RunConfig) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
+def load_splits(cfg: RunConfig, progress: bool = False) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
     """(train, validation, test) datasets of a resolved config."""
     d = cfg.data
-    train_full = get_dataset(d.dataset, "train", d.root, d.num_steps)
-    test = get_dataset(d.dataset, "test", d.root, d.num_steps)
+    train_full, test = d.load("train", progress), d.load("test", progress)
     if d.train_limit:
         train_full = train_full.subset(np.arange(min(d.train_limit, len(train_full))))
     if d.test_limit:
