@@ -284,3 +284,11 @@ def test_dvsgesture_fixture_trains_one_epoch_with_the_study_network(tmp_path):
     resolved = config.load(tmp_path / "out" / "config.yaml")
     assert resolved.model.arch.endswith("-1064-D0.1-110") and resolved.data.encoding == "events"
     assert m["profile"]["num_samples"] == 11 and len(m["profile"]["layers"]) == 9
+
+
+def test_counts_above_255_are_stored_exactly(tmp_path):
+    folder = tmp_path / "Test" / "0"
+    folder.mkdir(parents=True)
+    (folder / "a.bin").write_bytes(nmnist_bytes([(2, 3, 1, t) for t in range(300)] + [(0, 0, 0, 1000)]))
+    ds = data.get_dataset("nmnist", "test", root=tmp_path, num_steps=1)
+    assert ds.x.dtype == torch.int16 and int(ds.x[0, 0, 1, 3, 2]) == 300 and int(ds.x.sum()) == 300

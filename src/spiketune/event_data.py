@@ -272,11 +272,12 @@ def load_frames(name: str, split: str, root: str | os.PathLike | None, framing: 
     hit = _load_cache(caches, stamp)
     if hit is not None:
         return hit[0], hit[1], folder
-    frames = [to_frames(src.read(path), src.sensor, framing)
-              for path, _ in tqdm(samples, desc=f"{name} {split} frames", disable=not progress,
-                                  leave=False)]
-    peak = max(int(f.max(initial=0)) for f in frames)
-    x = np.empty((len(frames), *frames[0].shape), dtype=np.uint8 if peak <= 255 else np.int16)
+    frames = []
+    for path, _ in tqdm(samples, desc=f"{name} {split} frames", disable=not progress, leave=False):
+        f = to_frames(src.read(path), src.sensor, framing)
+        frames.append(f.astype(np.uint8) if f.max(initial=0) <= 255 else f)  # half the memory
+    wide = any(f.dtype == np.int16 for f in frames)
+    x = np.empty((len(frames), *frames[0].shape), dtype=np.int16 if wide else np.uint8)
     for i, f in enumerate(frames):
         x[i] = f
     y = np.array([label for _, label in samples], dtype=np.int64)
