@@ -1,5 +1,6 @@
 """Event-camera datasets: readers of the real file formats, framing, caching and splits."""
 
+import json
 import subprocess
 import sys
 
@@ -242,9 +243,12 @@ def test_cifar10dvs_fixture_trains_one_epoch_and_data_info(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "train: 90 files" in r.stdout and "test: 10 files" in r.stdout and "not cached yet" in r.stdout
     assert "(2, 32, 32)" in r.stdout
-    cfg = config.from_dict({"data": {"dataset": "cifar10dvs", "root": str(tmp_path), "num_steps": 2,
-                                     "batch_size": 16, "denoise_us": 300_000}, "train": {"epochs": 1}})
-    m = run(cfg, tmp_path / "out", progress=False)
+    r = subprocess.run([sys.executable, "-m", "spiketune", "run", "--dataset", "CIFAR10-DVS", "--data-root",
+                        str(tmp_path), "--epochs", "1", "--set", "data.num_steps=2", "--set", "data.batch_size=16",
+                        "--set", "data.denoise_us=300000", "--out", str(tmp_path / "out"), "--no-progress"],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert m["profile"]["num_samples"] == 10 and m["hardware"]["latency_cycles"] > 0
     r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "cifar10dvs", "--root", str(tmp_path),
                         "--num-steps", "2"], capture_output=True, text=True, check=False)

@@ -38,11 +38,13 @@ def _overrides(items: list[str]) -> dict[str, Any]:
 
 
 def make_config(config: Optional[Path], dataset: Optional[str], arch: Optional[str],
-                epochs: Optional[int], sets: list[str]) -> cfgmod.RunConfig:
+                epochs: Optional[int], sets: list[str], data_root: Optional[Path] = None) -> cfgmod.RunConfig:
     cfg = cfgmod.load(config) if config else cfgmod.RunConfig()
     ov = _overrides(sets)
     if dataset:
         ov["data.dataset"] = dataset
+    if data_root:
+        ov["data.root"] = str(data_root)
     if arch:
         ov["model.arch"] = arch
     if epochs:
@@ -57,7 +59,9 @@ def default_out(cfg: cfgmod.RunConfig) -> Path:
 
 @app.command()
 def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML run config"),
-        dataset: Optional[str] = typer.Option(None, help="digits | fashion-mnist"),
+        dataset: Optional[str] = typer.Option(
+            None, help="digits | fashion-mnist | svhn | nmnist | dvsgesture | cifar10dvs"),
+        data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset (data.root)"),
         arch: Optional[str] = typer.Option(None, help="e.g. 32C3-P2-32C3-MP2-256-10"),
         epochs: Optional[int] = typer.Option(None, help="training epochs"),
         set_: list[str] = typer.Option([], "--set", help="override, e.g. model.beta=0.9"),
@@ -69,7 +73,7 @@ def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML
     from .run import run as run_job
 
     def go() -> None:
-        cfg = make_config(config, dataset, arch, epochs, set_)
+        cfg = make_config(config, dataset, arch, epochs, set_, data_root)
         folder = out or default_out(cfg)
         m = run_job(cfg, folder, progress=progress,
                     config_dir=config.resolve().parent if config else None)
