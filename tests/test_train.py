@@ -21,6 +21,11 @@ def test_default_network_learns_digits(tmp_path):
     assert saved == config.RunConfig().resolved()
     layers = m["profile"]["layers"]
     assert all(0 < l["firing_rate"] < 1 for l in layers)
+    # the NeuroBench counts come from the same test pass as the profile
+    nb, prof = m["neurobench"], m["profile"]
+    assert nb["accuracy"] == m["test_accuracy"]
+    assert nb["activation_sparsity"] == pytest.approx(1 - prof["firing_rate"], rel=1e-12)
+    assert nb["synaptic_operations"]["Effective_ACs"] > 0 and nb["synaptic_operations"]["Effective_MACs"] > 0
 
 
 def test_training_is_deterministic(tiny_cfg):

@@ -22,7 +22,6 @@ import torch
 from torch.nn import functional as F
 
 from .data import TensorDataset
-from .encoding import encode
 from .models import SpikingNetwork
 
 
@@ -46,38 +45,47 @@ def _ops(block, x: torch.Tensor, total: bool) -> float:
     return float(F.linear(xb.flatten(1), wb).sum())
 
 
-@torch.no_grad()
-def compute(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: str,
-            batch_size: int = 256, seed: int = 0) -> Metrics:
-    model.eval()
-    footprint = sum(p.numel() * p.element_size() for p in model.parameters()) + \
-        sum(b.numel() * b.element_size() for b in model.buffers())
-    weights = [b.weight_layer.weight for b in model.blocks]
-    zeros = sum(int((w == 0).sum()) for w in weights)
-    n_weights = sum(w.numel() for w in weights)
-    gen = torch.Generator().manual_seed(seed)
-    macs = acs = dense = 0.0
-    spikes = slots = 0
-    correct = 0
-    for start in range(0, len(ds), batch_size):
-        x, y = ds.x[start:start + batch_size], ds.y[start:start + batch_size]
-        xin = encode(x, encoding, num_steps, gen)
-        out, rec = model(xin, num_steps=num_steps, record=True)
-        correct += int((model.decode(out).argmax(1) == y).sum())
-        inputs = [xin.unsqueeze(0).expand(num_steps, *xin.shape) if encoding == "direct" else xin] + rec[:-1]
-        for block, inp in zip(model.blocks, inputs):
+class Counter:
+    """Accumulates the metrics batch by batch: hand :meth:`update` to
+    :func:`spiketune.profile.run_profile` as ``observe`` to count during its pass."""
+
+    def __init__(self, model: SpikingNetwork) -> None:
+        self.model = model
+        self.macs = self.acs = self.dense = 0.0
+        self.spikes = self.slots = self.correct = self.samples = 0
+
+    def update(self, seq_in: torch.Tensor, rec: list[torch.Tensor], pred: torch.Tensor, y: torch.Tensor) -> None:
+        """One batch: the input sequence [T, B, ...], each layer's spikes and the predictions."""
+        for block, inp in zip(self.model.blocks, [seq_in, *rec[:-1]]):
             flat = inp.reshape(-1, *inp.shape[2:])
             ops = _ops(block, flat, total=False)
-            binary = bool(((inp == 0) | (inp == 1)).all())
-            if binary:
-                acs += ops
+            if bool(((inp == 0) | (inp == 1)).all()):
+                self.acs += ops
             else:
-                macs += ops
-            dense += _ops(block, flat, total=True)
+                self.macs += ops
+            self.dense += _ops(block, flat, total=True)
         for r in rec:
-            spikes += int((r != 0).sum())
-            slots += r.numel()
-    n = len(ds)
-    return Metrics(footprint, sum(p.numel() for p in model.parameters()), zeros / n_weights,
-                   1 - spikes / slots, {"Effective_MACs": macs / n, "Effective_ACs": acs / n,
-                                        "Dense": dense / n}, correct / n)
+            self.spikes += int((r != 0).sum())
+            self.slots += r.numel()
+        self.correct += int((pred == y).sum())
+        self.samples += len(y)
+
+    def result(self) -> Metrics:
+        m, n = self.model, self.samples
+        weights = [b.weight_layer.weight for b in m.blocks]
+        footprint = sum(t.numel() * t.element_size() for t in [*m.parameters(), *m.buffers()])
+        return Metrics(footprint, sum(p.numel() for p in m.parameters()),
+                       sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights),
+                       1 - self.spikes / self.slots,
+                       {"Effective_MACs": self.macs / n, "Effective_ACs": self.acs / n, "Dense": self.dense / n},
+                       self.correct / n)
+
+
+def compute(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: str,
+            batch_size: int = 256, seed: int = 0) -> Metrics:
+    """The metrics of ``model`` on ``ds`` in one evaluation pass."""
+    from .profile import run_profile
+
+    counter = Counter(model)
+    run_profile(model, ds, num_steps, encoding, batch_size=batch_size, seed=seed, observe=counter.update)
+    return counter.result()

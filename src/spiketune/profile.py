@@ -9,6 +9,7 @@ out-degree, see :mod:`spiketune.fanout`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -110,8 +111,12 @@ def _channel_counts(ev: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: str,
                 batch_size: int = 256, trace_dir: str | Path | None = None,
-                trace_samples: int | None = None, seed: int = 0) -> Profile:
-    """Evaluate ``model`` on ``ds``, profile its sparsity and optionally write traces."""
+                trace_samples: int | None = None, seed: int = 0,
+                observe: Callable[[torch.Tensor, list[torch.Tensor], torch.Tensor, torch.Tensor], None] | None = None
+                ) -> Profile:
+    """Evaluate ``model`` on ``ds``, profile its sparsity and optionally write traces.
+
+    ``observe(input sequence [T, B, ...], layer spikes, predictions, labels)`` sees every batch."""
     model.eval()
     gen = torch.Generator().manual_seed(seed)
     n_tensors = len(model.blocks) + 1
@@ -124,8 +129,11 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
         x = ds.x[start:start + batch_size]
         xin = encode(x, encoding, num_steps, gen)
         out, rec = model(xin, num_steps=num_steps, record=True)
-        preds.append(model.decode(out).argmax(1).numpy())
+        pred = model.decode(out).argmax(1)
+        preds.append(pred.numpy())
         seq_in = xin.unsqueeze(0).expand(num_steps, *xin.shape) if encoding == "direct" else xin
+        if observe is not None:
+            observe(seq_in, rec, pred, ds.y[start:start + batch_size])
         tensors = [seq_in] + rec
         take = max(0, min(len(x), keep - start))
         for k, s in enumerate(tensors):

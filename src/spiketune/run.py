@@ -28,7 +28,7 @@ from . import __version__, config as cfgmod
 from .config import RunConfig
 from .hardware import HardwareConfig
 from .hardware.report import cost
-from .metrics import compute as neurobench_metrics
+from .metrics import Counter as NeuroBenchCounter
 from .plots import firing_rates, training_curves
 from .profile import run_profile
 from .results import write_csv, write_json, write_text
@@ -95,9 +95,10 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
         write_json(out / "failed.json", {"reason": str(e), "environment": environment()})
         raise
     torch.save({"model": result.model.state_dict(), "config": cfg.to_dict()}, out / "model.pt")
+    neurobench = NeuroBenchCounter(result.model)
     prof = run_profile(result.model, splits[2], cfg.data.num_steps, cfg.data.encoding,
                        trace_dir=out / "traces", trace_samples=cfg.profile.trace_samples,
-                       seed=cfg.train.seed)
+                       seed=cfg.train.seed, observe=neurobench.update)
     history = [asdict(h) for h in result.history]
     metrics: dict[str, Any] = {
         "test_accuracy": prof.accuracy, "best_val_accuracy": result.best_val_accuracy,
@@ -108,8 +109,7 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
         "environment": environment(config_dir)}
     layer_rows = [asdict(l) for l in prof.layers]
     metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()
-    metrics["neurobench"] = asdict(neurobench_metrics(result.model, splits[2], cfg.data.num_steps,
-                                                      cfg.data.encoding, seed=cfg.train.seed))
+    metrics["neurobench"] = asdict(neurobench.result())
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)
     firing_rates({"test set": [(l.name, l.firing_rate) for l in prof.layers]},
