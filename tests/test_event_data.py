@@ -296,3 +296,38 @@ def test_counts_above_255_are_stored_exactly(tmp_path):
     (folder / "a.bin").write_bytes(nmnist_bytes([(2, 3, 1, t) for t in range(300)] + [(0, 0, 0, 1000)]))
     ds = data.get_dataset("nmnist", "test", root=tmp_path, num_steps=1)
     assert ds.x.dtype == torch.int16 and int(ds.x[0, 0, 1, 3, 2]) == 300 and int(ds.x.sum()) == 300
+
+
+def _nmnist_with_bursts(root, rng, n_train=40, n_test=10):
+    """N-MNIST fixture where every event comes as a burst of 3 at one pixel: counts of 3."""
+    for split, n in (("Train", n_train), ("Test", n_test)):
+        for i in range(n):
+            folder = root / split / str(i % 10)
+            folder.mkdir(parents=True, exist_ok=True)
+            evs = []
+            for t in sorted(rng.integers(0, 300_000, size=120)):
+                x, y, p = int(rng.integers(34)), int(rng.integers(34)), int(rng.integers(2))
+                evs += [(x, y, p, int(t)), (x, y, p, int(t) + 1), (x, y, p, int(t) + 2)]
+            (folder / f"{i:05d}.bin").write_bytes(nmnist_bytes(sorted(evs, key=lambda e: e[3])))
+
+
+def test_fixed_point_check_sees_event_counts_and_binary_frames_match_the_bitmap(tmp_path):
+    from spiketune.hardware import fixed_point
+    from spiketune.traces import read
+
+    _nmnist_with_bursts(tmp_path / "data", np.random.default_rng(5))
+    base = {"data": {"dataset": "nmnist", "root": str(tmp_path / "data"), "num_steps": 4, "batch_size": 8},
+            "model": {"weight_bits": 4, "arch": "8C3p1-MP2-16-10"}, "train": {"epochs": 1}}
+    run(config.from_dict(base), tmp_path / "counts", progress=False)
+    traces = read(tmp_path / "counts" / "traces")
+    assert traces.meta["input_max_count"] >= 3 and int(traces.input_values().max()) >= 3
+    first = fixed_point.check(traces)[0]
+    assert first.spikes_float > 0 and first.mismatch_rate < 1e-3  # integer counts in, as the float model saw
+    r = subprocess.run([sys.executable, "-m", "spiketune", "hw", str(tmp_path / "counts"), "--fixed-point"],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and "events per pixel and step" in r.stdout, r.stderr
+    base["data"]["binary_frames"] = True
+    run(config.from_dict(base), tmp_path / "binary", progress=False)
+    traces = read(tmp_path / "binary" / "traces")
+    assert traces.meta["input_max_count"] == 1 and traces.input_values() is None
+    assert fixed_point.check(traces)[0].mismatch_rate < 1e-3

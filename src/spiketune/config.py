@@ -57,6 +57,7 @@ class DataConfig(_Section):
     time_window_us: float | None = Field(None, gt=0)  # frames of this length instead of T equal bins
     denoise_us: float | None = Field(None, gt=0)  # drop events isolated for longer than this
     downsample: int | None = Field(None, ge=1)  # spatial factor (default: the dataset's)
+    binary_frames: bool = False  # clip counts to 1: the spike bitmap an accelerator's input sees
 
     @field_validator("dataset")
     @classmethod
@@ -71,7 +72,8 @@ class DataConfig(_Section):
 
         return get_dataset(self.dataset, split, self.root, self.num_steps or 10,
                            time_window_us=self.time_window_us, denoise_us=self.denoise_us,
-                           downsample=self.downsample, progress=progress, download=self.download)
+                           downsample=self.downsample, binary_frames=self.binary_frames,
+                           progress=progress, download=self.download)
 
 
 class ModelConfig(_Section):
@@ -135,8 +137,9 @@ class RunConfig(_Section):
             cfg.data.num_steps = steps
         if cfg.data.dataset in EVENT_DATASETS:
             cfg.data.encoding = "events"
-        elif (cfg.data.time_window_us, cfg.data.denoise_us, cfg.data.downsample) != (None, None, None):
-            raise ConfigError(f"data.time_window_us, data.denoise_us and data.downsample apply to event "
+        elif (cfg.data.time_window_us, cfg.data.denoise_us, cfg.data.downsample, cfg.data.binary_frames) != \
+                (None, None, None, False):
+            raise ConfigError(f"data.time_window_us, denoise_us, downsample and binary_frames apply to event "
                               f"datasets ({', '.join(EVENT_DATASETS)}), not to '{cfg.data.dataset}'")
         return cfg
 

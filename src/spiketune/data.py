@@ -202,9 +202,10 @@ def canonical_dataset(name: str) -> str:
 def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None = None,
                 num_steps: int = 10, *, time_window_us: float | None = None,
                 denoise_us: float | None = None, downsample: int | None = None,
-                progress: bool = False, download: bool = True) -> TensorDataset:
+                binary_frames: bool = False, progress: bool = False, download: bool = True) -> TensorDataset:
     """Dataset ``name``, ``split`` 'train' or 'test'. Event datasets give ``num_steps`` frames
-    per sample, framed as :class:`spiketune.event_data.Framing` describes. Absent datasets
+    per sample, framed as :class:`spiketune.event_data.Framing` describes (``binary_frames``:
+    counts clipped to 1). Absent datasets
     are downloaded through their library's download path when ``download`` is set."""
     key = canonical_dataset(name)
     if split not in ("train", "test"):
@@ -212,12 +213,14 @@ def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None 
     if root is not None and not Path(root).is_dir() and not (download and key in DOWNLOADABLE):
         raise DatasetError(f"dataset directory {root} does not exist")
     if key in LOADERS:
-        if (time_window_us, denoise_us, downsample) != (None, None, None):
-            raise DatasetError(f"time_window_us, denoise_us and downsample apply to event datasets "
+        if (time_window_us, denoise_us, downsample, binary_frames) != (None, None, None, False):
+            raise DatasetError(f"time_window_us, denoise_us, downsample and binary_frames apply to event datasets "
                                f"({', '.join(ev.SOURCES)}), not to '{key}'")
         return LOADERS[key](split, root, num_steps, download)
     src = ev.SOURCES[key]
     framing = ev.Framing(num_steps, time_window_us, denoise_us, downsample or src.downsample)
     x, y, folder = ev.load_frames(key, split, root, framing, progress, download)
+    if binary_frames:
+        x = np.minimum(x, 1)
     return TensorDataset(key, torch.from_numpy(x), torch.from_numpy(y), src.num_classes, str(folder),
                          frames=True)

@@ -143,7 +143,7 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
             pos_events[k] = summed if pos_events[k] is None else pos_events[k] + summed
             if take:
                 bits[k].append(ev[:, :take].transpose(0, 1).numpy())
-        if take and encoding == "direct":
+        if take and encoding in ("direct", "events"):
             inputs.append(x[:take].numpy())
     pred = np.concatenate(preds)
     labels = ds.y.numpy()
@@ -162,11 +162,14 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
             synops=int((pos_events[i].reshape(deg.shape) * deg).sum())))
     prof = Profile(float((pred == labels).mean()), len(ds), num_steps, layers)
     if trace_dir is not None:
+        values = np.concatenate(inputs) if inputs else None
+        max_count = int(ds.x.max()) if encoding == "events" and len(ds) else 1
+        if encoding == "events" and max_count <= 1:
+            values = None  # binary event frames: the input bits say it all
         tr.write(trace_dir, num_steps=num_steps, encoding=encoding, input_shape=model.input_shape,
                  layers=specs, counts=[np.concatenate(c) for c in counts],
                  bits=[np.concatenate(b) for b in bits] if keep else None,
-                 weights=layer_weights(model), labels=labels, predictions=pred,
-                 input_values=np.concatenate(inputs) if inputs else None,
+                 weights=layer_weights(model), labels=labels, predictions=pred, input_values=values,
                  meta={"arch": model.arch, "accuracy": prof.accuracy,
-                       "num_classes": model.num_classes})
+                       "num_classes": model.num_classes, "input_max_count": max_count})
     return prof

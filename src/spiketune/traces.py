@@ -20,8 +20,10 @@ Format ``spiketune-trace`` version 1, a folder holding:
     ``weight`` and ``bias`` (float32) of layer I; with quantisation also
     ``int_weight`` (int32) and ``scale``; with batch norm ``bn_scale`` and ``bn_shift``
     (the eval-mode affine map per channel).
-``input_values.npy`` (direct input only)
-    float32 [N_bits, *input_shape]: the analog input.
+``input_values.npy`` (direct input, or event frames holding counts above 1)
+    float32 [N_bits, *input_shape]: the analog input; or the integer event counts
+    [N_bits, T, *input_shape] (``meta.input_max_count`` > 1), which the accelerator's
+    input bitmap sees as one event per active pixel and step.
 
 This module depends on numpy only; the hardware model reads traces through it.
 """
@@ -146,7 +148,8 @@ def write(path: str | Path, *, num_steps: int, encoding: str, input_shape: tuple
     for i, w in enumerate(weights):
         write_atomic(out / f"weights_{i}.npz", lambda f, w=w: np.savez(f, **w))
     if input_values is not None:
-        write_atomic(out / "input_values.npy", lambda f: np.save(f, input_values.astype(np.float32)))
+        vals = input_values if input_values.dtype.kind in "iu" else input_values.astype(np.float32)
+        write_atomic(out / "input_values.npy", lambda f: np.save(f, vals))
     write_atomic(out / "labels.npy", lambda f: np.save(f, labels.astype(np.int64)))
     write_atomic(out / "predictions.npy", lambda f: np.save(f, predictions.astype(np.int64)))
     manifest = {"format": FORMAT, "version": VERSION, "num_steps": int(num_steps),

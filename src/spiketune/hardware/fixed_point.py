@@ -9,7 +9,7 @@ the weights of every input event, rounding once to the membrane format, max/avg 
 of currents, then the neuron update ``U = round(a*U) + round(b*I)`` with a and b from
 the layer's neuron (LIF: a = beta, b = 1; Lapicque: snnTorch's RC form), reset and
 threshold exactly as the float model. Direct (analog) inputs are rounded to the same
-format.
+format; event frames enter as their integer counts.
 
 ``check`` runs every layer on the float model's recorded input spikes (so errors do
 not compound) and reports, per layer, the fraction of spike bits that differ from the
@@ -120,6 +120,8 @@ def neuron_run(layer: LayerSpec, cur: np.ndarray, hw: HardwareConfig) -> np.ndar
 def _input_fixed(traces: Traces, hw: HardwareConfig) -> tuple[np.ndarray, int]:
     """Layer-0 input [N, T, *shape] as integers and their fractional bits."""
     vals = traces.input_values()
+    if vals is not None and traces.encoding == "events":  # integer event counts [N, T, ...]
+        return vals.astype(np.int64), 0
     if vals is not None:
         x = _quant(vals, hw.membrane_frac_bits, hw.membrane_bits)
         return np.repeat(x[:, None], traces.num_steps, 1), hw.membrane_frac_bits
