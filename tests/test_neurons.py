@@ -136,3 +136,29 @@ def test_bad_parameters(kwargs, match):
 def test_unknown_neuron_lists_valid():
     with pytest.raises(ConfigError, match="lif, lapicque"):
         neurons.make("izhikevich", 0.5, 1.0, "subtract", sg.get("atan"))
+
+
+@pytest.mark.parametrize("kind", ["lif", "lapicque"])
+@pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
+@pytest.mark.parametrize("static", [False, True])
+def test_fused_multi_step_equals_autograd_through_the_steps(kind, reset, static):
+    """The one-node forward/backward against autograd through the plain per-step update
+    (float64): identical spikes, equal gradients for input, beta and threshold."""
+    rng = np.random.default_rng(7)
+    x = torch.from_numpy(rng.normal(0.5, 0.9, size=(6, 40) if static else (15, 6, 40)))
+    weights = torch.from_numpy(rng.normal(size=(15, 6, 40)))
+    results = []
+    for fused in (True, False):
+        n = neurons.make(kind, 0.7, 0.6, reset, sg.get("atan", alpha=3.0), learn_beta=True,
+                         learn_threshold=True).double()
+        n.fused = fused
+        xi = x.clone().requires_grad_(True)
+        spk = n(xi, num_steps=15) if static else n(xi)
+        (spk * weights).sum().backward()
+        results.append((spk.detach(), xi.grad, n.beta.grad, n.threshold.grad))
+    (s1, gx1, gb1, gt1), (s2, gx2, gb2, gt2) = results
+    assert 0 < float(s1.sum()) < s1.numel()
+    assert torch.equal(s1, s2)
+    for got, want in ((gx1, gx2), (gb1, gb2), (gt1, gt2)):
+        assert float(want.abs().sum()) > 0
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)

@@ -65,18 +65,17 @@ class SpikingBlock(nn.Module):
         y = self.synapse(self._prepare(x_seq.reshape(t * b, *x_seq.shape[2:])))
         return y.reshape(t, b, *y.shape[1:])
 
-    def _neuron(self, cur: torch.Tensor) -> torch.Tensor:
-        if self.training:  # device-side flag; the trainer reads all layers' at once
-            self.finite = torch.isfinite(cur).all()
-        return self.dropout(self.neuron(cur))
+    def _neuron(self, cur: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
+        if self.training:  # device-side flag (a sum is finite iff every term is); the trainer reads all at once
+            self.finite = torch.isfinite(cur.sum())
+        return self.dropout(self.neuron(cur, num_steps=num_steps))
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         return self._neuron(self.synapse_seq(x_seq))
 
     def forward_static(self, x: torch.Tensor, num_steps: int) -> torch.Tensor:
         """Direct input [B, ...]: one synapse pass, broadcast over ``num_steps``."""
-        y = self.synapse(self._prepare(x))
-        return self._neuron(y.unsqueeze(0).expand(num_steps, *y.shape))
+        return self._neuron(self.synapse(self._prepare(x)), num_steps)
 
 
 class SpikingNetwork(nn.Module):

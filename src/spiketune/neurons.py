@@ -74,8 +74,9 @@ class SpikingNeuron(nn.Module):
             mem = mem - reset * mem
         return self.surrogate(mem - thr), mem
 
-    def forward(self, x_seq: torch.Tensor, return_mem: bool = False):
+    def forward(self, x_seq: torch.Tensor, return_mem: bool = False, num_steps: int | None = None):
         """``x_seq`` [T, B, ...] -> spikes [T, B, ...] (and membranes if ``return_mem``).
+        With ``num_steps``, ``x_seq`` is one input [B, ...] applied at every step.
 
         Runs the fused multi-step path (one autograd node for all T steps, see
         ``_MultiStep``) unless membranes are asked for or ``fused`` is off.
@@ -84,9 +85,12 @@ class SpikingNeuron(nn.Module):
         if self.fused and not return_mem:
             from .kernels import triton_neuron
 
-            if triton_neuron.available(x_seq, self, a, b):
-                return triton_neuron.FusedMultiStep.apply(x_seq, a, b, self.threshold, self)
-            return _MultiStep.apply(x_seq, a, b, self.threshold, self)
+            seq = x_seq if num_steps is None else x_seq.unsqueeze(0).expand(num_steps, *x_seq.shape)
+            if triton_neuron.available(seq, self, a, b):
+                return triton_neuron.FusedMultiStep.apply(seq, a, b, self.threshold, self)
+            return _MultiStep.apply(x_seq, a, b, self.threshold, self, num_steps)
+        if num_steps is not None:
+            x_seq = x_seq.unsqueeze(0).expand(num_steps, *x_seq.shape)
         mem = torch.zeros_like(x_seq[0])
         spikes, mems = [], []
         for x in x_seq:
@@ -106,61 +110,75 @@ class _MultiStep(torch.autograd.Function):
     """All T steps of a neuron as one autograd node.
 
     Forward runs the same per-step arithmetic as :meth:`SpikingNeuron._step` (so spikes
-    are identical) without recording a graph, keeping each step's membrane and spikes.
-    Backward runs the BPTT recurrence ``g_t = dL/dS_t * s'(U_t - thr) + g_{t+1} * dU_{t+1}/dU_t``
-    (resets detached, as in snnTorch) and returns gradients for the input, the decay a,
-    the gain b and the threshold. Per-step tensors are kept in lists rather than [T, ...]
-    buffers: fresh large buffers cost page faults on every call on CPU.
+    are identical) without recording a graph, keeping each step's membrane and writing
+    the spikes straight into the [T, ...] output (the reset of step t is the spike of
+    step t-1). A static input [B, ...] (``num_steps`` given) is applied at every step and
+    gets its gradient summed over time. Backward runs the BPTT recurrence
+    ``g_t = dL/dS_t * s'(U_t - thr) + g_{t+1} * dU_{t+1}/dU_t`` (resets detached, as in
+    snnTorch) and returns gradients for the input, the decay a, the gain b and the threshold.
     """
 
     @staticmethod
-    def forward(ctx, x_seq, a, b, thr, neuron):  # type: ignore[override]
+    def forward(ctx, x, a, b, thr, neuron, num_steps):  # type: ignore[override]
         mode, zero_after = neuron.reset_mode, neuron.zero_after_update
-        mem = torch.zeros_like(x_seq[0])
-        mems, spikes = [], []
-        for t in range(x_seq.shape[0]):
-            reset = (mem - thr > 0).to(mem.dtype)
-            if mode == "zero" and not zero_after:
+        static = num_steps is not None
+        steps = num_steps if static else x.shape[0]
+        unit_gain = not b.requires_grad and bool(b == 1)
+        mem = torch.zeros_like(x if static else x[0])
+        out = torch.empty_strided((steps, *mem.shape), (mem.numel(), *mem.stride()),
+                                  dtype=mem.dtype, device=mem.device)
+        mems = []
+        for t in range(steps):
+            x_t = x if static else x[t]
+            reset = out[t - 1] if t > 0 else None  # r_t = H(U_{t-1} - thr) = S_{t-1}
+            if mode == "zero" and not zero_after and reset is not None:
                 mem = (1 - reset) * mem
-            mem = a * mem + b * x_seq[t]
-            if mode == "subtract":
-                mem = mem - reset * thr
-            elif mode == "zero" and zero_after:
-                mem = mem - reset * mem
+            mem = a * mem
+            mem += x_t if unit_gain else b * x_t
+            if mode == "subtract" and reset is not None:
+                mem -= reset * thr
+            elif mode == "zero" and zero_after and reset is not None:
+                mem -= reset * mem
             mems.append(mem)
-            spikes.append((mem - thr > 0).to(mem.dtype))
-        ctx.save_for_backward(x_seq if b.requires_grad else None, a, b, thr)
-        ctx.mems, ctx.spikes, ctx.neuron = mems, spikes, neuron
-        return torch.stack(spikes)
+            out[t].copy_(mem > thr)
+        ctx.save_for_backward(x if b.requires_grad else None, a, b, thr)
+        ctx.mems, ctx.spikes, ctx.neuron = mems, out, neuron
+        ctx.static, ctx.unit_gain = static, unit_gain
+        return out
 
     @staticmethod
     def backward(ctx, grad_s):  # type: ignore[override]
         from .surrogate import FAMILIES
 
-        x_seq, a, b, thr = ctx.saved_tensors
+        x, a, b, thr = ctx.saved_tensors
         mems, spikes, n = ctx.mems, ctx.spikes, ctx.neuron
         mode, zero_after, s = n.reset_mode, n.zero_after_update, n.surrogate
         derivative, peak = FAMILIES[s.name].derivative, s.peak()
         need_a, need_b, need_thr = a.requires_grad, b.requires_grad, thr.requires_grad
-        grad_x = [None] * len(mems)
+        steps = len(mems)
+        # dL/d(b*x_t) per step, or its sum over steps for a static input
+        gin = torch.zeros_like(mems[0]) if ctx.static else torch.empty_like(spikes)
         grad_a = grad_b = grad_thr = None
         carry = None
-        for t in range(len(mems) - 1, -1, -1):
+        for t in range(steps - 1, -1, -1):
             d = derivative(mems[t] - thr, spikes[t], s.params)
             if s.chi is not None:
                 s.chi.record(d, peak)
             direct = grad_s[t] * d  # dL/dU_t through S_t
             g = direct if carry is None else direct + carry
-            reset = spikes[t - 1] if t > 0 else None  # r_t = H(U_{t-1} - thr) = S_{t-1}
+            reset = spikes[t - 1] if t > 0 else None
             keep = 1 - reset if (mode == "zero" and reset is not None) else None
             gb = g * keep if (zero_after and keep is not None) else g  # dL/d(b*x_t)
-            grad_x[t] = gb * b
+            if ctx.static:
+                gin += gb
+            else:
+                gin[t].copy_(gb)
             if need_a and t > 0:
                 prev = mems[t - 1] * keep if (keep is not None and not zero_after) else mems[t - 1]
                 term = ((gb if zero_after else g) * prev).sum()
                 grad_a = term if grad_a is None else grad_a + term
             if need_b:
-                term = (gb * x_seq[t]).sum()
+                term = (gb * (x if ctx.static else x[t])).sum()
                 grad_b = term if grad_b is None else grad_b + term
             if need_thr:
                 term = -direct.sum()
@@ -170,10 +188,11 @@ class _MultiStep(torch.autograd.Function):
             if t > 0:  # dU_t/dU_{t-1}
                 carry = g * a * keep if keep is not None else g * a
         del ctx.mems, ctx.spikes
+        grad_x = gin if ctx.unit_gain else gin * b
         shape = lambda v, like: None if v is None else v.reshape(like.shape)
         if need_a and grad_a is None:
             grad_a = torch.zeros_like(a)
-        return torch.stack(grad_x), shape(grad_a, a), shape(grad_b, b), shape(grad_thr, thr), None
+        return grad_x, shape(grad_a, a), shape(grad_b, b), shape(grad_thr, thr), None, None
 
 
 class LIF(SpikingNeuron):

@@ -112,7 +112,8 @@ if triton is not None:
 
 
 class FusedMultiStep(torch.autograd.Function):
-    """Triton twin of ``neurons._MultiStep`` (same inputs, same results)."""
+    """Triton twin of ``neurons._MultiStep`` (same results; a static input arrives expanded
+    over T with stride 0)."""
 
     @staticmethod
     def forward(ctx, x_seq, a, b, thr, neuron):  # type: ignore[override]
