@@ -84,3 +84,34 @@ def test_quick_preset_end_to_end(tmp_path):
                         "--out", str(tmp_path), "--no-progress"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / "report.html").is_file()
+
+
+def test_study_b_preset_runs_on_event_data_from_a_data_root(tmp_path, monkeypatch):
+    """The surrogates x neurons plan on an N-MNIST fixture given by folder: 8 configurations,
+    one trial each, findings stated, and the full size keeps Study B's published settings."""
+    pytest.importorskip("tonic")
+    import numpy as np
+    from eventfiles import nmnist_bytes
+
+    full = rp._study_b_base("cifar10dvs", quick=False)
+    assert full["data"]["num_steps"] == 4 and full["model"]["weight_bits"] == 4
+    assert full["train"]["loss"] == "mse_count" and full["train"]["t_0"] == 4690
+    rng = np.random.default_rng(0)
+    for split, n in (("Train", 30), ("Test", 10)):
+        for i in range(n):
+            folder = tmp_path / "nmnist" / split / str(i % 10)
+            folder.mkdir(parents=True, exist_ok=True)
+            evs = [(int(rng.integers(34)), int(rng.integers(34)), int(rng.integers(2)), int(t))
+                   for t in sorted(rng.integers(0, 100_000, size=100))]
+            (folder / f"{i:05d}.bin").write_bytes(nmnist_bytes(evs))
+    monkeypatch.setattr(rp, "_study_b_base", lambda dataset, quick: {
+        "data": {"dataset": dataset, "num_steps": 2, "batch_size": 10},
+        "model": {"arch": "8C3p1-MP4-10", "beta": 0.15, "threshold": 0.5, "slope": 1.0},
+        "train": {"epochs": 1, "patience": None}})
+    monkeypatch.setattr(rp, "TRIALS", {True: 1, False: 1})
+    html, findings = rp.reproduce("surrogates-neurons", "nmnist", quick=True, out=tmp_path / "out",
+                                  progress=False, data_root=tmp_path / "nmnist")
+    assert html.is_file() and len(findings) == 4
+    assert all(f["reproduced"] in ("yes", "no") for f in findings)
+    assert len(list((tmp_path / "out").glob("studies/*/trials/*/metrics.json"))) == 8
+    assert "root: " + str(tmp_path / "nmnist") in (tmp_path / "out" / "preset.yaml").read_text()

@@ -8,7 +8,12 @@ slopes 1..48).
 
 ``surrogates-neurons`` (Study B): Fast Sigmoid, Arctangent, SRE and SSO x LIF/Lapicque,
 each configuration tuned by its own Optuna study for accuracy (as the study did, 40
-trials, early stopping), the best trial of each costed on the accelerator.
+trials, early stopping), the best trial of each costed on the accelerator. Full size uses
+the study's published configuration: T = 4, 4-bit weights, beta 0.15, threshold 0.5, slope
+1, Adam 5e-3 with cosine warm restarts every 4,690 iterations, mean-squared spike-count
+loss, up to 200 epochs; its batch size and early-stopping patience are not published
+(32 and 5 here). The dataset's default network supplies batch norm, dropout and the
+population output (Study B's VGG-9 for the event datasets).
 
 Each writes a sweep-style folder (``results.csv/json``), ``findings.json`` (what each
 finding predicts, what this run measured, reproduced yes/no) and the report.
@@ -38,12 +43,32 @@ def _base(dataset: str, quick: bool) -> dict[str, Any]:
             "train": {"epochs": 25, "patience": 5, "lr": 2e-3}}
 
 
+def _study_b_base(dataset: str, quick: bool) -> dict[str, Any]:
+    """Study B's published training configuration (its public scripts; see docs/experiments.md)."""
+    model = {"beta": 0.15, "threshold": 0.5, "slope": 1.0}
+    if quick:
+        return {**_base(dataset, True), "model": model}
+    return {"data": {"dataset": dataset, "num_steps": 4, "batch_size": 32},
+            "model": {**model, "weight_bits": 4},
+            "train": {"epochs": 200, "patience": 5, "lr": 5e-3, "loss": "mse_count",
+                      "correct_rate": 1.0, "incorrect_rate": 0.0, "scheduler": "cosine_restarts",
+                      "t_0": 4690, "eta_min": 0.0}}
+
+
+TRIALS = {True: 3, False: 40}  # Optuna trials per configuration (quick, full); the study ran 40
+
+
 def _best(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return max(rows, key=lambda r: r["test_accuracy"])
 
 
-def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool) -> list[dict[str, Any]]:
-    base = _base(dataset, quick)
+def _rooted(base: dict[str, Any], root: str | None) -> dict[str, Any]:
+    return base if root is None else {**base, "data": {**base["data"], "root": str(root)}}
+
+
+def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool,
+                    root: str | None = None) -> list[dict[str, Any]]:
+    base = _rooted(_base(dataset, quick), root)
     base["model"] = {"beta": 0.25, "threshold": 1.0}
     slopes = [1, 4, 16] if quick else [1, 2, 4, 6, 8, 12, 16, 32, 48]
     grid1 = {"model.surrogate": ["fast_sigmoid", "atan"], "model.slope": slopes}
@@ -104,7 +129,8 @@ def _spearman(a: list[float], b: list[float]) -> float:
     return float(np.corrcoef(ra, rb)[0, 1]) if len(a) > 2 else float("nan")
 
 
-def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool) -> list[dict[str, Any]]:
+def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
+                       root: str | None = None) -> list[dict[str, Any]]:
     import json
 
     import optuna
@@ -113,9 +139,8 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool) -> 
     from .explore.search import SearchConfig, run_search
     from .explore.table import row, write_table
 
-    base = _base(dataset, quick)
-    base["model"] = {"beta": 0.15, "threshold": 0.5, "slope": 1.0}  # the study's published settings
-    trials = 3 if quick else 40
+    base = _rooted(_study_b_base(dataset, quick), root)
+    trials = TRIALS[quick]
     space = {"model.beta": {"low": 0.1, "high": 0.95}, "model.threshold": {"low": 0.3, "high": 1.5},
              "model.slope": {"low": 0.5, "high": 30.0, "log": True},
              "train.lr": {"low": 1e-3, "high": 1e-2, "log": True}}
@@ -174,14 +199,16 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool) -> 
 
 
 def reproduce(name: str, dataset: str = "digits", quick: bool = False,
-              out: str | Path | None = None, progress: bool = True) -> tuple[Path, list[dict[str, Any]]]:
-    """Run preset ``name``; returns (report.html path, findings)."""
+              out: str | Path | None = None, progress: bool = True,
+              data_root: str | Path | None = None) -> tuple[Path, list[dict[str, Any]]]:
+    """Run preset ``name`` on ``dataset`` (stored in ``data_root``, else its default place);
+    returns (report.html path, findings)."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset '{name}'; valid: {', '.join(PRESETS)}")
     folder = Path(out or f"results/reproduce-{name}-{dataset}{'-quick' if quick else ''}")
     folder.mkdir(parents=True, exist_ok=True)
     fn = surrogate_slope if name == "surrogate-slope" else surrogates_neurons
-    findings = fn(dataset, quick, folder, progress)
+    findings = fn(dataset, quick, folder, progress, None if data_root is None else str(data_root))
     write_json(folder / "findings.json", findings)
     html, _ = build(folder)
     return html, findings
