@@ -115,3 +115,17 @@ def test_study_b_preset_runs_on_event_data_from_a_data_root(tmp_path, monkeypatc
     assert all(f["reproduced"] in ("yes", "no") for f in findings)
     assert len(list((tmp_path / "out").glob("studies/*/trials/*/metrics.json"))) == 8
     assert "root: " + str(tmp_path / "nmnist") in (tmp_path / "out" / "preset.yaml").read_text()
+
+
+def test_full_size_presets_are_the_published_configurations():
+    from spiketune import config
+
+    for dataset in ("svhn", "digits", "cifar10dvs"):
+        for base in (rp._base(dataset, False), rp._study_b_base(dataset, False)):
+            config.from_dict(base).resolved()  # every key is a real, valid setting
+    a = config.from_dict(rp._base("svhn", False)).resolved()
+    assert a.model.arch == "32C3-P2-32C3-MP2-256-450" and a.data.num_steps == 18
+    assert (a.train.loss, a.train.t_max, a.train.lr, a.data.batch_size) == ("mse_count", 4690, 2e-3, 32)
+    b = config.from_dict(rp._study_b_base("cifar10dvs", False)).resolved()
+    assert b.model.arch.endswith("-200") and b.data.encoding == "events" and b.model.weight_bits == 4
+    assert (b.model.beta, b.model.threshold, b.train.scheduler) == (0.15, 0.5, "cosine_restarts")
