@@ -11,10 +11,13 @@ import yaml
 
 import pg
 
-pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+from spiketune.errors import ConfigError
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.predict import fit, predict
+from spiketune.explore.search import SearchConfig, run_search
 from spiketune.explore.sweep import SweepConfig, collect, run_sweep
+
+pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
 TINY = {"data": {"num_steps": 3, "batch_size": 128, "train_limit": 400, "test_limit": 100},
         "train": {"epochs": 1, "patience": None}}
@@ -226,3 +229,32 @@ def test_search_survives_a_database_outage(tmp_path, pg_server):
     states = [t.state for t in study.trials]
     assert states.count(optuna.trial.TrialState.COMPLETE) >= 5
     assert optuna.trial.TrialState.RUNNING not in states
+
+
+def test_median_pruner_stops_a_trial_below_the_median(tmp_path):
+    """Three good trials, then one with a threshold no input reaches: the median pruner stops
+    it after its first epoch; it counts as a finished trial and holds no metrics."""
+    from optuna.trial import TrialState
+
+    base = {"data": {"num_steps": 6, "batch_size": 32, "train_limit": 600, "test_limit": 100},
+            "model": {"threshold": 0.5}, "train": {"epochs": 2, "patience": None}}
+    good = SearchConfig.from_dict({"base": base, "space": {"model.beta": {"low": 0.85, "high": 0.95}},
+                                   "objectives": ["accuracy"], "sampler": "tpe",
+                                   "pruner": {"median": {"n_startup_trials": 3}}})
+    run_search(good, tmp_path, trials=3, study_name="s", seed=0, progress=False)
+    bad = SearchConfig.from_dict({"base": base, "space": {"model.threshold": {"choices": [1000.0]}},
+                                  "objectives": ["accuracy"], "sampler": "tpe",
+                                  "pruner": {"median": {"n_startup_trials": 3}}})
+    study = run_search(bad, tmp_path, trials=4, study_name="s", seed=0, progress=False)
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.COMPLETE] * 3 + [TrialState.PRUNED]
+    pruned = study.trials[3]
+    assert "below the median" in pruned.user_attrs["pruned_reason"] and list(pruned.intermediate_values) == [1]
+    folder = tmp_path / "trials" / "s-3"
+    assert (folder / "config.yaml").is_file() and not (folder / "metrics.json").exists()
+    with pytest.raises(ConfigError, match="single objective"):
+        SearchConfig.from_dict({"base": base, "space": {"model.beta": {"low": 0.5, "high": 0.9}},
+                                "objectives": ["accuracy", "latency"], "pruner": "median"})
+    with pytest.raises(ConfigError, match="pruner must be"):
+        SearchConfig.from_dict({"base": base, "space": {"model.beta": {"low": 0.5, "high": 0.9}},
+                                "objectives": ["accuracy"], "pruner": "hyperband"})

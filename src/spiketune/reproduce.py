@@ -11,7 +11,7 @@ each configuration tuned by its own Optuna study for accuracy (as the study did,
 trials, early stopping), the best trial of each costed on the accelerator. Full size uses
 the study's published configuration: T = 4, 4-bit weights, beta 0.15, threshold 0.5, slope
 1, Adam 5e-3 with cosine warm restarts every 4,690 iterations, mean-squared spike-count
-loss, up to 200 epochs; its batch size and early-stopping patience are not published
+loss, up to 200 epochs, Optuna's median pruner; its batch size and early-stopping patience are not published
 (32 and 5 here). The dataset's default network supplies batch norm, dropout and the
 population output (Study B's VGG-9 for the event datasets).
 
@@ -152,7 +152,8 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
     for neuron in ("lif", "lapicque"):
         for surrogate in ("fast_sigmoid", "atan", "spike_rate_escape", "sso"):
             cfg = {"base": {**base, "model": {**base["model"], "surrogate": surrogate, "neuron": neuron}},
-                   "space": space, "objectives": ["accuracy"], "sampler": "tpe"}
+                   "space": space, "objectives": ["accuracy"], "sampler": "tpe",
+                   "pruner": None if quick else "median"}  # the study used Optuna's median pruner
             name = f"{surrogate}-{neuron}"
             study = run_search(SearchConfig.from_dict(cfg), out / "studies" / name, trials, name,
                                seed=0, progress=progress)
@@ -162,6 +163,8 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
                 r = row(folder.name, yaml.safe_load((folder / "config.yaml").read_text()),
                         json.loads((folder / "metrics.json").read_text()))
                 all_rows.append(r)
+            if not done:
+                raise ConfigError(f"no trial of {name} finished (all pruned or failed); see {out / 'studies' / name}")
             best = max(done, key=lambda t: t.values[0])
             best_rows.append(next(r for r in all_rows if r["run"] == Path(best.user_attrs["folder"]).name))
     write_table(out, best_rows)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -79,10 +80,12 @@ def check_writable(out: Path) -> None:
 
 
 def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
-        hardware: HardwareConfig | None = None, config_dir: Path | None = None) -> dict[str, Any]:
+        hardware: HardwareConfig | None = None, config_dir: Path | None = None,
+        on_epoch: Callable[[int, float], None] | None = None) -> dict[str, Any]:
     """Train, profile and cost ``cfg`` into ``out_dir``; returns the metrics dict.
 
-    ``config_dir`` is where the config came from (its git revision is recorded)."""
+    ``config_dir`` is where the config came from (its git revision is recorded);
+    ``on_epoch`` goes to :func:`spiketune.train.train`."""
     cfg = cfg.resolved()
     splits = load_splits(cfg, progress)
     build_model(cfg, splits[0].input_shape, splits[0].num_classes)  # fail before writing
@@ -90,7 +93,7 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
     check_writable(out)
     write_text(out / "config.yaml", cfgmod.dump(cfg))
     try:
-        result = train(cfg, out, progress=progress, data=splits)
+        result = train(cfg, out, progress=progress, data=splits, on_epoch=on_epoch)
     except TrainingDiverged as e:  # record why the run stopped, then report it
         write_json(out / "failed.json", {"reason": str(e), "environment": environment()})
         raise

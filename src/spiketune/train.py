@@ -153,8 +153,12 @@ class TrainResult:
 
 
 def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = True,
-          data: tuple[TensorDataset, TensorDataset, TensorDataset] | None = None) -> TrainResult:
-    """Train a resolved config; with ``out_dir`` checkpoints every epoch and resumes."""
+          data: tuple[TensorDataset, TensorDataset, TensorDataset] | None = None,
+          on_epoch: Callable[[int, float], None] | None = None) -> TrainResult:
+    """Train a resolved config; with ``out_dir`` checkpoints every epoch and resumes.
+
+    ``on_epoch(epoch, validation accuracy)`` runs after each epoch's checkpoint; it may
+    raise to stop training (a search pruner does)."""
     cfg = cfg.resolved()
     torch.manual_seed(cfg.train.seed)
     train_ds, val_ds, _ = data or load_splits(cfg)
@@ -243,6 +247,8 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
                           "history": [asdict(h) for h in history], "best": best,
                           "stopped": stopped, "config": cfg.to_dict(),
                           "widths": [ChiTracker.width(n.surrogate) for n in model.neurons()]}, f))
+        if on_epoch is not None:
+            on_epoch(epoch, val_acc)
     bar.close()
     tracker.detach()
     if best["state"] is not None:

@@ -12,14 +12,19 @@ A search config (YAML)::
     objectives: [accuracy, latency]         # accuracy (max), latency (min), fps_per_w (max),
                                             # firing_rate (min), energy (min)
     sampler: nsga2                          # or tpe
+    pruner: median                          # optional, single objective only: stop trials whose
+                                            # validation accuracy falls below the median of earlier
+                                            # trials at the same epoch ({median: {n_startup_trials:
+                                            # 5, n_warmup_steps: 0}} sets Optuna's options)
     hardware: {}
 
 Storage: an SQLite file (default ``OUT/study.db``) or a PostgreSQL URL
 (``postgresql+psycopg://user:pass@host/db``) shared by workers on many machines, each
 running ``spiketune search CONFIG --storage URL --study NAME``. Heartbeats mark the
 trials of a killed worker failed; each failed trial is retried once by a live worker.
-Workers stop once the study holds ``trials`` completed trials. Trials whose training
-diverges (NaN/inf) are pruned, never reported as results.
+Workers stop once the study holds ``trials`` completed trials (with a pruner: completed or
+pruned, as Optuna counts them). Trials whose training diverges (NaN/inf) are pruned, never
+reported as results.
 """
 
 from __future__ import annotations
@@ -61,10 +66,11 @@ class SearchConfig:
     objectives: list[str] = field(default_factory=lambda: ["accuracy", "latency"])
     sampler: str = "nsga2"
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    pruner: dict[str, Any] | None = None  # MedianPruner options, None: no pruning
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> "SearchConfig":
-        unknown = set(d) - {"base", "space", "objectives", "sampler", "hardware"}
+        unknown = set(d) - {"base", "space", "objectives", "sampler", "hardware", "pruner"}
         if unknown:
             raise ConfigError(f"unknown search keys {sorted(unknown)}")
         space = d.get("space") or {}
@@ -80,14 +86,32 @@ class SearchConfig:
         sampler = d.get("sampler", "nsga2")
         if sampler not in ("nsga2", "tpe"):
             raise ConfigError(f"unknown sampler '{sampler}'; valid: nsga2, tpe")
+        pruner = _pruner_options(d.get("pruner"), objectives)
         sc = SearchConfig(cfgmod.from_dict(d.get("base") or {}), space, objectives, sampler,
-                          hw_from_dict(d.get("hardware") or {}))
+                          hw_from_dict(d.get("hardware") or {}), pruner)
         cfgmod.with_overrides(sc.base, {k: _example(v) for k, v in space.items()})  # keys valid?
         return sc
 
     @staticmethod
     def load(path: str | Path) -> "SearchConfig":
         return SearchConfig.from_dict(read_mapping(path, "search config"))
+
+
+def _pruner_options(spec: Any, objectives: list[str]) -> dict[str, Any] | None:
+    """``None``/``none``, ``median`` or ``{median: {MedianPruner options}}`` -> options."""
+    if spec in (None, "none"):
+        return None
+    opts = {} if spec == "median" else (spec.get("median") if isinstance(spec, dict) and set(spec) == {"median"}
+                                        else None)
+    if opts is None or not isinstance(opts, dict):
+        raise ConfigError(f"pruner must be 'median' or {{median: {{options}}}}, got {spec!r}")
+    if len(objectives) != 1:
+        raise ConfigError(f"a pruner needs a single objective (Optuna prunes only single-objective "
+                          f"studies), got objectives {objectives}")
+    bad = set(opts) - {"n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials"}
+    if bad:
+        raise ConfigError(f"unknown median pruner options {sorted(bad)}")
+    return dict(opts)
 
 
 def _example(spec: dict[str, Any]) -> Any:
@@ -139,12 +163,15 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "search.yaml", yaml.safe_dump(
         {"base": sc.base.to_dict(), "space": sc.space, "objectives": sc.objectives,
-         "sampler": sc.sampler, "hardware": sc.hardware.model_dump()}, sort_keys=False))
+         "sampler": sc.sampler, "pruner": None if sc.pruner is None else {"median": sc.pruner},
+         "hardware": sc.hardware.model_dump()}, sort_keys=False))
     directions = [OBJECTIVES[o][0] for o in sc.objectives]
     sampler = (optuna.samplers.NSGAIISampler(seed=seed) if sc.sampler == "nsga2"
                else optuna.samplers.TPESampler(seed=seed))
+    pruner = optuna.pruners.MedianPruner(**sc.pruner) if sc.pruner is not None else optuna.pruners.NopPruner()
     study = optuna.create_study(study_name=study_name, storage=storage_for(storage, out, heartbeat, grace),
-                                directions=directions, sampler=sampler, load_if_exists=True)
+                                directions=directions, sampler=sampler, pruner=pruner, load_if_exists=True)
+    counted = (TrialState.COMPLETE,) if sc.pruner is None else (TrialState.COMPLETE, TrialState.PRUNED)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(sc.objectives)
@@ -153,8 +180,17 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
         params = suggest(trial, sc.space)
         cfg = cfgmod.with_overrides(sc.base, params)
         folder = out / "trials" / f"{study_name}-{trial.number}"
+        def report(epoch: int, val_accuracy: float) -> None:
+            trial.report(val_accuracy, epoch)
+            if trial.should_prune():
+                trial.set_user_attr("pruned_reason", f"validation accuracy {val_accuracy:.4f} below the "
+                                                     f"median of earlier trials at epoch {epoch}")
+                trial.set_user_attr("folder", str(folder))
+                raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+
         try:
-            m = run(cfg, folder, progress=False, hardware=sc.hardware)
+            m = run(cfg, folder, progress=False, hardware=sc.hardware,
+                    on_epoch=report if sc.pruner is not None else None)
         except TrainingDiverged as e:
             trial.set_user_attr("pruned_reason", str(e))
             raise optuna.TrialPruned(str(e)) from None
@@ -169,13 +205,13 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
     failures = 0
     while True:  # survive a lost database: wait, reconnect, go on where the study stands
         try:
-            done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+            done = len(study.get_trials(deepcopy=False, states=counted))
             if done >= trials:
                 break
             # a worker runs at most 3x the requested trials, so a space where trials keep
             # diverging (pruned) or failing still ends
             study.optimize(objective, n_trials=3 * trials,
-                           callbacks=[MaxTrialsCallback(trials, states=(TrialState.COMPLETE,))],
+                           callbacks=[MaxTrialsCallback(trials, states=counted)],
                            catch=(SpiketuneError,), show_progress_bar=progress)
             break
         except Exception as exc:  # optuna may wrap the storage error in another exception
