@@ -331,3 +331,19 @@ def test_fixed_point_check_sees_event_counts_and_binary_frames_match_the_bitmap(
     traces = read(tmp_path / "binary" / "traces")
     assert traces.meta["input_max_count"] == 1 and traces.input_values() is None
     assert fixed_point.check(traces)[0].mismatch_rate < 1e-3
+
+
+def test_data_show_plots_event_frames_in_polarity_colours(tmp_path):
+    from PIL import Image
+
+    _cifar10dvs(tmp_path, 10, np.random.default_rng(6), events=400)
+    png = tmp_path / "frames.png"
+    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "show", "cifar10dvs", "--root", str(tmp_path),
+                        "--split", "train", "--samples", "2", "--num-steps", "3", "-o", str(png)],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    rgb = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    red = (rgb[..., 0] > 200) & (rgb[..., 1] < 120) & (rgb[..., 2] < 120)
+    blue = (rgb[..., 2] > 200) & (rgb[..., 0] < 120) & (rgb[..., 1] < 120)
+    assert red.sum() > 20 and blue.sum() > 20  # ON and OFF events drawn
+    assert rgb.shape[1] > rgb.shape[0]  # 3 time bins across, 2 samples down

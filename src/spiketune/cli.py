@@ -323,6 +323,33 @@ def data_info(name: str = typer.Argument(..., help="digits | fashion-mnist | svh
     _guard(go)
 
 
+@data_app.command("show")
+def data_show(name: str = typer.Argument(..., help="dataset name"),
+              out: Path = typer.Option(Path("samples.png"), "--out", "-o", help="PNG to write"),
+              root: Optional[Path] = typer.Option(None, help="dataset folder"),
+              split: str = typer.Option("test", help="train | test"),
+              samples: int = typer.Option(4, min=1, max=32, help="how many samples (the first of the split)"),
+              num_steps: Optional[int] = typer.Option(None, help="time bins of event frames"),
+              set_: list[str] = typer.Option([], "--set", help="framing, e.g. data.denoise_us=10000")) -> None:
+    """Plot the first samples of a split as the network sees them (event frames over time)."""
+    from .plots import dataset_samples
+
+    def go() -> None:
+        ov = {"data.dataset": name, **_overrides(set_)}
+        if root:
+            ov["data.root"] = str(root)
+        if num_steps:
+            ov["data.num_steps"] = num_steps
+        d = cfgmod.with_overrides(cfgmod.RunConfig(), ov).resolved().data
+        ds = d.load(split, progress=True)
+        k = min(samples, len(ds))
+        dataset_samples(ds.x[:k].numpy(), ds.y[:k].tolist(), out,
+                        f"{ds.name} {split}: first {k} of {len(ds)}", ds.frames)
+        typer.echo(f"wrote {out}")
+
+    _guard(go)
+
+
 @app.command()
 def config(dataset: str = typer.Option("digits")) -> None:
     """Print the default configuration (YAML) to start a config file from."""

@@ -199,3 +199,37 @@ def surrogate_profiles(curves: Sequence[tuple[str, dict]], path: str | Path) -> 
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
+
+
+def dataset_samples(x: Sequence, labels: Sequence[int], path: str | Path, title: str,
+                    frames: bool) -> Path:
+    """Images side by side, or one row per sample of its event frames over time (ON red,
+    OFF blue, colour scaled to the sample's largest count)."""
+    import numpy as np
+
+    n = len(labels)
+    rows, cols = (n, x[0].shape[0]) if frames else (1, n)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols + 0.6, 1.4 * rows + 0.6), dpi=110, squeeze=False)
+    for i in range(n):
+        sample = np.asarray(x[i], dtype=np.float32)
+        top = max(float(sample.max()), 1e-9)
+        for t in range(cols if frames else 1):
+            ax = axes[i][t] if frames else axes[0][i]
+            if frames:
+                on, off = sample[t, 1] / top, sample[t, 0] / top
+                ax.imshow(np.stack([1 - off, 1 - on - off, 1 - on], -1).clip(0, 1), interpolation="nearest")
+                if i == 0:
+                    ax.set_title(f"t{t}", fontsize=8)
+                if t == 0:
+                    ax.set_ylabel(f"label {labels[i]}", fontsize=8)
+            else:
+                img = sample.transpose(1, 2, 0) if sample.shape[0] == 3 else sample[0]
+                ax.imshow(img, cmap=None if sample.shape[0] == 3 else "gray", interpolation="nearest")
+                ax.set_title(f"label {labels[i]}", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
