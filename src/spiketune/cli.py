@@ -266,13 +266,14 @@ def reproduce(name: str = typer.Argument(..., help="surrogate-slope | surrogates
               dataset: str = typer.Option("digits", help="digits | fashion-mnist | ..."),
               quick: bool = typer.Option(False, help="laptop-sized version (minutes)"),
               data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset"),
+              set_: list[str] = typer.Option([], "--set", help="over the preset's base, e.g. train.epochs=4"),
               out: Optional[Path] = typer.Option(None, "--out", "-o"),
               progress: bool = typer.Option(True)) -> None:
     """Run a study's experiment plan and write its report with the findings tested."""
     from .reproduce import reproduce as run_preset
 
     def go() -> None:
-        html, findings = run_preset(name, dataset, quick, out, progress, data_root)
+        html, findings = run_preset(name, dataset, quick, out, progress, data_root, _overrides(set_))
         for f in findings:
             typer.echo(f"[{f['reproduced']}] {f['finding']}: {f['measured']}")
         typer.echo(f"report: {html}")

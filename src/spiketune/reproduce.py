@@ -65,13 +65,20 @@ def _best(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return max(rows, key=lambda r: r["test_accuracy"])
 
 
-def _rooted(base: dict[str, Any], root: str | None) -> dict[str, Any]:
-    return base if root is None else {**base, "data": {**base["data"], "root": str(root)}}
+def _adjusted(base: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with dotted settings (``data.root``, ``train.epochs``, ...) applied on top."""
+    out = {k: dict(v) for k, v in base.items()}
+    for key, value in settings.items():
+        section, _, name = key.partition(".")
+        if not name:
+            raise ConfigError(f"setting '{key}' needs the form section.field")
+        out.setdefault(section, {})[name] = value
+    return out
 
 
 def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool,
-                    root: str | None = None) -> list[dict[str, Any]]:
-    base = _rooted(_base(dataset, quick), root)
+                    settings: dict[str, Any]) -> list[dict[str, Any]]:
+    base = _adjusted(_base(dataset, quick), settings)
     base["model"] = {**base.get("model", {}), "beta": 0.25, "threshold": 1.0}
     slopes = [1, 4, 16] if quick else [1, 2, 4, 6, 8, 12, 16, 32, 48]
     grid1 = {"model.surrogate": ["fast_sigmoid", "atan"], "model.slope": slopes}
@@ -133,7 +140,7 @@ def _spearman(a: list[float], b: list[float]) -> float:
 
 
 def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
-                       root: str | None = None) -> list[dict[str, Any]]:
+                       settings: dict[str, Any]) -> list[dict[str, Any]]:
     import json
 
     import optuna
@@ -142,7 +149,7 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
     from .explore.search import SearchConfig, run_search
     from .explore.table import row, write_table
 
-    base = _rooted(_study_b_base(dataset, quick), root)
+    base = _adjusted(_study_b_base(dataset, quick), settings)
     trials = TRIALS[quick]
     space = {"model.beta": {"low": 0.1, "high": 0.95}, "model.threshold": {"low": 0.3, "high": 1.5},
              "model.slope": {"low": 0.5, "high": 30.0, "log": True},
@@ -206,15 +213,20 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
 
 def reproduce(name: str, dataset: str = "digits", quick: bool = False,
               out: str | Path | None = None, progress: bool = True,
-              data_root: str | Path | None = None) -> tuple[Path, list[dict[str, Any]]]:
-    """Run preset ``name`` on ``dataset`` (stored in ``data_root``, else its default place);
+              data_root: str | Path | None = None,
+              settings: dict[str, Any] | None = None) -> tuple[Path, list[dict[str, Any]]]:
+    """Run preset ``name`` on ``dataset`` (stored in ``data_root``, else its default place),
+    with dotted ``settings`` (e.g. ``{"train.epochs": 4}``) over the preset's base config;
     returns (report.html path, findings)."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset '{name}'; valid: {', '.join(PRESETS)}")
     folder = Path(out or f"results/reproduce-{name}-{dataset}{'-quick' if quick else ''}")
     folder.mkdir(parents=True, exist_ok=True)
     fn = surrogate_slope if name == "surrogate-slope" else surrogates_neurons
-    findings = fn(dataset, quick, folder, progress, None if data_root is None else str(data_root))
+    settings = dict(settings or {})
+    if data_root is not None:
+        settings["data.root"] = str(data_root)
+    findings = fn(dataset, quick, folder, progress, settings)
     write_json(folder / "findings.json", findings)
     html, _ = build(folder)
     return html, findings
