@@ -258,3 +258,15 @@ def test_median_pruner_stops_a_trial_below_the_median(tmp_path):
     with pytest.raises(ConfigError, match="pruner must be"):
         SearchConfig.from_dict({"base": base, "space": {"model.beta": {"low": 0.5, "high": 0.9}},
                                 "objectives": ["accuracy"], "pruner": "hyperband"})
+
+
+def test_predictor_keeps_the_model_that_cross_validates_better():
+    rng = np.random.default_rng(1)
+    rows = []
+    for _ in range(14):  # a smooth cost seen in few runs: the linear model wins
+        beta, thr = rng.uniform(0.1, 0.9), rng.uniform(0.5, 1.5)
+        rows.append({"model.beta": beta, "model.threshold": thr, "latency_cycles": 50_000 + 20_000 * beta - 9_000 * thr})
+    p = fit(rows)
+    assert p.method == "ridge" and p.cv_mae == p.cv_mae_by_method["ridge"] < p.cv_mae_by_method["gradient boosting"]
+    assert p.cv_mae < 0.1 * p.baseline_mae
+    assert abs(predict(p, {"model.beta": 0.5, "model.threshold": 1.0}) - 51_000) < 500

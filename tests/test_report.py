@@ -1,6 +1,7 @@
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -115,6 +116,10 @@ def test_study_b_preset_runs_on_event_data_from_a_data_root(tmp_path, monkeypatc
     assert all(f["reproduced"] in ("yes", "no") for f in findings)
     assert len(list((tmp_path / "out").glob("studies/*/trials/*/metrics.json"))) == 8
     assert "root: " + str(tmp_path / "nmnist") in (tmp_path / "out" / "preset.yaml").read_text()
+    # the cost predictor reads the trials of every configuration's study
+    r = subprocess.run([sys.executable, "-m", "spiketune", "predict", str(tmp_path / "out"), "--with-rate"],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and "latency_cycles from 8 runs" in r.stdout, r.stderr
 
 
 def test_full_size_presets_are_the_published_configurations():

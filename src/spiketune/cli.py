@@ -229,7 +229,7 @@ def search(config_file: Path = typer.Argument(..., metavar="CONFIG", help="searc
 
 
 @app.command()
-def predict(results: Path = typer.Argument(..., help="sweep folder (results.csv) or search folder"),
+def predict(results: Path = typer.Argument(..., help="sweep, search or reproduction folder"),
             target: str = typer.Option("latency_cycles", help="latency_cycles | fps_per_w | fps | ..."),
             with_rate: bool = typer.Option(False, help="also use the measured firing rate")) -> None:
     """Fit a hardware-cost predictor on finished runs; print its cross-validated error."""
@@ -237,12 +237,13 @@ def predict(results: Path = typer.Argument(..., help="sweep folder (results.csv)
     from .explore.sweep import collect
 
     def go() -> None:
-        rows = collect(results)
+        rows = [r for pattern in ("runs/*/", "trials/*/", "studies/*/trials/*/") for r in collect(results, pattern)]
         if not rows:
-            raise cfgmod.ConfigError(f"no finished runs under {results / 'runs'}")
+            raise cfgmod.ConfigError(f"no finished runs under {results} (runs/, trials/ or studies/*/trials/)")
         p = fit(rows, target, with_rate)
-        typer.echo(f"{target} from {p.n_runs} runs: cross-validated MAE {p.cv_mae:.4g} "
-                   f"({100 * p.cv_mape:.1f}% MAPE) vs {p.baseline_mae:.4g} predicting the mean")
+        typer.echo(f"{target} from {p.n_runs} runs, {p.method}: cross-validated MAE {p.cv_mae:.4g} "
+                   f"({100 * p.cv_mape:.1f}% MAPE) vs {p.baseline_mae:.4g} predicting the mean ("
+                   + ", ".join(f"{m} {e:.4g}" for m, e in p.cv_mae_by_method.items()) + ")")
         for k, v in p.importances.items():
             typer.echo(f"  {k:<32} importance {v:.4g}")
 

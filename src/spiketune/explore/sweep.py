@@ -84,10 +84,12 @@ def run_id(cfg: cfgmod.RunConfig, hw: HardwareConfig) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
-def collect(out_dir: str | Path) -> list[dict[str, Any]]:
-    """Rows of every finished run under ``out_dir/runs`` (sorted by run id)."""
+def collect(out_dir: str | Path, pattern: str = "runs/*/") -> list[dict[str, Any]]:
+    """Rows of every finished run in the folders ``out_dir/pattern`` (sorted by path); a
+    sweep's are under ``runs/``, a search's under ``trials/``, a Study B reproduction's
+    under ``studies/*/trials/``."""
     rows = []
-    for d in sorted((Path(out_dir) / "runs").glob("*/")):
+    for d in sorted(Path(out_dir).glob(pattern)):
         m = d / "metrics.json"
         if m.is_file():
             metrics = json.loads(m.read_text())
