@@ -347,3 +347,14 @@ def test_data_show_plots_event_frames_in_polarity_colours(tmp_path):
     blue = (rgb[..., 2] > 200) & (rgb[..., 0] < 120) & (rgb[..., 1] < 120)
     assert red.sum() > 20 and blue.sum() > 20  # ON and OFF events drawn
     assert rgb.shape[1] > rgb.shape[0]  # 3 time bins across, 2 samples down
+
+
+def test_frames_built_in_worker_processes_equal_those_built_inline(tmp_path, monkeypatch):
+    _cifar10dvs(tmp_path, 3, np.random.default_rng(8), events=50)
+    inline = data.get_dataset("cifar10dvs", "train", root=tmp_path, num_steps=3)
+    for f in tmp_path.glob("spiketune-frames-*.npz"):
+        f.unlink()
+    monkeypatch.setattr(event_data, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(event_data.os, "cpu_count", lambda: 2)
+    pooled = data.get_dataset("cifar10dvs", "train", root=tmp_path, num_steps=3)
+    assert len(inline) == 30 and torch.equal(pooled.x, inline.x) and torch.equal(pooled.y, inline.y)

@@ -242,6 +242,17 @@ def _save_cache(paths: list[Path], x: np.ndarray, y: np.ndarray, stamp: str) -> 
             continue
 
 
+PARALLEL_FROM = 256  # files; fewer are framed in this process
+
+
+def _frame_file(job: tuple[str, Path, Framing]) -> np.ndarray:
+    """Frames of one file (uint8 when the counts fit: half the memory)."""
+    name, path, framing = job
+    src = SOURCES[name]
+    f = to_frames(src.read(path), src.sensor, framing)
+    return f.astype(np.uint8) if f.max(initial=0) <= 255 else f
+
+
 def load_frames(name: str, split: str, root: str | os.PathLike | None, framing: Framing,
                 progress: bool = True, download: bool = True) -> tuple[np.ndarray, np.ndarray, Path]:
     """(frames [N, T, 2, H, W] uint8 or int16, labels [N], folder) of one split, cached.
@@ -272,10 +283,16 @@ def load_frames(name: str, split: str, root: str | os.PathLike | None, framing: 
     hit = _load_cache(caches, stamp)
     if hit is not None:
         return hit[0], hit[1], folder
-    frames = []
-    for path, _ in tqdm(samples, desc=f"{name} {split} frames", disable=not progress, leave=False):
-        f = to_frames(src.read(path), src.sensor, framing)
-        frames.append(f.astype(np.uint8) if f.max(initial=0) <= 255 else f)  # half the memory
+    jobs = [(name, path, framing) for path, _ in samples]
+    workers = min(os.cpu_count() or 1, 8) if len(jobs) >= PARALLEL_FROM else 1
+    bar = dict(total=len(jobs), desc=f"{name} {split} frames", disable=not progress, leave=False)
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            frames = list(tqdm(pool.map(_frame_file, jobs, chunksize=32), **bar))
+    else:
+        frames = [_frame_file(job) for job in tqdm(jobs, **bar)]
     wide = any(f.dtype == np.int16 for f in frames)
     x = np.empty((len(frames), *frames[0].shape), dtype=np.int16 if wide else np.uint8)
     for i, f in enumerate(frames):
