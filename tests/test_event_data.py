@@ -358,3 +358,26 @@ def test_frames_built_in_worker_processes_equal_those_built_inline(tmp_path, mon
     monkeypatch.setattr(event_data.os, "cpu_count", lambda: 2)
     pooled = data.get_dataset("cifar10dvs", "train", root=tmp_path, num_steps=3)
     assert len(inline) == 30 and torch.equal(pooled.x, inline.x) and torch.equal(pooled.y, inline.y)
+
+
+def test_a_nir_model_is_costed_on_event_data_from_a_data_root(tmp_path):
+    pytest.importorskip("nir")
+    from spiketune import models
+    from spiketune.interop import nir_io
+
+    root = tmp_path / "data"
+    rng = np.random.default_rng(9)
+    for i in range(10):
+        folder = root / "Test" / str(i)
+        folder.mkdir(parents=True)
+        evs = [(int(rng.integers(34)), int(rng.integers(34)), int(rng.integers(2)), int(t))
+               for t in sorted(rng.integers(0, 50_000, size=300))]
+        (folder / "a.bin").write_bytes(nmnist_bytes(evs))
+    torch.manual_seed(0)
+    path = nir_io.write(models.build("8C3p1-AP2-16-10", (2, 34, 34), beta=0.7, threshold=0.3), tmp_path / "m.nir")
+    r = subprocess.run([sys.executable, "-m", "spiketune", "hw", str(tmp_path / "hw"), "--model", str(path),
+                        "--dataset", "nmnist", "--data-root", str(root), "--num-steps", "4"],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    prof = json.loads((tmp_path / "hw" / "profile.json").read_text())
+    assert prof["num_samples"] == 10 and prof["layers"][0]["input_events"] > 0 and "FPS/W" in r.stdout

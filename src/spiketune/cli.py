@@ -107,14 +107,15 @@ def export(results: Path = typer.Argument(..., help="results folder of a trained
     _guard(go)
 
 
-def _profile_nir(model_file: Path, dataset: str, num_steps: int, out: Path, reset: Optional[str]) -> Path:
+def _profile_nir(model_file: Path, dataset: str, num_steps: int, out: Path, reset: Optional[str],
+                 root: Optional[Path]) -> Path:
     """Import a NIR model, run it on a dataset's test split and write its traces."""
     from .data import get_dataset
     from .interop import nir_io
     from .profile import run_profile
     from .results import write_json
 
-    ds = get_dataset(dataset, "test", num_steps=num_steps)
+    ds = get_dataset(dataset, "test", root, num_steps=num_steps, progress=True)
     model = nir_io.read(model_file, num_classes=ds.num_classes, reset=reset)
     prof = run_profile(model, ds, num_steps, "events" if ds.frames else "direct",
                        trace_dir=out / "traces")
@@ -129,6 +130,7 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
                                                  "where to write"),
        model: Optional[Path] = typer.Option(None, help="a NIR model to cost instead of a trained run"),
        dataset: str = typer.Option("digits", help="dataset to run a --model on"),
+       data_root: Optional[Path] = typer.Option(None, help="folder holding that dataset"),
        num_steps: int = typer.Option(8, help="time steps to run a --model for"),
        reset: Optional[str] = typer.Option(None, help="reset of a --model's neurons (NIR has none)"),
        hw_config: Optional[Path] = typer.Option(None, "--hw-config", help="hardware YAML"),
@@ -155,7 +157,7 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
         except ValueError:
             raise cfgmod.ConfigError(f"--cores expects integers like 16,32,50,10, got '{cores}'") from None
         if model is not None:
-            _profile_nir(model, dataset, num_steps, results, reset)
+            _profile_nir(model, dataset, num_steps, results, reset, data_root)
         trace_dir = results / "traces" if (results / "traces").is_dir() else results
         out = results if trace_dir != results else None
         rep = cost(trace_dir, cfg, core_list, out_dir=out, fixed_point=fixed_point)
