@@ -381,3 +381,17 @@ def test_a_nir_model_is_costed_on_event_data_from_a_data_root(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     prof = json.loads((tmp_path / "hw" / "profile.json").read_text())
     assert prof["num_samples"] == 10 and prof["layers"][0]["input_events"] > 0 and "FPS/W" in r.stdout
+
+
+def test_events_off_the_sensor_and_damaged_caches(tmp_path):
+    folder = tmp_path / "Test" / "4"
+    folder.mkdir(parents=True)
+    (folder / "a.bin").write_bytes(nmnist_bytes([(1, 1, 1, 0), (2, 2, 0, 10)]))
+    first = data.get_dataset("nmnist", "test", root=tmp_path, num_steps=1)
+    cache = tmp_path / "spiketune-frames-test-T1-bins-x1.npz"
+    for damage in (b"PK\x03\x04 truncated", b"garbage"):
+        cache.write_bytes(damage)
+        assert torch.equal(data.get_dataset("nmnist", "test", root=tmp_path, num_steps=1).x, first.x)
+    (folder / "b.bin").write_bytes(nmnist_bytes([(1, 1, 1, 0), (40, 2, 0, 10)]))  # x = 40 on a 34-wide sensor
+    with pytest.raises(DatasetError, match="b.bin holds events outside the 34x34 sensor"):
+        data.get_dataset("nmnist", "test", root=tmp_path, num_steps=1)

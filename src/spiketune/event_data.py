@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,7 +226,7 @@ def _load_cache(paths: list[Path], stamp: str) -> tuple[np.ndarray, np.ndarray] 
                 with np.load(path) as z:
                     if str(z["fingerprint"]) == stamp:
                         return z["x"], z["y"]
-            except (OSError, ValueError, KeyError, EOFError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
                 pass  # a damaged cache is rebuilt from the data
     return None
 
@@ -249,7 +250,12 @@ def _frame_file(job: tuple[str, Path, Framing]) -> np.ndarray:
     """Frames of one file (uint8 when the counts fit: half the memory)."""
     name, path, framing = job
     src = SOURCES[name]
-    f = to_frames(src.read(path), src.sensor, framing)
+    ev = src.read(path)
+    if len(ev) and (ev["x"].min() < 0 or ev["y"].min() < 0 or ev["x"].max() >= src.sensor[0]
+                    or ev["y"].max() >= src.sensor[1] or not np.isin(ev["p"], (0, 1)).all()):
+        raise DatasetError(f"{path} holds events outside the {src.sensor[0]}x{src.sensor[1]} sensor or "
+                           f"polarities other than 0/1 (not a {name} file?)")
+    f = to_frames(ev, src.sensor, framing)
     return f.astype(np.uint8) if f.max(initial=0) <= 255 else f
 
 
