@@ -6,10 +6,9 @@ import time
 
 import numpy as np
 import optuna
+import pg
 import pytest
 import yaml
-
-import pg
 
 from spiketune.errors import ConfigError
 from spiketune.explore.pareto import non_dominated
@@ -265,7 +264,8 @@ def test_predictor_keeps_the_model_that_cross_validates_better():
     rows = []
     for _ in range(14):  # a smooth cost seen in few runs: the linear model wins
         beta, thr = rng.uniform(0.1, 0.9), rng.uniform(0.5, 1.5)
-        rows.append({"model.beta": beta, "model.threshold": thr, "latency_cycles": 50_000 + 20_000 * beta - 9_000 * thr})
+        rows.append({"model.beta": beta, "model.threshold": thr,
+                     "latency_cycles": 50_000 + 20_000 * beta - 9_000 * thr})
     p = fit(rows)
     assert p.method == "ridge" and p.cv_mae == p.cv_mae_by_method["ridge"] < p.cv_mae_by_method["gradient boosting"]
     assert p.cv_mae < 0.1 * p.baseline_mae

@@ -5,7 +5,8 @@ import pytest
 import snntorch as snn
 import torch
 
-from spiketune import neurons, surrogate as sg
+from spiketune import neurons
+from spiketune import surrogate as sg
 from spiketune.errors import ConfigError
 
 

@@ -143,7 +143,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
            None, "--fixed-point/--float", help="events from the bit-exact fixed-point run "
            "(default: when trained with quantised weights)")) -> None:
     """Cost a trained network's spike traces on the accelerator model."""
-    from .hardware.config import from_dict, load as load_hw
+    from .hardware.config import from_dict
+    from .hardware.config import load as load_hw
     from .hardware.report import cost
     from .traces import read as read_traces
 

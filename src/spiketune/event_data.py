@@ -1,7 +1,8 @@
 """Event-camera datasets as frames [N, T, 2, H, W] (event counts per time bin and polarity).
 
 Files are read in the layouts tonic downloads them to; events become frames through
-tonic's transforms (``Denoise``, ``Downsample``, ``ToFrame``). Frames of a split are computed once and cached beside the data as
+tonic's transforms (``Denoise``, ``Downsample``, ``ToFrame``). Frames of a split are
+computed once and cached beside the data as
 ``spiketune-frames-<split>-<framing>.npz`` (see :meth:`Framing.tag`); the cache records a
 fingerprint of the files it was built from and is rebuilt when they change. Delete the
 file to recompute it.
@@ -41,7 +42,8 @@ class Framing:
     (t_last - t_first) // T us from the first event; later events are dropped). Otherwise
     windows of that length from the first event, the first T kept, missing ones empty.
     ``denoise_us``: tonic's ``Denoise(filter_time)``: drop events with no event at a
-    4-neighbour pixel in the preceding window (a pixel that never fired counts as firing at 0). ``downsample``: integer spatial factor."""
+    4-neighbour pixel in the preceding window (a pixel that never fired counts as firing
+    at 0). ``downsample``: integer spatial factor."""
 
     num_steps: int
     time_window_us: float | None = None

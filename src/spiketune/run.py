@@ -25,7 +25,8 @@ from typing import Any
 
 import torch
 
-from . import __version__, config as cfgmod
+from . import __version__
+from . import config as cfgmod
 from .config import RunConfig
 from .hardware import HardwareConfig
 from .hardware.report import cost

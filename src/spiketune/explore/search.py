@@ -45,7 +45,8 @@ from sqlalchemy.exc import DBAPIError
 
 from .. import config as cfgmod
 from ..errors import ConfigError, SpiketuneError
-from ..hardware.config import HardwareConfig, from_dict as hw_from_dict
+from ..hardware.config import HardwareConfig
+from ..hardware.config import from_dict as hw_from_dict
 from ..results import read_mapping, write_text
 from .pareto import non_dominated
 from .table import write_table

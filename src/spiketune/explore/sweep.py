@@ -31,7 +31,8 @@ from tqdm.auto import tqdm
 
 from .. import config as cfgmod
 from ..errors import ConfigError, SpiketuneError
-from ..hardware.config import HardwareConfig, from_dict as hw_from_dict
+from ..hardware.config import HardwareConfig
+from ..hardware.config import from_dict as hw_from_dict
 from ..results import read_mapping, write_json, write_text
 from .figures import sweep_figures
 from .table import row, write_table
