@@ -270,3 +270,17 @@ def test_predictor_keeps_the_model_that_cross_validates_better():
     assert p.method == "ridge" and p.cv_mae == p.cv_mae_by_method["ridge"] < p.cv_mae_by_method["gradient boosting"]
     assert p.cv_mae < 0.1 * p.baseline_mae
     assert abs(predict(p, {"model.beta": 0.5, "model.threshold": 1.0}) - 51_000) < 500
+
+
+def test_example_configs_are_valid():
+    from pathlib import Path
+
+    from spiketune.explore.search import SearchConfig
+
+    examples = Path(__file__).parent.parent / "examples"
+    assert SweepConfig.load(examples / "sweep-digits.yaml").points()
+    assert SearchConfig.load(examples / "search-digits.yaml").space
+    framing = SweepConfig.load(examples / "sweep-nmnist-framing.yaml").points()
+    assert len(framing) == 5 and all(c.data.dataset == "nmnist" for c in framing)
+    assert {(c.data.time_window_us, c.data.denoise_us) for c in framing[:4]} == {
+        (10000, None), (10000, 5000), (30000, None), (30000, 5000)}
