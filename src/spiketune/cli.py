@@ -291,7 +291,7 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("info")
 def data_info(name: str = typer.Argument(..., help="digits | fashion-mnist | svhn | nmnist | dvsgesture | cifar10dvs"),
-              root: Optional[Path] = typer.Option(None, help="dataset folder"),
+              root: Optional[Path] = typer.Option(None, "--root", "--data-root", help="dataset folder"),
               num_steps: Optional[int] = typer.Option(None, help="time bins of event frames (default: the dataset's)"),
               downsample: Optional[int] = typer.Option(None, help="spatial factor of event frames")) -> None:
     """Shape, classes, split sizes, storage and frame cache of a dataset (nothing is downloaded)."""
@@ -331,7 +331,7 @@ def data_info(name: str = typer.Argument(..., help="digits | fashion-mnist | svh
 @data_app.command("show")
 def data_show(name: str = typer.Argument(..., help="dataset name"),
               out: Path = typer.Option(Path("samples.png"), "--out", "-o", help="PNG to write"),
-              root: Optional[Path] = typer.Option(None, help="dataset folder"),
+              root: Optional[Path] = typer.Option(None, "--root", "--data-root", help="dataset folder"),
               split: str = typer.Option("test", help="train | test"),
               samples: int = typer.Option(4, min=1, max=32, help="how many samples (the first of the split)"),
               num_steps: Optional[int] = typer.Option(None, help="time bins of event frames"),
