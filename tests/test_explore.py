@@ -284,3 +284,27 @@ def test_example_configs_are_valid():
     assert len(framing) == 5 and all(c.data.dataset == "nmnist" for c in framing)
     assert {(c.data.time_window_us, c.data.denoise_us) for c in framing[:4]} == {
         (10000, None), (10000, 5000), (30000, None), (30000, 5000)}
+
+
+def test_a_trial_whose_end_was_lost_with_the_database_is_failed_and_rerun(tmp_path, monkeypatch):
+    """The database refuses the write that would finish a trial (once): the worker backs
+    off, reconnects, fails that trial instead of leaving it RUNNING, and runs it again."""
+    from sqlalchemy.exc import OperationalError
+
+    real = optuna.storages.RDBStorage.set_trial_state_values
+    refused = []
+
+    def flaky(self, trial_id, state, values=None):
+        if state == optuna.trial.TrialState.COMPLETE and not refused:
+            refused.append(trial_id)
+            raise OperationalError("UPDATE trials", {}, Exception("server closed the connection"))
+        return real(self, trial_id, state, values)
+
+    monkeypatch.setattr(optuna.storages.RDBStorage, "set_trial_state_values", flaky)
+    sc = SearchConfig.from_dict({"base": TINY, "space": {"model.beta": {"low": 0.2, "high": 0.9}},
+                                 "objectives": ["accuracy"], "sampler": "tpe"})
+    with pytest.warns(UserWarning, match="study database unreachable"):
+        study = run_search(sc, tmp_path, trials=2, study_name="s", seed=0, progress=False)
+    states = [t.state for t in study.trials]
+    assert refused and states == [optuna.trial.TrialState.FAIL] + [optuna.trial.TrialState.COMPLETE] * 2
+    assert study.trials[1].params == study.trials[0].params  # the lost trial, run again

@@ -177,7 +177,10 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(sc.objectives)
 
+    started: set[int] = set()  # trial numbers this worker has run
+
     def objective(trial: optuna.Trial) -> tuple[float, ...]:
+        started.add(trial.number)
         params = suggest(trial, sc.space)
         cfg = cfgmod.with_overrides(sc.base, params)
         folder = out / "trials" / f"{study_name}-{trial.number}"
@@ -206,6 +209,12 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
     failures = 0
     while True:  # survive a lost database: wait, reconnect, go on where the study stands
         try:
+            # a trial of ours still RUNNING here lost the database before its end was
+            # written (and maybe before its first heartbeat): fail it and run it again
+            for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                if t.number in started:
+                    study.tell(t.number, state=TrialState.FAIL)
+                    study.enqueue_trial(t.params)
             done = len(study.get_trials(deepcopy=False, states=counted))
             if done >= trials:
                 break
