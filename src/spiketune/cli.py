@@ -146,7 +146,6 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
     from .hardware.config import from_dict
     from .hardware.config import load as load_hw
     from .hardware.report import cost
-    from .traces import read as read_traces
 
     def go() -> None:
         cfg = load_hw(hw_config)
@@ -177,9 +176,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
                        f"{100 * rep.fixed_point['accuracy']:.2f}%, spike mismatch per layer "
                        + ", ".join(f"{m['name']} {100 * m['mismatch_rate']:.4f}%"
                                    for m in rep.fixed_point["layers"]))
-        max_count = read_traces(trace_dir).meta.get("input_max_count", 1)
-        if max_count > 1:
-            typer.echo(f"note: the input frames hold up to {max_count} events per pixel and step; the "
+        if rep.input_max_count > 1:
+            typer.echo(f"note: the input frames hold up to {rep.input_max_count} events per pixel and step; the "
                        f"accelerator's input bitmap carries one (train with data.binary_frames: true to match)")
         if out:
             typer.echo(f"wrote {out / 'hardware.json'}, hardware_layers.csv, hardware_cycles.png")

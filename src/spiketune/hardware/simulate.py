@@ -81,6 +81,7 @@ class HardwareReport:
     total_cores: int
     layers: list[LayerReport] = field(default_factory=list)
     fixed_point: dict | None = None  # accuracy and per-layer mismatch of the fixed-point run
+    input_max_count: int = 1  # most events per input pixel and step (the RTL's bitmap carries one)
     latency_cycles_per_sample: np.ndarray | None = None
 
     def to_dict(self) -> dict:
@@ -136,4 +137,5 @@ def simulate(traces: Traces, hw: HardwareConfig | None = None,
         num_samples=traces.num_samples, latency_cycles=mean_total,
         latency_us=mean_total / f * 1e6, fps=fps, power_w=power,
         energy_per_inference_uj=power / fps * 1e6, fps_per_w=fps / power,
-        total_cores=total_cores, layers=reports, latency_cycles_per_sample=total)
+        total_cores=total_cores, layers=reports, latency_cycles_per_sample=total,
+        input_max_count=int(traces.meta.get("input_max_count", 1)))
