@@ -17,12 +17,16 @@ Definitions follow NeuroBench (v2):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch.nn import functional as F
 
 from .data import TensorDataset
 from .models import SpikingNetwork
+
+if TYPE_CHECKING:
+    from .profile import Profile
 
 
 @dataclass
@@ -46,39 +50,39 @@ def _ops(block, x: torch.Tensor, total: bool) -> float:
 
 
 class Counter:
-    """Accumulates the metrics batch by batch: hand :meth:`update` to
-    :func:`spiketune.profile.run_profile` as ``observe`` to count during its pass."""
+    """Counts the synaptic operations batch by batch: hand :meth:`update` to
+    :func:`spiketune.profile.run_profile` as ``observe``; the profile supplies accuracy and
+    activation sparsity."""
 
     def __init__(self, model: SpikingNetwork) -> None:
         self.model = model
         self.macs = self.acs = self.dense = 0.0
-        self.spikes = self.slots = self.correct = self.samples = 0
+        self.samples = 0
 
     def update(self, seq_in: torch.Tensor, rec: list[torch.Tensor], pred: torch.Tensor, y: torch.Tensor) -> None:
-        """One batch: the input sequence [T, B, ...], each layer's spikes and the predictions."""
-        for block, inp in zip(self.model.blocks, [seq_in, *rec[:-1]]):
+        """One batch: the input sequence [T, B, ...] and each layer's spikes."""
+        # later layers see spikes (0/1 by construction); only the network input may be analog
+        analog_in = not bool(((seq_in == 0) | (seq_in == 1)).all())
+        for i, (block, inp) in enumerate(zip(self.model.blocks, [seq_in, *rec[:-1]])):
             flat = inp.reshape(-1, *inp.shape[2:])
             ops = _ops(block, flat, total=False)
-            if bool(((inp == 0) | (inp == 1)).all()):
-                self.acs += ops
-            else:
+            if i == 0 and analog_in:
                 self.macs += ops
+            else:
+                self.acs += ops
             self.dense += _ops(block, flat, total=True)
-        for r in rec:
-            self.spikes += int((r != 0).sum())
-            self.slots += r.numel()
-        self.correct += int((pred == y).sum())
         self.samples += len(y)
 
-    def result(self) -> Metrics:
+    def result(self, prof: Profile) -> Metrics:
+        """The metrics, with accuracy and firing rate from the profile of the same pass."""
         m, n = self.model, self.samples
         weights = [b.weight_layer.weight for b in m.blocks]
         footprint = sum(t.numel() * t.element_size() for t in [*m.parameters(), *m.buffers()])
         return Metrics(footprint, sum(p.numel() for p in m.parameters()),
                        sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights),
-                       1 - self.spikes / self.slots,
+                       1 - prof.firing_rate,
                        {"Effective_MACs": self.macs / n, "Effective_ACs": self.acs / n, "Dense": self.dense / n},
-                       self.correct / n)
+                       prof.accuracy)
 
 
 def compute(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: str,
@@ -87,5 +91,5 @@ def compute(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: 
     from .profile import run_profile
 
     counter = Counter(model)
-    run_profile(model, ds, num_steps, encoding, batch_size=batch_size, seed=seed, observe=counter.update)
-    return counter.result()
+    prof = run_profile(model, ds, num_steps, encoding, batch_size=batch_size, seed=seed, observe=counter.update)
+    return counter.result(prof)

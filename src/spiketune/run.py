@@ -113,7 +113,7 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
         "environment": environment(config_dir)}
     layer_rows = [asdict(l) for l in prof.layers]
     metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()
-    metrics["neurobench"] = asdict(neurobench.result())
+    metrics["neurobench"] = asdict(neurobench.result(prof))
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)
     firing_rates({"test set": [(l.name, l.firing_rate) for l in prof.layers]},
