@@ -125,6 +125,9 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
     pos_events = [None] * n_tensors
     inputs, preds = [], []
     keep = len(ds) if trace_samples is None else trace_samples
+    max_count = int(ds.x.max()) if trace_dir is not None and encoding == "events" and len(ds) else 1
+    # analog input values are traced; event frames only when they hold counts above 1
+    keep_values = trace_dir is not None and (encoding == "direct" or max_count > 1)
     for start in range(0, len(ds), batch_size):
         x = ds.x[start:start + batch_size]
         xin = encode(x, encoding, num_steps, gen)
@@ -143,7 +146,7 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
             pos_events[k] = summed if pos_events[k] is None else pos_events[k] + summed
             if take:
                 bits[k].append(ev[:, :take].transpose(0, 1).numpy())
-        if take and encoding in ("direct", "events"):
+        if take and keep_values:
             inputs.append(x[:take].numpy())
     pred = np.concatenate(preds)
     labels = ds.y.numpy()
@@ -162,14 +165,11 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
             synops=int((pos_events[i].reshape(deg.shape) * deg).sum())))
     prof = Profile(float((pred == labels).mean()), len(ds), num_steps, layers)
     if trace_dir is not None:
-        values = np.concatenate(inputs) if inputs else None
-        max_count = int(ds.x.max()) if encoding == "events" and len(ds) else 1
-        if encoding == "events" and max_count <= 1:
-            values = None  # binary event frames: the input bits say it all
         tr.write(trace_dir, num_steps=num_steps, encoding=encoding, input_shape=model.input_shape,
                  layers=specs, counts=[np.concatenate(c) for c in counts],
                  bits=[np.concatenate(b) for b in bits] if keep else None,
-                 weights=layer_weights(model), labels=labels, predictions=pred, input_values=values,
+                 weights=layer_weights(model), labels=labels, predictions=pred,
+                 input_values=np.concatenate(inputs) if inputs else None,
                  meta={"arch": model.arch, "accuracy": prof.accuracy,
                        "num_classes": model.num_classes, "input_max_count": max_count})
     return prof
