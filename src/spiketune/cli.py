@@ -309,7 +309,7 @@ def data_info(name: str = typer.Argument(..., help="digits | fashion-mnist | svh
             typer.echo(f"train: {info['train']}\ntest: {info['test']}")
         else:
             if key == "svhn":
-                base = data_mod.svhn_root(root)
+                base = event_data.dataset_root(root, "svhn")
                 present = {s: (base / f"{s}_32x32.mat").is_file() for s in ("train", "test")}
                 if not all(present.values()):
                     typer.echo(f"svhn: not present in {base} (train {present['train']}, test {present['test']}); "

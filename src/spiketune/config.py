@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from . import event_data
 from . import surrogate as sg
 from .chi import ChiConfig
 from .errors import ConfigError, describe_validation
@@ -36,7 +37,7 @@ DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
 }
 
 
-EVENT_DATASETS = ("nmnist", "dvsgesture", "cifar10dvs")  # event-camera frames: always 'events' encoding
+EVENT_DATASETS = tuple(event_data.SOURCES)  # event-camera frames: always 'events' encoding
 
 
 class _Section(BaseModel):
@@ -137,10 +138,13 @@ class RunConfig(_Section):
             cfg.data.num_steps = steps
         if cfg.data.dataset in EVENT_DATASETS:
             cfg.data.encoding = "events"
-        elif (cfg.data.time_window_us, cfg.data.denoise_us, cfg.data.downsample, cfg.data.binary_frames) != \
-                (None, None, None, False):
-            raise ConfigError(f"data.time_window_us, denoise_us, downsample and binary_frames apply to event "
-                              f"datasets ({', '.join(EVENT_DATASETS)}), not to '{cfg.data.dataset}'")
+        d = cfg.data
+        problem = event_data.framing_error(d.dataset, {"data.time_window_us": d.time_window_us,
+                                                       "data.denoise_us": d.denoise_us,
+                                                       "data.downsample": d.downsample,
+                                                       "data.binary_frames": d.binary_frames})
+        if problem:
+            raise ConfigError(problem)
         return cfg
 
     def to_dict(self) -> dict[str, Any]:

@@ -131,12 +131,6 @@ SVHN_URL = "http://ufldl.stanford.edu/housenumbers/{split}_32x32.mat"
 SVHN_MD5 = {"train": "e26dedcc434d2e4c54c9b2d4a06d8373", "test": "eb5a983be6a315427106f1b164d9cef3"}
 
 
-def svhn_root(root: str | os.PathLike | None) -> Path:
-    if root is not None:
-        return Path(root)
-    return Path(os.environ.get("SPIKETUNE_DATA", Path.home() / ".cache" / "spiketune")) / "svhn"
-
-
 def _download(url: str, target: Path, md5: str) -> None:
     import hashlib
     import urllib.request
@@ -161,7 +155,7 @@ def load_svhn(split: str, root: str | os.PathLike | None = None, download: bool 
     ``y`` [N, 1] with digit 0 stored as 10), as torchvision reads it; needs scipy."""
     from scipy.io import loadmat
 
-    base = svhn_root(root)
+    base = ev.dataset_root(root, "svhn")
     path = base / f"{split}_32x32.mat"
     if not path.is_file():
         if not download:
@@ -213,9 +207,10 @@ def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None 
     if root is not None and not Path(root).is_dir() and not (download and key in DOWNLOADABLE):
         raise DatasetError(f"dataset directory {root} does not exist")
     if key in LOADERS:
-        if (time_window_us, denoise_us, downsample, binary_frames) != (None, None, None, False):
-            raise DatasetError(f"time_window_us, denoise_us, downsample and binary_frames apply to event datasets "
-                               f"({', '.join(ev.SOURCES)}), not to '{key}'")
+        problem = ev.framing_error(key, {"time_window_us": time_window_us, "denoise_us": denoise_us,
+                                         "downsample": downsample, "binary_frames": binary_frames})
+        if problem:
+            raise DatasetError(problem)
         return LOADERS[key](split, root, num_steps, download)
     src = ev.SOURCES[key]
     framing = ev.Framing(num_steps, time_window_us, denoise_us, downsample or src.downsample)

@@ -50,6 +50,10 @@ class Framing:
     denoise_us: float | None = None
     downsample: int = 1
 
+    def size(self, sensor: tuple[int, int]) -> tuple[int, int]:
+        """(W, H) of the frames of a ``sensor`` (W, H) after downsampling."""
+        return -(-sensor[0] // self.downsample), -(-sensor[1] // self.downsample)
+
     def tag(self) -> str:
         bins = "bins" if self.time_window_us is None else f"w{self.time_window_us:g}us"
         noise = "" if self.denoise_us is None else f"-dn{self.denoise_us:g}us"
@@ -111,7 +115,7 @@ def to_frames(ev: np.ndarray, sensor: tuple[int, int], framing: Framing) -> np.n
     from tonic.transforms import Denoise, Downsample, ToFrame
 
     f = framing.downsample
-    size = (-(-sensor[0] // f), -(-sensor[1] // f), 2)
+    size = (*framing.size(sensor), 2)
     T = framing.num_steps
     frames = np.zeros((T, 2, size[1], size[0]), dtype=np.int16)
     if len(ev) and np.any(np.diff(ev["t"]) < 0):
@@ -134,7 +138,6 @@ def to_frames(ev: np.ndarray, sensor: tuple[int, int], framing: Framing) -> np.n
 class EventSource:
     """Where and how one event dataset is stored."""
 
-    name: str
     sensor: tuple[int, int]  # (W, H)
     num_classes: int
     downsample: int  # default spatial factor
@@ -156,7 +159,7 @@ def _find_split(base: Path, names: tuple[str, ...], hint: str) -> Path:
         if folder.is_dir():
             return folder
     raise DatasetMissingError(f"{hint} not found under {base}: expected one of "
-                       f"{', '.join(str(base / n) for n in names)}")
+                              f"{', '.join(str(base / n) for n in names)}")
 
 
 def _nmnist_samples(base: Path, split: str) -> tuple[Path, list[tuple[Path, int]]]:
@@ -192,15 +195,23 @@ def _cifar10dvs_samples(base: Path, split: str) -> tuple[Path, list[tuple[Path, 
 
 
 SOURCES = {
-    "nmnist": EventSource("nmnist", (34, 34), 10, 1, read_nmnist_bin, _nmnist_samples, "NMNIST"),
-    "dvsgesture": EventSource("dvsgesture", (128, 128), 11, 4, read_dvsgesture_npy, _dvsgesture_samples,
+    "nmnist": EventSource((34, 34), 10, 1, read_nmnist_bin, _nmnist_samples, "NMNIST"),
+    "dvsgesture": EventSource((128, 128), 11, 4, read_dvsgesture_npy, _dvsgesture_samples,
                               "DVSGesture"),
-    "cifar10dvs": EventSource("cifar10dvs", (128, 128), 10, 4, read_aedat4, _cifar10dvs_samples,
+    "cifar10dvs": EventSource((128, 128), 10, 4, read_aedat4, _cifar10dvs_samples,
                               "CIFAR10DVS", has_splits=False),
 }
 
 
-def event_root(root: str | os.PathLike | None, name: str) -> Path:
+def framing_error(dataset: str, knobs: dict[str, object]) -> str | None:
+    """Why the framing ``knobs`` that are set (name -> value) cannot apply to ``dataset``."""
+    given = [k for k, v in knobs.items() if v not in (None, False)]
+    if dataset in SOURCES or not given:
+        return None
+    return f"{', '.join(given)}: settings of event datasets ({', '.join(SOURCES)}), not of '{dataset}'"
+
+
+def dataset_root(root: str | os.PathLike | None, name: str) -> Path:
     """``root``, else ``$SPIKETUNE_DATA/<name>``, else ``~/.cache/spiketune/<name>``."""
     return Path(root) if root is not None else Path(os.environ.get(
         "SPIKETUNE_DATA", Path.home() / ".cache" / "spiketune")) / name
@@ -273,7 +284,7 @@ def load_frames(name: str, split: str, root: str | os.PathLike | None, framing: 
     except ImportError:
         raise DatasetError(f"{name} frames are made with tonic: pip install 'spiketune[events]'") from None
     src = SOURCES[name]
-    base = event_root(root, name)
+    base = dataset_root(root, name)
     try:
         folder, samples = src.samples(base, split)
     except DatasetMissingError as missing:
@@ -313,10 +324,10 @@ def load_frames(name: str, split: str, root: str | os.PathLike | None, framing: 
 def describe(name: str, root: str | os.PathLike | None, framing: Framing) -> dict[str, object]:
     """What ``data info`` shows of an event dataset, without reading any event file."""
     src = SOURCES[name]
-    base = event_root(root, name)
-    f = framing.downsample
+    base = dataset_root(root, name)
+    w, h = framing.size(src.sensor)
     info: dict[str, object] = {"sensor": f"{src.sensor[0]}x{src.sensor[1]}", "classes": src.num_classes,
-                               "input": (2, -(-src.sensor[1] // f), -(-src.sensor[0] // f)),
+                               "input": (2, h, w),
                                "framing": framing.tag()}
     for split in ("train", "test"):
         try:
