@@ -82,18 +82,16 @@ class SpikingNeuron(nn.Module):
         ``_MultiStep``) unless membranes are asked for or ``fused`` is off.
         """
         a, b = self.coefficients()
+        seq = x_seq if num_steps is None else x_seq.unsqueeze(0).expand(num_steps, *x_seq.shape)
         if self.fused and not return_mem:
             from .kernels import triton_neuron
 
-            seq = x_seq if num_steps is None else x_seq.unsqueeze(0).expand(num_steps, *x_seq.shape)
             if triton_neuron.available(seq, self, a, b):
                 return triton_neuron.FusedMultiStep.apply(seq, a, b, self.threshold, self)
             return _MultiStep.apply(x_seq, a, b, self.threshold, self, num_steps)
-        if num_steps is not None:
-            x_seq = x_seq.unsqueeze(0).expand(num_steps, *x_seq.shape)
-        mem = torch.zeros_like(x_seq[0])
+        mem = torch.zeros_like(seq[0])
         spikes, mems = [], []
-        for x in x_seq:
+        for x in seq:
             spk, mem = self._step(x, mem, a, b)
             spikes.append(spk)
             if return_mem:
