@@ -338,13 +338,8 @@ def data_show(name: str = typer.Argument(..., help="dataset name"),
     from .plots import dataset_samples
 
     def go() -> None:
-        ov = {"data.dataset": name, **_overrides(set_)}
-        if root:
-            ov["data.root"] = str(root)
-        if num_steps:
-            ov["data.num_steps"] = num_steps
-        d = cfgmod.with_overrides(cfgmod.RunConfig(), ov).resolved().data
-        ds = d.load(split, progress=True)
+        steps = [f"data.num_steps={num_steps}"] if num_steps else []
+        ds = make_config(None, name, None, None, [*set_, *steps], root).data.load(split, progress=True)
         k = min(samples, len(ds))
         dataset_samples(ds.x[:k].numpy(), ds.y[:k].tolist(), out,
                         f"{ds.name} {split}: first {k} of {len(ds)}", ds.frames)
