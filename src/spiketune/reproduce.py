@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from . import config as cfgmod
 from .errors import ConfigError
 from .explore.sweep import SweepConfig, run_id, run_sweep
 from .report import build, tuned_vs_best
@@ -67,13 +68,7 @@ def _best(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _adjusted(base: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     """``base`` with dotted settings (``data.root``, ``train.epochs``, ...) applied on top."""
-    out = {k: dict(v) for k, v in base.items()}
-    for key, value in settings.items():
-        section, _, name = key.partition(".")
-        if not name:
-            raise ConfigError(f"setting '{key}' needs the form section.field")
-        out.setdefault(section, {})[name] = value
-    return out
+    return cfgmod.with_overrides(cfgmod.from_dict(base), settings).to_dict() if settings else base
 
 
 def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool,
