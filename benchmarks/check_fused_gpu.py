@@ -13,8 +13,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from spiketune import neurons, surrogate as sg  # noqa: E402
-from spiketune.kernels import triton_neuron  # noqa: E402
+from spiketune.network import neurons
+from spiketune.network import surrogate as sg  # noqa: E402
+from spiketune.network.kernels import triton_neuron  # noqa: E402
 
 
 def main() -> int:

@@ -22,8 +22,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from spiketune import models, surrogate  # noqa: E402
-from spiketune.losses import ce_count_loss  # noqa: E402
+from spiketune.network import models
+from spiketune.network import surrogate  # noqa: E402
+from spiketune.training.losses import ce_count_loss  # noqa: E402
 
 ARCH = "32C3-P2-32C3-MP2-256-10"
 

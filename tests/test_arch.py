@@ -2,7 +2,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from spiketune import arch, models
+from spiketune.network import arch
+from spiketune.network import models
 from spiketune.errors import ArchError, SpiketuneError
 
 

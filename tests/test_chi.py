@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from spiketune import surrogate as sg
-from spiketune.chi import ChiConfig, ChiTracker
+from spiketune.network import surrogate as sg
+from spiketune.training.chi import ChiConfig, ChiTracker
 from spiketune.errors import ConfigError
 
 
@@ -64,8 +64,8 @@ def test_adaptive_needs_a_width_parameter():
 
 
 def test_training_logs_chi_per_epoch(tiny_cfg):
-    from spiketune import config
-    from spiketune.train import train
+    from spiketune.training import config
+    from spiketune.training.trainer import train
 
     cfg = config.with_overrides(tiny_cfg, {"chi.adaptive": True, "chi.low": 0.99, "chi.high": 1.0})
     r = train(cfg, progress=False)

@@ -9,9 +9,11 @@ import pytest
 import torch
 from eventfiles import nmnist_bytes, write_aedat4
 
-from spiketune import config, data, event_data
+from spiketune.training import config
+from spiketune.data import datasets as data
+from spiketune.data import events as event_data
 from spiketune.errors import ConfigError, DatasetError
-from spiketune.run import run
+from spiketune.explore.run import run
 
 tonic = pytest.importorskip("tonic")
 
@@ -362,7 +364,7 @@ def test_frames_built_in_worker_processes_equal_those_built_inline(tmp_path, mon
 
 def test_a_nir_model_is_costed_on_event_data_from_a_data_root(tmp_path):
     pytest.importorskip("nir")
-    from spiketune import models
+    from spiketune.network import models
     from spiketune.interop import nir_io
 
     root = tmp_path / "data"

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from spiketune import config, traces
+from spiketune.training import config
+from spiketune import traces
 from spiketune.hardware import HardwareConfig
 from spiketune.hardware import fixed_point as fp
-from spiketune.run import run
+from spiketune.explore.run import run
 from spiketune.traces import LayerSpec
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 import snntorch.functional as SF
 
-from spiketune.losses import ce_count_loss, mse_count_loss
+from spiketune.training.losses import ce_count_loss, mse_count_loss
 
 
 def _spikes(seed, units):

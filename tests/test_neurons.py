@@ -5,8 +5,8 @@ import pytest
 import snntorch as snn
 import torch
 
-from spiketune import neurons
-from spiketune import surrogate as sg
+from spiketune.network import neurons
+from spiketune.network import surrogate as sg
 from spiketune.errors import ConfigError
 
 

@@ -7,7 +7,7 @@ import torch
 
 nir = pytest.importorskip("nir")
 
-from spiketune import models  # noqa: E402
+from spiketune.network import models  # noqa: E402
 from spiketune.interop import nir_io  # noqa: E402
 
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from spiketune import config
+from spiketune.training import config
 from spiketune.errors import SpiketuneError
-from spiketune.run import run
+from spiketune.explore.run import run
 
 TINY = {"data": {"num_steps": 3, "batch_size": 128, "train_limit": 400, "test_limit": 100},
         "train": {"epochs": 2, "patience": None}}
@@ -61,7 +61,7 @@ def test_results_files_are_replaced_atomically(tmp_path, monkeypatch):
 
 def _poison_inputs(monkeypatch):
     """Inject the fault: every training batch carries NaN pixels (corrupt data)."""
-    from spiketune import train as train_mod
+    from spiketune.training import trainer as train_mod
 
     real = train_mod.encode
     monkeypatch.setattr(train_mod, "encode", lambda x, *a: real(x * float("nan"), *a))

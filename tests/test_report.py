@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from spiketune import reproduce as rp
+from spiketune.explore import reproduce as rp
 from spiketune.explore.sweep import SweepConfig, run_sweep
-from spiketune.report import build
+from spiketune.reporting.report import build
 
 TINY = {"data": {"num_steps": 3, "batch_size": 128, "train_limit": 400, "test_limit": 100},
         "train": {"epochs": 1, "patience": None}}
@@ -123,7 +123,7 @@ def test_study_b_preset_runs_on_event_data_from_a_data_root(tmp_path, monkeypatc
 
 
 def test_full_size_presets_are_the_published_configurations():
-    from spiketune import config
+    from spiketune.training import config
 
     for dataset in ("svhn", "digits", "cifar10dvs"):
         for base in (rp._base(dataset, False), rp._study_b_base(dataset, False)):

@@ -4,7 +4,7 @@ import pytest
 import torch
 import snntorch.surrogate as sst
 
-from spiketune import surrogate as sg
+from spiketune.network import surrogate as sg
 from spiketune.errors import ConfigError
 
 torch.set_default_dtype(torch.float32)

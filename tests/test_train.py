@@ -8,9 +8,9 @@ import time
 import pytest
 import torch
 
-from spiketune import config
-from spiketune.run import run
-from spiketune.train import CHECKPOINT, train
+from spiketune.training import config
+from spiketune.explore.run import run
+from spiketune.training.trainer import CHECKPOINT, train
 
 
 def test_default_network_learns_digits(tmp_path):

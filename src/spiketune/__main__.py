@@ -1,3 +1,3 @@
-from .cli import app
+from spiketune.cli import app
 
 app()

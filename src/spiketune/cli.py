@@ -11,8 +11,8 @@ from typing import Any, Callable, Optional
 import typer
 import yaml
 
-from . import config as cfgmod
-from .errors import SpiketuneError
+from spiketune.training import config as cfgmod
+from spiketune.errors import SpiketuneError
 
 app = typer.Typer(add_completion=False, no_args_is_help=False,
                   help="Train SNNs, profile their sparsity and cost them on an event-driven accelerator.")
@@ -70,7 +70,7 @@ def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML
     """Train, profile and cost one network (default: digits) into a results folder.
 
     Re-running the same command resumes from the folder's last checkpoint."""
-    from .run import run as run_job
+    from spiketune.explore.run import run as run_job
 
     def go() -> None:
         cfg = make_config(config, dataset, arch, epochs, set_, data_root)
@@ -96,8 +96,8 @@ def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML
 def export(results: Path = typer.Argument(..., help="results folder of a trained network"),
            target: Path = typer.Argument(..., help="NIR file to write, e.g. model.nir")) -> None:
     """Write a trained network as a NIR graph (HDF5)."""
-    from .interop import nir_io
-    from .run import load_model
+    from spiketune.interop import nir_io
+    from spiketune.explore.run import load_model
 
     def go() -> None:
         model, _ = load_model(results)
@@ -110,10 +110,10 @@ def export(results: Path = typer.Argument(..., help="results folder of a trained
 def _profile_nir(model_file: Path, dataset: str, num_steps: int, out: Path, reset: Optional[str],
                  root: Optional[Path]) -> Path:
     """Import a NIR model, run it on a dataset's test split and write its traces."""
-    from .data import get_dataset
-    from .interop import nir_io
-    from .profile import run_profile
-    from .results import write_json
+    from spiketune.data.datasets import get_dataset
+    from spiketune.interop import nir_io
+    from spiketune.measure.profile import run_profile
+    from spiketune.results import write_json
 
     ds = get_dataset(dataset, "test", root, num_steps=num_steps, progress=True)
     model = nir_io.read(model_file, num_classes=ds.num_classes, reset=reset)
@@ -143,9 +143,10 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
            None, "--fixed-point/--float", help="events from the bit-exact fixed-point run "
            "(default: when trained with quantised weights)")) -> None:
     """Cost a trained network's spike traces on the accelerator model."""
-    from .hardware.config import from_dict
-    from .hardware.config import load as load_hw
-    from .hardware.report import cost
+    from spiketune.hardware.config import from_dict
+    from spiketune.hardware.config import load as load_hw
+    from spiketune.hardware.report import cost
+    from spiketune.reporting.plots import cost_cycles
 
     def go() -> None:
         cfg = load_hw(hw_config)
@@ -161,6 +162,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
         trace_dir = results / "traces" if (results / "traces").is_dir() else results
         out = results if trace_dir != results else None
         rep = cost(trace_dir, cfg, core_list, out_dir=out, fixed_point=fixed_point)
+        if out is not None:
+            cost_cycles(rep.to_dict(), out / "hardware_cycles.png")
         typer.echo(f"{'layer':<10}{'cores':>6}{'groups':>7}{'cycles':>12}{'accum':>11}"
                    f"{'sweep':>9}{'ecu/ctl':>10}{'util':>7}{'events':>10}")
         for l in rep.layers:
@@ -190,7 +193,7 @@ def sweep(config_file: Path = typer.Argument(..., metavar="CONFIG", help="sweep 
           out: Path = typer.Option(Path("results/sweep"), "--out", "-o"),
           progress: bool = typer.Option(True)) -> None:
     """Run a grid sweep; re-running resumes (finished points are kept, failed ones retried)."""
-    from .explore.sweep import SweepConfig, run_sweep
+    from spiketune.explore.sweep import SweepConfig, run_sweep
 
     def go() -> None:
         sc = SweepConfig.load(config_file)
@@ -215,7 +218,7 @@ def search(config_file: Path = typer.Argument(..., metavar="CONFIG", help="searc
            grace: int = typer.Option(180, help="seconds without heartbeat before a trial fails"),
            progress: bool = typer.Option(True)) -> None:
     """Multi-objective Optuna search; run the same command on many machines with --storage."""
-    from .explore.search import SearchConfig, run_search, summary, write_pareto
+    from spiketune.explore.search import SearchConfig, run_search, summary, write_pareto
 
     def go() -> None:
         sc = SearchConfig.load(config_file)
@@ -234,8 +237,8 @@ def predict(results: Path = typer.Argument(..., help="sweep, search or reproduct
             target: str = typer.Option("latency_cycles", help="latency_cycles | fps_per_w | fps | ..."),
             with_rate: bool = typer.Option(False, help="also use the measured firing rate")) -> None:
     """Fit a hardware-cost predictor on finished runs; print its cross-validated error."""
-    from .explore.predict import fit
-    from .explore.sweep import collect
+    from spiketune.explore.predict import fit
+    from spiketune.explore.sweep import collect
 
     def go() -> None:
         rows = [r for pattern in ("runs/*/", "trials/*/", "studies/*/trials/*/") for r in collect(results, pattern)]
@@ -254,7 +257,7 @@ def predict(results: Path = typer.Argument(..., help="sweep, search or reproduct
 @app.command()
 def report(results: Path = typer.Argument(..., help="run, sweep, search or reproduction folder")) -> None:
     """Write report.html (self-contained) and report.md for a results folder."""
-    from .report import build
+    from spiketune.reporting.report import build
 
     def go() -> None:
         h, m = build(results)
@@ -272,7 +275,7 @@ def reproduce(name: str = typer.Argument(..., help="surrogate-slope | surrogates
               out: Optional[Path] = typer.Option(None, "--out", "-o"),
               progress: bool = typer.Option(True)) -> None:
     """Run a study's experiment plan and write its report with the findings tested."""
-    from .reproduce import reproduce as run_preset
+    from spiketune.explore.reproduce import reproduce as run_preset
 
     def go() -> None:
         html, findings = run_preset(name, dataset, quick, out, progress, data_root, _overrides(set_))
@@ -293,9 +296,9 @@ def data_info(name: str = typer.Argument(..., help="digits | fashion-mnist | svh
               num_steps: Optional[int] = typer.Option(None, help="time bins of event frames (default: the dataset's)"),
               downsample: Optional[int] = typer.Option(None, help="spatial factor of event frames")) -> None:
     """Shape, classes, split sizes, storage and frame cache of a dataset (nothing is downloaded)."""
-    from . import data as data_mod
-    from . import event_data
-    from .config import DATASET_DEFAULTS
+    from spiketune.data import datasets as data_mod
+    from spiketune.data import events as event_data
+    from spiketune.training.config import DATASET_DEFAULTS
 
     def go() -> None:
         key = data_mod.canonical_dataset(name)
@@ -335,7 +338,7 @@ def data_show(name: str = typer.Argument(..., help="dataset name"),
               num_steps: Optional[int] = typer.Option(None, help="time bins of event frames"),
               set_: list[str] = typer.Option([], "--set", help="framing, e.g. data.denoise_us=10000")) -> None:
     """Plot the first samples of a split as the network sees them (event frames over time)."""
-    from .plots import dataset_samples
+    from spiketune.reporting.plots import dataset_samples
 
     def go() -> None:
         steps = [f"data.num_steps={num_steps}"] if num_steps else []

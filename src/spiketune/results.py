@@ -35,7 +35,7 @@ def read_mapping(path: str | Path, what: str) -> dict[str, Any]:
     """A YAML file holding a mapping; ConfigError names the file when it is not one."""
     import yaml
 
-    from .errors import ConfigError
+    from spiketune.errors import ConfigError
 
     p = Path(path)
     try:
@@ -65,7 +65,7 @@ def write_csv(path: str | Path, rows: Iterable[dict[str, Any]]) -> Path:
 
 def load_validated(path: str | Path, what: str, from_dict: Callable[[dict[str, Any]], Any]) -> Any:
     """Read a YAML mapping and validate it with ``from_dict``; errors name the file."""
-    from .errors import ConfigError
+    from spiketune.errors import ConfigError
 
     p = Path(path)
     raw = read_mapping(p, what)

@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TraceError
-from .results import write_atomic
+from spiketune.errors import TraceError
+from spiketune.results import write_atomic
 
 FORMAT, VERSION = "spiketune-trace", 1
 

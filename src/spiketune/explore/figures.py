@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import plots
+from spiketune.reporting import plots
 
 
 def tuned_point(rows: list[dict[str, Any]], max_drop: float = 0.03) -> tuple[dict, dict]:

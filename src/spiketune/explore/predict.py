@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from spiketune.errors import ConfigError
 
 NUMERIC = ("model.slope", "model.beta", "model.threshold", "train.lr", "data.num_steps")
 CATEGORICAL = ("model.surrogate", "model.neuron")

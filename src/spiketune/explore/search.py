@@ -43,13 +43,13 @@ from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 from sqlalchemy.exc import DBAPIError
 
-from .. import config as cfgmod
-from ..errors import ConfigError, SpiketuneError
-from ..hardware.config import HardwareConfig
-from ..hardware.config import from_dict as hw_from_dict
-from ..results import read_mapping, write_text
-from .pareto import non_dominated
-from .table import write_table
+from spiketune.training import config as cfgmod
+from spiketune.errors import ConfigError, SpiketuneError
+from spiketune.hardware.config import HardwareConfig
+from spiketune.hardware.config import from_dict as hw_from_dict
+from spiketune.results import read_mapping, write_text
+from spiketune.explore.pareto import non_dominated
+from spiketune.explore.table import write_table
 
 OBJECTIVES = {  # name -> (direction, how to read it from a run's metrics)
     "accuracy": ("maximize", lambda m: m["test_accuracy"]),
@@ -157,8 +157,8 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
     ``db_retries`` times) and carries on; a trial it was running when the connection
     dropped is failed by its stale heartbeat and re-run once.
     """
-    from ..run import run
-    from ..train import TrainingDiverged
+    from spiketune.explore.run import run
+    from spiketune.training.trainer import TrainingDiverged
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -274,7 +274,7 @@ def write_pareto(study: optuna.Study, out_dir: Path) -> list[dict[str, Any]]:
     front = [r for r in rows if r["pareto"]]
     write_table(out_dir, front, "pareto")
     if len(names) == 2:
-        from ..plots import pareto_front
+        from spiketune.reporting.plots import pareto_front
 
         labels = {"accuracy": "test accuracy (%)", "latency": "latency (cycles/inference)",
                   "fps_per_w": "FPS/W", "firing_rate": "firing rate (%)",

@@ -2,7 +2,7 @@
 
 A sweep config (YAML)::
 
-    base:            # a run config (see spiketune.config), shared by every point
+    base:            # a run config (see spiketune.training.config), shared by every point
       train: {epochs: 10}
     grids:           # each grid is a product of its lists; the sweep is their union
       - {model.surrogate: [fast_sigmoid, atan], model.slope: [2, 10, 25]}
@@ -29,13 +29,13 @@ from typing import Any
 import yaml
 from tqdm.auto import tqdm
 
-from .. import config as cfgmod
-from ..errors import ConfigError, SpiketuneError
-from ..hardware.config import HardwareConfig
-from ..hardware.config import from_dict as hw_from_dict
-from ..results import read_mapping, write_json, write_text
-from .figures import sweep_figures
-from .table import row, write_table
+from spiketune.training import config as cfgmod
+from spiketune.errors import ConfigError, SpiketuneError
+from spiketune.hardware.config import HardwareConfig
+from spiketune.hardware.config import from_dict as hw_from_dict
+from spiketune.results import read_mapping, write_json, write_text
+from spiketune.explore.figures import sweep_figures
+from spiketune.explore.table import row, write_table
 
 
 @dataclass
@@ -101,7 +101,7 @@ def collect(out_dir: str | Path, pattern: str = "runs/*/") -> list[dict[str, Any
 
 def run_sweep(sc: SweepConfig, out_dir: str | Path, progress: bool = True) -> list[dict[str, Any]]:
     """Run every unfinished point; returns the table rows of all finished points."""
-    from ..run import run
+    from spiketune.explore.run import run
 
     out = Path(out_dir)
     (out / "runs").mkdir(parents=True, exist_ok=True)

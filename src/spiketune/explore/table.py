@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..results import write_csv, write_json
+from spiketune.results import write_csv, write_json
 
 METRICS = ("test_accuracy", "firing_rate", "synops", "latency_cycles", "latency_us", "fps",
            "power_w", "fps_per_w")

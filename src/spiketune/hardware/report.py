@@ -1,4 +1,4 @@
-"""Write a hardware report (JSON, CSV, plot) for a trace folder."""
+"""Write a hardware report (JSON, CSV) for a trace folder."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from .simulate import HardwareReport, simulate
 def cost(trace_dir: str | Path, hw: HardwareConfig | None = None,
          cores: list[int] | None = None, out_dir: str | Path | None = None,
          fixed_point: bool | None = None) -> HardwareReport:
-    """Simulate ``trace_dir``; with ``out_dir`` write hardware.json, hardware_layers.csv and
-    hardware_cycles.png there.
+    """Simulate ``trace_dir``; with ``out_dir`` write hardware.json and hardware_layers.csv there.
 
     ``fixed_point`` (default: when the network was trained with quantised weights) takes the
     event counts from the bit-exact fixed-point run and records its per-layer mismatch.
@@ -36,12 +35,8 @@ def cost(trace_dir: str | Path, hw: HardwareConfig | None = None,
     rep = simulate(traces, hw, cores)
     rep.fixed_point = extra.get("fixed_point")
     if out_dir is not None:
-        from ..plots import hardware_cycles
-
         out = Path(out_dir)
         write_json(out / "hardware.json", {**rep.to_dict(), "config": hw.model_dump()})
         rows = [asdict(l) for l in rep.layers]
         write_csv(out / "hardware_layers.csv", rows)
-        hardware_cycles(rows, out / "hardware_cycles.png",
-                        title=f"Cycles per layer ({hw.mode} mode, {rep.latency_cycles:.0f} cycles/inference)")
     return rep

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import SpiketuneError
-from ..models import SpikingNetwork, build
+from spiketune.errors import SpiketuneError
+from spiketune.network.models import SpikingNetwork, build
 
 DT = 1e-4
 
@@ -79,7 +79,7 @@ def export(model: SpikingNetwork) -> "nir.NIRGraph":  # noqa: F821
     nodes["output"] = nir.Output({"output": np.array(model.blocks[-1].spec.out_shape)})
     chain.append("output")
     return nir.NIRGraph(nodes=nodes, edges=list(zip(chain[:-1], chain[1:])),
-                        metadata={"spiketune.arch": model.arch, "spiketune.classes": model.num_classes})
+                        metadata={"spiketune.network.arch": model.arch, "spiketune.classes": model.num_classes})
 
 
 def write(model: SpikingNetwork, path: str | Path) -> Path:

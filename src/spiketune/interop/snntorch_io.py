@@ -13,9 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import surrogate as sg
-from ..errors import SpiketuneError
-from ..models import SpikingNetwork, build
+from spiketune.network import surrogate as sg
+from spiketune.errors import SpiketuneError
+from spiketune.network.models import SpikingNetwork, build
 
 # snnTorch surrogate factory -> (spiketune name, the factory's single width argument)
 SURROGATES = {"fast_sigmoid": ("fast_sigmoid", "slope"), "atan": ("atan", "alpha"),

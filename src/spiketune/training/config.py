@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import event_data
-from . import surrogate as sg
-from .chi import ChiConfig
-from .errors import ConfigError, describe_validation
-from .results import load_validated
+from spiketune.data import events as event_data
+from spiketune.network import surrogate as sg
+from spiketune.training.chi import ChiConfig
+from spiketune.errors import ConfigError, describe_validation
+from spiketune.results import load_validated
 
 if TYPE_CHECKING:
-    from .data import TensorDataset
+    from spiketune.data.datasets import TensorDataset
 
 # Default network and time steps per dataset (see docs/datasets.md for their sources).
 DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
@@ -54,7 +54,7 @@ class DataConfig(_Section):
     train_limit: int | None = Field(None, ge=1)  # use only the first N training samples
     test_limit: int | None = Field(None, ge=1)
     download: bool = True  # fetch an absent dataset through its library's download path
-    # event datasets only (see spiketune.event_data.Framing)
+    # event datasets only (see spiketune.data.events.Framing)
     time_window_us: float | None = Field(None, gt=0)  # frames of this length instead of T equal bins
     denoise_us: float | None = Field(None, gt=0)  # drop events isolated for longer than this
     downsample: int | None = Field(None, ge=1)  # spatial factor (default: the dataset's)
@@ -63,13 +63,13 @@ class DataConfig(_Section):
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, v: str) -> str:
-        from .data import canonical_dataset
+        from spiketune.data.datasets import canonical_dataset
 
         return canonical_dataset(v)
 
     def load(self, split: str, progress: bool = False) -> "TensorDataset":
         """The ``split`` ('train' or 'test') of this dataset, framed as configured."""
-        from .data import get_dataset
+        from spiketune.data.datasets import get_dataset
 
         return get_dataset(self.dataset, split, self.root, self.num_steps or 10,
                            time_window_us=self.time_window_us, denoise_us=self.denoise_us,

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import plots
-from .results import write_text
+from spiketune.reporting import plots
+from spiketune.results import write_text
 
 COLUMNS = ("run", "model.surrogate", "model.slope", "model.neuron", "model.beta", "model.threshold",
            "test_accuracy", "firing_rate", "chi", "latency_cycles", "fps", "power_w", "fps_per_w")
@@ -103,7 +103,7 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list
                                 tables=[("layers", [{k: l[k] for k in ("name", "cores", "groups",
                                          "latency_cycles", "accumulate_cycles", "activate_cycles",
                                          "core_utilisation", "input_events")} for l in hw["layers"]])]))
-    from . import surrogate as sg
+    from spiketune.network import surrogate as sg
 
     def width(r: dict[str, Any]) -> float:  # the run's width, or its family's default
         fam = sg.FAMILIES[r["model.surrogate"]]
@@ -142,7 +142,7 @@ def _search_sections(root: Path, trials: list[dict[str, Any]]) -> list[Section]:
 
 def build(results_dir: str | Path) -> tuple[Path, Path]:
     """Write report.html and report.md for a results folder; returns their paths."""
-    from .errors import SpiketuneError
+    from spiketune.errors import SpiketuneError
 
     root = Path(results_dir)
     files = root / "report_files"

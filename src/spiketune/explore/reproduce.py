@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from . import config as cfgmod
-from .errors import ConfigError
-from .explore.sweep import SweepConfig, run_id, run_sweep
-from .report import build, tuned_vs_best
-from .results import write_json, write_text
+from spiketune.training import config as cfgmod
+from spiketune.errors import ConfigError
+from spiketune.explore.sweep import SweepConfig, run_id, run_sweep
+from spiketune.reporting.report import build, tuned_vs_best
+from spiketune.results import write_json, write_text
 
 PRESETS = ("surrogate-slope", "surrogates-neurons")
 
@@ -141,8 +141,8 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
     import optuna
     from optuna.trial import TrialState
 
-    from .explore.search import SearchConfig, run_search
-    from .explore.table import row, write_table
+    from spiketune.explore.search import SearchConfig, run_search
+    from spiketune.explore.table import row, write_table
 
     base = _adjusted(_study_b_base(dataset, quick), settings)
     trials = TRIALS[quick]

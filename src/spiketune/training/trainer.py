@@ -13,16 +13,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import surrogate as sg
-from .chi import ChiTracker
-from .config import RunConfig
-from .data import TensorDataset
-from .encoding import encode
-from .errors import ConfigError, SpiketuneError
-from .losses import ce_count_loss, mse_count_loss
-from .models import SpikingNetwork, build
-from .results import write_atomic
-from .splits import stratified_split
+from spiketune.network import surrogate as sg
+from spiketune.training.chi import ChiTracker
+from spiketune.training.config import RunConfig
+from spiketune.data.datasets import TensorDataset
+from spiketune.data.encoding import encode
+from spiketune.errors import ConfigError, SpiketuneError
+from spiketune.training.losses import ce_count_loss, mse_count_loss
+from spiketune.network.models import SpikingNetwork, build
+from spiketune.results import write_atomic
+from spiketune.data.splits import stratified_split
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -40,7 +40,7 @@ class EpochRecord:
     firing_rate: float
     lr: float
     seconds: float
-    chi: float = float("nan")  # mean neuron chi over layers (see spiketune.chi)
+    chi: float = float("nan")  # mean neuron chi over layers (see spiketune.training.chi)
     param_chi: float = float("nan")
     layer_chi: list[float] = field(default_factory=list)
     layer_width: list[float] = field(default_factory=list)
@@ -63,7 +63,7 @@ def surrogates_for(cfg: RunConfig, num_layers: int) -> list[sg.Surrogate]:
 
 def build_model(cfg: RunConfig, input_shape: tuple[int, ...], num_classes: int) -> SpikingNetwork:
     """The network a (resolved) config describes."""
-    from .arch import parse
+    from spiketune.network.arch import parse
 
     m = cfg.model
     n_layers = len(parse(m.arch, input_shape))

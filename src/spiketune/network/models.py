@@ -1,4 +1,4 @@
-"""Spiking networks built from the architecture notation (see :mod:`spiketune.arch`).
+"""Spiking networks built from the architecture notation (see :mod:`spiketune.network.arch`).
 
 Execution is multi-step: each conv/linear runs once over all ``T*B`` inputs, and
 for a static (direct-coded) input the first block's synapse runs once and is
@@ -12,11 +12,11 @@ import math
 import torch
 from torch import nn
 
-from . import arch as arch_mod
-from . import neurons
-from . import surrogate as sg
-from .errors import ArchError
-from .quant import QuantConv2d, QuantLinear
+from spiketune.network import arch as arch_mod
+from spiketune.network import neurons
+from spiketune.network import surrogate as sg
+from spiketune.errors import ArchError
+from spiketune.network.quant import QuantConv2d, QuantLinear
 
 
 class SpikingBlock(nn.Module):

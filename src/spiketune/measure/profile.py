@@ -3,7 +3,7 @@
 For each spiking layer: total spikes, firing rate ``spikes / (neurons * T * samples)``,
 activation sparsity ``1 - firing rate``, and the synaptic operations of the weight
 layer that reads its spikes (effective accumulates: each event times its exact
-out-degree, see :mod:`spiketune.fanout`).
+out-degree, see :mod:`spiketune.measure.fanout`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import traces as tr
-from .data import TensorDataset
-from .encoding import encode
-from .fanout import out_degree
-from .models import SpikingNetwork
+from spiketune import traces as tr
+from spiketune.data.datasets import TensorDataset
+from spiketune.data.encoding import encode
+from spiketune.measure.fanout import out_degree
+from spiketune.network.models import SpikingNetwork
 
 
 @dataclass
@@ -81,7 +81,7 @@ def layer_specs(model: SpikingNetwork) -> list[tr.LayerSpec]:
 
 
 def layer_weights(model: SpikingNetwork) -> list[dict[str, np.ndarray]]:
-    from .quant import integer_weight
+    from spiketune.network.quant import integer_weight
 
     out = []
     for block in model.blocks:

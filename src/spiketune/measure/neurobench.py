@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 import torch
 from torch.nn import functional as F
 
-from .data import TensorDataset
-from .models import SpikingNetwork
+from spiketune.data.datasets import TensorDataset
+from spiketune.network.models import SpikingNetwork
 
 if TYPE_CHECKING:
-    from .profile import Profile
+    from spiketune.measure.profile import Profile
 
 
 @dataclass
@@ -51,7 +51,7 @@ def _ops(block, x: torch.Tensor, total: bool) -> float:
 
 class Counter:
     """Counts the synaptic operations batch by batch: hand :meth:`update` to
-    :func:`spiketune.profile.run_profile` as ``observe``; the profile supplies accuracy and
+    :func:`spiketune.measure.profile.run_profile` as ``observe``; the profile supplies accuracy and
     activation sparsity."""
 
     def __init__(self, model: SpikingNetwork) -> None:
@@ -88,7 +88,7 @@ class Counter:
 def compute(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: str,
             batch_size: int = 256, seed: int = 0) -> Metrics:
     """The metrics of ``model`` on ``ds`` in one evaluation pass."""
-    from .profile import run_profile
+    from spiketune.measure.profile import run_profile
 
     counter = Counter(model)
     prof = run_profile(model, ds, num_steps, encoding, batch_size=batch_size, seed=seed, observe=counter.update)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .errors import ArchError
+from spiketune.errors import ArchError
 
 _CONV = re.compile(r"^(\d+)C(\d+)(?:p(\d+))?(?:s(\d+))?$")
 _POOL = re.compile(r"^(MP|AP|P)(\d+)$")

@@ -20,8 +20,8 @@ import math
 import torch
 from torch import nn
 
-from . import surrogate as sg
-from .errors import ConfigError
+from spiketune.network import surrogate as sg
+from spiketune.errors import ConfigError
 
 RESETS = ("subtract", "zero", "none")
 
@@ -84,7 +84,7 @@ class SpikingNeuron(nn.Module):
         a, b = self.coefficients()
         seq = x_seq if num_steps is None else x_seq.unsqueeze(0).expand(num_steps, *x_seq.shape)
         if self.fused and not return_mem:
-            from .kernels import triton_neuron
+            from spiketune.network.kernels import triton_neuron
 
             if triton_neuron.available(seq, self, a, b):
                 return triton_neuron.FusedMultiStep.apply(seq, a, b, self.threshold, self)
@@ -146,7 +146,7 @@ class _MultiStep(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_s):  # type: ignore[override]
-        from .surrogate import FAMILIES
+        from spiketune.network.surrogate import FAMILIES
 
         x, a, b, thr = ctx.saved_tensors
         mems, spikes, n = ctx.mems, ctx.spikes, ctx.neuron

@@ -1,7 +1,7 @@
 """Spike encoders for static images in [0, 1]: direct, rate (Bernoulli) and latency.
 
 ``direct`` returns the image itself: the network feeds it to its first layer at
-every step (computed once, see :mod:`spiketune.models`). ``rate`` draws
+every step (computed once, see :mod:`spiketune.network.models`). ``rate`` draws
 ``S_t ~ Bernoulli(x)`` independently per step. ``latency`` fires each pixel with
 x > 0 exactly once, at step ``round((1 - x) * (T - 1))`` (brighter = earlier; a
 linear time-to-first-spike code). ``events`` takes event-camera frames [B, T, C, H, W]
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import ConfigError
+from spiketune.errors import ConfigError
 
 ENCODINGS = ("direct", "rate", "latency", "events")
 

@@ -36,7 +36,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .surrogate import ChiCounter, Surrogate
+from spiketune.network.surrogate import ChiCounter, Surrogate
 
 ADAPTIVE = ("fast_sigmoid", "atan", "sigmoid", "spike_rate_escape")
 
@@ -84,7 +84,7 @@ class ChiTracker:
         if cfg.adaptive:
             bad = [s.name for s in surrogates if s.name not in ADAPTIVE]
             if bad:
-                from .errors import ConfigError
+                from spiketune.errors import ConfigError
 
                 raise ConfigError(f"chi.adaptive needs a surrogate with a width ({', '.join(ADAPTIVE)}); "
                                   f"got {', '.join(sorted(set(bad)))}")

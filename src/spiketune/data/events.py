@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DatasetError, DatasetMissingError
-from .splits import stratified_split
+from spiketune.errors import DatasetError, DatasetMissingError
+from spiketune.data.splits import stratified_split
 
 EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
 CIFAR10DVS_TEST_FRACTION = 0.1
@@ -245,7 +245,7 @@ def _load_cache(paths: list[Path], stamp: str) -> tuple[np.ndarray, np.ndarray] 
 
 
 def _save_cache(paths: list[Path], x: np.ndarray, y: np.ndarray, stamp: str) -> None:
-    from .results import write_atomic
+    from spiketune.results import write_atomic
 
     for path in paths:
         try:

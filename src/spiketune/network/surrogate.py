@@ -30,7 +30,7 @@ from typing import Callable
 
 import torch
 
-from .errors import ConfigError
+from spiketune.errors import ConfigError
 
 Derivative = Callable[[torch.Tensor, torch.Tensor, dict[str, float]], torch.Tensor]
 
@@ -110,7 +110,7 @@ class _SpikeFunction(torch.autograd.Function):
 
 class ChiCounter:
     """Counts how many neuron states fall in the surrogate's effective domain:
-    ``|dS/dU| > eps * peak`` with ``peak`` the derivative's maximum (see spiketune.chi)."""
+    ``|dS/dU| > eps * peak`` with ``peak`` the derivative's maximum (see spiketune.training.chi)."""
 
     def __init__(self, eps: float) -> None:
         self.eps = eps

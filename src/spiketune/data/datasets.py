@@ -8,7 +8,7 @@
   by default ``/usr/share/datasets/fashion-mnist`` (Debian package
   ``dataset-fashion-mnist``) or ``$SPIKETUNE_DATA/fashion-mnist``.
 * event-camera datasets (``nmnist``, ``dvsgesture``, ``cifar10dvs``): see
-  :mod:`spiketune.event_data`.
+  :mod:`spiketune.data.events`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import event_data as ev
-from .errors import DatasetError, DatasetMissingError
-from .splits import stratified_split
+from spiketune.data import events as ev
+from spiketune.errors import DatasetError, DatasetMissingError
+from spiketune.data.splits import stratified_split
 
 
 @dataclass
@@ -198,7 +198,7 @@ def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None 
                 denoise_us: float | None = None, downsample: int | None = None,
                 binary_frames: bool = False, progress: bool = False, download: bool = True) -> TensorDataset:
     """Dataset ``name``, ``split`` 'train' or 'test'. Event datasets give ``num_steps`` frames
-    per sample, framed as :class:`spiketune.event_data.Framing` describes (``binary_frames``:
+    per sample, framed as :class:`spiketune.data.events.Framing` describes (``binary_frames``:
     counts clipped to 1). Absent datasets
     are downloaded through their library's download path when ``download`` is set."""
     key = canonical_dataset(name)

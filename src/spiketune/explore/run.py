@@ -25,16 +25,16 @@ from typing import Any
 
 import torch
 
-from . import __version__
-from . import config as cfgmod
-from .config import RunConfig
-from .hardware import HardwareConfig
-from .hardware.report import cost
-from .metrics import Counter as NeuroBenchCounter
-from .plots import firing_rates, training_curves
-from .profile import run_profile
-from .results import write_csv, write_json, write_text
-from .train import TrainingDiverged, build_model, load_splits, train
+from spiketune import __version__
+from spiketune.training import config as cfgmod
+from spiketune.training.config import RunConfig
+from spiketune.hardware import HardwareConfig
+from spiketune.hardware.report import cost
+from spiketune.measure.neurobench import Counter as NeuroBenchCounter
+from spiketune.reporting.plots import cost_cycles, firing_rates, training_curves
+from spiketune.measure.profile import run_profile
+from spiketune.results import write_csv, write_json, write_text
+from spiketune.training.trainer import TrainingDiverged, build_model, load_splits, train
 
 
 def git_revision(path: Path) -> str | None:
@@ -66,7 +66,7 @@ def environment(config_dir: Path | None = None) -> dict[str, str | None]:
 
 def check_writable(out: Path) -> None:
     """Fail before training when ``out`` cannot hold results (not a folder, read-only, full)."""
-    from .errors import SpiketuneError
+    from spiketune.errors import SpiketuneError
 
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -86,7 +86,7 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
     """Train, profile and cost ``cfg`` into ``out_dir``; returns the metrics dict.
 
     ``config_dir`` is where the config came from (its git revision is recorded);
-    ``on_epoch`` goes to :func:`spiketune.train.train`."""
+    ``on_epoch`` goes to :func:`spiketune.training.trainer.train`."""
     cfg = cfg.resolved()
     splits = load_splits(cfg, progress)
     build_model(cfg, splits[0].input_shape, splits[0].num_classes)  # fail before writing
@@ -113,6 +113,7 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
         "environment": environment(config_dir)}
     layer_rows = [asdict(l) for l in prof.layers]
     metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()
+    cost_cycles(metrics["hardware"], out / "hardware_cycles.png")
     metrics["neurobench"] = asdict(neurobench.result(prof))
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)
@@ -125,7 +126,7 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
 
 def load_model(results_dir: str | Path):
     """The trained network of a results folder (``model.pt`` + ``config.yaml``)."""
-    from .errors import SpiketuneError
+    from spiketune.errors import SpiketuneError
     out = Path(results_dir)
     try:
         saved = torch.load(out / "model.pt", map_location="cpu", weights_only=False)

@@ -84,6 +84,12 @@ def hardware_cycles(layers: Sequence[dict], path: str | Path, title: str = "Cycl
     return Path(path)
 
 
+def cost_cycles(report: dict, path: str | Path) -> Path:
+    """The cycles-per-layer figure of a hardware cost report (``HardwareReport.to_dict()``)."""
+    return hardware_cycles(report["layers"], path, title=f"Cycles per layer ({report['mode']} mode, "
+                           f"{report['latency_cycles']:.0f} cycles/inference)")
+
+
 def slope_curves(rows: Sequence[dict], path: str | Path, cost: str = "fps_per_w") -> Path:
     """Accuracy, firing rate and hardware cost versus surrogate slope, one line per surrogate."""
     cost_label = {"fps_per_w": "FPS/W", "latency_cycles": "latency (cycles/inference)",
@@ -180,7 +186,7 @@ def surrogate_profiles(curves: Sequence[tuple[str, dict]], path: str | Path) -> 
     """dS/dU versus (U - threshold) for each (surrogate name, params)."""
     import torch
 
-    from . import surrogate as sg
+    from spiketune.network import surrogate as sg
 
     x = torch.linspace(-2, 3, 1001, dtype=torch.float64)
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
