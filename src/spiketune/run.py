@@ -31,7 +31,7 @@ from .config import RunConfig
 from .hardware import HardwareConfig
 from .hardware.report import cost
 from .metrics import Counter as NeuroBenchCounter
-from .plots import firing_rates, training_curves
+from .plots import firing_rates, hardware_cycles, training_curves
 from .profile import run_profile
 from .results import write_csv, write_json, write_text
 from .train import TrainingDiverged, build_model, load_splits, train
@@ -113,6 +113,8 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
         "environment": environment(config_dir)}
     layer_rows = [asdict(l) for l in prof.layers]
     metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()
+    hardware_cycles(metrics["hardware"]["layers"], out / "hardware_cycles.png",
+                    title=f"Cycles per layer ({metrics['hardware']['latency_cycles']:.0f} cycles/inference)")
     metrics["neurobench"] = asdict(neurobench.result(prof))
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)

@@ -33,6 +33,7 @@ from .. import config as cfgmod
 from ..errors import ConfigError, SpiketuneError
 from ..hardware.config import HardwareConfig
 from ..hardware.config import from_dict as hw_from_dict
+from ..hardware.config import identity as hw_identity
 from ..results import read_mapping, write_json, write_text
 from .figures import sweep_figures
 from .table import row, write_table
@@ -81,7 +82,7 @@ class SweepConfig:
 
 
 def run_id(cfg: cfgmod.RunConfig, hw: HardwareConfig) -> str:
-    blob = json.dumps({"run": cfg.to_dict(), "hw": hw.model_dump()}, sort_keys=True)
+    blob = json.dumps({"run": cfg.to_dict(), "hw": hw_identity(hw)}, sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
