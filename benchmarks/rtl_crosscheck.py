@@ -36,7 +36,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from spiketune.hardware.cycles import conv_cycles, counter_bits, fc_cycles  # noqa: E402
+from spiketune.hardware.hybrid.dense import dense_cycles  # noqa: E402
+from spiketune.hardware.snn_dse.cycles import conv_cycles, counter_bits, fc_cycles  # noqa: E402
 
 PENC_LOOP = re.compile(r"for\(i=0; i<PENC_SIZE; i=i\+1\) begin\s*if\(sparse_in\[i\]\) begin\s*"
                        r"penc_spk_addr = i;\s*penc_done = 0;\s*break;\s*end\s*end")
@@ -62,6 +63,34 @@ def port(rtl: Path, work: Path) -> list[Path]:
     out[0].write_text(conv)
     out[1].write_text(fc)
     return out
+
+
+def port_dense(rtl: Path, work: Path) -> Path:
+    """Copy the hybrid design's dense core (``Hardware/hybrid_sim/conv_dense_nc.sv``) for Icarus.
+
+    Its done flag comes from one state machine that reads no data, so the copy keeps that
+    machine and drops what Icarus 11 cannot elaborate and the flag does not depend on: the
+    image loader ($fscanf into shortreal arrays), the PE array and the thresholding unit
+    (unpacked real-array ports); ``shortreal`` becomes ``real``."""
+    src = (rtl / "Hardware" / "hybrid_sim" / "conv_dense_nc.sv").read_text().replace("shortreal", "real")
+    i = src.index("initial begin")
+    src = src[:i] + src[src.index("end", src.index("$fclose(file);", i)) + 3:]
+    i = src.index("pe_array #(")
+    src = src[:i] + src[src.index(");", src.index("pe_array0(", i)) + 2:]
+    i = src.rindex("thresholding #(")
+    src = src[:i] + src[src.index(");", src.index("fm0(", i)) + 2:]
+    out = work / "conv_dense_nc.sv"
+    out.write_text(src)
+    return out
+
+
+def dense_case(work: Path, src: Path, rng: np.random.Generator) -> dict:
+    oc = int(rng.choice([2, 4, 6, 8, 16, 32]))
+    rows = int(rng.choice([r for r in (1, 2, 4, 8) if oc % r == 0]))
+    p = dict(T=int(rng.choice([1, 2, 3, 5, 10, 25])), IC=3, OC=oc, W=int(rng.integers(4, 33)), R=rows)
+    res = _sim(work, "dense_tb", p, [HERE / "rtl" / "dense_tb.sv", src])
+    model = dense_cycles(p["T"], p["IC"], p["OC"], p["W"] ** 2, 3, p["R"])
+    return {"kind": "dense", **p, "rtl": {"done": int(res["done"])}, "model": {"done": model}}
 
 
 def _frames(path: Path, frames: np.ndarray) -> None:
@@ -152,6 +181,9 @@ def main() -> int:
     ap.add_argument("--cases", type=int, default=40)
     ap.add_argument("--large", type=int, default=0, help="how many of the cases are realistic sizes")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hybrid", type=Path, help="checkout of the RTL's DATE25 branch: also check the "
+                    "dense first-layer core of the hybrid design")
+    ap.add_argument("--dense-cases", type=int, default=40)
     ap.add_argument("--svhn", action="store_true", help="add an SVHN-sized direct-coded first layer")
     ap.add_argument("--write", type=Path, help="save the cases (inputs + RTL cycles) as JSON")
     a = ap.parse_args()
@@ -174,6 +206,14 @@ def main() -> int:
             print(("match   " if ok else "MISMATCH"), json.dumps({k: v for k, v in case.items()
                                                                  if k != "counts"}), flush=True)
             cases.append(case)
+        if a.hybrid:
+            src = port_dense(a.hybrid, work)
+            for _ in range(a.dense_cases):
+                case = dense_case(work, src, rng)
+                ok = case["rtl"] == case["model"]
+                bad += not ok
+                print(("match   " if ok else "MISMATCH"), json.dumps(case), flush=True)
+                cases.append(case)
         if a.svhn:  # a direct-coded SVHN first layer on the published build (dense maps)
             p = dict(T=25, IC=3, OC=32, W=32, E=32, P=1024 >> 2, S=1024 >> 1)
             case = conv_case(work, srcs, p, 0.9, rng)

@@ -35,10 +35,10 @@ def sparse_layer(i: int, l: LayerSpec, c: LayerCycles, cores: int, counts: np.nd
 
 
 def layer_warnings(layers: list[LayerSpec], cores: list[int], costs: list[LayerCost],
-                   hw: HardwareConfig) -> list[str]:
+                   hw: HardwareConfig, first: int = 0) -> list[str]:
     out = []
     if hw.core_counts == "divisors":
-        out += [f"L{i}: {e} cores do not divide its {l.out_channels} channels/neurons; the RTL "
+        out += [f"L{i + first}: {e} cores do not divide its {l.out_channels} channels/neurons; the RTL "
                 f"cannot build that (core_counts: ideal allows it)"
                 for i, (l, e) in enumerate(zip(layers, cores)) if not buildable(l, e)]
     out += [f"{c.name}: the hardware drops {100 * c.dropped_fraction:.1f}% of its input spikes "
@@ -76,18 +76,24 @@ def resolve_cores(traces: Traces, hw: HardwareConfig, cores: list[int] | None) -
     return cores
 
 
+def sparse_costs(traces: Traces, hw: HardwareConfig, cores: list[int]) -> tuple[list[LayerCost], np.ndarray]:
+    """Every layer of ``traces`` on the sparse cores: LayerCosts and latencies [L, N]."""
+    cyc = [layer_cycles(l, traces.counts[i], cores[i], hw) for i, l in enumerate(traces.layers)]
+    costs = [sparse_layer(i, l, c, cores[i], traces.counts[i], hw)
+             for i, (l, c) in enumerate(zip(traces.layers, cyc))]
+    return costs, np.stack([c.latency for c in cyc])
+
+
 def simulate(traces: Traces, hw: HardwareConfig | None = None,
              cores: list[int] | None = None) -> CostReport:
     """Run the cycle model on every sample of ``traces``; ``cores`` overrides the allocation."""
     hw = hw or HardwareConfig()
     cores = resolve_cores(traces, hw, cores)
     check_memory(traces.layers, hw)
-    cyc = [layer_cycles(l, traces.counts[i], cores[i], hw) for i, l in enumerate(traces.layers)]
-    costs = [sparse_layer(i, l, c, cores[i], traces.counts[i], hw)
-             for i, (l, c) in enumerate(zip(traces.layers, cyc))]
+    costs, lat = sparse_costs(traces, hw, cores)
     warnings = layer_warnings(traces.layers, cores, costs, hw)
     if traces.encoding == "direct":
         warnings.append("direct (analog) input is costed as events on the sparse cores, which no "
                         "built design does; the hybrid design (kind: hybrid, or --accelerator hybrid) "
                         "computes the first layer on a dense core")
-    return report(traces, hw, costs, np.stack([c.latency for c in cyc]), "snn_dse", warnings)
+    return report(traces, hw, costs, lat, "snn_dse", warnings)
