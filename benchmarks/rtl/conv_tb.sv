@@ -3,7 +3,7 @@
 // and to the end of the last activation sweep.
 `timescale 1ns / 1ps
 module conv_tb;
-  parameter T = 2, IC = 2, OC = 4, W = 6, E = 2, P = 9, OW = 4;
+  parameter T = 2, IC = 2, OC = 4, W = 6, E = 2, P = 9, OW = 4, S = W * W;
   localparam F = W * W;
   logic clk = 0, rst = 1, pre = 0;
   logic post;
@@ -13,7 +13,7 @@ module conv_tb;
   wire [$clog2(T):0] t_in;
   conv_ec #(.TIME_STEPS(T), .INPUT_CHANNELS(IC), .OUTPUT_CHANNELS(OC), .KERNEL_SIZE(3),
             .INPUT_FRAME_WIDTH(W), .EC_SIZE(E), .PENC_SIZE(P), .OUTPUT_FRAME_WIDTH(OW),
-            .SPARSE_SIZE(F)) dut (
+            .SPARSE_SIZE(S)) dut (
     .clk(clk), .rst(rst), .pre_syn_RAM_loaded(pre), .post_syn_RAM_loaded(post),
     .spk_in_train(spk_in_train), .ic(ic), .time_step_in_spikes(t_in),
     .total_layer_spks_in(32'd0));
@@ -39,7 +39,7 @@ module conv_tb;
     $finish;
   end
   initial begin
-    #2000000 $display("TIMEOUT");
+    #400000000 $display("TIMEOUT");
     $finish;
   end
 endmodule

@@ -34,7 +34,7 @@ module fc_tb;
     $finish;
   end
   initial begin
-    #2000000 $display("TIMEOUT");
+    #400000000 $display("TIMEOUT");
     $finish;
   end
 endmodule

@@ -134,6 +134,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
        num_steps: int = typer.Option(8, help="time steps to run a --model for"),
        reset: Optional[str] = typer.Option(None, help="reset of a --model's neurons (NIR has none)"),
        hw_config: Optional[Path] = typer.Option(None, "--hw-config", help="hardware YAML"),
+       accelerator: Optional[str] = typer.Option(None, help="design to cost on: snn_dse | hybrid "
+                                                  "(default: the YAML's kind, else snn_dse)"),
        mode: Optional[str] = typer.Option(None, help="ideal | rtl"),
        pipeline: Optional[str] = typer.Option(None, help="sequential | layer_pipelined"),
        cores: Optional[str] = typer.Option(None, help="cores per layer, e.g. 16,32,50,10"),
@@ -143,14 +145,15 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
            None, "--fixed-point/--float", help="events from the bit-exact fixed-point run "
            "(default: when trained with quantised weights)")) -> None:
     """Cost a trained network's spike traces on the accelerator model."""
+    from spiketune.hardware import build
     from spiketune.hardware.config import from_dict
     from spiketune.hardware.config import load as load_hw
     from spiketune.hardware.report import cost
-    from spiketune.reporting.plots import cost_cycles
+    from spiketune.reporting.plots import hardware_cycles
 
     def go() -> None:
         cfg = load_hw(hw_config)
-        upd = {k: v for k, v in dict(mode=mode, pipeline=pipeline, core_budget=budget,
+        upd = {k: v for k, v in dict(kind=accelerator, mode=mode, pipeline=pipeline, core_budget=budget,
                                       clock_mhz=clock_mhz).items() if v is not None}
         cfg = from_dict({**cfg.model_dump(), **upd})
         try:
@@ -162,17 +165,17 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
         trace_dir = results / "traces" if (results / "traces").is_dir() else results
         out = results if trace_dir != results else None
         rep = cost(trace_dir, cfg, core_list, out_dir=out, fixed_point=fixed_point)
-        if out is not None:
-            cost_cycles(rep.to_dict(), out / "hardware_cycles.png")
-        typer.echo(f"{'layer':<10}{'cores':>6}{'groups':>7}{'cycles':>12}{'accum':>11}"
-                   f"{'sweep':>9}{'ecu/ctl':>10}{'util':>7}{'events':>10}")
+        cols = build(cfg).table(rep)
+        typer.echo(f"{'layer':<10}{'unit':<13}" + "".join(f"{h:>10}" for h, _, _ in cols))
         for l in rep.layers:
-            typer.echo(f"{l.name:<10}{l.cores:>6}{l.groups:>7}{l.latency_cycles:>12.0f}"
-                       f"{l.accumulate_cycles:>11.0f}{l.activate_cycles:>9.0f}{l.other_cycles:>10.0f}"
-                       f"{100 * l.core_utilisation:>6.1f}%{l.input_events:>10.1f}")
+            row = l.to_dict()
+            typer.echo(f"{l.name:<10}{l.unit:<13}" + "".join(f"{row[k]:>10{f}}" for _, k, f in cols))
         typer.echo(f"latency {rep.latency_cycles:.0f} cycles = {rep.latency_us:.2f} us at "
                    f"{rep.clock_mhz:g} MHz | {rep.fps:.1f} FPS | {rep.power_w:.3f} W | "
-                   f"{rep.fps_per_w:.1f} FPS/W | {rep.total_cores} cores ({rep.mode}, {rep.pipeline})")
+                   f"{rep.fps_per_w:.1f} FPS/W | {rep.total_cores} cores "
+                   f"({rep.accelerator}, {rep.mode}, {rep.pipeline})")
+        for w in rep.warnings:
+            typer.echo(f"warning: {w}")
         if rep.fixed_point:
             typer.echo(f"fixed point ({cfg.weight_bits}-bit weights, Q{cfg.membrane_bits - cfg.membrane_frac_bits}"
                        f".{cfg.membrane_frac_bits} membrane): accuracy "
@@ -183,6 +186,9 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
             typer.echo(f"note: the input frames hold up to {rep.input_max_count} events per pixel and step; the "
                        f"accelerator's input bitmap carries one (train with data.binary_frames: true to match)")
         if out:
+            hardware_cycles([l.to_dict() for l in rep.layers], out / "hardware_cycles.png",
+                            title=f"Cycles per layer ({rep.accelerator}, {rep.mode} mode, "
+                                  f"{rep.latency_cycles:.0f} cycles/inference)")
             typer.echo(f"wrote {out / 'hardware.json'}, hardware_layers.csv, hardware_cycles.png")
 
     _guard(go)

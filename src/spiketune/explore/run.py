@@ -31,7 +31,7 @@ from spiketune.training.config import RunConfig
 from spiketune.hardware import HardwareConfig
 from spiketune.hardware.report import cost
 from spiketune.measure.neurobench import Counter as NeuroBenchCounter
-from spiketune.reporting.plots import cost_cycles, firing_rates, training_curves
+from spiketune.reporting.plots import firing_rates, hardware_cycles, training_curves
 from spiketune.measure.profile import run_profile
 from spiketune.results import write_csv, write_json, write_text
 from spiketune.training.trainer import TrainingDiverged, build_model, load_splits, train
@@ -113,7 +113,8 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
         "environment": environment(config_dir)}
     layer_rows = [asdict(l) for l in prof.layers]
     metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()
-    cost_cycles(metrics["hardware"], out / "hardware_cycles.png")
+    hardware_cycles(metrics["hardware"]["layers"], out / "hardware_cycles.png",
+                    title=f"Cycles per layer ({metrics['hardware']['latency_cycles']:.0f} cycles/inference)")
     metrics["neurobench"] = asdict(neurobench.result(prof))
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)

@@ -33,6 +33,7 @@ from spiketune.training import config as cfgmod
 from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
+from spiketune.hardware.config import identity as hw_identity
 from spiketune.results import read_mapping, write_json, write_text
 from spiketune.explore.figures import sweep_figures
 from spiketune.explore.table import row, write_table
@@ -81,7 +82,7 @@ class SweepConfig:
 
 
 def run_id(cfg: cfgmod.RunConfig, hw: HardwareConfig) -> str:
-    blob = json.dumps({"run": cfg.to_dict(), "hw": hw.model_dump()}, sort_keys=True)
+    blob = json.dumps({"run": cfg.to_dict(), "hw": hw_identity(hw)}, sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 

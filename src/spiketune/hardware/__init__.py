@@ -1,13 +1,24 @@
-"""Cycle-level model of the sparsity-aware event-driven SNN accelerator.
+"""Accelerator models behind one contract: spike traces in, :class:`CostReport` out.
 
-Reads spike traces (:mod:`spiketune.traces`) and a :class:`HardwareConfig`; never
-imports torch.
+Each design lives in its own folder (``snn_dse/``, ``hybrid/``) and is listed in
+:mod:`.registry`; a hardware config's ``kind`` picks it. Never imports torch or plotting.
 """
 
-from .alloc import Allocation, allocate
-from .config import HardwareConfig, PowerConfig, load
-from .cycles import LayerCycles, conv_cycles, fc_cycles
-from .simulate import HardwareReport, LayerReport, simulate
+from .base import Accelerator, CostReport, LayerCost
+from .config import HardwareConfig, PowerConfig, from_dict, load
+from .registry import DESIGNS, design
+from .snn_dse.alloc import Allocation, allocate
+from .snn_dse.cycles import LayerCycles, conv_cycles, fc_cycles
+from .snn_dse.simulate import simulate
 
-__all__ = ["Allocation", "allocate", "HardwareConfig", "PowerConfig", "load", "LayerCycles",
-           "conv_cycles", "fc_cycles", "HardwareReport", "LayerReport", "simulate"]
+HardwareReport = CostReport  # the name of earlier releases
+
+
+def build(config) -> Accelerator:
+    """The accelerator a validated hardware config describes."""
+    return design(config.kind)(config)
+
+
+__all__ = ["Accelerator", "CostReport", "LayerCost", "HardwareReport", "HardwareConfig", "PowerConfig",
+           "from_dict", "load", "DESIGNS", "design", "build", "Allocation", "allocate", "LayerCycles",
+           "conv_cycles", "fc_cycles", "simulate"]

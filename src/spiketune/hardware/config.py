@@ -1,79 +1,37 @@
-"""Hardware configuration (YAML), validated; every default documented with its source.
-
-Sources: [RTL] read from the public accelerator RTL (SNN-DSE, ``Hardware/conv_ec.sv``,
-``fc_ec.sv``, ``top_wrapper.sv``); [PUB] the published configuration; [A] an assumption
-of spiketune's, to be calibrated against measurements (see ``power.calibrate``).
-"""
+"""Hardware config files: the YAML's ``kind`` (default ``snn_dse``) picks the design,
+whose own pydantic model validates the rest."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, describe_validation
 from ..results import load_validated
+from .registry import DEFAULT, design
+from .snn_dse.config import HardwareConfig, PowerConfig
+
+__all__ = ["HardwareConfig", "PowerConfig", "from_dict", "load", "identity"]
 
 
-class PowerConfig(BaseModel):
-    """Parametric power model: static + per-core + per-operation energies [A]."""
-
-    model_config = ConfigDict(extra="forbid")
-    static_w: float = Field(0.6, ge=0)  # device static power of a mid-size Kintex UltraScale+ [A]
-    core_static_mw: float = Field(0.4, ge=0)  # clock/leakage per neural core [A]
-    accumulate_pj: float = Field(2.0, ge=0)  # one weight read + 32-bit accumulate [A]
-    update_pj: dict[str, float] = Field(  # one neuron update: LIF shift decay = 3 ops;
-        default_factory=lambda: {"lif": 3.0, "lapicque": 10.0})  # Lapicque 4 ops + 2 DSP multiplies [A]
-    ecu_cycle_pj: float = Field(1.0, ge=0)  # one event-control (priority encoder) cycle [A]
-
-
-class HardwareConfig(BaseModel):
-    """Accelerator parameters. ``mode``: 'ideal' (the documented cost model) or 'rtl'
-    (also reproduces the public RTL's quirks; see docs/hardware-model.md)."""
-
-    model_config = ConfigDict(extra="forbid")
-    clock_mhz: float = Field(200.0, gt=0)  # not in the RTL; Kintex UltraScale+ designs run at a few hundred MHz [A]
-    mode: Literal["ideal", "rtl"] = "ideal"
-    pipeline: Literal["sequential", "layer_pipelined"] = "sequential"  # RTL: one image, layer by layer [RTL]
-    cores: list[int] | None = None  # neural cores (EC_SIZE) per layer; None: the policy below
-    conv_cores: Literal["per_channel"] = "per_channel"  # one NC per output channel [PUB]
-    fc_cores: int = Field(50, ge=1)  # NCs of an FC layer (56 and 50 in the published build) [PUB]
-    core_budget: int | None = Field(None, ge=1)  # if set: allocate cores across layers (alloc.py)
-    penc_chunks: int = Field(4, ge=1)  # PENC_SIZE = frame/4: each frame scanned in 4 chunks [RTL]
-    kernel_cycles_per_tap: int = Field(1, ge=1)  # one kernel tap per cycle, all group cores in parallel [RTL]
-    activation_cycles_per_neuron: dict[str, int] = Field(  # one neuron per cycle per core, LIF and
-        default_factory=lambda: {"lif": 1, "lapicque": 1})  # Lapicque alike in the public RTL [RTL]
-    weight_bits: int = Field(4, ge=1, le=32)  # INT4 weights, per-layer scale/zero point [PUB]
-    membrane_bits: int = Field(32, ge=8, le=64)  # fp32 membrane in the public RTL [RTL]
-    membrane_frac_bits: int = Field(16, ge=0, le=62)  # fixed-point format for bit-exact checks [A]
-    bram_kbits: int = Field(36, ge=1)  # one block RAM [RTL device]
-    bram_count: int = Field(1080, ge=1)  # BRAMs available (XCKU115-class device) [A]
-    power: PowerConfig = Field(default_factory=PowerConfig)
-
-    @model_validator(mode="after")
-    def _check(self) -> "HardwareConfig":
-        if self.cores is not None and any(c < 1 for c in self.cores):
-            raise ValueError(f"every layer needs >= 1 neural core, got cores={self.cores}")
-        if self.membrane_frac_bits >= self.membrane_bits:
-            raise ValueError("membrane_frac_bits must be below membrane_bits")
-        return self
-
-    @property
-    def clock_hz(self) -> float:
-        return self.clock_mhz * 1e6
-
-
-def from_dict(d: dict) -> HardwareConfig:
+def from_dict(d: dict) -> BaseModel:
     """Validate a hardware config mapping; ConfigError names each bad field."""
+    kind = d.get("kind", DEFAULT)
+    cls = design(kind).Config
     try:
-        return HardwareConfig.model_validate(d)
+        return cls.model_validate(d)
     except ValidationError as e:
-        raise ConfigError(f"invalid hardware config: {describe_validation(e)}") from None
+        raise ConfigError(f"invalid hardware config ({kind}): {describe_validation(e)}") from None
 
 
-def load(path: str | Path | None) -> HardwareConfig:
-    """Read a hardware config (YAML); None gives the defaults."""
+def load(path: str | Path | None) -> BaseModel:
+    """Read a hardware config (YAML); None gives the default design's defaults."""
     if path is None:
         return HardwareConfig()
     return load_validated(path, "hardware config", from_dict)
+
+
+def identity(hw: BaseModel) -> dict:
+    """What identifies a hardware config in a sweep's run id."""
+    return hw.identity() if hasattr(hw, "identity") else hw.model_dump()

@@ -65,15 +65,15 @@ def training_curves(history: Sequence[dict], path: str | Path) -> Path:
 
 
 def hardware_cycles(layers: Sequence[dict], path: str | Path, title: str = "Cycles per layer") -> Path:
-    """Stacked bars per layer: accumulate, neuron sweep, and ECU/control time."""
+    """Stacked bars per layer of its cycles by activity (a CostReport layer's ``breakdown``)."""
     names = [l["name"] for l in layers]
-    acc = [l["accumulate_cycles"] for l in layers]
-    act = [l["activate_cycles"] for l in layers]
-    other = [l["other_cycles"] for l in layers]
+    parts = list(dict.fromkeys(k for l in layers for k in l["breakdown"]))
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
-    ax.bar(names, acc, label="accumulate (NC replay)")
-    ax.bar(names, act, bottom=acc, label="neuron sweep")
-    ax.bar(names, other, bottom=[a + b for a, b in zip(acc, act)], label="ECU scan / control")
+    bottom = [0.0] * len(layers)
+    for part in parts:
+        vals = [l["breakdown"].get(part, 0.0) for l in layers]
+        ax.bar(names, vals, bottom=bottom, label=part)
+        bottom = [b + v for b, v in zip(bottom, vals)]
     ax.set_ylabel("cycles per inference (mean)")
     ax.set_xlabel("layer")
     ax.set_title(title)
@@ -82,12 +82,6 @@ def hardware_cycles(layers: Sequence[dict], path: str | Path, title: str = "Cycl
     fig.savefig(path)
     plt.close(fig)
     return Path(path)
-
-
-def cost_cycles(report: dict, path: str | Path) -> Path:
-    """The cycles-per-layer figure of a hardware cost report (``HardwareReport.to_dict()``)."""
-    return hardware_cycles(report["layers"], path, title=f"Cycles per layer ({report['mode']} mode, "
-                           f"{report['latency_cycles']:.0f} cycles/inference)")
 
 
 def slope_curves(rows: Sequence[dict], path: str | Path, cost: str = "fps_per_w") -> Path:

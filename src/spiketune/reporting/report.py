@@ -100,9 +100,10 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list
         if hw:
             secs.append(Section("Hardware per layer (best-accuracy run)",
                                 images=[("cycles per layer", run_dir / "hardware_cycles.png")],
-                                tables=[("layers", [{k: l[k] for k in ("name", "cores", "groups",
+                                tables=[("layers", [{k: l[k] for k in ("name", "unit", "cores", "groups",
                                          "latency_cycles", "accumulate_cycles", "activate_cycles",
-                                         "core_utilisation", "input_events")} for l in hw["layers"]])]))
+                                         "core_utilisation", "input_events", "dropped_fraction")
+                                         if k in l} for l in hw["layers"]])]))
     from spiketune.network import surrogate as sg
 
     def width(r: dict[str, Any]) -> float:  # the run's width, or its family's default
@@ -130,7 +131,8 @@ def _run_sections(root: Path, m: dict[str, Any]) -> list[Section]:
                                        ("cycles per layer", "hardware_cycles.png")) if (root / f).is_file()]
     return [Section("Summary", tables=[("run", summary)]), Section("Figures", images=imgs),
             Section("Layers", tables=[("sparsity", m["profile"]["layers"]),
-                                      ("hardware", hw.get("layers", []))])]
+                                      ("hardware", [{k: v for k, v in l.items() if k != "breakdown"}
+                                                    for l in hw.get("layers", [])])])]
 
 
 def _search_sections(root: Path, trials: list[dict[str, Any]]) -> list[Section]:

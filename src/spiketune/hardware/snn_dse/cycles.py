@@ -35,6 +35,11 @@ import numpy as np
 IDLE, REPLAY, ACT_AFTER_REPLAY, ACT_FROM_IDLE = 0, 1, 2, 3
 
 
+def counter_bits(sparse_size: int) -> int:
+    """Width of the RTL's spike counter, ``$clog2(SPARSE_SIZE)``."""
+    return max(0, (sparse_size - 1).bit_length())
+
+
 @dataclass
 class LayerCycles:
     """Per-sample arrays [N] of one layer."""
@@ -50,15 +55,20 @@ class LayerCycles:
 
 
 def conv_cycles(counts: np.ndarray, out_channels: int, cores: int, frame_in: int,
-                frame_out: int, kernel: int = 3, penc_chunks: int = 4,
-                cycles_per_neuron: int = 1, cycles_per_tap: int = 1,
-                mode: str = "ideal") -> LayerCycles:
-    """Cycles of a conv layer for input events ``counts`` [N, T, IC] (per channel and step)."""
+                frame_out: int, kernel: int = 3, penc_size: int | None = None,
+                counter_bits: int | None = None, cycles_per_neuron: int = 1,
+                cycles_per_tap: int = 1, mode: str = "ideal") -> LayerCycles:
+    """Cycles of a conv layer for input events ``counts`` [N, T, IC] (per channel and step).
+
+    ``penc_size``: bits per priority-encoder chunk (default ``frame_in >> 2``, the published
+    top level); ``counter_bits``: width of the spike counter (``$clog2(SPARSE_SIZE)``), None
+    for a counter that never wraps.
+    """
     rtl = mode == "rtl"
     counts = np.asarray(counts, dtype=np.int64)
     n, steps, ic = counts.shape
-    penc = math.ceil(frame_in / penc_chunks)
-    chunks = math.ceil(frame_in / penc)
+    chunks = math.ceil(frame_in / (penc_size or max(1, frame_in >> 2)))
+    kept = counts % (1 << counter_bits) if counter_bits is not None else counts
     groups = math.ceil(out_channels / cores)
     act = frame_out * cycles_per_neuron - 1
     taps = kernel * kernel * cycles_per_tap
@@ -72,15 +82,19 @@ def conv_cycles(counts: np.ndarray, out_channels: int, cores: int, frame_in: int
     dropped = np.zeros(n, np.int64)
     for _ in range(groups):
         for t in range(steps):
+            late = np.zeros(n, bool)
             for c in range(ic):
-                s = counts[:, t, c]
+                scanned, s = counts[:, t, c], kept[:, t, c]
+                dropped += scanned - s  # counter wrap: only s mod 2^bits are handed over
                 has = s > 0
-                b = cur + 1 + 2 * chunks + 2 * s
+                b = cur + 1 + 2 * chunks + 2 * scanned
                 prompt = free <= b - 1
                 if rtl:
                     prompt |= (kind == ACT_FROM_IDLE) & (start <= b)
                 x = np.where(prompt, b, np.maximum(b, free + 1))
                 picked = has & ((free <= x + 1) | (not rtl))
+                if rtl and c == ic - 1:  # picked up in the IC_ITER cycle: ic_done is cleared
+                    late = picked & (free == x + 1)  # before the replay ends, so no sweep
                 r = np.maximum(b, free) + 1
                 free = np.where(picked, r + taps * s, free)
                 start = np.where(picked, r, start)
@@ -89,7 +103,7 @@ def conv_cycles(counts: np.ndarray, out_channels: int, cores: int, frame_in: int
                 acc += np.where(picked, taps * s, 0)
                 dropped += np.where(has & ~picked, s, 0)
                 cur = np.where(has, x + 2, b + 1)
-            after_replay = (free > cur) & (kind == REPLAY)
+            after_replay = (free > cur) & (kind == REPLAY) & ~late
             busy_act = (free > cur) & ~after_replay
             from_idle = (free <= cur) & (flag | (not rtl))
             queued = after_replay | (busy_act if not rtl else False)
@@ -109,13 +123,12 @@ def conv_cycles(counts: np.ndarray, out_channels: int, cores: int, frame_in: int
 
 
 def fc_cycles(counts: np.ndarray, neurons: int, cores: int, in_channels: int, frame_in: int,
-              penc_chunks: int = 4, mode: str = "ideal") -> LayerCycles:
-    """Cycles of an FC layer; ``counts`` [N, T, C] is summed over C to events per step."""
+              penc_size: int = 200, mode: str = "ideal") -> LayerCycles:
+    """Cycles of an FC layer; ``counts`` [N, T, C] is summed over C to events per step.
+    ``penc_size``: bits per priority-encoder chunk (200 in the published top level)."""
     s = np.asarray(counts, dtype=np.int64).sum(-1)  # [N, T]
     steps = s.shape[1]
-    bits = in_channels * frame_in
-    penc = math.ceil(bits / penc_chunks)
-    chunks = math.ceil(bits / penc)
+    chunks = math.ceil(in_channels * frame_in / penc_size)
     groups = neurons // cores + 1 if mode == "rtl" else math.ceil(neurons / cores)
     compress = (in_channels + 2 + 2 * chunks) * steps + 2 * s.sum(1)
     iterate = groups * ((np.maximum(s, 1) + 2).sum(1) + 1)

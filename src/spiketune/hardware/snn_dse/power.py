@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..traces import LayerSpec
+from ...traces import LayerSpec
 from .config import HardwareConfig
 from .cycles import LayerCycles
 

@@ -1,7 +1,8 @@
 """Allocation of neural cores across layers under a total budget.
 
 A layer's latency depends on its core count E only through its group count, so the
-candidates are the smallest E for each group count. Costs are the simulated mean
+candidates are the smallest E for each group count; with ``core_counts: divisors`` (the
+default) only counts that divide the layer's channels/neurons, the ones the RTL can build. Costs are the simulated mean
 latencies on (up to ``max_samples``) traced samples. Sequential pipeline: minimise the
 sum of layer latencies greedily, always buying the upgrade with the largest latency
 drop per extra core. Layer-pipelined: minimise the slowest layer exactly (binary search
@@ -14,9 +15,10 @@ import math
 from dataclasses import dataclass
 
 
-from ..errors import ConfigError
-from ..traces import LayerSpec, Traces
+from ...errors import ConfigError
+from ...traces import LayerSpec, Traces
 from .config import HardwareConfig
+from .layers import buildable, layer_cycles
 
 
 @dataclass
@@ -26,9 +28,11 @@ class Allocation:
     latency_cycles: float  # objective value (sum or max of mean layer latencies)
 
 
-def candidates(layer: LayerSpec, mode: str) -> list[int]:
+def candidates(layer: LayerSpec, mode: str, core_counts: str = "divisors") -> list[int]:
     """Smallest core counts giving each distinct number of groups, ascending."""
     n = layer.out_channels
+    if core_counts == "divisors":  # E | n: every divisor gives its own group count
+        return [e for e in range(1, n + 1) if buildable(layer, e)]
     if layer.kind == "fc" and mode == "rtl":  # groups = floor(n/E) + 1
         return sorted({e for e in range(1, n + 1) if n // e != n // (e - 1 or 1) or e == 1})
     return sorted({math.ceil(n / g) for g in range(1, n + 1)})
@@ -36,8 +40,6 @@ def candidates(layer: LayerSpec, mode: str) -> list[int]:
 
 def allocate(traces: Traces, hw: HardwareConfig, budget: int, max_samples: int = 256) -> Allocation:
     """Cores per layer within ``budget`` minimising the pipeline's latency objective."""
-    from .simulate import layer_cycles
-
     layers = traces.layers
     if budget < len(layers):
         raise ConfigError(f"core budget {budget} is below one core per layer ({len(layers)} layers)")
@@ -49,7 +51,7 @@ def allocate(traces: Traces, hw: HardwareConfig, budget: int, max_samples: int =
             cost[(i, e)] = float(layer_cycles(layers[i], counts[i], e, hw).latency.mean())
         return cost[(i, e)]
 
-    cands = [[e for e in candidates(l, hw.mode) if e <= budget] for l in layers]
+    cands = [[e for e in candidates(l, hw.mode, hw.core_counts) if e <= budget] for l in layers]
     if hw.pipeline == "layer_pipelined":
         return _min_max(cands, lat, budget)
     choice = [0] * len(layers)

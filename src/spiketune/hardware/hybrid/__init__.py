@@ -1,0 +1,64 @@
+"""The hybrid design of SNN-DSE (branch DATE25, ``Hardware/hybrid_sim``): the first conv
+layer on a dense systolic core (``conv_dense_nc.sv``, ``pe_array.sv``, ``pe.sv``,
+``thresholding.sv``), the rest on the sparse event-driven cores of :mod:`..snn_dse`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ...errors import ConfigError
+from ...traces import Traces
+from ..base import CostReport, LayerCost
+from ..snn_dse.layers import check_memory
+from ..snn_dse.simulate import layer_warnings, report, resolve_cores, sparse_costs
+from .config import HybridConfig
+from .dense import dense_cycles
+
+
+TABLE = [("cores", "cores", "d"), ("passes", "groups", "d"), ("cycles", "latency_cycles", ".0f"),
+         ("events", "input_events", ".1f"), ("dropped", "dropped_fraction", ".1%"), ("uJ", "energy_uj", ".3f")]
+
+
+class Hybrid:
+    """Dense first layer, sparse cores for the rest."""
+
+    Config = HybridConfig
+
+    def __init__(self, config: HybridConfig) -> None:
+        self.config = config
+
+    def cost(self, traces: Traces, cores: list[int] | None = None) -> CostReport:
+        hw = self.config
+        first = traces.layers[0]
+        if first.kind != "conv":
+            raise ConfigError("the hybrid design computes a conv first layer on its dense core; "
+                              f"this network starts with an {first.kind} layer")
+        if first.out_channels % hw.dense_rows:
+            raise ConfigError(f"dense_rows {hw.dense_rows} must divide the first layer's "
+                              f"{first.out_channels} output channels")
+        check_memory(traces.layers, hw)
+        rest = replace(traces, layers=traces.layers[1:], counts=traces.counts[1:])
+        sparse = resolve_cores(rest, hw, None if cores is None else cores[1:])
+        costs, lat = sparse_costs(rest, hw, sparse)
+        costs = [replace(c, name=f"L{i + 1}:{c.kind}") for i, c in enumerate(costs)]
+        ic, h, w = first.in_shape
+        k = first.kernel
+        cyc = dense_cycles(traces.num_steps, ic, first.out_channels, h * w, k, hw.dense_rows)
+        macs = first.out_channels * traces.num_steps * h * w * ic * k * k
+        dense = LayerCost(
+            name="L0:conv", kind="conv", unit="dense conv", cores=hw.dense_rows, latency_cycles=float(cyc),
+            input_events=float(traces.counts[0].sum((1, 2)).mean()), dropped_events=0.0,
+            dropped_fraction=0.0, energy_uj=macs * hw.dense_mac_pj * 1e-6,
+            breakdown={"dense PE column": float(cyc)},
+            detail={"groups": first.out_channels // hw.dense_rows, "macs": float(macs)})
+        lat0 = np.full((1, lat.shape[1]), cyc, np.int64)
+        warnings = layer_warnings(rest.layers, sparse, costs, hw, first=1)
+        return report(traces, hw, [dense] + costs, np.concatenate([lat0, lat]), "hybrid", warnings)
+
+    def table(self, report: CostReport) -> list[tuple[str, str, str]]:
+        return TABLE
+
+
+__all__ = ["Hybrid", "HybridConfig", "dense_cycles"]

@@ -1,0 +1,70 @@
+"""One layer of the SNN-DSE design: its cores, its build parameters and its cycles."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...errors import ConfigError
+from ...traces import LayerSpec
+from .config import HardwareConfig
+from .cycles import LayerCycles, conv_cycles, fc_cycles
+
+
+def buildable(layer: LayerSpec, cores: int) -> bool:
+    """The RTL addresses a core's channels/neurons as ``phase*E + core``: E must divide them."""
+    return layer.out_channels % cores == 0
+
+
+def largest_divisor(n: int, at_most: int) -> int:
+    return max(d for d in range(1, min(n, at_most) + 1) if n % d == 0)
+
+
+def default_cores(layers: list[LayerSpec], hw: HardwareConfig) -> list[int]:
+    """Cores per layer: the config's list, or one per conv output channel and up to ``fc_cores``
+    per FC layer (the largest count dividing its neurons unless ``core_counts: ideal``)."""
+    if hw.cores is not None:
+        return list(hw.cores)
+    out = []
+    for l in layers:
+        if l.kind == "conv":
+            out.append(l.out_channels)
+        elif hw.core_counts == "ideal":
+            out.append(min(hw.fc_cores, l.out_channels))
+        else:
+            out.append(largest_divisor(l.out_channels, hw.fc_cores))
+    return out
+
+
+def check_memory(layers: list[LayerSpec], hw: HardwareConfig) -> None:
+    """The network's weights must fit the device's block RAM."""
+    bits = 0
+    for l in layers:
+        per = l.in_channels * l.kernel * l.kernel if l.kind == "conv" else l.in_channels
+        bits += l.out_channels * per * (l.weight_bits or hw.weight_bits)
+    capacity = hw.bram_count * hw.bram_kbits * 1024
+    if bits > capacity:
+        raise ConfigError(f"the network's weights need {bits / 8192:.0f} KiB but the device has "
+                          f"{capacity / 8192:.0f} KiB of block RAM ({hw.bram_count} x {hw.bram_kbits} kbit)")
+
+
+def fc_input(layer: LayerSpec) -> tuple[int, int]:
+    """(INPUT_CHANNELS, INPUT_FRAME_SIZE) of an FC layer."""
+    if len(layer.in_shape) == 3:
+        return layer.in_shape[0], math.prod(layer.in_shape[1:])
+    return 1, layer.in_shape[0]
+
+
+def layer_cycles(layer: LayerSpec, counts: np.ndarray, cores: int, hw: HardwareConfig) -> LayerCycles:
+    """Cycles of one layer for its input events ``counts`` [N, T, C]."""
+    if layer.kind == "conv":
+        _, h, w = layer.in_shape
+        _, oh, ow = layer.conv_shape
+        penc, bits = hw.conv_build(h * w)
+        return conv_cycles(counts, layer.out_channels, cores, h * w, oh * ow, layer.kernel, penc, bits,
+                           hw.activation_cycles_per_neuron[layer.neuron], hw.kernel_cycles_per_tap, hw.mode)
+    in_ch, frame = fc_input(layer)
+    if counts.shape[-1] != in_ch:  # FC input from an FC layer: one frame of all neurons
+        counts = counts.sum(-1, keepdims=True)
+    return fc_cycles(counts, layer.out_channels, cores, in_ch, frame, hw.fc_penc(in_ch * frame), hw.mode)

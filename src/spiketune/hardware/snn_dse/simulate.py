@@ -1,0 +1,99 @@
+"""Turn spike traces into a CostReport (latency, FPS, power, FPS/W) on the SNN-DSE design."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import ConfigError
+from ...traces import LayerSpec, Traces
+from ..base import CostReport, LayerCost
+from .alloc import allocate
+from .config import HardwareConfig
+from .cycles import LayerCycles
+from .layers import buildable, check_memory, default_cores, layer_cycles
+from .power import layer_energy_j
+
+
+def sparse_layer(i: int, l: LayerSpec, c: LayerCycles, cores: int, counts: np.ndarray,
+                 hw: HardwareConfig) -> LayerCost:
+    """One layer's LayerCost from its cycles on the event-driven cores."""
+    end = float(c.end.mean())
+    acc, act = float(c.accumulate.mean()), float(c.activate.mean())
+    active = l.out_channels / (c.groups * cores)  # last group may leave cores idle
+    events = float(counts.sum((1, 2)).mean())
+    dropped = float(c.dropped_events.mean())
+    other = max(0.0, end - acc - act)
+    return LayerCost(
+        name=f"L{i}:{l.kind}", kind=l.kind, unit=f"sparse {l.kind}", cores=cores,
+        latency_cycles=float(c.latency.mean()), input_events=events, dropped_events=dropped,
+        dropped_fraction=dropped / (events * c.groups) if events else 0.0,
+        energy_uj=layer_energy_j(l, c, hw) * 1e6,
+        breakdown={"accumulate (core replay)": acc, "neuron sweep": act, "scan / control": other},
+        detail={"groups": c.groups, "compress_cycles": float(c.compress.mean()),
+                "accumulate_cycles": acc, "activate_cycles": act, "other_cycles": other,
+                "core_utilisation": active * (acc + act) / end})
+
+
+def layer_warnings(layers: list[LayerSpec], cores: list[int], costs: list[LayerCost],
+                   hw: HardwareConfig, first: int = 0) -> list[str]:
+    out = []
+    if hw.core_counts == "divisors":
+        out += [f"L{i + first}: {e} cores do not divide its {l.out_channels} channels/neurons; the RTL "
+                f"cannot build that (core_counts: ideal allows it)"
+                for i, (l, e) in enumerate(zip(layers, cores)) if not buildable(l, e)]
+    out += [f"{c.name}: the hardware drops {100 * c.dropped_fraction:.1f}% of its input spikes "
+            f"({c.dropped_events:.1f} per inference over its passes)" for c in costs if c.dropped_events > 0]
+    return out
+
+
+def report(traces: Traces, hw: HardwareConfig, costs: list[LayerCost], lat: np.ndarray,
+           accelerator: str, warnings: list[str]) -> CostReport:
+    """Assemble a CostReport from per-layer costs and latencies ``lat`` [L, N]."""
+    total = lat.sum(0)
+    mean_total = float(total.mean())
+    f = hw.clock_hz
+    fps_seq, fps_pipe = f / mean_total, f / float(lat.mean(1).max())
+    fps = fps_seq if hw.pipeline == "sequential" else fps_pipe
+    total_cores = int(sum(c.cores for c in costs))
+    dyn_j = sum(c.energy_uj for c in costs) * 1e-6
+    power = hw.power.static_w + total_cores * hw.power.core_static_mw * 1e-3 + dyn_j * fps
+    return CostReport(
+        accelerator=accelerator, mode=hw.mode, pipeline=hw.pipeline, clock_mhz=hw.clock_mhz,
+        num_samples=traces.num_samples, latency_cycles=mean_total, latency_us=mean_total / f * 1e6,
+        fps=fps, fps_sequential=fps_seq, fps_pipelined=fps_pipe, power_w=power,
+        energy_per_inference_uj=power / fps * 1e6, fps_per_w=fps / power, total_cores=total_cores,
+        layers=costs, warnings=warnings, config=hw.model_dump(), latency_cycles_per_sample=total,
+        input_max_count=int(traces.meta.get("input_max_count", 1)))
+
+
+def resolve_cores(traces: Traces, hw: HardwareConfig, cores: list[int] | None) -> list[int]:
+    if cores is None:
+        cores = (allocate(traces, hw, hw.core_budget).cores if hw.core_budget is not None
+                 else default_cores(traces.layers, hw))
+    if len(cores) != len(traces.layers) or any(c < 1 for c in cores):
+        raise ConfigError(f"cores per layer {cores}: need {len(traces.layers)} counts >= 1, "
+                          f"one per layer of the network")
+    return cores
+
+
+def sparse_costs(traces: Traces, hw: HardwareConfig, cores: list[int]) -> tuple[list[LayerCost], np.ndarray]:
+    """Every layer of ``traces`` on the sparse cores: LayerCosts and latencies [L, N]."""
+    cyc = [layer_cycles(l, traces.counts[i], cores[i], hw) for i, l in enumerate(traces.layers)]
+    costs = [sparse_layer(i, l, c, cores[i], traces.counts[i], hw)
+             for i, (l, c) in enumerate(zip(traces.layers, cyc))]
+    return costs, np.stack([c.latency for c in cyc])
+
+
+def simulate(traces: Traces, hw: HardwareConfig | None = None,
+             cores: list[int] | None = None) -> CostReport:
+    """Run the cycle model on every sample of ``traces``; ``cores`` overrides the allocation."""
+    hw = hw or HardwareConfig()
+    cores = resolve_cores(traces, hw, cores)
+    check_memory(traces.layers, hw)
+    costs, lat = sparse_costs(traces, hw, cores)
+    warnings = layer_warnings(traces.layers, cores, costs, hw)
+    if traces.encoding == "direct":
+        warnings.append("direct (analog) input is costed as events on the sparse cores, which no "
+                        "built design does; the hybrid design (kind: hybrid, or --accelerator hybrid) "
+                        "computes the first layer on a dense core")
+    return report(traces, hw, costs, lat, "snn_dse", warnings)
