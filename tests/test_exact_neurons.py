@@ -125,10 +125,10 @@ def test_lif_clamps_a_learnt_beta_into_the_unit_interval():
     n = neurons.LIF(beta=0.5, learn_beta=True)
     with torch.no_grad():
         n.beta.fill_(1.5)
-    assert float(n.coefficients()[0]) == 1.0
+    assert float(n.coefficients()[0].detach()) == 1.0
     with torch.no_grad():
         n.beta.fill_(-0.5)
-    assert float(n.coefficients()[0]) == 0.0
+    assert float(n.coefficients()[0].detach()) == 0.0
 
 
 def test_extra_repr():
