@@ -139,3 +139,11 @@ def test_zero_width_parameters_are_rejected(name, param):
 
 def test_sso_mean_may_be_zero_or_negative():
     assert sg.get("sso", mean=-0.3).params["mean"] == -0.3
+
+
+def test_triangular_at_zero_and_dtype_of_every_derivative():
+    s = sg.get("triangular", threshold=0.5)
+    assert s.derivative(torch.tensor([-1e-9, 0.0, 1e-9])).tolist() == [0.5, -0.5, -0.5]
+    x = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    for name in sg.names():
+        assert sg.get(name).derivative(x).dtype == torch.float64, name
