@@ -72,15 +72,19 @@ def _rows(n=30, seed=0):
     return rows
 
 
-def test_predictor_errors_equal_scikit_learn_cross_validation():
+@pytest.fixture(scope="module")
+def fitted():
+    return fit(_rows(30), folds=5, seed=3)
+
+
+def test_predictor_errors_equal_scikit_learn_cross_validation(fitted):
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    rows = _rows(30)
-    p = fit(rows, folds=5, seed=3)
+    rows, p = _rows(30), fitted
     x = np.array([[r["model.slope"], r["model.beta"], float(r["model.surrogate"] == "atan"),
                    float(r["model.surrogate"] == "fast_sigmoid")] for r in rows])
     y = np.array([r["latency_cycles"] for r in rows])
@@ -102,18 +106,16 @@ def test_predictor_errors_equal_scikit_learn_cross_validation():
     assert list(p.importances.values()) == sorted(p.importances.values(), reverse=True)
 
 
-def test_predictor_percentage_error_by_hand():
-    rows = _rows(30)
-    p = fit(rows, folds=5, seed=3)
+def test_predictor_percentage_error_by_hand(fitted):
+    rows, p = _rows(30), fitted
     y = np.array([r["latency_cycles"] for r in rows])
     assert p.method == "ridge"  # a linear relation: ridge cross-validates better
     # MAPE and MAE of the same predictions: MAPE between MAE/max|y| and MAE/min|y|
     assert p.cv_mae / y.max() <= p.cv_mape <= p.cv_mae / y.min()
 
 
-def test_predictor_prediction_uses_one_hot_and_nan():
-    rows = _rows(30)
-    p = fit(rows, folds=5, seed=3)
+def test_predictor_prediction_uses_one_hot_and_nan(fitted):
+    p = fitted
     s = {"model.slope": 10.0, "model.beta": 0.5, "model.surrogate": "atan"}
     truth = 1000 + 400 + 1000 + 300
     assert predict(p, s) == pytest.approx(truth, rel=0.02)
