@@ -125,3 +125,17 @@ def test_adaptive_error_names_the_surrogates():
         ChiTracker([sg.get("sso"), sg.get("triangular"), sg.get("sso")], [], ChiConfig(adaptive=True))
     assert str(e.value) == ("chi.adaptive needs a surrogate with a width (fast_sigmoid, atan, sigmoid, "
                             "spike_rate_escape); got sso, triangular")
+
+
+def test_interval_counts_batches_from_zero_and_param_chi_restarts_each_epoch():
+    s = sg.get("atan", alpha=8.0)
+    w = _weight([1.0, 0.0])
+    tr = ChiTracker([s], [w], ChiConfig(adaptive=True, interval=3, factor=2.0))
+    for _ in range(2):
+        x = torch.full((4,), 9.0, requires_grad=True)
+        s(x).sum().backward()
+        tr.after_backward()
+    assert s.params["alpha"] == 8.0  # 2 of 3 batches: no update yet
+    tr.epoch_end()
+    tr.after_backward()  # one batch in the new epoch: 1 of 2 gradients above param_eps
+    assert tr.epoch_end()["param_chi"] == [0.5]
