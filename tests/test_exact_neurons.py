@@ -178,8 +178,8 @@ def test_fused_backward_equals_float64_reference(kind, reset, static, learn):
     spk = n(x, num_steps=steps) if static else n(x)
     (spk * w).sum().backward()
 
-    beta = torch.tensor(float(n.beta), dtype=torch.float64, requires_grad=True)
-    thr = torch.tensor(float(n.threshold), dtype=torch.float64, requires_grad=True)
+    beta = torch.tensor(float(n.beta.detach()), dtype=torch.float64, requires_grad=True)
+    thr = torch.tensor(float(n.threshold.detach()), dtype=torch.float64, requires_grad=True)
     xr = x0.clone().requires_grad_(True)
     a, b = (beta, torch.tensor(1.0, dtype=torch.float64)) if kind == "lif" else _lapicque_ab(beta)
     ref = _reference(xr, a, b, thr, reset, kind == "lapicque", sg.get("fast_sigmoid", slope=2.0),
