@@ -1,0 +1,144 @@
+"""Mutation testing of spiketune's core modules with mutmut (too slow for CI).
+
+Each target (a group of source files and the test files that check them) runs in its own
+scratch copy of the project, so nothing is written to the working tree:
+
+    python benchmarks/mutation/run_mutation.py surrogate            # one target
+    python benchmarks/mutation/run_mutation.py --all                # every target, one after another
+    python benchmarks/mutation/run_mutation.py --list
+
+mutmut runs with one worker; start it under ``nice -n 10`` on a shared machine. The
+per-target score (killed / (killed + survived), mutants no test reaches count as
+survived) and the surviving mutants' diffs are written to
+``benchmarks/mutation/out/<target>.json`` and ``<target>.survivors.txt``.
+
+mutmut mutates only code inside functions and methods (not module-level tables) and skips
+decorated functions other than ``@staticmethod``/``@classmethod`` (e.g. ``@property``,
+``@torch.no_grad()``): those lines need their own hand-computed tests (they have them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = Path(__file__).resolve().parent / "out"
+SCRATCH = Path("/tmp/spiketune-mutation")
+
+# target: (files to mutate, test files (and pytest selection options) run against each mutant);
+# end-to-end training tests are deselected: too slow to run per mutant
+TARGETS: dict[str, tuple[list[str], list[str]]] = {
+    "surrogate": (["src/spiketune/surrogate.py"],
+                  ["tests/test_surrogate.py", "tests/test_exact_surrogate.py"]),
+    "neurons": (["src/spiketune/neurons.py"],
+                ["tests/test_neurons.py", "tests/test_exact_neurons.py"]),
+    "losses": (["src/spiketune/losses.py"], ["tests/test_losses.py", "tests/test_exact_losses.py"]),
+    "chi": (["src/spiketune/chi.py"], ["tests/test_chi.py", "tests/test_exact_chi.py",
+                                       "--deselect", "tests/test_chi.py::test_training_logs_chi_per_epoch"]),
+    "metrics_profile": (["src/spiketune/metrics.py", "src/spiketune/profile.py"],
+                        ["tests/test_metrics.py", "tests/test_profile.py", "tests/test_exact_metrics.py"]),
+    "explore": (["src/spiketune/explore/pareto.py", "src/spiketune/explore/predict.py",
+                 "src/spiketune/explore/sweep.py"],
+                ["tests/test_exact_explore.py", "tests/test_explore.py::test_pareto_matches_brute_force",
+                 "tests/test_explore.py::test_pareto_ignores_nan",
+                 "tests/test_explore.py::test_predictor_learns_a_known_relation",
+                 "tests/test_explore.py::test_predictor_keeps_the_model_that_cross_validates_better"]),
+    "hardware": (["src/spiketune/hardware/alloc.py", "src/spiketune/hardware/cycles.py",
+                  "src/spiketune/hardware/power.py", "src/spiketune/hardware/simulate.py",
+                  "src/spiketune/hardware/fixed_point.py", "src/spiketune/hardware/config.py"],
+                 ["tests/test_hardware.py", "tests/test_fixed_point.py", "tests/test_exact_hardware.py"]),
+}
+
+PYPROJECT = """\
+[tool.mutmut]
+source_paths = ["src"]
+only_mutate = {only}
+pytest_add_cli_args_test_selection = {tests}
+pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]
+process_isolation = "forkserver"
+use_git_change_detection = false
+
+[tool.pytest.ini_options]
+markers = ["slow: long-running end-to-end tests (run with -m slow)"]
+addopts = "-m 'not slow' -q"
+"""
+
+
+def prepare(name: str) -> Path:
+    """A scratch copy of src/ and tests/ with a mutmut config for ``name``."""
+    files, tests = TARGETS[name]
+    tests = [t for t in tests if not t.startswith("tests/") or (ROOT / t.split("::")[0]).is_file()]
+    work = SCRATCH / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    (work / "pyproject.toml").write_text(PYPROJECT.format(only=json.dumps(files), tests=json.dumps(tests)))
+    return work
+
+
+def survivors(work: Path, names: list[str]) -> str:
+    """The diffs of the surviving mutants."""
+    out = []
+    for n in names:
+        diff = subprocess.run(["mutmut", "show", n], cwd=work, capture_output=True, text=True).stdout
+        out.append(f"# {n}\n{diff}")
+    return "\n".join(out)
+
+
+def run(name: str) -> dict:
+    work = prepare(name)
+    t0 = time.time()
+    subprocess.run(["mutmut", "run", "--max-children", "1"], cwd=work, check=False,
+                   stdout=subprocess.DEVNULL)
+    listing = subprocess.run(["mutmut", "results", "--all", "true"], cwd=work, capture_output=True,
+                             text=True).stdout
+    status: dict[str, str] = {}
+    for line in listing.splitlines():
+        m = re.match(r"\s*(\S+):\s*(.+)$", line)
+        if m and "__mutmut_" in m.group(1):
+            status[m.group(1)] = m.group(2).strip()
+    counts: dict[str, int] = {}
+    for s in status.values():
+        counts[s] = counts.get(s, 0) + 1
+    alive = sorted(n for n, s in status.items() if s in ("survived", "no tests"))
+    killed = sum(c for s, c in counts.items() if s in ("killed", "timeout", "segfault"))
+    judged = killed + len(alive)
+    result = {"target": name, "files": TARGETS[name][0], "tests": TARGETS[name][1], "counts": counts,
+              "score": killed / judged if judged else float("nan"), "survivors": alive,
+              "seconds": round(time.time() - t0)}
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (OUT / f"{name}.survivors.txt").write_text(survivors(work, alive))
+    print(f"{name}: score {result['score']:.1%} ({killed}/{judged}), {counts}, {result['seconds']} s")
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("targets", nargs="*", choices=[[], *TARGETS], metavar="TARGET")
+    ap.add_argument("--all", action="store_true", help="run every target")
+    ap.add_argument("--list", action="store_true", help="list the targets")
+    a = ap.parse_args()
+    if a.list:
+        for n, (files, tests) in TARGETS.items():
+            print(f"{n}: {' '.join(files)}  <-  {' '.join(tests)}")
+        return
+    names = list(TARGETS) if a.all else a.targets
+    if not names:
+        ap.error("name a target or pass --all")
+    if shutil.which("mutmut") is None:
+        sys.exit("mutmut is not installed: pip install mutmut")
+    for n in names:
+        run(n)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Pareto fronts against Optuna's own, the predictor's cross-validation against
+scikit-learn's, and sweep resume against run folders prepared by hand."""
+
+import json
+import math
+
+import numpy as np
+import optuna
+import pytest
+import yaml
+
+from spiketune import config as cfgmod
+from spiketune.errors import ConfigError
+from spiketune.explore.pareto import non_dominated
+from spiketune.explore.predict import _features, fit, predict
+from spiketune.explore.search import write_pareto
+from spiketune.explore.sweep import SweepConfig, collect, run_id, run_sweep
+
+pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+
+
+def test_pareto_by_hand_with_mixed_directions():
+    p = np.array([[0.9, 100.0], [0.8, 50.0], [0.7, 60.0], [0.9, 120.0], [0.95, 200.0]])
+    assert non_dominated(p, ["max", "min"]).tolist() == [True, True, False, False, True]
+    # minimised accuracy, maximised latency: (0.9, 120) now beats (0.9, 100)
+    assert non_dominated(p, ["min", "max"]).tolist() == [False, False, True, True, True]
+    # both minimised: (0.7, 60) is beaten by nobody in accuracy, (0.8, 50) by nobody in latency
+    assert non_dominated(p, ["min", "min"]).tolist() == [False, True, True, False, False]
+    assert non_dominated(p, ["max", "max"]).tolist() == [False, False, False, False, True]
+
+
+def test_pareto_keeps_duplicates_and_drops_nan_rows_from_comparison():
+    p = np.array([[1.0, 1.0], [1.0, 1.0], [np.nan, 0.0], [0.0, 5.0]])
+    # the NaN row would dominate (0, 5) on the second objective if it were compared
+    assert non_dominated(p, ["max", "max"]).tolist() == [True, True, False, True]
+
+
+@pytest.mark.parametrize("directions", [["maximize", "minimize"], ["minimize", "minimize"],
+                                        ["maximize", "maximize", "minimize"]])
+def test_search_pareto_file_equals_optunas_front(tmp_path, directions):
+    rng = np.random.default_rng(len(directions) + (directions[0] == "minimize"))
+    study = optuna.create_study(directions=directions)
+    names = ["accuracy", "latency", "energy"][: len(directions)]
+    study.set_metric_names(names)
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    for i in range(40):
+        vals = [float(v) for v in rng.integers(0, 8, len(directions))]
+        study.add_trial(optuna.trial.create_trial(params={"x": i / 40}, distributions=dist, values=vals))
+    front = write_pareto(study, tmp_path)
+    want = sorted(t.number for t in study.best_trials)
+    assert sorted(r["trial"] for r in front) == want
+    assert sorted(r["trial"] for r in json.loads((tmp_path / "pareto.json").read_text())) == want
+    trials = json.loads((tmp_path / "trials.json").read_text())
+    assert len(trials) == 40 and sorted(r["trial"] for r in trials if r["pareto"]) == want
+    # the front depends on the directions: all-maximised gives another one
+    flipped = optuna.create_study(directions=["maximize"] * len(directions))
+    flipped.add_trials(study.trials)
+    assert sorted(t.number for t in flipped.best_trials) != want
+
+
+# ---- predictor ----
+
+def _rows(n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        slope, beta = rng.uniform(1, 30), rng.uniform(0.1, 0.9)
+        sur = ["atan", "fast_sigmoid"][i % 2]
+        rows.append({"model.slope": slope, "model.beta": beta, "model.surrogate": sur,
+                     "model.neuron": "lif", "firing_rate": 0.1 + 0.01 * (i % 7),
+                     "latency_cycles": 1000 + 40 * slope + 2000 * beta + (300 if sur == "atan" else 0)})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return fit(_rows(30), folds=5, seed=3)
+
+
+def test_predictor_errors_equal_scikit_learn_cross_validation(fitted):
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rows, p = _rows(30), fitted
+    x = np.array([[r["model.slope"], r["model.beta"], float(r["model.surrogate"] == "atan"),
+                   float(r["model.surrogate"] == "fast_sigmoid")] for r in rows])
+    y = np.array([r["latency_cycles"] for r in rows])
+    cv = KFold(5, shuffle=True, random_state=3)  # 5 equal folds of 6: mean of fold MAEs = MAE
+    ridge = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
+                          RidgeCV(alphas=np.logspace(-3, 3, 13)))
+    ridge_mae = -cross_val_score(ridge, x, y, cv=cv, scoring="neg_mean_absolute_error").mean()
+    assert p.cv_mae_by_method["ridge"] == pytest.approx(ridge_mae, rel=1e-9)
+    # the baseline predicts each held-out fold by the mean of the other folds
+    base = np.mean([np.abs(y[te] - y[tr].mean()).mean() for tr, te in cv.split(x)])
+    assert p.baseline_mae == pytest.approx(base, rel=1e-12)
+    assert p.baseline_mae > np.abs(y - y.mean()).mean()  # out of sample is worse than in sample
+    assert p.method == min(p.cv_mae_by_method, key=p.cv_mae_by_method.get)
+    assert p.cv_mae == p.cv_mae_by_method[p.method]
+    assert set(p.cv_mae_by_method) == {"gradient boosting", "ridge"}
+    assert p.n_runs == 30 and p.target == "latency_cycles"
+    assert p.features == ["model.slope", "model.beta", "model.surrogate=atan", "model.surrogate=fast_sigmoid"]
+    assert list(p.importances)[0] == "model.beta"  # sorted, largest first
+    assert list(p.importances.values()) == sorted(p.importances.values(), reverse=True)
+
+
+def test_predictor_percentage_error_by_hand(fitted):
+    rows, p = _rows(30), fitted
+    y = np.array([r["latency_cycles"] for r in rows])
+    assert p.method == "ridge"  # a linear relation: ridge cross-validates better
+    # MAPE and MAE of the same predictions: MAPE between MAE/max|y| and MAE/min|y|
+    assert p.cv_mae / y.max() <= p.cv_mape <= p.cv_mae / y.min()
+
+
+def test_predictor_prediction_uses_one_hot_and_nan(fitted):
+    p = fitted
+    s = {"model.slope": 10.0, "model.beta": 0.5, "model.surrogate": "atan"}
+    truth = 1000 + 400 + 1000 + 300
+    assert predict(p, s) == pytest.approx(truth, rel=0.02)
+    other = predict(p, {**s, "model.surrogate": "fast_sigmoid"})
+    assert predict(p, s) - other == pytest.approx(300, rel=0.1)
+    assert math.isfinite(predict(p, {"model.slope": 10.0, "model.surrogate": "atan"}))  # beta imputed
+
+
+def test_predictor_features_by_hand():
+    rows = [{"model.slope": 2, "model.beta": None, "model.surrogate": "atan", "model.neuron": "lif",
+             "train.lr": "", "firing_rate": 0.5},
+            {"model.slope": "3", "model.beta": 0.4, "model.surrogate": "sigmoid", "model.neuron": "lif",
+             "firing_rate": 0.25}]
+    x, names = _features(rows, with_rate=True)
+    assert names == ["model.slope", "model.beta", "model.surrogate=atan", "model.surrogate=sigmoid",
+                     "firing_rate"]
+    np.testing.assert_array_equal(x, [[2, np.nan, 1, 0, 0.5], [3, 0.4, 0, 1, 0.25]])
+    with pytest.raises(ConfigError, match="the runs differ in no known knob"):
+        _features([{"model.neuron": "lif"}], with_rate=False)
+
+
+def test_predictor_needs_six_runs_with_the_target():
+    rows = _rows(7)
+    rows[0]["latency_cycles"] = None
+    rows[1]["latency_cycles"] = ""
+    with pytest.raises(ConfigError) as e:
+        fit(rows)
+    assert str(e.value) == "need at least 6 finished runs with 'latency_cycles' to fit, got 5"
+    assert fit(_rows(6), folds=3).n_runs == 6
+
+
+def test_predictor_with_rate_and_another_target():
+    rows = _rows(12)
+    for r in rows:
+        r["fps"] = 5.0 / r["firing_rate"]
+    p = fit(rows, target="fps", with_rate=True, folds=4)
+    assert p.target == "fps" and p.features[-1] == "firing_rate"
+    assert list(p.importances)[0] == "firing_rate"
+
+
+# ---- sweep resume ----
+
+TINY = {"data": {"num_steps": 3, "batch_size": 128, "train_limit": 200, "test_limit": 50},
+        "train": {"epochs": 1, "patience": None}}
+
+
+def _finished(folder, cfg, acc):
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
+    (folder / "metrics.json").write_text(json.dumps({"test_accuracy": acc, "hardware": {"fps": 10.0}}))
+
+
+def test_sweep_skips_finished_points_and_retries_unfinished_folders(tmp_path):
+    # point 1 finished (metrics.json); point 2 has a folder without metrics (interrupted) and a
+    # config that fails fast: it must be attempted again (error.txt), not taken as finished
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.arch": ["16-10", "16C3-Q-10"]}]})
+    done, broken = sc.points()
+    _finished(tmp_path / "runs" / run_id(done, sc.hardware), done, 0.75)
+    interrupted = tmp_path / "runs" / run_id(broken, sc.hardware)
+    interrupted.mkdir()
+    (interrupted / "config.yaml").write_text(yaml.safe_dump(broken.to_dict()))
+    rows = run_sweep(sc, tmp_path, progress=False)
+    assert [r["test_accuracy"] for r in rows] == [0.75]  # the finished point was not re-run
+    assert "'Q' at position 2" in (interrupted / "error.txt").read_text()
+    status = json.loads((tmp_path / "sweep_status.json").read_text())
+    assert status == {"points": 2, "finished": 1, "failed_this_time": 1}
+    assert json.loads((tmp_path / "results.json").read_text())[0]["fps"] == 10.0
+    saved = yaml.safe_load((tmp_path / "sweep.yaml").read_text())
+    assert saved["grids"] == [{"model.arch": ["16-10", "16C3-Q-10"]}] and "hardware" in saved
+
+
+def test_collect_reads_only_finished_folders_in_path_order(tmp_path):
+    base = cfgmod.from_dict(TINY).resolved()
+    _finished(tmp_path / "runs" / "b", base, 0.5)
+    _finished(tmp_path / "runs" / "a", base, 0.25)
+    (tmp_path / "runs" / "c").mkdir()
+    rows = collect(tmp_path)
+    assert [(r["run"], r["test_accuracy"]) for r in rows] == [("a", 0.25), ("b", 0.5)]
+    assert rows[0]["data.num_steps"] == 3
+    _finished(tmp_path / "trials" / "t0", base, 0.125)
+    assert [r["run"] for r in collect(tmp_path, "trials/*/")] == ["t0"]
+
+
+def test_run_id_depends_on_config_and_hardware():
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]})
+    a, b = sc.points()
+    assert run_id(a, sc.hardware) != run_id(b, sc.hardware)
+    assert len(run_id(a, sc.hardware)) == 12
+    other = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3]}],
+                                   "hardware": {"clock_mhz": 100}})
+    assert run_id(a, other.hardware) != run_id(a, sc.hardware)
+    assert run_id(other.points()[0], sc.hardware) == run_id(a, sc.hardware)
+
+
+def test_sweep_config_errors_and_single_grid():
+    sc = SweepConfig.from_dict({"base": TINY, "grid": {"model.beta": [0.3, 0.6]}})
+    assert [c.model.beta for c in sc.points()] == [0.3, 0.6]
+    with pytest.raises(ConfigError, match=r"unknown sweep keys \['grdis'\]"):
+        SweepConfig.from_dict({"grdis": []})
+    with pytest.raises(ConfigError, match="a sweep needs 'grids'"):
+        SweepConfig.from_dict({"base": TINY})
+    with pytest.raises(ConfigError, match="non-empty lists"):
+        SweepConfig.from_dict({"grids": [{"model.beta": []}]})
+    with pytest.raises(ConfigError, match="non-empty lists"):
+        SweepConfig.from_dict({"grids": [{"model.beta": 0.3}]})

@@ -1,0 +1,166 @@
+"""NeuroBench metrics and the sparsity profile against NeuroBench itself and hand counts,
+over several batches (per-sample normalisation), non-zero biases and layers of
+different sizes and firing rates."""
+
+import numpy as np
+import pytest
+import torch
+
+from spiketune import metrics, models, traces
+from spiketune.data import TensorDataset
+from spiketune.profile import run_profile
+
+nb_macs = pytest.importorskip("neurobench.metrics.utils.layers.macs")
+nb_static = pytest.importorskip("neurobench.metrics.static")
+from neurobench.models import TorchModel  # noqa: E402
+
+
+def _net(arch, shape, seed):
+    torch.manual_seed(seed)
+    m = models.build(arch, shape, beta=0.6, threshold=0.4)
+    with torch.no_grad():
+        m.blocks[0].weight_layer.weight[1].zero_()
+        m.blocks[-1].weight_layer.weight[:, :3] = 0
+        for b in m.blocks:
+            b.weight_layer.bias.uniform_(0.05, 0.3)  # non-zero biases: not synaptic operations
+    return m
+
+
+def _neurobench_ops(m, seq):
+    """NeuroBench's per-layer operation counts summed over steps for a sequence [T, B, ...]."""
+    out, rec = m(seq, record=True)
+    acs = macs = dense = 0.0
+    for block, inp in zip(m.blocks, [seq, *rec[:-1]]):
+        for t in range(seq.shape[0]):
+            x = inp[t] if block.spec.kind == "conv" else inp[t].flatten(1)
+            ops, spiking = nb_macs.single_layer_MACs(x, block.weight_layer)
+            total, _ = nb_macs.single_layer_MACs(x, block.weight_layer, total=True)
+            acs += float(ops) if spiking else 0.0
+            macs += 0.0 if spiking else float(ops)
+            dense += float(total)
+    return {"Effective_MACs": macs, "Effective_ACs": acs, "Dense": dense}, rec
+
+
+def _check_against_neurobench(m, ds, num_steps, encoding, seq):
+    got = metrics.compute(m, ds, num_steps, encoding, batch_size=2)  # 5 samples: batches 2, 2, 1
+    want, rec = _neurobench_ops(m, seq)
+    n = len(ds)
+    for k, v in want.items():
+        assert got.synaptic_operations[k] == pytest.approx(v / n, rel=1e-12), k
+    # activation sparsity: zero outputs over every neuron, step and sample, all layers pooled
+    zeros = sum(float((r == 0).sum()) for r in rec)
+    assert got.activation_sparsity == pytest.approx(zeros / sum(r.numel() for r in rec), rel=1e-12)
+    wrapped = TorchModel(m)
+    assert got.footprint == nb_static.Footprint()(wrapped)
+    assert got.parameter_count == nb_static.ParameterCount()(wrapped)
+    assert round(got.connection_sparsity, 4) == nb_static.ConnectionSparsity()(wrapped)
+    return got, want
+
+
+def test_direct_input_operations_match_neurobench_over_several_batches():
+    m = _net("6C3p1-MP2-5C3-20-4", (2, 6, 6), seed=1)
+    x = torch.rand(5, 2, 6, 6)
+    ds = TensorDataset("t", x, torch.arange(5) % 4, 4, "t")
+    got, want = _check_against_neurobench(m, ds, 4, "direct", x.unsqueeze(0).expand(4, *x.shape))
+    assert want["Effective_MACs"] > 0 and want["Effective_ACs"] > 0
+
+
+def test_event_frame_operations_match_neurobench_over_several_batches():
+    m = _net("4C3-12-3", (2, 5, 5), seed=2)
+    g = torch.Generator().manual_seed(0)
+    frames = (torch.rand(5, 3, 2, 5, 5, generator=g) < 0.3).float()  # binary: accumulates only
+    ds = TensorDataset("t", frames, torch.arange(5) % 3, 3, "t")
+    got, want = _check_against_neurobench(m, ds, 3, "events", frames.transpose(0, 1))
+    assert want["Effective_MACs"] == 0 and got.synaptic_operations["Effective_MACs"] == 0
+    assert want["Effective_ACs"] > 0
+
+
+def test_connection_sparsity_pools_all_weights():
+    m = models.build("2-3", (4,))
+    with torch.no_grad():
+        m.blocks[0].weight_layer.weight.fill_(1.0)
+        m.blocks[0].weight_layer.weight[0].zero_()  # 4 of 8 zero
+        m.blocks[1].weight_layer.weight.fill_(1.0)  # 0 of 6 zero
+    r = metrics.compute(m, TensorDataset("t", torch.rand(1, 4), torch.tensor([0]), 3, "t"), 2, "direct")
+    assert r.connection_sparsity == 4 / 14  # not the mean of the layer ratios (0.25)
+    assert r.parameter_count == 8 + 2 + 6 + 3
+    assert r.footprint == 4 * (8 + 2 + 6 + 3) + 4 * 4  # float32 parameters, beta + threshold buffers
+
+
+def _two_layer_hand_net():
+    """2 inputs -> 4 LIF (beta 0.5, thr 1) -> 1 LIF; zero biases."""
+    m = models.build("4-1", (2,), beta=0.5, threshold=1.0)
+    with torch.no_grad():
+        m.blocks[0].weight_layer.weight.copy_(torch.tensor([[2.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]))
+        m.blocks[0].weight_layer.bias.zero_()
+        m.blocks[1].weight_layer.weight.copy_(torch.tensor([[2.0, 0.0, 0.0, 0.0]]))
+        m.blocks[1].weight_layer.bias.zero_()
+    return m
+
+
+def test_profile_firing_rate_weights_layers_by_neurons_and_counts_every_batch():
+    m = _two_layer_hand_net()
+    # sample k has input (x_k, 0) with x in {1, 0, 1}: neuron 0 gets 2 each step -> fires every step
+    # (U = 2, 0.5*2+2-1 = 2, ...); the output neuron gets 2 whenever it fires -> also every step
+    x = torch.tensor([[1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    ds = TensorDataset("h", x, torch.tensor([0, 0, 0]), 1, "t")
+    prof = run_profile(m, ds, num_steps=3, encoding="direct", batch_size=2)
+    l0, l1 = prof.layers
+    assert (l0.neurons, l0.spikes, l1.neurons, l1.spikes) == (4, 6, 1, 6)
+    assert l0.firing_rate == 6 / (4 * 3 * 3) and l0.sparsity == 1 - 6 / 36
+    assert l1.firing_rate == 6 / (1 * 3 * 3)
+    assert prof.total_spikes == 12
+    assert prof.firing_rate == 12 / (5 * 3 * 3)  # not the mean of the layer rates
+    assert l0.input_events == 6 and l0.synops == 6 * 4  # events x fan-out (bias excluded)
+    assert l1.input_events == 6 and l1.synops == 6 * 1
+    assert prof.synops == 30 and prof.num_samples == 3 and prof.num_steps == 3
+    d = prof.to_dict()
+    assert (d["total_spikes"], d["firing_rate"], d["synops"]) == (12, prof.firing_rate, 30)
+    assert d["layers"][1]["spikes"] == 6 and d["accuracy"] == 1.0
+    m_metrics = metrics.compute(m, ds, 3, "direct", batch_size=2)
+    assert m_metrics.activation_sparsity == pytest.approx(1 - 12 / 45, rel=1e-12)
+    # inputs are 0/1, so every layer accumulates: layer 0, 2 samples x 3 steps x 1 non-zero
+    # input x 1 non-zero weight; layer 1, 6 spikes x 1 non-zero weight; per sample (3)
+    assert m_metrics.synaptic_operations == {"Effective_MACs": 0.0, "Effective_ACs": 12 / 3,
+                                             "Dense": 3 * (2 * 4 + 4 * 1) * 3 / 3}
+
+
+def test_binary_direct_input_counts_as_accumulates():
+    m = _two_layer_hand_net()
+    x = torch.tensor([[1.0, 0.0], [1.0, 1.0]])  # 0/1 values: the layer sees spikes
+    r = metrics.compute(m, TensorDataset("h", x, torch.tensor([0, 0]), 1, "t"), 2, "direct")
+    # layer 0: (1 + 1) non-zero inputs reaching non-zero weight row 0 only: 2 ops per step per
+    # sample pair -> 2 * 2 = 4; layer 1: neuron 0 fires every step in both samples: 4
+    assert r.synaptic_operations["Effective_MACs"] == 0
+    assert r.synaptic_operations["Effective_ACs"] == (4 + 4) / 2
+
+
+def test_profile_traces_over_several_batches(tmp_path):
+    m = _two_layer_hand_net()
+    x = torch.tensor([[1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    ds = TensorDataset("h", x, torch.tensor([0, 1, 0]), 2, "t")
+    prof = run_profile(m, ds, num_steps=3, encoding="direct", batch_size=2, trace_dir=tmp_path,
+                       trace_samples=2)
+    assert prof.accuracy == pytest.approx(2 / 3)
+    t = traces.read(tmp_path)
+    assert [c.shape for c in t.counts] == [(3, 3, 2), (3, 3, 4), (3, 3, 1)]
+    assert t.counts[1][:, :, 0].tolist() == [[1, 1, 1], [0, 0, 0], [1, 1, 1]]
+    assert t.bits(2).shape == (2, 3, 1) and t.bits(2)[:, :, 0].tolist() == [[1, 1, 1], [0, 0, 0]]
+    np.testing.assert_array_equal(t.input_values(), x[:2].numpy())
+    np.testing.assert_array_equal(t.labels, [0, 1, 0])
+    np.testing.assert_array_equal(t.predictions, [0, 0, 0])
+    assert t.meta["num_classes"] == 1 and t.meta["accuracy"] == pytest.approx(2 / 3)
+    assert t.layers[0].beta == 0.5 and t.layers[0].threshold == 1.0 and t.layers[0].neuron == "lif"
+
+
+def test_profile_of_event_counts_keeps_their_values(tmp_path):
+    m = models.build("2-1", (1, 2, 2), beta=0.5, threshold=1.0)
+    frames = torch.zeros(2, 2, 1, 2, 2)
+    frames[0, 0, 0, 0, 0] = 3.0  # a count above 1: the trace keeps the values
+    frames[1, 1, 0, 1, 1] = 1.0
+    ds = TensorDataset("e", frames, torch.tensor([0, 0]), 1, "t")
+    run_profile(m, ds, num_steps=2, encoding="events", batch_size=1, trace_dir=tmp_path)
+    t = traces.read(tmp_path)
+    assert t.meta["input_max_count"] == 3
+    assert t.counts[0][:, :, 0].tolist() == [[1, 0], [0, 1]]
+    np.testing.assert_array_equal(t.input_values(), frames.numpy())
