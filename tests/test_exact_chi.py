@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from spiketune import surrogate as sg
-from spiketune.chi import ChiConfig, ChiTracker
+from spiketune.network import surrogate as sg
+from spiketune.training.chi import ChiConfig, ChiTracker
 from spiketune.errors import ConfigError
 
 

@@ -9,7 +9,7 @@ import optuna
 import pytest
 import yaml
 
-from spiketune import config as cfgmod
+from spiketune.training import config as cfgmod
 from spiketune.errors import ConfigError
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.predict import _features, fit, predict

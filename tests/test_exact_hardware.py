@@ -11,7 +11,7 @@ from spiketune import traces as tr
 from spiketune.errors import ConfigError
 from spiketune.hardware import HardwareConfig, allocate, conv_cycles, fc_cycles, simulate
 from spiketune.hardware import fixed_point as fp
-from spiketune.hardware.power import layer_energy_j
+from spiketune.hardware.snn_dse.power import layer_energy_j
 
 
 def test_fc_cycles_by_hand_ideal_and_rtl():

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from spiketune import models
-from spiketune.losses import ce_count_loss, class_counts, mse_count_loss
+from spiketune.network import models
+from spiketune.training.losses import ce_count_loss, class_counts, mse_count_loss
 
 # T = 3 steps, B = 2 samples, 2 classes x population 2 (units [c0, c0, c1, c1])
 SPIKES = torch.tensor([

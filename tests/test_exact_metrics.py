@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from spiketune import metrics, models, traces
-from spiketune.data import TensorDataset
-from spiketune.profile import run_profile
+from spiketune.measure import neurobench as metrics
+from spiketune.network import models
+from spiketune import traces
+from spiketune.data.datasets import TensorDataset
+from spiketune.measure.profile import run_profile
 
 nb_macs = pytest.importorskip("neurobench.metrics.utils.layers.macs")
 nb_static = pytest.importorskip("neurobench.metrics.static")

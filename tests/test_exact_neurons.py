@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from spiketune import neurons
-from spiketune import surrogate as sg
+from spiketune.network import neurons
+from spiketune.network import surrogate as sg
 from spiketune.errors import ConfigError
 
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from spiketune import surrogate as sg
+from spiketune.network import surrogate as sg
 from spiketune.errors import ConfigError
 
 

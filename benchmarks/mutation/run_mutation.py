@@ -35,14 +35,14 @@ SCRATCH = Path("/tmp/spiketune-mutation")
 # target: (files to mutate, test files (and pytest selection options) run against each mutant);
 # end-to-end training tests are deselected: too slow to run per mutant
 TARGETS: dict[str, tuple[list[str], list[str]]] = {
-    "surrogate": (["src/spiketune/surrogate.py"],
+    "surrogate": (["src/spiketune/network/surrogate.py"],
                   ["tests/test_surrogate.py", "tests/test_exact_surrogate.py"]),
-    "neurons": (["src/spiketune/neurons.py"],
+    "neurons": (["src/spiketune/network/neurons.py"],
                 ["tests/test_neurons.py", "tests/test_exact_neurons.py"]),
-    "losses": (["src/spiketune/losses.py"], ["tests/test_losses.py", "tests/test_exact_losses.py"]),
-    "chi": (["src/spiketune/chi.py"], ["tests/test_chi.py", "tests/test_exact_chi.py",
+    "losses": (["src/spiketune/training/losses.py"], ["tests/test_losses.py", "tests/test_exact_losses.py"]),
+    "chi": (["src/spiketune/training/chi.py"], ["tests/test_chi.py", "tests/test_exact_chi.py",
                                        "--deselect", "tests/test_chi.py::test_training_logs_chi_per_epoch"]),
-    "metrics_profile": (["src/spiketune/metrics.py", "src/spiketune/profile.py"],
+    "metrics_profile": (["src/spiketune/measure/neurobench.py", "src/spiketune/measure/profile.py"],
                         ["tests/test_metrics.py", "tests/test_profile.py", "tests/test_exact_metrics.py"]),
     "explore": (["src/spiketune/explore/pareto.py", "src/spiketune/explore/predict.py",
                  "src/spiketune/explore/sweep.py"],
@@ -50,8 +50,8 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
                  "tests/test_explore.py::test_pareto_ignores_nan",
                  "tests/test_explore.py::test_predictor_learns_a_known_relation",
                  "tests/test_explore.py::test_predictor_keeps_the_model_that_cross_validates_better"]),
-    "hardware": (["src/spiketune/hardware/alloc.py", "src/spiketune/hardware/cycles.py",
-                  "src/spiketune/hardware/power.py", "src/spiketune/hardware/simulate.py",
+    "hardware": (["src/spiketune/hardware/snn_dse/alloc.py", "src/spiketune/hardware/snn_dse/cycles.py",
+                  "src/spiketune/hardware/snn_dse/power.py", "src/spiketune/hardware/snn_dse/simulate.py",
                   "src/spiketune/hardware/fixed_point.py", "src/spiketune/hardware/config.py"],
                  ["tests/test_hardware.py", "tests/test_fixed_point.py", "tests/test_exact_hardware.py"]),
 }
