@@ -70,12 +70,10 @@ def test_layer_work_exact_dense_synapses_of_a_padded_conv():
     assert (w.input_events, w.synops, w.spikes, w.analog_input, w.leak) == (4, 30, 3, True, False)
 
 
-sj = pytest.importorskip("spikingjelly.activation_based.op_counter.analytical_energy")
-
-
 def _spikingjelly_run(analog: bool):
     """A 2-layer FC LIF network in SpikingJelly, stepped T times in single-step mode; returns
     SpikingJelly's Lemaire report and the event counts its hooks saw."""
+    sj = pytest.importorskip("spikingjelly.activation_based.op_counter.analytical_energy")
     import torch
     from spikingjelly.activation_based import neuron
     from torch import nn
@@ -124,3 +122,40 @@ def test_lemaire_snn_matches_spikingjelly(analog):
     assert ours.potentials == pytest.approx(report.breakdown_pj["potential_pj"], rel=1e-12)
     assert ours.weights + ours.biases == pytest.approx(report.breakdown_pj["params_pj"], rel=1e-12)
     assert ours.io == pytest.approx(report.breakdown_pj["inout_pj"], rel=1e-12)
+
+
+def _fake_run(folder, synops, snn_uj, accel_uj, latency):
+    """A run folder whose metrics.json holds given estimates (as run.py writes them)."""
+    import json
+
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps({
+        "test_accuracy": 0.9, "profile": {"synops": synops * 10, "num_samples": 10},
+        "hardware": {"latency_cycles": latency, "power_w": 1.0, "latency_us": accel_uj},
+        "energy": {"compute_only_uj": synops * 0.9e-6, "lemaire_snn_uj": snn_uj, "lemaire_ann_uj": 5.0,
+                   "accelerator_modelled_uj": accel_uj}}))
+
+
+def test_energy_table_ranks_and_misordered_pairs(tmp_path):
+    from spiketune.explore.energy_table import build
+
+    # accelerator energy order: a < b < c < d; synops order: a < c < b < d (b, c swapped)
+    for name, syn, snn, acc, lat in [("a", 10, 1.0, 1.0, 100), ("b", 30, 2.0, 2.0, 200),
+                                     ("c", 20, 3.0, 3.0, 300), ("d", 40, 4.0, 4.0, 400)]:
+        _fake_run(tmp_path / "runs" / name, syn, snn, acc, lat)
+    t = build([tmp_path])
+    assert [r["run"] for r in t.rows] == ["a", "b", "c", "d"]
+    # rank differences d = (0, 1, -1, 0): rho = 1 - 6 * 2 / (4 * 15) = 0.8
+    assert t.spearman["synops"]["accelerator_modelled_uj"] == pytest.approx(0.8)
+    assert t.misordered["synops"] == [("b", "c")] and t.misordered["lemaire_snn_uj"] == []
+    assert t.spearman["lemaire_snn_uj"]["latency_cycles"] == pytest.approx(1.0)
+    assert t.spearman["lemaire_ann_uj"]["latency_cycles"] != t.spearman["lemaire_ann_uj"]["latency_cycles"]  # NaN
+
+
+def test_energy_table_needs_two_runs(tmp_path):
+    from spiketune.errors import SpiketuneError
+    from spiketune.explore.energy_table import build
+
+    _fake_run(tmp_path / "runs" / "a", 10, 1.0, 1.0, 100)
+    with pytest.raises(SpiketuneError, match="at least 2 finished runs"):
+        build([tmp_path])

@@ -3,7 +3,7 @@
 Results folder layout::
 
     config.yaml        the exact (resolved) configuration
-    metrics.json       accuracy, sparsity profile, hardware figures, environment
+    metrics.json       accuracy, sparsity profile, hardware figures, literature energy estimates, environment
     history.csv        one row per epoch
     layers.csv         per-layer sparsity (and hardware) table
     model.pt           trained weights (state dict) and the config
@@ -32,7 +32,8 @@ from .hardware import HardwareConfig
 from .hardware.report import cost
 from .metrics import Counter as NeuroBenchCounter
 from .plots import firing_rates, training_curves
-from .profile import run_profile
+from .measure.energy import from_run as energy_from_run
+from .profile import layer_specs, run_profile
 from .results import write_csv, write_json, write_text
 from .train import TrainingDiverged, build_model, load_splits, train
 
@@ -114,6 +115,7 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
     layer_rows = [asdict(l) for l in prof.layers]
     metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()
     metrics["neurobench"] = asdict(neurobench.result(prof))
+    metrics["energy"] = energy_from_run(layer_specs(result.model), metrics)
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)
     firing_rates({"test set": [(l.name, l.firing_rate) for l in prof.layers]},

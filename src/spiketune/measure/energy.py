@@ -225,3 +225,15 @@ def estimate(layers: list[LayerWork], num_steps: int, ops: OperationEnergy = Ope
             "lemaire_snn_pj": snn.to_dict(), "lemaire_ann_pj": ann.to_dict(),
             "sources": {"compute_only": asdict(ops), "lemaire": {**asdict(costs), "sram_points": [
                 list(p) for p in costs.sram_points]}}}
+
+
+def from_run(specs: list[LayerSpec], metrics: dict[str, Any]) -> dict[str, Any]:
+    """The estimates of a run from its metrics (profile, NeuroBench counts, hardware), with the
+    accelerator's energy per inference (power x latency of its cost report), labelled modelled."""
+    prof = metrics["profile"]
+    analog = metrics.get("neurobench", {}).get("synaptic_operations", {}).get("Effective_MACs", 0) > 0
+    out = estimate(layer_work(specs, prof, analog), prof["num_steps"])
+    hw = metrics.get("hardware")
+    if hw:
+        out["accelerator_modelled_uj"] = hw["power_w"] * hw["latency_us"]
+    return out
