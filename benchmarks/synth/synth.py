@@ -23,7 +23,17 @@ Edits (none changes a cycle or a storage element):
 4. ``conv_ec.sv``: the unpacked-array output ports ``affect_neur_addr_y/x[EC_SIZE-1:0]``
    (every element is the same wire) become one scalar port each; the EC_SIZE copies are
    wiring only and cost nothing.
-5. ``fc_nc.sv``: the real-valued defaults of ``w_sfactor, b_sfactor, w_zpt, b_zpt`` become
+5. ``bram_spk.sv``: the ``initial`` block that fills the RAM from a text file with
+   ``$fopen``/``$fscanf`` (simulation file I/O, unknown to Yosys) is removed; the layer
+   writes every row before reading it, so the contents do not change the memory built.
+6. ``'{default:0}`` assignment patterns (not parsed by Yosys 0.23): on the unpacked
+   ``spk_addr_array`` of ``conv_ec.sv`` a for loop zeroing every entry; on the packed
+   vector ``concat_spk_train`` of ``fc_ec.sv`` the literal 0. Likewise the whole-array copy
+   ``spk_addr_array1 <= spk_addr_array`` (conv_ec) becomes a for loop over the entries.
+7. ``penc`` (in ``conv_ec.sv``): the priority encoder's ascending loop that stops at the
+   first set bit with ``break`` (unsupported) becomes a descending loop without it; the
+   lowest set bit wins in both, so it is the same function.
+8. ``fc_nc.sv``: the real-valued defaults of ``w_sfactor, b_sfactor, w_zpt, b_zpt`` become
    the integer 1 the published top level passes (``b_zpt`` is subtracted from a weight).
 
 Not synthesized: the weight memories (``dram_wght``/``uram_wght`` have no initial contents
@@ -71,6 +81,17 @@ def edit(src: Path, dst: Path) -> None:
                        r"assign affect_neur_addr_x\[i\] = affect_neur_addr_x_tmp;\s+end\s+endgenerate",
                        "assign affect_neur_addr_y = affect_neur_addr_y_tmp;\n"
                        "  assign affect_neur_addr_x = affect_neur_addr_x_tmp;", s)
+        s = s.replace("spk_addr_array = '{default:0};",
+                      "for (int k = 0; k < SPARSE_SIZE; k = k + 1) spk_addr_array[k] = 0;")
+        s = s.replace("concat_spk_train = '{default:0};", "concat_spk_train = 0;")
+        s = s.replace("spk_addr_array1 <= spk_addr_array;",
+                      "for (int k = 0; k < SPARSE_SIZE; k = k + 1) spk_addr_array1[k] <= spk_addr_array[k];")
+        s = re.sub(r"for\(i=0; i<PENC_SIZE; i=i\+1\) begin\s*if\(sparse_in\[i\]\) begin\s*"
+                   r"penc_spk_addr = i;\s*penc_done = 0;\s*break;\s*end\s*end",
+                   "for(i=PENC_SIZE-1; i>=0; i=i-1) begin\n      if(sparse_in[i]) begin\n"
+                   "        penc_spk_addr = i;\n        penc_done = 0;\n      end\n    end", s)
+        if f.name == "bram_spk.sv":
+            s = re.sub(r"integer file;.*?(?=\s*// Write Operation)", "", s, flags=re.S)
         if f.name == "fc_nc.sv":
             s = re.sub(r"parameter (w_sfactor|b_sfactor|w_zpt|b_zpt) = [0-9.]+", r"parameter \1 = 1", s)
         (dst / f.name).write_text(s)
@@ -84,20 +105,20 @@ def grid() -> list[tuple[str, str, dict[str, int]]]:
         runs.append(("conv_nc", "conv_nc.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w,
                                                    BRAM_ADDR_WIDTH=clog2(f), IN_CHANNELS=32, OUT_CHANNELS=64)))
         runs.append(("bram_pot", "bram_pot.sv", dict(RAM_DEPTH=f)))
-    for w in (4, 6, 8, 10, 12, 16, 20, 24, 28):
-        f = w * w
-        runs.append(("conv_ec", "conv_ec.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w, TIME_STEPS=16,
-                                                   INPUT_CHANNELS=32, OUTPUT_CHANNELS=64, EC_SIZE=8,
-                                                   PENC_SIZE=f >> 2, SPARSE_SIZE=f >> 1)))
-    for bits in (64, 128, 256, 512, 1024):
-        for t in (4, 16):
-            runs.append(("fc_ec", "fc_ec.sv", dict(INPUT_FRAME_SIZE=bits // 16, INPUT_CHANNELS=16,
-                                                   LAYER_SIZE=256, EC_SIZE=16, PENC_SIZE=200, TIME_STEPS=t)))
-    for n in (10, 64, 256, 1024):
+    for bits, t in ((64, 4), (128, 4), (256, 4), (128, 8)):  # fc_ec reads conv_ec.sv's penc
+        runs.append(("fc_ec", "conv_ec.sv fc_ec.sv", dict(INPUT_FRAME_SIZE=bits // 16, INPUT_CHANNELS=16,
+                                                          LAYER_SIZE=256, EC_SIZE=16, PENC_SIZE=200,
+                                                          TIME_STEPS=t)))
+    for n in (10, 32, 64, 128, 256, 1024):
         runs.append(("fc_nc", "fc_nc.sv", dict(IN_CHANNELS=16, INPUT_FRAME_SIZE=64, LAYER_SIZE=n,
                                                BRAM_ADDR_WIDTH=clog2(16 * 64 * n))))
     for depth, width in ((64, 64), (128, 256), (256, 784), (512, 1024), (400, 196)):
         runs.append(("bram_spk", "bram_spk.sv", dict(RAM_DEPTH=depth, RAM_WIDTH=width)))
+    for w in (4, 6, 8, 12, 16):
+        f = w * w
+        runs.append(("conv_ec", "conv_ec.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w, TIME_STEPS=16,
+                                                   INPUT_CHANNELS=32, OUTPUT_CHANNELS=64, EC_SIZE=8,
+                                                   PENC_SIZE=f >> 2, SPARSE_SIZE=f >> 1)))
     return runs
 
 

@@ -228,3 +228,65 @@ def smallest_fit(r: Resources) -> str | None:
     """The catalog's smallest device (by LUTs) that holds ``r``."""
     ok = [d for d in sorted(DEVICES.values(), key=lambda d: d.lut) if fits(r, d)]
     return ok[0].name if ok else None
+
+
+@dataclass(frozen=True)
+class PowerCoefficients:
+    """Per-resource energies of an UltraScale+-class device. Every value is an assumption
+    [A] of the order given by the vendor's power estimator at 12.5% toggle rate, not a
+    measurement: fit them to a board with :func:`spiketune.hardware.power.calibrate` (its
+    ``scale`` multiplies the dynamic terms, its ``static_w`` replaces the device's)."""
+
+    lut_pj: float = 0.02  # one LUT (with its routing) in a cycle its block is active [A]
+    ff_pj: float = 0.01  # one flip-flop in an active cycle [A]
+    bram_pj: float = 5.0  # one 36 Kb block RAM access [A]
+    dsp_pj: float = 2.0  # one DSP48E2 operation [A]
+    clock_ff_pj: float = 0.002  # clock tree per flip-flop per cycle, active or not [A]
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Cycles one block is busy during an inference (from the cycle model), and its resources."""
+
+    resources: Resources
+    cycles: float
+
+
+def power(total: Resources, blocks: list[Activity], latency_cycles: float, clock_hz: float,
+          device: Device | str, k: PowerCoefficients = PowerCoefficients(), scale: float = 1.0) -> dict[str, float]:
+    """Power and energy per inference from resources and activity.
+
+    ``P = P_static(device) + P_clock + E_dyn / latency``, with ``P_clock`` = every
+    flip-flop's clock load at ``clock_hz`` and ``E_dyn`` = sum over busy blocks of
+    cycles x (LUT, FF, BRAM, DSP counts . their per-cycle energies), times ``scale``.
+    Blocks are a layer's neural cores (busy in accumulate and sweep cycles; one group of
+    cores at a time) and its event-control unit (busy in its scan cycles)."""
+    d = DEVICES[device] if isinstance(device, str) else device
+    latency_s = latency_cycles / clock_hz
+    clock_w = scale * total.ff * k.clock_ff_pj * 1e-12 * clock_hz
+    e_dyn = scale * 1e-12 * sum(b.cycles * (b.resources.lut * k.lut_pj + b.resources.ff * k.ff_pj
+                                            + b.resources.bram * k.bram_pj + b.resources.dsp * k.dsp_pj)
+                                for b in blocks)
+    watts = d.static_w + clock_w + e_dyn / latency_s
+    return {"static_w": d.static_w, "clock_w": clock_w, "dynamic_w": e_dyn / latency_s, "power_w": watts,
+            "energy_per_inference_j": watts * latency_s, "fps_per_w": 1.0 / (watts * latency_s)}
+
+
+def layers_from_specs(specs: list, cores: list[int], num_steps: int, weight_bits: int = 4) -> list[LayerHardware]:
+    """Plain layer descriptions from layer specs (anything with ``kind``, ``in_shape``,
+    ``conv_shape``, ``out_shape``, ``out_channels``, ``kernel``: a trace's LayerSpec or a
+    parsed architecture block) and the cores per layer."""
+    if len(cores) != len(specs):
+        raise ValueError(f"{len(cores)} core counts for {len(specs)} layers")
+    out = []
+    for s, e in zip(specs, cores):
+        if s.kind == "conv":
+            out.append(LayerHardware("conv", e, s.in_shape[0], s.out_channels, math.prod(s.in_shape[1:]),
+                                     math.prod(s.conv_shape[1:]), math.prod(s.out_shape[1:]), num_steps,
+                                     s.kernel, weight_bits))
+        else:
+            flat = len(s.in_shape) != 3
+            out.append(LayerHardware("fc", e, 1 if flat else s.in_shape[0], s.out_channels,
+                                     s.in_shape[0] if flat else math.prod(s.in_shape[1:]), 1, 1,
+                                     num_steps, 1, weight_bits))
+    return out
