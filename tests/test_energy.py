@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from spiketune.measure.energy import (LayerWork, LemaireCosts, compute_only_pj, estimate, layer_work,
-                                      lemaire_ann, lemaire_snn)
+from spiketune.measure.energy import (
+    LayerWork,
+    LemaireCosts,
+    compute_only_pj,
+    estimate,
+    layer_work,
+    lemaire_ann,
+    lemaire_snn,
+)
 from spiketune.traces import LayerSpec
 
 # Two FC layers, T = 2 steps, LIF neurons; per inference: layer 0 sees 5 input events

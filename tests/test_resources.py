@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
 
 import pytest
@@ -52,7 +51,8 @@ def test_block_ram_closed_forms_equal_yosys():
         assert rs.potential_ram(r["params"]["RAM_DEPTH"]).bram == float(r["bram"]), r["params"]
     for r in _rows("bram_spk"):
         p = r["params"]
-        assert rs.bram_words(p["RAM_DEPTH"], p["RAM_WIDTH"]) == float(r["bram"]), p
+        got = rs.spike_ram(p["RAM_DEPTH"], 1, p["RAM_WIDTH"])
+        assert (got.lut, got.ff, got.bram) == (float(r["lut"]), float(r["ff"]), float(r["bram"])), p
     for comp in ("conv_nc", "fc_nc"):
         assert {float(r["dsp"]) for r in _rows(comp)} == {rs.DSP_PER_CORE}
 
@@ -65,7 +65,7 @@ def test_one_conv_layer_adds_its_components():
     core = rs.neural_core(layer)
     lr = r.layers[0]
     assert lr.cores == core * 2 and lr.potential_rams.bram == 2 * 0.5
-    assert lr.spike_ram.bram == 0.5 * 0 + math.ceil(5 * 4 / 512) * math.ceil(64 / 72)  # 20 rows x 64 bits
+    assert lr.spike_ram == rs.Resources(lut=8 * 10, ff=64)  # 20 rows x 64 bits: LUT-RAM
     # 2 filters per core, each 2*9 weights + bias, 5-bit words: 38 words -> 1 LUT-RAM LUT per bit
     assert lr.weights.lut == 2 * 1 * 5
     assert r.total.dsp == 2 * rs.DSP_PER_CORE
@@ -97,3 +97,10 @@ def test_power_from_resources_by_hand():
     assert p["dynamic_w"] == pytest.approx(126e-9 / 10e-6)
     assert p["power_w"] == pytest.approx(d.static_w + 0.0008 + 0.0126)
     assert p["energy_per_inference_j"] == pytest.approx(p["power_w"] * 10e-6)
+
+
+def test_allocation_fits_is_monotone_in_cores():
+    blocks = arch.parse("16C3p1-MP2-32C3p1-MP2-64-10", (1, 8, 8))
+    small = rs.Device("tiny", lut=40_000, ff=80_000, bram=60, dsp=60, static_w=0.1, source="test")
+    assert rs.allocation_fits(blocks, [8, 8, 8, 4], 8, (1, 8, 8), small)  # 28 cores, 56 DSP
+    assert not rs.allocation_fits(blocks, [16, 32, 50, 10], 8, (1, 8, 8), small)  # 108 cores, 216 DSP

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-from spiketune.hardware.resources import REGRESSORS  # noqa: E402
+from spiketune.hardware.resources import REGRESSORS
 
 
 def split(rows: list[dict]) -> tuple[list[dict], list[dict]]:

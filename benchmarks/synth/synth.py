@@ -72,7 +72,7 @@ def edit(src: Path, dst: Path) -> None:
         s = s.replace("parameter string ", "parameter ")
         s = re.sub(r"\balways_comb\b", "always @*", s)
         if f.name == "fc_ec.sv":
-            s = re.sub(r"^(\s*)logic en_accum, en_activ,", r"\1output logic en_accum, en_activ,", s, flags=re.M)
+            s = re.sub(r"^(\s*)logic en_accum, en_activ,", r"\1output logic en_accum, en_activ,", s, flags=re.MULTILINE)
         if f.name == "conv_ec.sv":
             s = s.replace("affect_neur_addr_y[EC_SIZE-1:0], // neuron address", "affect_neur_addr_y, // neuron address")
             s = s.replace("affect_neur_addr_x[EC_SIZE-1:0],", "affect_neur_addr_x,")
@@ -91,7 +91,7 @@ def edit(src: Path, dst: Path) -> None:
                    "for(i=PENC_SIZE-1; i>=0; i=i-1) begin\n      if(sparse_in[i]) begin\n"
                    "        penc_spk_addr = i;\n        penc_done = 0;\n      end\n    end", s)
         if f.name == "bram_spk.sv":
-            s = re.sub(r"integer file;.*?(?=\s*// Write Operation)", "", s, flags=re.S)
+            s = re.sub(r"integer file;.*?(?=\s*// Write Operation)", "", s, flags=re.DOTALL)
         if f.name == "fc_nc.sv":
             s = re.sub(r"parameter (w_sfactor|b_sfactor|w_zpt|b_zpt) = [0-9.]+", r"parameter \1 = 1", s)
         (dst / f.name).write_text(s)
@@ -129,7 +129,7 @@ LUT_EQUIV = {"RAM32M": 4, "RAM32M16": 8, "RAM64M": 4, "RAM64M8": 8, "RAM32X1D": 
 
 def count(stat: str) -> dict[str, float]:
     """Resources from the cell list of Yosys's last ``stat``."""
-    cells = dict((m[1], int(m[2])) for m in re.finditer(r"^\s+(\w+)\s+(\d+)$", stat.split("=== ")[-1], re.M))
+    cells = dict((m[1], int(m[2])) for m in re.finditer(r"^\s+(\w+)\s+(\d+)$", stat.split("=== ")[-1], re.MULTILINE))
     lut = sum(v for k, v in cells.items() if re.fullmatch(r"LUT[1-6]", k))
     lut += sum(v * LUT_EQUIV[k] for k, v in cells.items() if k in LUT_EQUIV)
     ff = sum(v for k, v in cells.items() if re.fullmatch(r"FD[RSCP]E|LD[CP]E", k))

@@ -56,10 +56,10 @@ class Resources:
     bram: float = 0.0  # 36 Kb block RAMs (an 18 Kb half counts 0.5)
     dsp: float = 0.0
 
-    def __add__(self, o: "Resources") -> "Resources":
+    def __add__(self, o: Resources) -> Resources:
         return Resources(*(getattr(self, f.name) + getattr(o, f.name) for f in fields(self)))
 
-    def __mul__(self, k: float) -> "Resources":
+    def __mul__(self, k: float) -> Resources:
         return Resources(*(getattr(self, f.name) * k for f in fields(self)))
 
 
@@ -113,13 +113,19 @@ def _linear(component: str, resource: str, p: dict) -> float:
 
 
 def bram_words(depth: int, width: int) -> float:
-    """Block RAMs (36 Kb) of a ``depth`` x ``width`` memory, as Yosys maps it: RAMB18 halves
-    of 512 x 36 for narrow memories, else RAMB36 of 512 x 72 (wide) or 1K x 36."""
-    if width <= 36 and depth <= 512:
-        return 0.5 * math.ceil(width / 36)
+    """Block RAMs (36 Kb) of a ``depth`` x ``width`` memory as Yosys maps it for UltraScale+:
+    up to 36 bits wide, RAMB18 halves (512 x 36) or RAMB36 (1K x 36); wider, columns of
+    RAMB36 in 512 x 72 mode per 512 rows, a last column of up to 36 bits in a RAMB18."""
     if width <= 36:
-        return math.ceil(depth / 1024) * math.ceil(width / 36)
-    return math.ceil(depth / 512) * math.ceil(width / 72)
+        return 0.5 * math.ceil(width / 36) if depth <= 512 else math.ceil(depth / 1024) * math.ceil(width / 36)
+    full, rest = divmod(width, 72)
+    return math.ceil(depth / 512) * (full + (0.5 if 0 < rest <= 36 else 1.0 if rest else 0.0))
+
+
+def lut_ram(depth: int, width: int) -> Resources:
+    """A memory of at most 64 words in LUT-RAM (Yosys's choice without a RAM-style
+    attribute): RAM64M8 cells, 7 bits in 8 LUTs, and the registered read port."""
+    return Resources(lut=8 * math.ceil(width / 7) * math.ceil(depth / 64), ff=width)
 
 
 def potential_ram(frame_out: int) -> Resources:
@@ -129,7 +135,8 @@ def potential_ram(frame_out: int) -> Resources:
 
 def spike_ram(num_steps: int, channels: int, frame: int) -> Resources:
     """A layer's output spikes: one ``frame``-bit row per channel and step."""
-    return Resources(bram=bram_words(num_steps * channels, frame))
+    depth = num_steps * channels
+    return lut_ram(depth, frame) if depth <= 64 else Resources(bram=bram_words(depth, frame))
 
 
 def neural_core(layer: LayerHardware) -> Resources:
@@ -290,3 +297,12 @@ def layers_from_specs(specs: list, cores: list[int], num_steps: int, weight_bits
                                      s.in_shape[0] if flat else math.prod(s.in_shape[1:]), 1, 1,
                                      num_steps, 1, weight_bits))
     return out
+
+
+def allocation_fits(specs: list, cores: list[int], num_steps: int, input_shape: tuple[int, ...],
+                    device: Device | str, weight_bits: int = 4) -> bool:
+    """Whether a network with ``cores`` per layer fits ``device``: the constraint an allocator
+    checks before buying more cores when its budget is a device."""
+    frame = math.prod(input_shape[1:]) if len(input_shape) == 3 else input_shape[0]
+    channels = input_shape[0] if len(input_shape) == 3 else 1
+    return resources(layers_from_specs(specs, cores, num_steps, weight_bits), channels, frame).fits(device)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from ..traces import LayerSpec
@@ -68,7 +69,7 @@ class LemaireCosts:
         """Energy of one word read or write in a memory of ``memory_bytes``."""
         pts = self.sram_points
         m = min(max(memory_bytes, pts[0][0]), pts[-1][0])
-        for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        for (x0, y0), (x1, y1) in pairwise(pts):
             if m <= x1:
                 return y0 + (y1 - y0) / (x1 - x0) * (m - x0)
         return pts[-1][1]
@@ -134,7 +135,7 @@ class Breakdown:
     def total(self) -> float:
         return self.ops + self.addressing + self.weights + self.biases + self.potentials + self.io
 
-    def add(self, other: "Breakdown") -> None:
+    def add(self, other: Breakdown) -> None:
         for k in ("ops", "addressing", "weights", "biases", "potentials", "io"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         for k, v in other.counts.items():
