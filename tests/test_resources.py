@@ -58,7 +58,7 @@ def test_block_ram_closed_forms_equal_yosys():
 
 
 def test_one_conv_layer_adds_its_components():
-    (block,) = arch.parse("4C3p1", (2, 8, 8))
+    block = arch.parse("4C3p1-10", (2, 8, 8))[0]
     (layer,) = rs.layers_from_specs([block], cores=[2], num_steps=5)
     assert (layer.frame_in, layer.frame_out, layer.spike_frame) == (64, 64, 64)
     r = rs.resources([layer], input_channels=2, input_frame=64)
@@ -80,10 +80,12 @@ def test_digits_default_network_and_vgg9_fit_named_devices():
     digits = _allocation("16C3p1-MP2-32C3p1-MP2-64-10", (1, 8, 8), [16, 32, 50, 10], 8)
     vgg9 = _allocation("64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-110",
                        (2, 32, 32), [64, 28, 48, 54, 120, 126, 140, 56, 50], 20)
-    assert rs.smallest_fit(digits.total) == "xc7z020"
-    assert digits.fits("xc7a100t") and vgg9.fits("xcvu9p")
-    assert not vgg9.fits("xc7z020")  # 636 cores x 2 DSP alone exceed its 220 DSPs
-    assert vgg9.total.dsp == 2 * 636
+    # digits: 108 cores; LUTs (mostly the cores' spike-row logic) exceed a Zynq-7020's 53,200
+    assert rs.smallest_fit(digits.total) == "xc7a100t" and digits.total.lut > 53_200
+    assert digits.total.dsp == 2 * 108
+    # VGG-9 as published (one core per conv channel, 56 and 50 fc cores): 686 cores
+    assert rs.smallest_fit(vgg9.total) == "xcvu9p" and vgg9.total.dsp == 2 * 686
+    assert not vgg9.fits("xcku115")  # more LUTs than its 663,360
 
 
 def test_power_from_resources_by_hand():
@@ -104,3 +106,11 @@ def test_allocation_fits_is_monotone_in_cores():
     small = rs.Device("tiny", lut=40_000, ff=80_000, bram=60, dsp=60, static_w=0.1, source="test")
     assert rs.allocation_fits(blocks, [8, 8, 8, 4], 8, (1, 8, 8), small)  # 28 cores, 56 DSP
     assert not rs.allocation_fits(blocks, [16, 32, 50, 10], 8, (1, 8, 8), small)  # 108 cores, 216 DSP
+
+
+def test_weight_memory_by_hand():
+    fc = rs.LayerHardware("fc", cores=4, in_channels=1, out_channels=10, frame_in=1000, frame_out=1,
+                          spike_frame=1, num_steps=5)
+    # 3 neurons per core x 1001 words of 5 bits: 3003 words in 4K x 9 RAMB36 -> 1 per core
+    assert rs.weight_memory(fc) == rs.Resources(bram=4)
+    assert rs.narrow_bram(8193, 4) == 2 and rs.narrow_bram(100, 40) == 1

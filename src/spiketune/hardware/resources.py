@@ -10,9 +10,13 @@ counts are closed forms checked against the same syntheses:
   and addressing); 2 DSP (the membrane-by-decay multiply).
 * neural core, fc (``fc_nc``): LUT/FF ~ log2 of the layer size; 2 DSP.
 * event-control unit, conv (``conv_ec``): LUT/FF ~ input frame F_in (priority encoder over
-  F_in/4 bits) and F_in log2 F_in (two address lists of F_in/2 entries).
-* event-control unit, fc (``fc_ec``): LUT/FF ~ input bits B and the address list of
-  T x B/4 entries.
+  F_in/4 bits, two address lists of F_in/2 entries). Fails validation: a frame width that
+  is not a power of two costs Yosys an order of magnitude more LUTs (see
+  benchmarks/synth/coefficients.json).
+* event-control unit, fc (``fc_ec``): LUT/FF ~ input bits B. Its 200-bit priority encoder
+  dominates: in the public synthesizable ``fc_ec.sv`` the spike-address list's index
+  expressions (``t<<23 + t<<15 + ...``, which Verilog parses as shifts by sums) leave the
+  list unreachable, and synthesis removes it.
 * potential RAM, one per core (``bram_pot``): F_out 32-bit words in RAMB18 halves.
 * spike RAM per layer (``bram_spk``): T x C rows of F bits.
 * weights: not synthesizable from the public code (no contents); counted from their
@@ -35,16 +39,18 @@ def clog2(n: int) -> int:
 # Regressors of the fitted LUT/FF formulas, on the synthesis grid's parameter names.
 REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
     "conv_nc": lambda p: [1.0, p["OUTPUT_FRAME_WIDTH"] ** 2],
-    "conv_ec": lambda p: [1.0, p["INPUT_FRAME_WIDTH"] ** 2,
-                          p["INPUT_FRAME_WIDTH"] ** 2 * clog2(p["INPUT_FRAME_WIDTH"] ** 2)],
-    "fc_ec": lambda p: [1.0, p["INPUT_CHANNELS"] * p["INPUT_FRAME_SIZE"],
-                        p["TIME_STEPS"] * p["INPUT_CHANNELS"] * p["INPUT_FRAME_SIZE"] / 4
-                        * clog2(p["LAYER_SIZE"] * p["INPUT_FRAME_SIZE"])],
+    "conv_ec": lambda p: [1.0, p["INPUT_FRAME_WIDTH"] ** 2],
+    "fc_ec": lambda p: [1.0, p["INPUT_CHANNELS"] * p["INPUT_FRAME_SIZE"]],
     "fc_nc": lambda p: [1.0, clog2(p["LAYER_SIZE"])],
 }
 
 # Fitted coefficients (benchmarks/synth/coefficients.json; regenerate with synth.py --fit).
-COEFFICIENTS: dict[str, dict[str, list[float]]] = {}
+COEFFICIENTS: dict[str, dict[str, list[float]]] = {
+    "conv_nc": {"lut": [864.612782, 1.456959], "ff": [76.537594, 1.01471]},
+    "conv_ec": {"lut": [95.0, 4.5], "ff": [48.666667, 3.833333]},
+    "fc_ec": {"lut": [870.0, 0.0], "ff": [306.0, 0.09375]},
+    "fc_nc": {"lut": [226.4, -0.95], "ff": [23.0, 1.0]},
+}
 
 DSP_PER_CORE = 2  # the 32-bit membrane x decay multiply (Yosys: 2 DSP48E2 in every core)
 
@@ -164,14 +170,23 @@ def weight_memory(layer: LayerHardware) -> Resources:
 
     Words are ``weight_bits + 1`` wide as in the RTL. Conv: each core holds its
     ``ceil(C_out / E)`` filters in LUT-RAM (64 bits per LUT); fc: each core its neurons'
-    rows in block RAM."""
+    rows in block RAM of the narrowest aspect ratio (the RTL's UltraRAM is not modelled)."""
     width = layer.weight_bits + 1
     per_out = (layer.in_channels * layer.kernel ** 2 if layer.kind == "conv"
                else layer.in_channels * layer.frame_in) + 1
     words = math.ceil(layer.out_channels / layer.cores) * per_out
     if layer.kind == "conv":
         return Resources(lut=layer.cores * math.ceil(words / 64) * width)
-    return Resources(bram=layer.cores * bram_words(words, width))
+    return Resources(bram=layer.cores * narrow_bram(words, width))
+
+
+BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
+
+
+def narrow_bram(depth: int, width: int) -> int:
+    """RAMB36s of a read-only table in the narrowest aspect ratio (UG573) holding ``width``-bit words."""
+    d, w = next(((d, w) for d, w in BRAM36_SHAPES if w >= width), BRAM36_SHAPES[-1])
+    return math.ceil(depth / d) * math.ceil(width / w)
 
 
 @dataclass
