@@ -48,7 +48,7 @@ REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
 COEFFICIENTS: dict[str, dict[str, list[float]]] = {
     "conv_nc": {"lut": [864.612782, 1.456959], "ff": [76.537594, 1.01471]},
     "conv_ec": {"lut": [95.0, 4.5], "ff": [48.666667, 3.833333]},
-    "fc_ec": {"lut": [870.0, 0.0], "ff": [306.0, 0.09375]},
+    "fc_ec": {"lut": [866.333333, 0.057292], "ff": [308.0, 0.0625]},
     "fc_nc": {"lut": [226.4, -0.95], "ff": [23.0, 1.0]},
 }
 
