@@ -166,3 +166,17 @@ def test_energy_table_needs_two_runs(tmp_path):
     _fake_run(tmp_path / "runs" / "a", 10, 1.0, 1.0, 100)
     with pytest.raises(SpiketuneError, match="at least 2 finished runs"):
         build([tmp_path])
+
+
+def test_energy_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from spiketune.cli import app
+
+    for name, syn, acc in [("a", 10, 1.0), ("b", 20, 2.0)]:
+        _fake_run(tmp_path / "runs" / name, syn, acc, acc, 100 * acc)
+    r = CliRunner().invoke(app, ["energy", str(tmp_path), "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "Spearman" in r.output and (tmp_path / "energy.csv").is_file()
+    r = CliRunner().invoke(app, ["energy", str(tmp_path / "runs" / "a")])
+    assert r.exit_code == 2 and "at least 2 finished runs" in r.output
