@@ -26,6 +26,12 @@ def test_default_network_learns_digits(tmp_path):
     assert nb["accuracy"] == m["test_accuracy"]
     assert nb["activation_sparsity"] == pytest.approx(1 - prof["firing_rate"], rel=1e-12)
     assert nb["synaptic_operations"]["Effective_ACs"] > 0 and nb["synaptic_operations"]["Effective_MACs"] > 0
+    # compute-only energy (profile fan-out counts) equals NeuroBench's operation counts x 4.6 / 0.9 pJ
+    ops = nb["synaptic_operations"]
+    assert m["energy"]["compute_only_uj"] == pytest.approx(
+        (ops["Effective_MACs"] * 4.6 + ops["Effective_ACs"] * 0.9) * 1e-6, rel=1e-12)
+    assert m["energy"]["accelerator_modelled_uj"] == pytest.approx(
+        m["hardware"]["power_w"] * m["hardware"]["latency_us"], rel=1e-12)
 
 
 def test_training_is_deterministic(tiny_cfg):

@@ -261,6 +261,22 @@ def predict(results: Path = typer.Argument(..., help="sweep, search or reproduct
 
 
 @app.command()
+def energy(results: list[Path] = typer.Argument(..., help="run, sweep or search folders"),
+           out: Optional[Path] = typer.Option(None, help="write energy.csv and energy.json here")) -> None:
+    """Energy per inference of every run under each literature estimator and the accelerator
+    model, and their rank agreement (Spearman)."""
+    from spiketune.explore import energy_table as et
+
+    def go() -> None:
+        table = et.build(results)
+        typer.echo(et.format_table(table))
+        if out:
+            typer.echo(f"wrote {et.write(table, out)}")
+
+    _guard(go)
+
+
+@app.command()
 def report(results: Path = typer.Argument(..., help="run, sweep, search or reproduction folder")) -> None:
     """Write report.html (self-contained) and report.md for a results folder."""
     from spiketune.reporting.report import build

@@ -3,7 +3,7 @@
 Results folder layout::
 
     config.yaml        the exact (resolved) configuration
-    metrics.json       accuracy, sparsity profile, hardware figures, environment
+    metrics.json       accuracy, sparsity profile, hardware figures, literature energy estimates, environment
     history.csv        one row per epoch
     layers.csv         per-layer sparsity (and hardware) table
     model.pt           trained weights (state dict) and the config
@@ -32,7 +32,8 @@ from spiketune.hardware import HardwareConfig
 from spiketune.hardware.report import cost
 from spiketune.measure.neurobench import Counter as NeuroBenchCounter
 from spiketune.reporting.plots import firing_rates, hardware_cycles, training_curves
-from spiketune.measure.profile import run_profile
+from spiketune.measure.energy import from_run as energy_from_run
+from spiketune.measure.profile import layer_specs, run_profile
 from spiketune.results import write_csv, write_json, write_text
 from spiketune.training.trainer import TrainingDiverged, build_model, load_splits, train
 
@@ -116,6 +117,7 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
     hardware_cycles(metrics["hardware"]["layers"], out / "hardware_cycles.png",
                     title=f"Cycles per layer ({metrics['hardware']['latency_cycles']:.0f} cycles/inference)")
     metrics["neurobench"] = asdict(neurobench.result(prof))
+    metrics["energy"] = energy_from_run(layer_specs(result.model), metrics)
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)
     firing_rates({"test set": [(l.name, l.firing_rate) for l in prof.layers]},

@@ -1,0 +1,191 @@
+"""Synthesize the SNN-DSE accelerator's components with Yosys over a parameter grid.
+
+Usage::
+
+    python benchmarks/synth/synth.py RTL_DIR [--only conv_nc,...]   # appends to results.csv
+    python benchmarks/synth/synth.py --fit                          # writes coefficients.json
+
+RTL_DIR holds ``Hardware/sparse_synth_int`` of github.com/githubofaliyev/SNN-DSE, branch
+``DATE25`` (e.g. ``git -C SNN-DSE archive DATE25 Hardware/sparse_synth_int | tar x``).
+The files are copied to a temporary folder and edited there, mechanically (EDITS below);
+each component is synthesized alone (``synth_xilinx -family xcup -noiopad``, Kintex/Virtex
+UltraScale+) and its cells counted: LUT = LUT1-6 + LUT-RAM/SRL cells in LUT equivalents,
+FF = flip-flops + latches, BRAM = RAMB36 + RAMB18/2, DSP = DSP48E2.
+
+Edits (none changes a cycle or a storage element):
+
+1. ``parameter string NAME`` -> ``parameter NAME`` (Yosys 0.23 has no ``string`` type).
+2. ``always_comb`` -> ``always @*``: several blocks do not assign every output in every
+   branch; Yosys rejects latches in ``always_comb``, Vivado infers them. ``always @*``
+   gives the same latches.
+3. ``fc_ec.sv``: the port ``logic en_accum, en_activ`` has no direction; made ``output``
+   (they drive the neural cores).
+4. ``conv_ec.sv``: the unpacked-array output ports ``affect_neur_addr_y/x[EC_SIZE-1:0]``
+   (every element is the same wire) become one scalar port each; the EC_SIZE copies are
+   wiring only and cost nothing.
+5. ``bram_spk.sv``: the ``initial`` block that fills the RAM from a text file with
+   ``$fopen``/``$fscanf`` (simulation file I/O, unknown to Yosys) is removed; the layer
+   writes every row before reading it, so the contents do not change the memory built.
+6. ``'{default:0}`` assignment patterns (not parsed by Yosys 0.23): on the unpacked
+   ``spk_addr_array`` of ``conv_ec.sv`` a for loop zeroing every entry; on the packed
+   vector ``concat_spk_train`` of ``fc_ec.sv`` the literal 0. Likewise the whole-array copy
+   ``spk_addr_array1 <= spk_addr_array`` (conv_ec) becomes a for loop over the entries.
+7. ``penc`` (in ``conv_ec.sv``): the priority encoder's ascending loop that stops at the
+   first set bit with ``break`` (unsupported) becomes a descending loop without it; the
+   lowest set bit wins in both, so it is the same function.
+8. ``fc_nc.sv``: the real-valued defaults of ``w_sfactor, b_sfactor, w_zpt, b_zpt`` become
+   the integer 1 the published top level passes (``b_zpt`` is subtracted from a weight).
+
+Not synthesized: the weight memories (``dram_wght``/``uram_wght`` have no initial contents
+or write port in the public code, so synthesis removes them); their size is counted
+analytically in spiketune.hardware.resources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results.csv"
+COEFFS = HERE / "coefficients.json"
+FIELDS = ["component", "params", "lut", "ff", "bram", "dsp", "seconds"]
+
+
+def clog2(n: int) -> int:
+    return max(1, math.ceil(math.log2(n)))
+
+
+def edit(src: Path, dst: Path) -> None:
+    """Copy the RTL and apply the mechanical edits listed in the module docstring."""
+    for f in src.glob("*.sv"):
+        s = f.read_text()
+        s = s.replace("parameter string ", "parameter ")
+        s = re.sub(r"\balways_comb\b", "always @*", s)
+        if f.name == "fc_ec.sv":
+            s = re.sub(r"^(\s*)logic en_accum, en_activ,", r"\1output logic en_accum, en_activ,", s, flags=re.MULTILINE)
+        if f.name == "conv_ec.sv":
+            s = s.replace("affect_neur_addr_y[EC_SIZE-1:0], // neuron address", "affect_neur_addr_y, // neuron address")
+            s = s.replace("affect_neur_addr_x[EC_SIZE-1:0],", "affect_neur_addr_x,")
+            s = re.sub(r"generate\s+genvar i;\s+for \(i = 0; i < EC_SIZE; i = i \+ 1\) begin\s+"
+                       r"assign affect_neur_addr_y\[i\] = affect_neur_addr_y_tmp;\s+"
+                       r"assign affect_neur_addr_x\[i\] = affect_neur_addr_x_tmp;\s+end\s+endgenerate",
+                       "assign affect_neur_addr_y = affect_neur_addr_y_tmp;\n"
+                       "  assign affect_neur_addr_x = affect_neur_addr_x_tmp;", s)
+        s = s.replace("spk_addr_array = '{default:0};",
+                      "for (int k = 0; k < SPARSE_SIZE; k = k + 1) spk_addr_array[k] = 0;")
+        s = s.replace("concat_spk_train = '{default:0};", "concat_spk_train = 0;")
+        s = s.replace("spk_addr_array1 <= spk_addr_array;",
+                      "for (int k = 0; k < SPARSE_SIZE; k = k + 1) spk_addr_array1[k] <= spk_addr_array[k];")
+        s = re.sub(r"for\(i=0; i<PENC_SIZE; i=i\+1\) begin\s*if\(sparse_in\[i\]\) begin\s*"
+                   r"penc_spk_addr = i;\s*penc_done = 0;\s*break;\s*end\s*end",
+                   "for(i=PENC_SIZE-1; i>=0; i=i-1) begin\n      if(sparse_in[i]) begin\n"
+                   "        penc_spk_addr = i;\n        penc_done = 0;\n      end\n    end", s)
+        if f.name == "bram_spk.sv":
+            s = re.sub(r"integer file;.*?(?=\s*// Write Operation)", "", s, flags=re.DOTALL)
+        if f.name == "fc_nc.sv":
+            s = re.sub(r"parameter (w_sfactor|b_sfactor|w_zpt|b_zpt) = [0-9.]+", r"parameter \1 = 1", s)
+        (dst / f.name).write_text(s)
+
+
+def grid() -> list[tuple[str, str, dict[str, int]]]:
+    """(component, file, parameters) of every synthesis run."""
+    runs = []
+    for w in (4, 6, 8, 10, 12, 16, 20, 24, 28, 32):
+        f = w * w
+        runs.append(("conv_nc", "conv_nc.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w,
+                                                   BRAM_ADDR_WIDTH=clog2(f), IN_CHANNELS=32, OUT_CHANNELS=64)))
+        runs.append(("bram_pot", "bram_pot.sv", dict(RAM_DEPTH=f)))
+    for bits, t in ((64, 4), (128, 4), (256, 4), (128, 8)):  # fc_ec reads conv_ec.sv's penc
+        runs.append(("fc_ec", "conv_ec.sv fc_ec.sv", dict(INPUT_FRAME_SIZE=bits // 16, INPUT_CHANNELS=16,
+                                                          LAYER_SIZE=256, EC_SIZE=16, PENC_SIZE=200,
+                                                          TIME_STEPS=t)))
+    for n in (10, 32, 64, 128, 256, 1024):
+        runs.append(("fc_nc", "fc_nc.sv", dict(IN_CHANNELS=16, INPUT_FRAME_SIZE=64, LAYER_SIZE=n,
+                                               BRAM_ADDR_WIDTH=clog2(16 * 64 * n))))
+    for depth, width in ((64, 64), (128, 256), (256, 784), (512, 1024), (400, 196)):
+        runs.append(("bram_spk", "bram_spk.sv", dict(RAM_DEPTH=depth, RAM_WIDTH=width)))
+    for w in (4, 6, 8, 12, 16):
+        f = w * w
+        runs.append(("conv_ec", "conv_ec.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w, TIME_STEPS=16,
+                                                   INPUT_CHANNELS=32, OUTPUT_CHANNELS=64, EC_SIZE=8,
+                                                   PENC_SIZE=f >> 2, SPARSE_SIZE=f >> 1)))
+    return runs
+
+
+LUT_EQUIV = {"RAM32M": 4, "RAM32M16": 8, "RAM64M": 4, "RAM64M8": 8, "RAM32X1D": 2, "RAM64X1D": 2,
+             "RAM128X1D": 4, "RAM256X1D": 8, "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2,
+             "RAM256X1S": 4, "SRL16E": 1, "SRLC32E": 1}
+
+
+def count(stat: str) -> dict[str, float]:
+    """Resources from the cell list of Yosys's last ``stat``."""
+    cells = dict((m[1], int(m[2])) for m in re.finditer(r"^\s+(\w+)\s+(\d+)$", stat.split("=== ")[-1], re.MULTILINE))
+    lut = sum(v for k, v in cells.items() if re.fullmatch(r"LUT[1-6]", k))
+    lut += sum(v * LUT_EQUIV[k] for k, v in cells.items() if k in LUT_EQUIV)
+    ff = sum(v for k, v in cells.items() if re.fullmatch(r"FD[RSCP]E|LD[CP]E", k))
+    bram = cells.get("RAMB36E2", 0) + cells.get("RAMB18E2", 0) / 2
+    return {"lut": lut, "ff": ff, "bram": bram, "dsp": cells.get("DSP48E2", 0)}
+
+
+def synthesize(rtl: Path, component: str, file: str, params: dict[str, int]) -> dict[str, float]:
+    sets = " ".join(f"-set {k} {v}" for k, v in params.items())
+    script = (f"read_verilog -sv {file}; chparam {sets} {component}; "
+              f"synth_xilinx -family xcup -noiopad -top {component}; stat")
+    t0 = time.time()
+    out = subprocess.run(["nice", "-n", "10", "yosys", "-q", "-p", script, "-l", "log.txt"], cwd=rtl,
+                         capture_output=True, text=True)
+    log = (rtl / "log.txt").read_text()
+    if out.returncode:
+        raise RuntimeError(f"{component} {params}: {out.stderr.strip() or log[-500:]}")
+    return {**count(log), "seconds": round(time.time() - t0, 1)}
+
+
+def run(rtl_dir: Path, only: set[str] | None) -> None:
+    done = set()
+    if RESULTS.exists():
+        done = {(r["component"], r["params"]) for r in csv.DictReader(RESULTS.open())}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        edit(rtl_dir, work)
+        new = not RESULTS.exists()
+        with RESULTS.open("a", newline="") as f:
+            w = csv.DictWriter(f, FIELDS)
+            if new:
+                w.writeheader()
+            for comp, file, params in grid():
+                key = json.dumps(params, sort_keys=True)
+                if (only and comp not in only) or (comp, key) in done:
+                    continue
+                r = synthesize(work, comp, file, params)
+                w.writerow({"component": comp, "params": key, **r})
+                f.flush()
+                print(comp, key, r, flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("rtl", nargs="?", type=Path)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--fit", action="store_true")
+    a = ap.parse_args()
+    if a.fit:
+        from fit import fit
+        fit(RESULTS, COEFFS)
+    elif a.rtl is None or shutil.which("yosys") is None:
+        sys.exit("need RTL_DIR and yosys on PATH")
+    else:
+        run(a.rtl, set(a.only.split(",")) - {""} or None)
+
+
+if __name__ == "__main__":
+    main()

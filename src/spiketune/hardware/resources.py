@@ -1,0 +1,323 @@
+"""FPGA resources of an accelerator allocation, whether it fits a device, and its power.
+
+Resource formulas per component of the SNN-DSE RTL (branch DATE25, ``Hardware/sparse_synth_int``),
+fitted to Yosys 0.23 ``synth_xilinx -family xcup`` results over a grid of layer sizes;
+``benchmarks/synth/`` holds the script, the recorded results and the fit with its
+held-out errors. LUT and FF counts are linear in the regressors below; BRAM and DSP
+counts are closed forms checked against the same syntheses:
+
+* neural core, conv (``conv_nc``): LUT/FF ~ output frame F_out (its spike row register
+  and addressing); 2 DSP (the membrane-by-decay multiply).
+* neural core, fc (``fc_nc``): LUT/FF ~ log2 of the layer size; 2 DSP.
+* event-control unit, conv (``conv_ec``): LUT/FF ~ input frame F_in (priority encoder over
+  F_in/4 bits, two address lists of F_in/2 entries). Fails validation: a frame width that
+  is not a power of two costs Yosys an order of magnitude more LUTs (see
+  benchmarks/synth/coefficients.json).
+* event-control unit, fc (``fc_ec``): LUT/FF ~ input bits B. Its 200-bit priority encoder
+  dominates: in the public synthesizable ``fc_ec.sv`` the spike-address list's index
+  expressions (``t<<23 + t<<15 + ...``, which Verilog parses as shifts by sums) leave the
+  list unreachable, and synthesis removes it.
+* potential RAM, one per core (``bram_pot``): F_out 32-bit words in RAMB18 halves.
+* spike RAM per layer (``bram_spk``): T x C rows of F bits.
+* weights: not synthesizable from the public code (no contents); counted from their
+  bits: conv cores keep theirs in LUT-RAM (64 bits per LUT), fc cores in block RAM.
+
+Inputs are plain numbers (:class:`LayerHardware`), not the simulator's classes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+
+
+def clog2(n: int) -> int:
+    return max(1, math.ceil(math.log2(max(n, 2))))
+
+
+# Regressors of the fitted LUT/FF formulas, on the synthesis grid's parameter names.
+REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
+    "conv_nc": lambda p: [1.0, p["OUTPUT_FRAME_WIDTH"] ** 2],
+    "conv_ec": lambda p: [1.0, p["INPUT_FRAME_WIDTH"] ** 2],
+    "fc_ec": lambda p: [1.0, p["INPUT_CHANNELS"] * p["INPUT_FRAME_SIZE"]],
+    "fc_nc": lambda p: [1.0, clog2(p["LAYER_SIZE"])],
+}
+
+# Fitted coefficients (benchmarks/synth/coefficients.json; regenerate with synth.py --fit).
+COEFFICIENTS: dict[str, dict[str, list[float]]] = {
+    "conv_nc": {"lut": [864.612782, 1.456959], "ff": [76.537594, 1.01471]},
+    "conv_ec": {"lut": [95.0, 4.5], "ff": [48.666667, 3.833333]},
+    "fc_ec": {"lut": [866.333333, 0.057292], "ff": [308.0, 0.0625]},
+    "fc_nc": {"lut": [226.4, -0.95], "ff": [23.0, 1.0]},
+}
+
+DSP_PER_CORE = 2  # the 32-bit membrane x decay multiply (Yosys: 2 DSP48E2 in every core)
+
+
+@dataclass(frozen=True)
+class Resources:
+    lut: float = 0.0
+    ff: float = 0.0
+    bram: float = 0.0  # 36 Kb block RAMs (an 18 Kb half counts 0.5)
+    dsp: float = 0.0
+
+    def __add__(self, o: Resources) -> Resources:
+        return Resources(*(getattr(self, f.name) + getattr(o, f.name) for f in fields(self)))
+
+    def __mul__(self, k: float) -> Resources:
+        return Resources(*(getattr(self, f.name) * k for f in fields(self)))
+
+
+@dataclass(frozen=True)
+class Device:
+    """An FPGA part's capacities (product tables of its data sheet)."""
+
+    name: str
+    lut: int
+    ff: int
+    bram: int  # 36 Kb block RAMs
+    dsp: int
+    static_w: float  # device static power at 25 C junction: an assumption [A], order of the vendor's estimator
+    source: str
+
+
+_DS890 = "Xilinx DS890, UltraScale Architecture and Product Data Sheet: Overview (v4.x)"
+_DS891 = "Xilinx DS891, Zynq UltraScale+ MPSoC Data Sheet: Overview"
+_DS180 = "Xilinx DS180, 7 Series FPGAs Data Sheet: Overview"
+_DS190 = "Xilinx DS190, Zynq-7000 SoC Data Sheet: Overview"
+DEVICES: dict[str, Device] = {d.name: d for d in [
+    Device("xc7z020", 53_200, 106_400, 140, 220, 0.15, _DS190),
+    Device("xc7a100t", 63_400, 126_800, 135, 240, 0.10, _DS180),
+    Device("xcku5p", 216_960, 433_920, 480, 1_824, 0.50, _DS890),
+    Device("xczu9eg", 274_080, 548_160, 912, 2_520, 0.70, _DS891),
+    Device("xcku15p", 522_720, 1_045_440, 984, 1_968, 0.80, _DS890),
+    Device("xcku115", 663_360, 1_326_720, 2_160, 5_520, 1.00, _DS890),
+    Device("xcvu9p", 1_182_240, 2_364_480, 2_160, 6_840, 2.50, _DS890),
+]}
+
+
+@dataclass(frozen=True)
+class LayerHardware:
+    """One layer of an allocation, as plain numbers."""
+
+    kind: str  # conv | fc
+    cores: int  # neural cores (EC_SIZE)
+    in_channels: int  # conv input channels; fc: input channels of the flattened input (1 if flat)
+    out_channels: int  # conv output channels or fc neurons
+    frame_in: int  # conv: H*W of an input channel; fc: input size of one channel
+    frame_out: int  # conv: H*W of the conv output (before pooling); fc: 1
+    spike_frame: int  # bits of one output spike row written per channel and step (after pooling)
+    num_steps: int
+    kernel: int = 3
+    weight_bits: int = 4
+
+
+def _linear(component: str, resource: str, p: dict) -> float:
+    c = COEFFICIENTS[component][resource]
+    return max(0.0, sum(a * x for a, x in zip(c, REGRESSORS[component](p), strict=True)))
+
+
+def bram_words(depth: int, width: int) -> float:
+    """Block RAMs (36 Kb) of a ``depth`` x ``width`` memory as Yosys maps it for UltraScale+:
+    up to 36 bits wide, RAMB18 halves (512 x 36) or RAMB36 (1K x 36); wider, columns of
+    RAMB36 in 512 x 72 mode per 512 rows, a last column of up to 36 bits in a RAMB18."""
+    if width <= 36:
+        return 0.5 * math.ceil(width / 36) if depth <= 512 else math.ceil(depth / 1024) * math.ceil(width / 36)
+    full, rest = divmod(width, 72)
+    return math.ceil(depth / 512) * (full + (0.5 if 0 < rest <= 36 else 1.0 if rest else 0.0))
+
+
+def lut_ram(depth: int, width: int) -> Resources:
+    """A memory of at most 64 words in LUT-RAM (Yosys's choice without a RAM-style
+    attribute): RAM64M8 cells, 7 bits in 8 LUTs, and the registered read port."""
+    return Resources(lut=8 * math.ceil(width / 7) * math.ceil(depth / 64), ff=width)
+
+
+def potential_ram(frame_out: int) -> Resources:
+    """One core's membrane potentials: ``frame_out`` 32-bit words."""
+    return Resources(bram=bram_words(frame_out, 32))
+
+
+def spike_ram(num_steps: int, channels: int, frame: int) -> Resources:
+    """A layer's output spikes: one ``frame``-bit row per channel and step."""
+    depth = num_steps * channels
+    return lut_ram(depth, frame) if depth <= 64 else Resources(bram=bram_words(depth, frame))
+
+
+def neural_core(layer: LayerHardware) -> Resources:
+    """One neural core (without its potential RAM and weights)."""
+    if layer.kind == "conv":
+        w = math.isqrt(layer.frame_out)
+        p = {"OUTPUT_FRAME_WIDTH": w}
+        return Resources(_linear("conv_nc", "lut", p), _linear("conv_nc", "ff", p), 0.0, DSP_PER_CORE)
+    p = {"LAYER_SIZE": layer.out_channels}
+    return Resources(_linear("fc_nc", "lut", p), _linear("fc_nc", "ff", p), 0.0, DSP_PER_CORE)
+
+
+def event_control(layer: LayerHardware) -> Resources:
+    """The layer's event-control unit."""
+    if layer.kind == "conv":
+        p = {"INPUT_FRAME_WIDTH": math.isqrt(layer.frame_in)}
+        return Resources(_linear("conv_ec", "lut", p), _linear("conv_ec", "ff", p))
+    p = {"INPUT_CHANNELS": layer.in_channels, "INPUT_FRAME_SIZE": layer.frame_in,
+         "TIME_STEPS": layer.num_steps, "LAYER_SIZE": layer.out_channels}
+    return Resources(_linear("fc_ec", "lut", p), _linear("fc_ec", "ff", p))
+
+
+def weight_memory(layer: LayerHardware) -> Resources:
+    """Weights and biases of all cores, from their bits (the RTL's weight RAMs are empty).
+
+    Words are ``weight_bits + 1`` wide as in the RTL. Conv: each core holds its
+    ``ceil(C_out / E)`` filters in LUT-RAM (64 bits per LUT); fc: each core its neurons'
+    rows in block RAM of the narrowest aspect ratio (the RTL's UltraRAM is not modelled)."""
+    width = layer.weight_bits + 1
+    per_out = (layer.in_channels * layer.kernel ** 2 if layer.kind == "conv"
+               else layer.in_channels * layer.frame_in) + 1
+    words = math.ceil(layer.out_channels / layer.cores) * per_out
+    if layer.kind == "conv":
+        return Resources(lut=layer.cores * math.ceil(words / 64) * width)
+    return Resources(bram=layer.cores * narrow_bram(words, width))
+
+
+BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
+
+
+def narrow_bram(depth: int, width: int) -> int:
+    """RAMB36s of a read-only table in the narrowest aspect ratio (UG573) holding ``width``-bit words."""
+    d, w = next(((d, w) for d, w in BRAM36_SHAPES if w >= width), BRAM36_SHAPES[-1])
+    return math.ceil(depth / d) * math.ceil(width / w)
+
+
+@dataclass
+class LayerResources:
+    cores: Resources
+    potential_rams: Resources
+    event_control: Resources
+    spike_ram: Resources
+    weights: Resources
+
+    @property
+    def total(self) -> Resources:
+        return self.cores + self.potential_rams + self.event_control + self.spike_ram + self.weights
+
+
+@dataclass
+class AllocationResources:
+    layers: list[LayerResources]
+    input_ram: Resources = field(default_factory=Resources)  # the first layer's input spikes
+
+    @property
+    def total(self) -> Resources:
+        t = self.input_ram
+        for l in self.layers:
+            t = t + l.total
+        return t
+
+    def fits(self, device: Device | str) -> bool:
+        return fits(self.total, device)
+
+    def to_dict(self) -> dict:
+        return {"total": asdict(self.total), "input_ram": asdict(self.input_ram),
+                "layers": [{k: asdict(getattr(l, k)) for k in ("cores", "potential_rams", "event_control",
+                                                               "spike_ram", "weights")} for l in self.layers]}
+
+
+def resources(layers: list[LayerHardware], input_channels: int, input_frame: int) -> AllocationResources:
+    """Resources of an allocation: every layer's cores, potential RAMs, event-control unit,
+    spike RAM and weights, plus the input spike RAM (``input_channels`` rows of
+    ``input_frame`` bits per step)."""
+    out = []
+    for l in layers:
+        if l.cores < 1:
+            raise ValueError(f"a layer needs at least one neural core, got cores={l.cores}")
+        pot = potential_ram(l.frame_out) * l.cores if l.kind == "conv" else Resources()
+        out.append(LayerResources(neural_core(l) * l.cores, pot, event_control(l),
+                                  spike_ram(l.num_steps, l.out_channels if l.kind == "conv" else 1,
+                                            l.spike_frame if l.kind == "conv" else l.out_channels),
+                                  weight_memory(l)))
+    steps = layers[0].num_steps if layers else 1
+    return AllocationResources(out, spike_ram(steps, input_channels, input_frame))
+
+
+def fits(r: Resources, device: Device | str) -> bool:
+    """Whether ``r`` is within every capacity of ``device`` (a catalog name or a Device)."""
+    d = DEVICES[device] if isinstance(device, str) else device
+    return r.lut <= d.lut and r.ff <= d.ff and r.bram <= d.bram and r.dsp <= d.dsp
+
+
+def smallest_fit(r: Resources) -> str | None:
+    """The catalog's smallest device (by LUTs) that holds ``r``."""
+    ok = [d for d in sorted(DEVICES.values(), key=lambda d: d.lut) if fits(r, d)]
+    return ok[0].name if ok else None
+
+
+@dataclass(frozen=True)
+class PowerCoefficients:
+    """Per-resource energies of an UltraScale+-class device. Every value is an assumption
+    [A] of the order given by the vendor's power estimator at 12.5% toggle rate, not a
+    measurement: fit them to a board with :func:`spiketune.hardware.power.calibrate` (its
+    ``scale`` multiplies the dynamic terms, its ``static_w`` replaces the device's)."""
+
+    lut_pj: float = 0.02  # one LUT (with its routing) in a cycle its block is active [A]
+    ff_pj: float = 0.01  # one flip-flop in an active cycle [A]
+    bram_pj: float = 5.0  # one 36 Kb block RAM access [A]
+    dsp_pj: float = 2.0  # one DSP48E2 operation [A]
+    clock_ff_pj: float = 0.002  # clock tree per flip-flop per cycle, active or not [A]
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Cycles one block is busy during an inference (from the cycle model), and its resources."""
+
+    resources: Resources
+    cycles: float
+
+
+def power(total: Resources, blocks: list[Activity], latency_cycles: float, clock_hz: float,
+          device: Device | str, k: PowerCoefficients = PowerCoefficients(), scale: float = 1.0) -> dict[str, float]:
+    """Power and energy per inference from resources and activity.
+
+    ``P = P_static(device) + P_clock + E_dyn / latency``, with ``P_clock`` = every
+    flip-flop's clock load at ``clock_hz`` and ``E_dyn`` = sum over busy blocks of
+    cycles x (LUT, FF, BRAM, DSP counts . their per-cycle energies), times ``scale``.
+    Blocks are a layer's neural cores (busy in accumulate and sweep cycles; one group of
+    cores at a time) and its event-control unit (busy in its scan cycles)."""
+    d = DEVICES[device] if isinstance(device, str) else device
+    latency_s = latency_cycles / clock_hz
+    clock_w = scale * total.ff * k.clock_ff_pj * 1e-12 * clock_hz
+    e_dyn = scale * 1e-12 * sum(b.cycles * (b.resources.lut * k.lut_pj + b.resources.ff * k.ff_pj
+                                            + b.resources.bram * k.bram_pj + b.resources.dsp * k.dsp_pj)
+                                for b in blocks)
+    watts = d.static_w + clock_w + e_dyn / latency_s
+    return {"static_w": d.static_w, "clock_w": clock_w, "dynamic_w": e_dyn / latency_s, "power_w": watts,
+            "energy_per_inference_j": watts * latency_s, "fps_per_w": 1.0 / (watts * latency_s)}
+
+
+def layers_from_specs(specs: list, cores: list[int], num_steps: int, weight_bits: int = 4) -> list[LayerHardware]:
+    """Plain layer descriptions from layer specs (anything with ``kind``, ``in_shape``,
+    ``conv_shape``, ``out_shape``, ``out_channels``, ``kernel``: a trace's LayerSpec or a
+    parsed architecture block) and the cores per layer."""
+    if len(cores) != len(specs):
+        raise ValueError(f"{len(cores)} core counts for {len(specs)} layers")
+    out = []
+    for s, e in zip(specs, cores):
+        if s.kind == "conv":
+            out.append(LayerHardware("conv", e, s.in_shape[0], s.out_channels, math.prod(s.in_shape[1:]),
+                                     math.prod(s.conv_shape[1:]), math.prod(s.out_shape[1:]), num_steps,
+                                     s.kernel, weight_bits))
+        else:
+            flat = len(s.in_shape) != 3
+            out.append(LayerHardware("fc", e, 1 if flat else s.in_shape[0], s.out_channels,
+                                     s.in_shape[0] if flat else math.prod(s.in_shape[1:]), 1, 1,
+                                     num_steps, 1, weight_bits))
+    return out
+
+
+def allocation_fits(specs: list, cores: list[int], num_steps: int, input_shape: tuple[int, ...],
+                    device: Device | str, weight_bits: int = 4) -> bool:
+    """Whether a network with ``cores`` per layer fits ``device``: the constraint an allocator
+    checks before buying more cores when its budget is a device."""
+    frame = math.prod(input_shape[1:]) if len(input_shape) == 3 else input_shape[0]
+    channels = input_shape[0] if len(input_shape) == 3 else 1
+    return resources(layers_from_specs(specs, cores, num_steps, weight_bits), channels, frame).fits(device)
