@@ -163,3 +163,83 @@ def test_bad_neuron_parameters_are_named():
         neurons.make("lif", gamma=0.3)
     with pytest.raises(ConfigError, match="cuba_lif"):
         neurons.make("izhikevich")
+
+
+@pytest.mark.parametrize("kind", ["synaptic", "leaky_per_neuron"])
+def test_snntorch_converter_keeps_synaptic_and_learnable_per_neuron_beta(kind):
+    from spiketune.interop.snntorch_io import convert
+    from snntorch import utils as snn_utils
+
+    torch.manual_seed(0)
+    grad = snn.surrogate.fast_sigmoid(slope=10)
+
+    def neuron(width, out=False):
+        if kind == "synaptic":
+            return snn.Synaptic(alpha=0.6, beta=0.8, threshold=0.7, spike_grad=grad, init_hidden=True,
+                                output=out, learn_alpha=True, learn_beta=True)
+        return snn.Leaky(beta=torch.linspace(0.3, 0.95, width), threshold=0.7, spike_grad=grad,
+                         init_hidden=True, output=out, learn_beta=True)
+
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(20, 16), neuron(16),
+                              torch.nn.Linear(16, 10), neuron(10, True))
+    with torch.no_grad():
+        net[3].weight.mul_(4)
+    ours = convert(net, (20,))
+    assert [n.kind for n in ours.neurons()] == (["cuba_lif"] * 2 if kind == "synaptic" else ["lif"] * 2)
+    x = torch.rand(6, 20) * 2
+    snn_utils.reset(net)
+    ref = torch.stack([net(x)[0] for _ in range(15)])
+    out = ours(x, num_steps=15)
+    assert ref.sum() > 0 and torch.equal(ref, out)
+    ref.sum().backward()
+    out.sum().backward()
+    for ours_n, theirs_n in zip(ours.neurons(), [net[2], net[4]]):
+        for p in ("alpha", "beta") if kind == "synaptic" else ("beta",):
+            ga, gb = getattr(ours_n, p).grad, getattr(theirs_n, p).grad
+            assert ga.shape == gb.shape and gb.abs().sum() > 0
+            torch.testing.assert_close(ga, gb, rtol=1e-4, atol=1e-5 * gb.abs().max())
+
+
+def test_hardware_cost_per_model_and_designs_that_cannot_run_it():
+    from dataclasses import astuple
+
+    from spiketune.hardware.hybrid import Hybrid, HybridConfig
+    from spiketune.hardware.neuron_cost import update_cost
+    from spiketune.hardware.snn_dse.config import HardwareConfig
+    from spiketune.hardware.snn_dse.layers import layer_cycles
+    from spiketune.traces import LayerSpec, NeuronDynamics, Traces
+
+    def fc(model, **kw):
+        d = NeuronDynamics(model, **kw)
+        return LayerSpec("fc", (40,), (10,), (10,), neuron=model, dynamics=d)
+
+    lif, cuba = fc("lif", decay=0.5), fc("cuba_lif", decay=0.5, synapse_decay=0.7)
+    assert astuple(update_cost(lif.dynamics)) == (1, 1, 3, 1)  # states, multiplies, adds, cycles
+    assert astuple(update_cost(cuba.dynamics)) == (2, 2, 4, 2)
+    assert update_cost(fc("if", decay=1.0).dynamics).multiplies == 0
+    counts = np.random.default_rng(0).integers(0, 5, (3, 4, 1))
+    hw = HardwareConfig(fc_cores=5)
+    a, b = layer_cycles(lif, counts, 5, hw), layer_cycles(cuba, counts, 5, hw)
+    # one extra cycle per (group, step) activation: 2 groups x 4 steps
+    np.testing.assert_array_equal(b.latency - a.latency, 2 * 4)
+    conv = LayerSpec("conv", (1, 6, 6), (4, 6, 6), (4, 6, 6), kernel=3, padding=1, neuron="cuba_lif",
+                     dynamics=NeuronDynamics("cuba_lif", 0.5, synapse_decay=0.5))
+    tr = Traces(None, 4, "events", (1, 6, 6), [conv, lif], [counts.repeat(1, 2)[..., :1], counts],
+                np.zeros(3), np.zeros(3))
+    with pytest.raises(ConfigError, match="hybrid design's dense core .* L0's 'cuba_lif'"):
+        Hybrid(HybridConfig()).cost(tr)
+    li_first = LayerSpec("fc", (40,), (10,), (10,), neuron="li",
+                         dynamics=NeuronDynamics("li", 0.5, reset="none", spiking=False))
+    from spiketune.hardware.snn_dse.simulate import simulate
+    with pytest.raises(ConfigError, match="L0's 'li' neurons send no spikes"):
+        simulate(Traces(None, 4, "events", (40,), [li_first, lif], [counts, counts], np.zeros(3),
+                        np.zeros(3)), hw)
+
+
+def test_version_1_layers_get_their_dynamics_derived():
+    from spiketune.traces import LayerSpec
+
+    d = LayerSpec.from_json({"kind": "fc", "in_shape": [4], "conv_shape": [2], "out_shape": [2],
+                             "neuron": "lapicque", "beta": 0.6, "reset": "zero"}).dynamics
+    a, b = neurons.Lapicque(beta=0.6).double().coefficients()
+    assert (d.decay, d.gain, d.reset_after_update, d.states) == pytest.approx((float(a), float(b), True, 1))

@@ -121,5 +121,5 @@ def test_unsupported_snntorch_layer_is_named():
     from spiketune.errors import SpiketuneError
     from spiketune.interop.snntorch_io import convert
 
-    with pytest.raises(SpiketuneError, match="layer 1 \\(Synaptic\\)"):
-        convert(nn.Sequential(nn.Linear(4, 3), snn.Synaptic(alpha=0.5, beta=0.5)), (4,))
+    with pytest.raises(SpiketuneError, match="layer 1 \\(Alpha\\)"):
+        convert(nn.Sequential(nn.Linear(4, 3), snn.Alpha(alpha=0.6, beta=0.5)), (4,))

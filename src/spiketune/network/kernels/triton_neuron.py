@@ -115,7 +115,7 @@ if triton is not None:
 
 
 class FusedMultiStep(torch.autograd.Function):
-    """Triton twin of ``neurons._MultiStep`` (same results; a static input arrives expanded
+    """Triton twin of ``neurons.single_state._MultiStep`` (same results; a static input arrives expanded
     over T with stride 0)."""
 
     @staticmethod
