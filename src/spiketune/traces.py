@@ -1,14 +1,16 @@
 """Spike-trace folders: the contract between the profiler and the hardware model.
 
-Format ``spiketune-trace`` version 1, a folder holding:
+Format ``spiketune-trace`` version 2 (version 1 still reads), a folder holding:
 
 ``manifest.json``
     ``format``, ``version``, ``num_steps`` T, ``num_samples`` N, ``encoding``,
     ``input_shape``, ``layers`` (one entry per weight layer: ``kind`` conv|fc,
     ``in_shape``, ``conv_shape`` (conv output before pooling), ``out_shape``
     (neuron shape), ``kernel``, ``stride``, ``padding``, ``pool`` [kind, size] or
-    null, ``neuron`` lif|lapicque, ``beta``, ``threshold``, ``reset``,
-    ``weight_bits``) and ``labels``/``predictions`` files.
+    null, ``neuron`` (the model's registry name), ``beta``, ``threshold``, ``reset``,
+    ``weight_bits`` and, from version 2, ``dynamics``: the neuron update as the hardware
+    runs it, see :class:`NeuronDynamics`; a version-1 layer gets it derived from
+    ``neuron``/``beta``/``reset``) and ``labels``/``predictions`` files.
 ``counts_K.npy``
     uint32 [N, T, C_K]: events per channel per time step of spike tensor K, where
     K = 0 is the input of layer 0 and K = i+1 the spikes of layer i. For a
@@ -31,6 +33,7 @@ This module depends on numpy only; the hardware model reads traces through it.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +43,48 @@ import numpy as np
 from spiketune.errors import TraceError
 from spiketune.results import write_atomic
 
-FORMAT, VERSION = "spiketune-trace", 1
+FORMAT, VERSION = "spiketune-trace", 2
+READS = (1, 2)
+
+
+@dataclass(frozen=True)
+class NeuronDynamics:
+    """One layer's neuron update, ``I_t = alpha*I_{t-1} + X_t`` (second state, only when
+    ``synapse_decay`` is set; else ``I_t = X_t``), ``U_t = decay*U_{t-1} + gain*I_t``,
+    reset by ``reset`` (subtract | zero | none) of the previous step's spike, a zero reset
+    applied to the new membrane when ``reset_after_update`` (snnTorch Lapicque, Synaptic) or
+    to the old one before the decay (snnTorch Leaky, NIR's ``v_reset``). A non-spiking
+    layer (``spiking`` false, a leaky-integrator read-out) outputs its membrane.
+    ``decay``/``synapse_decay`` are numbers, or nested lists broadcasting against the
+    layer's neuron shape (per channel or per neuron)."""
+
+    model: str
+    decay: float | list
+    gain: float = 1.0
+    synapse_decay: float | list | None = None
+    reset: str = "subtract"
+    reset_after_update: bool = False
+    spiking: bool = True
+
+    @property
+    def states(self) -> int:
+        """State variables per neuron (membrane, plus the synaptic current)."""
+        return 1 if self.synapse_decay is None else 2
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "states": self.states}
+
+    @staticmethod
+    def from_json(d: dict[str, Any]) -> "NeuronDynamics":
+        return NeuronDynamics(**{k: v for k, v in d.items() if k != "states"})
+
+
+def legacy_dynamics(neuron: str, beta: float, reset: str) -> NeuronDynamics:
+    """The dynamics a version-1 layer (LIF or Lapicque, scalar beta) stands for."""
+    if neuron == "lapicque":  # snnTorch from beta alone: R = 1, C = 1/ln(1/beta), dt = 1
+        c = 1.0 / math.log(1.0 / beta)
+        return NeuronDynamics("lapicque", 1.0 - 1.0 / c, 1.0 / c, None, reset, True)
+    return NeuronDynamics(neuron, min(max(beta, 0.0), 1.0), 1.0, None, reset, False)
 
 
 @dataclass
@@ -60,6 +104,11 @@ class LayerSpec:
     threshold: float = 1.0
     reset: str = "subtract"
     weight_bits: int | None = None
+    dynamics: NeuronDynamics | None = None  # None: derived from neuron/beta/reset (version 1)
+
+    def __post_init__(self) -> None:
+        if self.dynamics is None:
+            self.dynamics = legacy_dynamics(self.neuron, self.beta, self.reset)
 
     @property
     def in_channels(self) -> int:
@@ -76,6 +125,8 @@ class LayerSpec:
             d[k] = tuple(d[k])
         if d.get("pool") is not None:
             d["pool"] = (d["pool"][0], int(d["pool"][1]))
+        if d.get("dynamics") is not None:
+            d["dynamics"] = NeuronDynamics.from_json(d["dynamics"])
         return LayerSpec(**d)
 
 
@@ -157,7 +208,8 @@ def write(path: str | Path, *, num_steps: int, encoding: str, input_shape: tuple
                 "input_shape": list(input_shape),
                 "layers": [{**l.__dict__, "in_shape": list(l.in_shape),
                             "conv_shape": list(l.conv_shape), "out_shape": list(l.out_shape),
-                            "pool": list(l.pool) if l.pool else None} for l in layers],
+                            "pool": list(l.pool) if l.pool else None,
+                            "dynamics": l.dynamics.to_json()} for l in layers],
                 "meta": meta or {}}
     write_atomic(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
     return out
@@ -175,8 +227,9 @@ def read(path: str | Path) -> Traces:
         raise TraceError(f"cannot read {mf}: {e}") from None
     if m.get("format") != FORMAT:
         raise TraceError(f"{mf} is not a {FORMAT} manifest")
-    if m.get("version") != VERSION:
-        raise TraceError(f"{mf} has trace version {m.get('version')}; this spiketune reads {VERSION}")
+    if m.get("version") not in READS:
+        raise TraceError(f"{mf} has trace version {m.get('version')}; this spiketune reads "
+                         f"{', '.join(map(str, READS))}")
     layers = [LayerSpec.from_json(d) for d in m["layers"]]
     counts = [_load(p / f"counts_{k}.npy") for k in range(len(layers) + 1)]
     n, t = m["num_samples"], m["num_steps"]

@@ -6,9 +6,9 @@ symmetric). Every synaptic current, bias, batch-norm map and membrane potential 
 signed fixed-point number with ``membrane_frac_bits`` fractional bits in
 ``membrane_bits``-bit two's complement (saturating). Per step: integer accumulation of
 the weights of every input event, rounding once to the membrane format, max/avg pooling
-of currents, then the neuron update ``U = round(a*U) + round(b*I)`` with a and b from
-the layer's neuron (LIF: a = beta, b = 1; Lapicque: snnTorch's RC form), reset and
-threshold exactly as the float model. Direct (analog) inputs are rounded to the same
+of currents, then the neuron update the trace's ``dynamics`` records (a second state
+``I = round(alpha*I) + X`` for a CubaLIF, then ``U = round(a*U) + round(b*I)``), reset and
+threshold exactly as the float model; a leaky-integrator read-out outputs its membranes. Direct (analog) inputs are rounded to the same
 format; event frames enter as their integer counts.
 
 ``check`` runs every layer on the float model's recorded input spikes (so errors do
@@ -19,7 +19,6 @@ returns event counts the cycle model can use.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,13 +47,6 @@ def _int_weights(w: dict[str, np.ndarray], bits: int) -> tuple[np.ndarray, float
     qmax = 2 ** (bits - 1) - 1
     scale = max(float(np.abs(w["weight"]).max()), 1e-12) / qmax
     return np.clip(np.round(w["weight"] / scale), -qmax - 1, qmax).astype(np.int64), scale
-
-
-def _neuron_coefficients(layer: LayerSpec) -> tuple[float, float]:
-    if layer.neuron == "lapicque":  # snnTorch: R = 1, C = 1/ln(1/beta), dt = 1
-        c = 1.0 / math.log(1.0 / layer.beta)
-        return 1.0 - 1.0 / c, 1.0 / c
-    return min(max(layer.beta, 0.0), 1.0), 1.0
 
 
 def _synapse(layer: LayerSpec, x: np.ndarray, wq: np.ndarray) -> np.ndarray:
@@ -93,27 +85,41 @@ def layer_currents(layer: LayerSpec, w: dict[str, np.ndarray], x: np.ndarray,
     return _pool(layer, cur)
 
 
-def neuron_run(layer: LayerSpec, cur: np.ndarray, hw: HardwareConfig) -> np.ndarray:
-    """Fixed-point neuron over time: currents [N, T, ...] -> spikes [N, T, ...] (uint8)."""
+def _mul(coef: np.ndarray, v: np.ndarray, frac: int) -> np.ndarray:
+    """``round(coef * v)`` for a fixed-point coefficient (rounding half up)."""
+    return (coef * v + (1 << (frac - 1))) >> frac if frac else coef * v
+
+
+def neuron_run(layer: LayerSpec, cur: np.ndarray, hw: HardwareConfig,
+               membranes: bool = False) -> np.ndarray:
+    """Fixed-point neuron over time, the update the trace's ``dynamics`` records:
+    currents [N, T, ...] -> spikes [N, T, ...] (uint8), or the membranes (int64) with
+    ``membranes`` (a non-spiking read-out's output)."""
+    d = layer.dynamics
     frac, bits = hw.membrane_frac_bits, hw.membrane_bits
     lim = 2 ** (bits - 1)
-    a, b = _neuron_coefficients(layer)
-    a_fx, b_fx = int(_quant(a, frac, bits)), int(_quant(b, frac, bits))
+    a_fx = _quant(np.asarray(d.decay, np.float64), frac, bits)
+    b_fx = int(_quant(d.gain, frac, bits))
+    alpha_fx = None if d.synapse_decay is None else _quant(np.asarray(d.synapse_decay, np.float64), frac, bits)
     thr = int(_quant(layer.threshold, frac, bits))
     mem = np.zeros_like(cur[:, 0])
-    out = np.zeros(cur.shape, np.uint8)
-    zero_after = layer.neuron == "lapicque"
+    syn = np.zeros_like(mem)
+    out = np.zeros(cur.shape, np.int64 if membranes else np.uint8)
+    zero_after = d.reset_after_update
     for t in range(cur.shape[1]):
         reset = mem > thr
-        if layer.reset == "zero" and not zero_after:
+        if d.reset == "zero" and not zero_after:
             mem = np.where(reset, 0, mem)
-        mem = ((a_fx * mem + (1 << (frac - 1))) >> frac) + ((b_fx * cur[:, t] + (1 << (frac - 1))) >> frac)
-        if layer.reset == "subtract":
+        x = cur[:, t]
+        if alpha_fx is not None:
+            syn = x = np.clip(_mul(alpha_fx, syn, frac) + x, -lim, lim - 1)
+        mem = _mul(a_fx, mem, frac) + _mul(b_fx, x, frac)
+        if d.reset == "subtract":
             mem = mem - reset * thr
-        elif layer.reset == "zero" and zero_after:
+        elif d.reset == "zero" and zero_after:
             mem = np.where(reset, 0, mem)
         mem = np.clip(mem, -lim, lim - 1)
-        out[:, t] = mem > thr
+        out[:, t] = mem if membranes else (mem > thr) & d.spiking
     return out
 
 
@@ -131,11 +137,12 @@ def _input_fixed(traces: Traces, hw: HardwareConfig) -> tuple[np.ndarray, int]:
     return bits.astype(np.int64), 0
 
 
-def _layer(traces: Traces, i: int, x: np.ndarray, x_frac: int, hw: HardwareConfig) -> np.ndarray:
+def _layer(traces: Traces, i: int, x: np.ndarray, x_frac: int, hw: HardwareConfig,
+           membranes: bool = False) -> np.ndarray:
     layer = traces.layers[i]
     n, t = x.shape[:2]
     cur = layer_currents(layer, traces.weights(i), x.reshape(n * t, *x.shape[2:]), x_frac, hw)
-    return neuron_run(layer, cur.reshape(n, t, *cur.shape[1:]), hw)
+    return neuron_run(layer, cur.reshape(n, t, *cur.shape[1:]), hw, membranes)
 
 
 def check(traces: Traces, hw: HardwareConfig | None = None) -> list[LayerMismatch]:
@@ -159,11 +166,13 @@ def run_chained(traces: Traces, hw: HardwareConfig | None = None) -> tuple[list[
     hw = hw or HardwareConfig()
     x, frac = _input_fixed(traces, hw)
     counts = [traces.counts[0][: len(x)]]
-    for i in range(len(traces.layers)):
-        x = _layer(traces, i, x, frac, hw)
+    for i, layer in enumerate(traces.layers):
+        readout = not layer.dynamics.spiking  # the output's membranes, no events
+        x = _layer(traces, i, x, frac, hw, membranes=readout)
         frac = 0
         n, t, c = x.shape[:3]
-        counts.append(x.reshape(n, t, c, -1).sum(-1).astype(np.uint32))
+        events = np.zeros_like(x) if readout else x
+        counts.append(events.reshape(n, t, c, -1).sum(-1).astype(np.uint32))
         x = x.astype(np.int64)
     out = x.sum(1).reshape(x.shape[0], -1)
     classes = int(traces.meta.get("num_classes", out.shape[1]))

@@ -1,14 +1,27 @@
 """NIR (Neuromorphic Intermediate Representation) export and import.
 
-Neuron mapping (NIR's LIF: ``tau dv/dt = (v_leak - v) + r I``, discretised with step dt,
-gives ``v_t = (1 - dt/tau) v_{t-1} + (r dt/tau) I_t``): a spiketune neuron with decay a and
-input gain b (LIF: a = beta, b = 1; Lapicque: snnTorch's RC form) becomes
-``tau = dt / (1 - a)``, ``r = b / (1 - a)``, ``v_leak = 0``, ``v_threshold = threshold``,
-with dt = 1e-4 as snnTorch's exporter uses. On import, ``beta = 1 - dt/tau`` and a gain
-``r dt / tau`` other than 1 is folded into the preceding weights. NIR 1.0 does not carry
-the reset mechanism: export records it in the node metadata, import reads it from there
-or takes ``reset`` (default "subtract", snnTorch's ``Leaky`` default). NIR 1.0 has no
-max pooling and no batch norm: networks using them raise a clear error on export.
+Neuron nodes, following the NIR specification's equations discretised with step dt
+(Euler, the current updated before the membrane; dt = 1e-4 as snnTorch's exporter uses,
+``dt`` on import):
+
+* ``LIF`` (``tau dv/dt = (v_leak - v) + r I``): ``v_t = (1 - dt/tau) v_{t-1} + (r dt/tau) I_t``,
+  so a spiketune LIF/Lapicque with decay a and gain b is ``tau = dt/(1 - a)``, ``r = b/(1 - a)``.
+* ``IF`` (``dv/dt = r I``): decay 1 and gain r per step (as sinabs and snnTorch read r = 1).
+* ``CubaLIF``: ``alpha = 1 - dt/tau_syn``, ``beta = 1 - dt/tau_mem`` and gain
+  ``(w_in dt/tau_syn)(r dt/tau_mem)``; export writes snnTorch's ``w_in = tau_syn/dt``,
+  ``r = tau_mem/dt`` (unit gain).
+* ``LI``: a non-spiking leaky integrator read-out, last layer only; ``LI -> Threshold``
+  is a LIF without reset, a ``Threshold`` alone a memoryless one (beta 0).
+
+Decays may differ per neuron; gains, thresholds and ``Scale`` factors must be uniform per
+layer and are folded into the preceding weights, as is a ``SumPool2d``'s k*k (spiketune
+average-pools currents before the neurons). Reset: the spec resets to ``v_reset`` right
+after a spike; ``v_reset = 0`` is spiketune's ``zero`` reset (of the old membrane, before
+the decay), another value is refused. Subtraction is not in NIR: export records every
+layer's reset (and its exact parameters) in the node metadata, and import takes the
+metadata, else ``reset`` when given (e.g. ``subtract`` for a graph snnTorch or sinabs
+wrote from subtracting neurons), else ``v_reset``. NIR 1.0 has no max pooling and no
+batch norm: networks using them raise a clear error on export.
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ import torch
 
 from spiketune.errors import SpiketuneError
 from spiketune.network.models import SpikingNetwork, build
+from spiketune.network.neurons import NEURONS, SpikingNeuron
 
 DT = 1e-4
 
@@ -63,23 +77,126 @@ def export(model: SpikingNetwork) -> "nir.NIRGraph":  # noqa: F821
                 chain.append(f"flatten{i}")
             nodes[f"fc{i}"] = nir.Affine(weight=w, bias=bias)
             chain.append(f"fc{i}")
-        a, b = (float(v) for v in neuron.coefficients())
-        if a >= 1.0:
-            raise NIRError(f"layer {i}: a decay of {a} (beta = 1) has no finite NIR time constant")
-        shape = spec.out_shape
-        tau = DT / (1 - a)
-        nodes[f"lif{i}"] = nir.LIF(tau=np.full(shape, tau, np.float32),
-                                   r=np.full(shape, b / (1 - a), np.float32),
-                                   v_leak=np.zeros(shape, np.float32),
-                                   v_threshold=np.full(shape, float(neuron.threshold), np.float32),
-                                   metadata={"spiketune.reset": neuron.reset_mode,
-                                             "spiketune.neuron": type(neuron).__name__.lower(),
-                                             "spiketune.beta": float(neuron.beta)})
+        nodes[f"lif{i}"] = neuron_node(neuron, spec.out_shape)
         chain.append(f"lif{i}")
     nodes["output"] = nir.Output({"output": np.array(model.blocks[-1].spec.out_shape)})
     chain.append("output")
     return nir.NIRGraph(nodes=nodes, edges=list(zip(chain[:-1], chain[1:])),
                         metadata={"spiketune.network.arch": model.arch, "spiketune.classes": model.num_classes})
+
+
+def _full(v: torch.Tensor, shape) -> np.ndarray:
+    return np.broadcast_to(v.detach().cpu().double().numpy(), shape).astype(np.float32)
+
+
+def neuron_node(neuron: SpikingNeuron, shape) -> "nir.NIRNode":  # noqa: F821
+    """The NIR node of a spiketune neuron layer (parameters per neuron, dt = DT), its reset
+    and exact parameters in the node's metadata."""
+    import nir
+
+    ones, zeros = np.ones(shape, np.float32), np.zeros(shape, np.float32)
+    meta = {"spiketune.neuron": neuron.kind, "spiketune.reset": neuron.reset_mode}
+    for p in ("alpha", "beta"):
+        if hasattr(neuron, p):
+            v = getattr(neuron, p).detach().cpu().double().numpy()
+            meta[f"spiketune.{p}"] = float(v) if v.ndim == 0 else v
+    if neuron.kind == "cuba_lif":
+        meta["spiketune.zero_after_update"] = int(neuron.zero_after_update)
+    if neuron.kind == "li":
+        tau = DT / (1 - _full(neuron.beta.clamp(0, 1), shape).astype(np.float64))
+        return nir.LI(tau=tau.astype(np.float32), r=(tau / DT).astype(np.float32), v_leak=zeros,
+                      metadata=meta)
+    thr = np.full(shape, float(neuron.threshold), np.float32)
+    if neuron.kind == "cuba_lif":
+        with np.errstate(divide="ignore"):
+            tau_syn = DT / (1 - _full(neuron.alpha.clamp(0, 1), shape).astype(np.float64))
+            tau_mem = DT / (1 - _full(neuron.beta.clamp(0, 1), shape).astype(np.float64))
+        return nir.CubaLIF(tau_syn=tau_syn.astype(np.float32), tau_mem=tau_mem.astype(np.float32),
+                           r=(tau_mem / DT).astype(np.float32), v_leak=zeros, v_threshold=thr,
+                           v_reset=zeros, w_in=(tau_syn / DT).astype(np.float32), metadata=meta)
+    a, b = neuron.coefficients()
+    a = _full(a, shape).astype(np.float64)
+    if np.all(a == 1):
+        return nir.IF(r=np.full(shape, float(b), np.float32), v_threshold=thr, v_reset=zeros,
+                      metadata=meta)
+    if np.any(a >= 1):
+        raise NIRError(f"{neuron.kind} neurons with a decay of 1 in some channels have no finite NIR "
+                       f"time constant")
+    tau = DT / (1 - a)
+    return nir.LIF(tau=tau.astype(np.float32), r=(float(b) / (1 - a)).astype(np.float32), v_leak=zeros,
+                   v_threshold=thr, v_reset=zeros, metadata=meta)
+
+
+NEURON_NODES = ("LIF", "IF", "CubaLIF", "LI", "Threshold")
+
+
+def _decay(tau, dt: float, what: str, name: str):
+    """``1 - dt/tau`` per neuron, a number when uniform."""
+    a = 1 - dt / np.asarray(tau, np.float64)
+    if not np.all(np.isfinite(a)) or a.min() < 0 or a.max() > 1:
+        raise NIRError(f"node '{name}': {what} gives decays outside [0, 1] at dt = {dt}")
+    return float(a.flat[0]) if np.allclose(a, a.flat[0], rtol=0, atol=0) else a.tolist()
+
+
+def _gain(v: float) -> float:
+    return 1.0 if math.isclose(v, 1.0, rel_tol=1e-6) else v
+
+
+def _reset_of(name: str, node, reset: str | None, meta: dict) -> str:
+    """The override, else what spiketune recorded, else the spec's reset to ``v_reset``."""
+    if reset is not None:
+        return reset
+    if "spiketune.reset" in meta:
+        return str(meta["spiketune.reset"])
+    if _uniform(node.v_reset, "v_reset", name) != 0:
+        raise NIRError(f"node '{name}': reset to v_reset = {_uniform(node.v_reset, 'v_reset', name)} "
+                       f"is not supported (spiketune resets to 0 or by subtraction)")
+    return "zero"
+
+
+def neuron_from_node(name: str, node, dt: float, reset: str | None, li=None) -> tuple[str, dict, float]:
+    """(model name, constructor arguments, input gain folded into the weights) of a NIR
+    neuron node; ``li``: the LI node in front of a Threshold."""
+    kind = type(node).__name__
+    meta = getattr(node, "metadata", None) or {}
+    if kind in ("LIF", "CubaLIF", "LI") and _uniform(node.v_leak, "v_leak", name) != 0:
+        raise NIRError(f"node '{name}': v_leak other than 0 is not supported")
+    if kind == "Threshold":
+        thr = _uniform(node.threshold, "threshold", name)
+        if li is None:  # memoryless: U_t = I_t
+            return "lif", dict(beta=0.0, threshold=thr, reset="none"), 1.0
+        if _uniform(li.v_leak, "v_leak", name) != 0:
+            raise NIRError(f"node '{name}': v_leak other than 0 is not supported")
+        tau = np.asarray(li.tau, np.float64)
+        return ("lif", dict(beta=_decay(tau, dt, "tau", name), threshold=thr, reset="none"),
+                _gain(_uniform(li.r * dt / tau, "r dt/tau", name)))
+    if kind == "LI":
+        tau = np.asarray(node.tau, np.float64)
+        beta = meta["spiketune.beta"] if "spiketune.beta" in meta else _decay(tau, dt, "tau", name)
+        gain = 1.0 if "spiketune.beta" in meta else _gain(_uniform(node.r * dt / tau, "r dt/tau", name))
+        return "li", dict(beta=beta), gain
+    thr = _uniform(node.v_threshold, "v_threshold", name)
+    rst = _reset_of(name, node, reset, meta)
+    if kind == "IF":
+        return "if", dict(threshold=thr, reset=rst), _gain(_uniform(node.r, "r", name))
+    if kind == "CubaLIF":
+        syn, mem = np.asarray(node.tau_syn, np.float64), np.asarray(node.tau_mem, np.float64)
+        exact = "spiketune.alpha" in meta and "spiketune.beta" in meta
+        params = dict(alpha=meta["spiketune.alpha"] if exact else _decay(syn, dt, "tau_syn", name),
+                      beta=meta["spiketune.beta"] if exact else _decay(mem, dt, "tau_mem", name),
+                      threshold=thr, reset=rst,
+                      zero_after_update=bool(meta.get("spiketune.zero_after_update", False)))
+        gain = 1.0 if exact else _gain(_uniform(node.w_in * dt / syn, "w_in dt/tau_syn", name)
+                                       * _uniform(node.r * dt / mem, "r dt/tau_mem", name))
+        return "cuba_lif", params, gain
+    tau = np.asarray(node.tau, np.float64)  # LIF
+    model = str(meta.get("spiketune.neuron", "lif"))
+    if model in ("lif", "lapicque") and "spiketune.beta" in meta:  # written by spiketune: exact
+        beta = np.asarray(meta["spiketune.beta"], np.float64)
+        return model, dict(beta=float(beta) if beta.ndim == 0 else beta.tolist(), threshold=thr,
+                           reset=rst), 1.0
+    return "lif", dict(beta=_decay(tau, dt, "tau", name), threshold=thr, reset=rst), \
+        _gain(_uniform(node.r * dt / tau, "r dt/tau", name))
 
 
 def write(model: SpikingNetwork, path: str | Path) -> Path:
@@ -117,16 +234,20 @@ def _uniform(arr, what: str, name: str) -> float:
     return float(vals[0])
 
 
-def import_graph(graph, num_classes: int | None = None, reset: str | None = None) -> SpikingNetwork:
-    """A spiketune network equal to a NIR graph (a feed-forward chain of Conv2d/Affine/Linear,
-    AvgPool2d, Flatten and LIF nodes)."""
+def import_graph(graph, num_classes: int | None = None, reset: str | None = None,
+                 dt: float = DT) -> SpikingNetwork:
+    """A spiketune network equal to a NIR graph: a feed-forward chain of Conv2d/Affine/Linear
+    [AvgPool2d|SumPool2d] [Scale] [Flatten] and a neuron node (LIF, IF, CubaLIF, LI, LI ->
+    Threshold, Threshold) per layer, discretised with step ``dt``; ``reset`` overrides the
+    nodes' reset (see the module docstring)."""
     order = _chain(graph)
     nodes = graph.nodes
     inp = nodes[order[0]]
     input_shape = tuple(int(v) for v in np.asarray(next(iter(inp.input_type.values()))).reshape(-1))
     if len(input_shape) == 4 and input_shape[0] == 1:
         input_shape = input_shape[1:]
-    tokens, layers, neurons_, pending = [], [], [], None
+    tokens, layers, neurons_, pending, scale = [], [], [], None, 1.0
+    nxt_kind = lambda n: type(nodes[order[order.index(n) + 1]]).__name__ if order.index(n) + 1 < len(order) else None
     for name in order[1:]:
         node = nodes[name]
         kind = type(node).__name__
@@ -147,59 +268,61 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
             tokens.append(str(w.shape[0]))
             pending = (w, np.asarray(node.bias) if kind == "Affine" else np.zeros(w.shape[0]))
             layers.append(pending)
-        elif kind == "AvgPool2d":
+        elif kind in ("AvgPool2d", "SumPool2d"):
             k = np.broadcast_to(np.asarray(node.kernel_size), (2,))
             st = np.broadcast_to(np.asarray(node.stride), (2,))
             if k[0] != k[1] or not np.array_equal(k, st):
                 raise NIRError(f"node '{name}': only square pooling with stride = kernel is supported")
+            if pending is None:
+                raise NIRError(f"node '{name}': spiketune pools the currents of a Conv2d before its "
+                               f"neurons; a {kind} after a neuron node is not supported")
             tokens.append(f"AP{int(k[0])}")
+            if kind == "SumPool2d":  # a sum is k*k averages: folded into the weights
+                scale *= float(k[0] * k[1])
+        elif kind == "Scale":
+            if pending is None:
+                raise NIRError(f"node '{name}': a Scale must follow a Conv2d/Affine/Linear node")
+            scale *= _uniform(node.scale, "scale", name)
         elif kind == "Flatten":
             continue
-        elif kind == "LIF":
+        elif kind in NEURON_NODES:
             if pending is None:
-                raise NIRError(f"node '{name}': a LIF must follow a Conv2d/Affine/Linear node")
-            tau = _uniform(node.tau, "tau", name)
-            r = _uniform(node.r, "r", name)
-            if _uniform(node.v_leak, "v_leak", name) != 0:
-                raise NIRError(f"node '{name}': v_leak other than 0 is not supported")
-            meta = getattr(node, "metadata", {}) or {}
-            neurons_.append((1 - DT / tau, r * DT / tau, _uniform(node.v_threshold, "v_threshold", name),
-                             reset or meta.get("spiketune.reset", "subtract"), meta))
-            pending = None
+                raise NIRError(f"node '{name}': a {kind} must follow a Conv2d/Affine/Linear node")
+            if kind == "LI" and nxt_kind(name) == "Threshold":
+                continue  # LI -> Threshold: one LIF without reset, read at the Threshold
+            prev = nodes[order[order.index(name) - 1]]
+            neurons_.append((*neuron_from_node(name, node, dt, reset,
+                                               prev if type(prev).__name__ == "LI" else None), scale))
+            pending, scale = None, 1.0
         elif kind == "Output":
             break
         else:
             raise NIRError(f"node '{name}' is a NIR {kind}, which spiketune does not support "
-                           f"(supported: Conv2d, Affine, Linear, AvgPool2d, Flatten, LIF)")
+                           f"(supported: Conv2d, Affine, Linear, AvgPool2d, SumPool2d, Scale, Flatten, "
+                           f"{', '.join(NEURON_NODES)})")
     if pending is not None or len(neurons_) != len(layers) or not layers:
-        raise NIRError("every Conv2d/Affine/Linear node must be followed by a LIF node")
+        raise NIRError("every Conv2d/Affine/Linear node must be followed by a neuron node "
+                       f"({', '.join(NEURON_NODES)})")
     arch = "-".join(tokens)
     classes = num_classes or (graph.metadata or {}).get("spiketune.classes")
-    # a graph written by spiketune restores its own neuron model and beta exactly
-    kinds = {str(n[4].get("spiketune.neuron", "lif")) for n in neurons_}
-    exact = len(kinds) == 1 and all("spiketune.beta" in n[4] for n in neurons_)
-    kind = kinds.pop() if exact else "lif"
-    net = build(arch, input_shape, int(classes) if classes else None, neuron=kind,
-                beta=float(neurons_[0][4]["spiketune.beta"]) if exact else 0.5)
+    net = build(arch, input_shape, int(classes) if classes else None)
     with torch.no_grad():
-        for block, (w, bias), (beta, gain, thr, rst, meta) in zip(net.blocks, layers, neurons_):
-            if exact:
-                beta, gain = float(meta["spiketune.beta"]), 1.0
+        for block, (w, bias), (kind, params, gain, scale) in zip(net.blocks, layers, neurons_):
             layer = block.weight_layer
             if tuple(layer.weight.shape) != w.shape:
                 raise NIRError(f"weights of shape {w.shape} do not fit layer {'-'.join(block.spec.tokens)} "
                                f"({tuple(layer.weight.shape)})")
-            layer.weight.copy_(torch.as_tensor(w * gain, dtype=layer.weight.dtype))
-            layer.bias.copy_(torch.as_tensor(bias * gain, dtype=layer.bias.dtype))
-            block.neuron.beta.fill_(min(max(beta, 0.0), 1.0))
-            block.neuron.threshold.fill_(thr)
-            block.neuron.reset_mode = rst
-            if not math.isclose(gain, 1.0, rel_tol=1e-6):
-                block.neuron.nir_gain = gain
+            total = gain * scale
+            layer.weight.copy_(torch.as_tensor(w * total, dtype=layer.weight.dtype))
+            layer.bias.copy_(torch.as_tensor(bias * total, dtype=layer.bias.dtype))
+            block.neuron = NEURONS[kind](**params)
+    if any(not b.neuron.spiking for b in net.blocks[:-1]):
+        raise NIRError("a non-spiking LI node may only be the last neuron node of the chain")
     return net
 
 
-def read(path: str | Path, num_classes: int | None = None, reset: str | None = None) -> SpikingNetwork:
+def read(path: str | Path, num_classes: int | None = None, reset: str | None = None,
+         dt: float = DT) -> SpikingNetwork:
     """Load a NIR file (HDF5, as ``nir.write`` makes it) into a spiketune network."""
     import nir
 
@@ -207,4 +330,4 @@ def read(path: str | Path, num_classes: int | None = None, reset: str | None = N
         graph = nir.read(str(path))
     except Exception as e:  # h5py/KeyError/OSError for a corrupt or foreign file
         raise NIRError(f"cannot read NIR file {path}: {type(e).__name__}: {e}") from None
-    return import_graph(graph, num_classes, reset)
+    return import_graph(graph, num_classes, reset, dt)

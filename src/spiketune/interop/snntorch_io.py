@@ -2,8 +2,10 @@
 
 Supported layers: ``nn.Conv2d`` (square kernel, symmetric padding/stride), ``nn.MaxPool2d``
 and ``nn.AvgPool2d`` (stride = kernel), ``nn.BatchNorm2d/1d``, ``nn.Dropout``,
-``nn.Flatten``, ``nn.Linear``, and ``snn.Leaky`` / ``snn.Lapicque`` (beta, threshold,
-reset mechanism and surrogate carried over; snnTorch's default ``reset_delay=True``).
+``nn.Flatten``, ``nn.Linear``, and ``snn.Leaky`` (beta a number or per neuron,
+``learn_beta``/``learn_threshold`` kept trainable), ``snn.Synaptic`` (CubaLIF: alpha and
+beta) and ``snn.Lapicque`` (threshold, reset mechanism and surrogate carried over;
+snnTorch's default ``reset_delay=True``).
 Feed the converted network the same input at every step (direct coding) or a [T, B, ...]
 sequence, as the snnTorch model would be stepped.
 """
@@ -16,6 +18,7 @@ from torch import nn
 from spiketune.network import surrogate as sg
 from spiketune.errors import SpiketuneError
 from spiketune.network.models import SpikingNetwork, build
+from spiketune.network.neurons import NEURONS, SpikingNeuron
 
 # snnTorch surrogate factory -> (spiketune name, the factory's single width argument)
 SURROGATES = {"fast_sigmoid": ("fast_sigmoid", "slope"), "atan": ("atan", "alpha"),
@@ -67,7 +70,7 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...], num_classes: int
         elif isinstance(m, nn.Linear):
             tokens.append(str(m.out_features))
             weights.append(m)
-        elif isinstance(m, (snn.Leaky, snn.Lapicque)):
+        elif isinstance(m, (snn.Leaky, snn.Lapicque, snn.Synaptic)):
             if not getattr(m, "reset_delay", True):
                 raise SpiketuneError(f"layer {i}: reset_delay=False is not supported")
             neurons.append(m)
@@ -75,25 +78,33 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...], num_classes: int
             continue
         else:
             raise SpiketuneError(f"layer {i} ({type(m).__name__}) is not supported; supported: Conv2d, "
-                                 f"MaxPool2d, AvgPool2d, BatchNorm, Dropout, Flatten, Linear, Leaky, Lapicque")
-    kinds = {type(n).__name__ for n in neurons}
-    if len(kinds) > 1:
-        raise SpiketuneError("mixing Leaky and Lapicque layers is not supported")
+                                 f"MaxPool2d, AvgPool2d, BatchNorm, Dropout, Flatten, Linear, Leaky, Synaptic, Lapicque")
     first = neurons[0]
-    net = build("-".join(tokens), input_shape, num_classes,
-                neuron="lapicque" if kinds == {"Lapicque"} else "lif",
-                beta=float(first.beta.reshape(-1)[0]), surrogate=_surrogate(first))
+    net = build("-".join(tokens), input_shape, num_classes, surrogate=_surrogate(first))
     if len(net.blocks) != len(neurons):
         raise SpiketuneError(f"{len(net.blocks)} weight layers but {len(neurons)} spiking layers: "
-                             f"each conv/linear needs one snn.Leaky/Lapicque after it")
+                             f"each conv/linear needs one snn.Leaky/Synaptic/Lapicque after it")
     params = [m for b in net.blocks for m in b.synapse if isinstance(m, (nn.Conv2d, nn.Linear,
                                                                            nn.BatchNorm1d, nn.BatchNorm2d))]
     with torch.no_grad():
         for ours, theirs in zip(params, weights):
             ours.load_state_dict(theirs.state_dict())
         for block, n in zip(net.blocks, neurons):
-            block.neuron.beta.fill_(float(n.beta.reshape(-1)[0]))
-            block.neuron.threshold.fill_(float(n.threshold.reshape(-1)[0]))
-            block.neuron.reset_mode = n.reset_mechanism
-            block.neuron.surrogate = _surrogate(n)
+            block.neuron = _neuron(n)
     return net
+
+
+def _neuron(n) -> SpikingNeuron:
+    """The spiketune neuron of an snnTorch neuron module (trainable where it was)."""
+    kind = {"Leaky": "lif", "Synaptic": "cuba_lif", "Lapicque": "lapicque"}[type(n).__name__]
+    learn = lambda p: isinstance(getattr(n, p), nn.Parameter)
+    value = lambda p: getattr(n, p).detach().clone()
+    thr = float(n.threshold.reshape(-1)[0])
+    if n.threshold.numel() != 1:
+        raise SpiketuneError(f"snnTorch {type(n).__name__}: a threshold per neuron is not supported")
+    common = dict(threshold=thr, reset=n.reset_mechanism, surrogate=_surrogate(n),
+                  learn_threshold=learn("threshold"))
+    if kind == "lapicque":
+        return NEURONS[kind](beta=float(value("beta").reshape(-1)[0]), learn_beta=learn("beta"), **common)
+    extra = dict(alpha=value("alpha"), learn_alpha=learn("alpha")) if kind == "cuba_lif" else {}
+    return NEURONS[kind](beta=value("beta"), learn_beta=learn("beta"), **extra, **common)

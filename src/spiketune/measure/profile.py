@@ -74,9 +74,9 @@ def layer_specs(model: SpikingNetwork) -> list[tr.LayerSpec]:
         specs.append(tr.LayerSpec(
             kind=s.kind, in_shape=tuple(s.in_shape), conv_shape=tuple(s.conv_shape),
             out_shape=tuple(s.out_shape), kernel=s.kernel, stride=s.stride, padding=s.padding,
-            pool=s.pool, neuron=type(n).__name__.lower(), beta=float(n.beta),
+            pool=s.pool, neuron=n.kind, beta=float(getattr(n, "beta", torch.ones(1)).reshape(-1)[0]),
             threshold=float(n.threshold), reset=n.reset_mode,
-            weight_bits=getattr(block.weight_layer, "bits", None)))
+            weight_bits=getattr(block.weight_layer, "bits", None), dynamics=n.dynamics()))
     return specs
 
 
@@ -140,7 +140,8 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
         tensors = [seq_in] + rec
         take = max(0, min(len(x), keep - start))
         for k, s in enumerate(tensors):
-            ev = s != 0
+            # a non-spiking read-out (LI) outputs membranes: it sends no events
+            ev = (s != 0) if k == 0 or model.blocks[k - 1].neuron.spiking else torch.zeros_like(s, dtype=torch.bool)
             counts[k].append(_channel_counts(ev).numpy())
             summed = ev.sum((0, 1)).to(torch.int64).numpy()
             pos_events[k] = summed if pos_events[k] is None else pos_events[k] + summed

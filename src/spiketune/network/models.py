@@ -79,13 +79,15 @@ class SpikingBlock(nn.Module):
 
 
 class SpikingNetwork(nn.Module):
-    """A feed-forward SNN. ``forward`` returns output spikes [T, B, units]."""
+    """A feed-forward SNN. ``forward`` returns output spikes [T, B, units] (membranes when
+    the output layer is a non-spiking ``readout`` such as ``li``)."""
 
     def __init__(self, arch: str, input_shape: tuple[int, ...], num_classes: int | None,
                  neuron: str = "lif", beta: float = 0.5, threshold: float = 1.0,
                  reset: str = "subtract", surrogate: sg.Surrogate | list[sg.Surrogate] | None = None,
                  learn_beta: bool = False, learn_threshold: bool = False,
-                 weight_bits: int | None = None) -> None:
+                 weight_bits: int | None = None, neuron_params: dict | None = None,
+                 readout: str | None = None) -> None:
         super().__init__()
         specs = arch_mod.parse(arch, input_shape)
         units = specs[-1].out_channels
@@ -100,11 +102,18 @@ class SpikingNetwork(nn.Module):
             raise ArchError(f"{len(surrogates)} per-layer surrogates for {len(specs)} layers")
         self.arch, self.input_shape = arch, tuple(input_shape)
         self.num_classes, self.pop_size = num_classes, units // num_classes
+        kinds = [neuron] * (len(specs) - 1) + [readout or neuron]
         self.blocks = nn.ModuleList(
-            SpikingBlock(spec, neurons.make(neuron, beta, threshold, reset,
+            SpikingBlock(spec, neurons.make(k, beta, threshold, reset,
                                             s if s is not None else sg.get("atan"),
-                                            learn_beta, learn_threshold), weight_bits)
-            for spec, s in zip(specs, surrogates))
+                                            learn_beta, learn_threshold,
+                                            **(neuron_params or {}) if k == neuron else {}),
+                         weight_bits)
+            for spec, s, k in zip(specs, surrogates, kinds))
+        hidden = [i for i, b in enumerate(self.blocks[:-1]) if not b.neuron.spiking]
+        if hidden:
+            raise ArchError(f"layer {hidden[0]} of '{arch}' has a non-spiking '{neuron}' neuron; "
+                            f"only the output layer may (readout)")
         self.to(memory_format=torch.channels_last)  # conv weights in the layout of their inputs
 
     def forward(self, x: torch.Tensor, num_steps: int | None = None,
@@ -128,7 +137,8 @@ class SpikingNetwork(nn.Module):
         return (h, recorded) if record else h
 
     def decode(self, spikes: torch.Tensor) -> torch.Tensor:
-        """Class scores [B, classes]: spike counts summed over time and population."""
+        """Class scores [B, classes]: spike counts (or read-out membranes) summed over time
+        and population."""
         counts = spikes.sum(0)
         return counts.view(counts.shape[0], self.num_classes, self.pop_size).sum(-1)
 
@@ -141,7 +151,8 @@ def build(arch: str, input_shape: tuple[int, ...], num_classes: int | None = Non
     """Build ``arch`` (e.g. ``32C3-P2-32C3-MP2-256-10``) for ``input_shape``.
 
     Keyword arguments go to :class:`SpikingNetwork` (neuron, beta, threshold, reset,
-    surrogate, learn_beta, learn_threshold, weight_bits).
+    surrogate, learn_beta, learn_threshold, weight_bits, neuron_params: e.g. CubaLIF's
+    ``{"alpha": 0.6}``, readout: the output layer's neuron model, e.g. ``li``).
     """
     return SpikingNetwork(arch, input_shape, num_classes, **kwargs)
 

@@ -11,12 +11,15 @@ import numpy as np
 from ...errors import ConfigError
 from ...traces import Traces
 from ..base import CostReport, LayerCost
-from ..snn_dse.layers import check_memory
+from ..neuron_cost import check_runs
+from ..snn_dse.layers import MODELS, check_memory
 from ..snn_dse.simulate import layer_warnings, report, resolve_cores, sparse_costs
 from .config import HybridConfig
 from .dense import dense_cycles
 
 
+# thresholding.sv: one membrane array, ``membr += BETA*input + bias``: single-state models
+DENSE_MODELS = ("lif", "if", "lapicque")
 TABLE = [("cores", "cores", "d"), ("passes", "groups", "d"), ("cycles", "latency_cycles", ".0f"),
          ("events", "input_events", ".1f"), ("dropped", "dropped_fraction", ".1%"), ("uJ", "energy_uj", ".3f")]
 
@@ -38,6 +41,8 @@ class Hybrid:
         if first.out_channels % hw.dense_rows:
             raise ConfigError(f"dense_rows {hw.dense_rows} must divide the first layer's "
                               f"{first.out_channels} output channels")
+        check_runs("hybrid", "dense core (thresholding.sv)", traces.layers[:1], DENSE_MODELS)
+        check_runs("hybrid", "sparse cores", traces.layers[1:], MODELS, first=1)
         check_memory(traces.layers, hw)
         rest = replace(traces, layers=traces.layers[1:], counts=traces.counts[1:])
         sparse = resolve_cores(rest, hw, None if cores is None else cores[1:])

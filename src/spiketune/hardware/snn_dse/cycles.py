@@ -123,16 +123,18 @@ def conv_cycles(counts: np.ndarray, out_channels: int, cores: int, frame_in: int
 
 
 def fc_cycles(counts: np.ndarray, neurons: int, cores: int, in_channels: int, frame_in: int,
-              penc_size: int = 200, mode: str = "ideal") -> LayerCycles:
+              penc_size: int = 200, mode: str = "ideal", cycles_per_neuron: int = 1) -> LayerCycles:
     """Cycles of an FC layer; ``counts`` [N, T, C] is summed over C to events per step.
-    ``penc_size``: bits per priority-encoder chunk (200 in the published top level)."""
+    ``penc_size``: bits per priority-encoder chunk (200 in the published top level);
+    ``cycles_per_neuron``: cycles of one neuron update (the activate step; 1 in the RTL)."""
     s = np.asarray(counts, dtype=np.int64).sum(-1)  # [N, T]
     steps = s.shape[1]
     chunks = math.ceil(in_channels * frame_in / penc_size)
     groups = neurons // cores + 1 if mode == "rtl" else math.ceil(neurons / cores)
     compress = (in_channels + 2 + 2 * chunks) * steps + 2 * s.sum(1)
-    iterate = groups * ((np.maximum(s, 1) + 2).sum(1) + 1)
+    iterate = groups * ((np.maximum(s, 1) + 1 + cycles_per_neuron).sum(1) + 1)
     latency = compress + iterate + 4
     acc = groups * s.sum(1)
     n_act = np.full(s.shape[0], groups * steps, np.int64)
-    return LayerCycles(latency, latency, compress, acc, n_act, n_act, np.zeros_like(acc), groups)
+    return LayerCycles(latency, latency, compress, acc, n_act * cycles_per_neuron, n_act,
+                       np.zeros_like(acc), groups)

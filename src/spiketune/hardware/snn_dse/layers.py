@@ -9,7 +9,17 @@ import numpy as np
 from ...errors import ConfigError
 from ...traces import LayerSpec
 from .config import HardwareConfig
+from ..neuron_cost import update_cost
 from .cycles import LayerCycles, conv_cycles, fc_cycles
+
+MODELS = ("lif", "if", "lapicque", "cuba_lif", "li")  # neuron models the sparse cores run
+
+
+def cycles_per_update(layer: LayerSpec, hw: HardwareConfig) -> int:
+    """Core cycles of one neuron update: the config's number for the model, else its
+    :func:`~..neuron_cost.update_cost` (one per state)."""
+    model = layer.dynamics.model
+    return hw.activation_cycles_per_neuron.get(model, update_cost(layer.dynamics).cycles)
 
 
 def buildable(layer: LayerSpec, cores: int) -> bool:
@@ -63,8 +73,9 @@ def layer_cycles(layer: LayerSpec, counts: np.ndarray, cores: int, hw: HardwareC
         _, oh, ow = layer.conv_shape
         penc, bits = hw.conv_build(h * w)
         return conv_cycles(counts, layer.out_channels, cores, h * w, oh * ow, layer.kernel, penc, bits,
-                           hw.activation_cycles_per_neuron[layer.neuron], hw.kernel_cycles_per_tap, hw.mode)
+                           cycles_per_update(layer, hw), hw.kernel_cycles_per_tap, hw.mode)
     in_ch, frame = fc_input(layer)
     if counts.shape[-1] != in_ch:  # FC input from an FC layer: one frame of all neurons
         counts = counts.sum(-1, keepdims=True)
-    return fc_cycles(counts, layer.out_channels, cores, in_ch, frame, hw.fc_penc(in_ch * frame), hw.mode)
+    return fc_cycles(counts, layer.out_channels, cores, in_ch, frame, hw.fc_penc(in_ch * frame), hw.mode,
+                     cycles_per_update(layer, hw))

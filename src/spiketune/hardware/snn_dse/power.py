@@ -2,7 +2,8 @@
 
 Dynamic energy per inference and layer: ``accumulate_pj`` per synaptic accumulate
 (an input event reaches K*K taps of every output channel (conv) or every neuron (FC)),
-``update_pj[neuron]`` per neuron update (every output neuron, every sweep), and
+``update_pj[model]`` per neuron update (every output neuron, every sweep; a model not
+listed costs ``update_pj["lif"]`` per state variable), and
 ``ecu_cycle_pj`` per event-control scan cycle. All coefficients are assumptions to be
 calibrated against measured (FPS, W) points with :func:`calibrate`.
 """
@@ -27,7 +28,8 @@ def layer_energy_j(layer: LayerSpec, c: LayerCycles, hw: HardwareConfig) -> floa
     accumulates = float(c.accumulate.mean()) * per_group
     frame = math.prod(layer.conv_shape[1:]) if layer.kind == "conv" else 1
     updates = float(c.activations.mean()) * per_group * frame
-    update_pj = p.update_pj.get(layer.neuron, max(p.update_pj.values()))
+    model = layer.dynamics.model  # a model the config does not price: LIF's energy per state
+    update_pj = p.update_pj.get(model, p.update_pj.get("lif", 3.0) * layer.dynamics.states)
     return 1e-12 * (accumulates * p.accumulate_pj + updates * update_pj
                     + float(c.compress.mean()) * p.ecu_cycle_pj)
 

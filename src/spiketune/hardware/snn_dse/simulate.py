@@ -10,7 +10,8 @@ from ..base import CostReport, LayerCost
 from .alloc import allocate
 from .config import HardwareConfig
 from .cycles import LayerCycles
-from .layers import buildable, check_memory, default_cores, layer_cycles
+from ..neuron_cost import check_runs
+from .layers import MODELS, buildable, check_memory, default_cores, layer_cycles
 from .power import layer_energy_j
 
 
@@ -41,6 +42,9 @@ def layer_warnings(layers: list[LayerSpec], cores: list[int], costs: list[LayerC
         out += [f"L{i + first}: {e} cores do not divide its {l.out_channels} channels/neurons; the RTL "
                 f"cannot build that (core_counts: ideal allows it)"
                 for i, (l, e) in enumerate(zip(layers, cores)) if not buildable(l, e)]
+    out += [f"L{i + first}: '{l.dynamics.model}' neurons keep {l.dynamics.states} states; costed on "
+            f"sparse cores extended with a second state RAM (not in the published RTL)"
+            for i, l in enumerate(layers) if l.dynamics.states > 1]
     out += [f"{c.name}: the hardware drops {100 * c.dropped_fraction:.1f}% of its input spikes "
             f"({c.dropped_events:.1f} per inference over its passes)" for c in costs if c.dropped_events > 0]
     return out
@@ -88,6 +92,7 @@ def simulate(traces: Traces, hw: HardwareConfig | None = None,
              cores: list[int] | None = None) -> CostReport:
     """Run the cycle model on every sample of ``traces``; ``cores`` overrides the allocation."""
     hw = hw or HardwareConfig()
+    check_runs("snn_dse", "sparse cores", traces.layers, MODELS)
     cores = resolve_cores(traces, hw, cores)
     check_memory(traces.layers, hw)
     costs, lat = sparse_costs(traces, hw, cores)

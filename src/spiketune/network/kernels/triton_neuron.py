@@ -1,4 +1,4 @@
-"""Fused multi-step LIF/Lapicque neurons in Triton (GPU).
+"""Fused multi-step single-state neurons (LIF, Lapicque, IF) in Triton (GPU).
 
 One kernel runs all T steps of a layer's neurons in registers (forward: membrane and
 spikes; backward: the BPTT recurrence, recomputing nothing but reading the stored
@@ -25,8 +25,11 @@ BLOCK = 1024
 
 
 def available(x: torch.Tensor, neuron, a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Whether the fused kernel can run this call."""
+    """Whether the fused kernel can run this call: the model declares the kernel's
+    single-state update its own (``neuron.triton``) with scalar coefficients."""
     if triton is None or not x.is_cuda or x.dtype != torch.float32:
+        return False
+    if not type(neuron).triton or a.numel() != 1 or b.numel() != 1:
         return False
     if neuron.surrogate.name not in KINDS:
         return False
@@ -112,7 +115,7 @@ if triton is not None:
 
 
 class FusedMultiStep(torch.autograd.Function):
-    """Triton twin of ``neurons._MultiStep`` (same results; a static input arrives expanded
+    """Triton twin of ``neurons.single_state._MultiStep`` (same results; a static input arrives expanded
     over T with stride 0)."""
 
     @staticmethod
