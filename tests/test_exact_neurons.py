@@ -118,7 +118,7 @@ def test_make_and_parameter_kinds():
     assert neurons.LIF().surrogate.name == "atan" and neurons.LIF().surrogate.params == {"alpha": 2.0}
     with pytest.raises(ConfigError) as e:
         neurons.make("izhikevich", 0.5, 1.0, "subtract", sg.get("atan"))
-    assert str(e.value) == "unknown neuron 'izhikevich'; valid: lif, lapicque"
+    assert str(e.value) == "unknown neuron 'izhikevich'; valid: lif, lapicque, if, cuba_lif, li"
 
 
 def test_lif_clamps_a_learnt_beta_into_the_unit_interval():
