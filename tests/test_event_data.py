@@ -134,8 +134,8 @@ def test_cifar10dvs_split_is_stratified_stable_and_disjoint(tmp_path):
     assert (len(tr), len(te)) == (90, 10)
     assert np.bincount(te.y.numpy()).tolist() == [1] * 10 and np.bincount(tr.y.numpy()).tolist() == [9] * 10
     folder = tmp_path / "CIFAR10DVS"
-    _, test_files = event_data.SOURCES["cifar10dvs"].samples(tmp_path, "test")
-    _, train_files = event_data.SOURCES["cifar10dvs"].samples(tmp_path, "train")
+    _, test_files = event_data.CIFAR10DVS.samples(tmp_path, "test")
+    _, train_files = event_data.CIFAR10DVS.samples(tmp_path, "train")
     assert not {f for f, _ in test_files} & {f for f, _ in train_files}
     assert all(f.parent.name == event_data.CIFAR10DVS_CLASSES[label] for f, label in test_files + train_files)
     # the split depends only on the file names: a copy made in another order splits alike
@@ -143,7 +143,7 @@ def test_cifar10dvs_split_is_stratified_stable_and_disjoint(tmp_path):
     for f, _ in reversed(train_files + test_files):
         (other / "CIFAR10DVS" / f.parent.name).mkdir(parents=True, exist_ok=True)
         (other / "CIFAR10DVS" / f.parent.name / f.name).write_bytes(f.read_bytes())
-    _, again = event_data.SOURCES["cifar10dvs"].samples(other, "test")
+    _, again = event_data.CIFAR10DVS.samples(other, "test")
     assert [(f.relative_to(other), y) for f, y in again] == [(f.relative_to(tmp_path), y) for f, y in test_files]
     assert (folder.parent / "spiketune-frames-test-T2-bins-x4.npz").is_file()
 

@@ -23,8 +23,9 @@ surrogate is too sharp to train (fast sigmoid slope 25: 34.7% -> 93.4% mean of 3
 geometrically from ``anneal_from`` in the first epoch to the configured width in the last
 (wide early: many neurons get gradient while the network is far from a solution; sharp
 late: accurate gradients for fine-tuning).
-The width parameter is fast sigmoid/sigmoid ``slope``, atan ``alpha`` or
-spike-rate-escape ``beta`` (for all four a larger value is narrower).
+Adaptation applies to the surrogate families marked ``adaptive`` in their record
+(:class:`spiketune.network.surrogate.Family`): those whose width parameter narrows the
+derivative as it grows.
 """
 
 from __future__ import annotations
@@ -36,9 +37,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from spiketune.network.surrogate import ChiCounter, Surrogate
-
-ADAPTIVE = ("fast_sigmoid", "atan", "sigmoid", "spike_rate_escape")
+from spiketune.errors import ConfigError
+from spiketune.network.surrogate import FAMILIES, ChiCounter, Surrogate
 
 
 class ChiConfig(BaseModel):
@@ -69,6 +69,12 @@ class ChiTracker:
 
     def __init__(self, surrogates: list[Surrogate], weights: list[torch.Tensor], cfg: ChiConfig,
                  epochs: int = 1) -> None:
+        if cfg.adaptive:
+            bad = [s.name for s in surrogates if not s.family.adaptive]
+            if bad:
+                adaptive = [f.name for f in FAMILIES.values() if f.adaptive]
+                raise ConfigError(f"chi.adaptive needs a surrogate with an adaptive width "
+                                  f"({', '.join(adaptive)}); got {', '.join(sorted(set(bad)))}")
         self.surrogates, self.weights, self.cfg = surrogates, weights, cfg
         self.epochs, self.epoch = epochs, 0
         self.targets = [self.width(s) for s in surrogates]  # the anneal rule's final widths
@@ -81,13 +87,6 @@ class ChiTracker:
         self._param_sum = [0.0] * len(weights)
         self._param_n = 0
         self._since_update = 0
-        if cfg.adaptive:
-            bad = [s.name for s in surrogates if s.name not in ADAPTIVE]
-            if bad:
-                from spiketune.errors import ConfigError
-
-                raise ConfigError(f"chi.adaptive needs a surrogate with a width ({', '.join(ADAPTIVE)}); "
-                                  f"got {', '.join(sorted(set(bad)))}")
 
     def after_backward(self) -> None:
         """Call after each ``loss.backward()``: records parameter chi, adapts if due."""
