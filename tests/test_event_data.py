@@ -7,13 +7,13 @@ import sys
 import numpy as np
 import pytest
 import torch
-from eventfiles import nmnist_bytes, write_aedat4
 
-from spiketune.training import config
+from eventfiles import nmnist_bytes, write_aedat4
 from spiketune.data import datasets as data
 from spiketune.data import events as event_data
 from spiketune.errors import ConfigError, DatasetError
 from spiketune.explore.run import run
+from spiketune.training import config
 
 tonic = pytest.importorskip("tonic")
 
@@ -364,8 +364,8 @@ def test_frames_built_in_worker_processes_equal_those_built_inline(tmp_path, mon
 
 def test_a_nir_model_is_costed_on_event_data_from_a_data_root(tmp_path):
     pytest.importorskip("nir")
-    from spiketune.network import models
     from spiketune.interop import nir_io
+    from spiketune.network import models
 
     root = tmp_path / "data"
     rng = np.random.default_rng(9)

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from spiketune.data import events as ev
-from spiketune.errors import DatasetError, DatasetMissingError
 from spiketune.data.splits import stratified_split
+from spiketune.errors import DatasetError, DatasetMissingError
 
 
 @dataclass
@@ -48,7 +48,7 @@ class TensorDataset:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x.shape[2:] if self.frames else self.x.shape[1:])
 
-    def subset(self, idx: np.ndarray | torch.Tensor) -> "TensorDataset":
+    def subset(self, idx: np.ndarray | torch.Tensor) -> TensorDataset:
         idx = torch.as_tensor(idx, dtype=torch.long)
         return TensorDataset(self.name, self.x[idx], self.y[idx], self.num_classes, self.source,
                              self.frames)

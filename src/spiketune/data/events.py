@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from spiketune.errors import DatasetError, DatasetMissingError
 from spiketune.data.splits import stratified_split
+from spiketune.errors import DatasetError, DatasetMissingError
 
 EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
 CIFAR10DVS_TEST_FRACTION = 0.1
@@ -279,7 +279,8 @@ def load_frames(name: str, src: EventSource, split: str, root: str | os.PathLike
         try:
             src.fetch(base, split)
         except Exception as e:  # tonic raises what urllib, zipfile and tarfile raise
-            raise DatasetMissingError(f"{missing}; downloading with tonic failed: {type(e).__name__}: {e}") from None
+            raise DatasetMissingError(f"{missing}; downloading with tonic failed: "
+                                      f"{type(e).__name__}: {e}") from None
         folder, samples = src.samples(base, split)
     if not samples:
         raise DatasetError(f"{folder} holds no {name} event files")

@@ -13,7 +13,6 @@ max pooling and no batch norm: networks using them raise a clear error on export
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -194,8 +193,6 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
             block.neuron.beta.fill_(min(max(beta, 0.0), 1.0))
             block.neuron.threshold.fill_(thr)
             block.neuron.reset_mode = rst
-            if not math.isclose(gain, 1.0, rel_tol=1e-6):
-                block.neuron.nir_gain = gain
     return net
 
 

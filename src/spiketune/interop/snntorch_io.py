@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spiketune.network import surrogate as sg
 from spiketune.errors import SpiketuneError
+from spiketune.network import surrogate as sg
 from spiketune.network.models import SpikingNetwork, build
 
 # snnTorch surrogate factory -> the family it equals (``Family.snntorch``)
@@ -34,13 +34,15 @@ def _surrogate(neuron) -> sg.Surrogate:
     fn = neuron.spike_grad
     factory = fn.__qualname__.split(".<locals>")[0]
     if factory not in SURROGATES:
-        raise SpiketuneError(f"unsupported snnTorch surrogate '{factory}'; supported: {', '.join(SURROGATES)}")
+        raise SpiketuneError(f"unsupported snnTorch surrogate '{factory}'; "
+                             f"supported: {', '.join(SURROGATES)}")
     family = SURROGATES[factory]
-    closed = zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ()))
+    closed = zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ()), strict=True)
     return sg.get(family.name, **{k: float(v) for k, v in closed if k in family.defaults})
 
 
-def convert(model: nn.Sequential, input_shape: tuple[int, ...], num_classes: int | None = None) -> SpikingNetwork:
+def convert(model: nn.Sequential, input_shape: tuple[int, ...],
+            num_classes: int | None = None) -> SpikingNetwork:
     """A spiketune network with the weights and neuron parameters of ``model``."""
     import snntorch as snn
 
@@ -72,8 +74,9 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...], num_classes: int
         elif isinstance(m, nn.Flatten):
             continue
         else:
-            raise SpiketuneError(f"layer {i} ({type(m).__name__}) is not supported; supported: Conv2d, "
-                                 f"MaxPool2d, AvgPool2d, BatchNorm, Dropout, Flatten, Linear, Leaky, Lapicque")
+            raise SpiketuneError(f"layer {i} ({type(m).__name__}) is not supported; supported: "
+                                 f"Conv2d, MaxPool2d, AvgPool2d, BatchNorm, Dropout, Flatten, Linear, "
+                                 f"Leaky, Lapicque")
     kinds = {type(n).__name__ for n in neurons}
     if len(kinds) > 1:
         raise SpiketuneError("mixing Leaky and Lapicque layers is not supported")
@@ -87,9 +90,9 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...], num_classes: int
     params = [m for b in net.blocks for m in b.synapse if isinstance(m, (nn.Conv2d, nn.Linear,
                                                                            nn.BatchNorm1d, nn.BatchNorm2d))]
     with torch.no_grad():
-        for ours, theirs in zip(params, weights):
+        for ours, theirs in zip(params, weights, strict=True):
             ours.load_state_dict(theirs.state_dict())
-        for block, n in zip(net.blocks, neurons):
+        for block, n in zip(net.blocks, neurons, strict=True):
             block.neuron.beta.fill_(float(n.beta.reshape(-1)[0]))
             block.neuron.threshold.fill_(float(n.threshold.reshape(-1)[0]))
             block.neuron.reset_mode = n.reset_mechanism

@@ -12,10 +12,10 @@ import math
 import torch
 from torch import nn
 
+from spiketune.errors import ArchError
 from spiketune.network import arch as arch_mod
 from spiketune.network import neurons
 from spiketune.network import surrogate as sg
-from spiketune.errors import ArchError
 from spiketune.network.quant import QuantConv2d, QuantLinear
 
 
@@ -66,7 +66,8 @@ class SpikingBlock(nn.Module):
         return y.reshape(t, b, *y.shape[1:])
 
     def _neuron(self, cur: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
-        if self.training:  # device-side flag (a sum is finite iff every term is); the trainer reads all at once
+        # device-side flag (a sum is finite iff every term is); the trainer reads all at once
+        if self.training:
             self.finite = torch.isfinite(cur.sum())
         return self.dropout(self.neuron(cur, num_steps=num_steps))
 
@@ -102,9 +103,9 @@ class SpikingNetwork(nn.Module):
         self.num_classes, self.pop_size = num_classes, units // num_classes
         self.blocks = nn.ModuleList(
             SpikingBlock(spec, neurons.make(neuron, beta, threshold, reset,
-                                            s if s is not None else sg.get("atan"),
+                                            s if s is not None else sg.get(sg.DEFAULT),
                                             learn_beta, learn_threshold), weight_bits)
-            for spec, s in zip(specs, surrogates))
+            for spec, s in zip(specs, surrogates, strict=True))
         self.to(memory_format=torch.channels_last)  # conv weights in the layout of their inputs
 
     def forward(self, x: torch.Tensor, num_steps: int | None = None,

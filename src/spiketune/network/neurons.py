@@ -20,8 +20,8 @@ import math
 import torch
 from torch import nn
 
-from spiketune.network import surrogate as sg
 from spiketune.errors import ConfigError
+from spiketune.network import surrogate as sg
 
 RESETS = ("subtract", "zero", "none")
 
@@ -40,7 +40,7 @@ class SpikingNeuron(nn.Module):
         if reset not in RESETS:
             raise ConfigError(f"unknown reset mode '{reset}'; valid: {', '.join(RESETS)}")
         self.reset_mode = reset
-        self.surrogate = surrogate if surrogate is not None else sg.get("atan")
+        self.surrogate = surrogate if surrogate is not None else sg.get(sg.DEFAULT)
         self._scalar("threshold", threshold, learn_threshold)
 
     def _scalar(self, name: str, value: float, learn: bool) -> None:
@@ -187,7 +187,10 @@ class _MultiStep(torch.autograd.Function):
                 carry = g * a * keep if keep is not None else g * a
         del ctx.mems, ctx.spikes
         grad_x = gin if ctx.unit_gain else gin * b
-        shape = lambda v, like: None if v is None else v.reshape(like.shape)
+
+        def shape(v: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
+            return None if v is None else v.reshape(like.shape)
+
         if need_a and grad_a is None:
             grad_a = torch.zeros_like(a)
         return grad_x, shape(grad_a, a), shape(grad_b, b), shape(grad_thr, thr), None, None

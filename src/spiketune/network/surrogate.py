@@ -25,8 +25,8 @@ name                   dS/dx
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
@@ -51,7 +51,7 @@ def _sigmoid(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.T
 
 def _triangular(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
     thr = p["threshold"]
-    return torch.where(x >= 0, -thr, thr).to(x.dtype)
+    return torch.where(x >= 0, torch.full_like(x, -thr), torch.full_like(x, thr))
 
 
 def _straight_through(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
@@ -115,12 +115,13 @@ _RECORDS = (
            aliases=("stochastic_spike_operator",)),
 )
 FAMILIES: dict[str, Family] = {f.name: f for f in _RECORDS}
+DEFAULT = "atan"  # the surrogate of snnTorch's neurons when none is given
 ALIASES: dict[str, str] = {a: f.name for f in _RECORDS for a in f.aliases}
 
 
 class _SpikeFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, surrogate: "Surrogate"):  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor, surrogate: Surrogate):  # type: ignore[override]
         out = (x > 0).to(x.dtype)
         ctx.save_for_backward(x, out)
         ctx.surrogate = surrogate

@@ -31,10 +31,9 @@ derivative as it grows.
 from __future__ import annotations
 
 import math
-
-import torch
 from typing import Literal
 
+import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from spiketune.errors import ConfigError
@@ -56,7 +55,7 @@ class ChiConfig(BaseModel):
     interval: int = Field(10, ge=0)  # batches between updates; 0 = each epoch's end
 
     @model_validator(mode="after")
-    def _order(self) -> "ChiConfig":
+    def _order(self) -> ChiConfig:
         if self.low > self.high:
             raise ValueError(f"chi.low ({self.low}) must not exceed chi.high ({self.high})")
         if self.min_width > self.max_width:
@@ -121,7 +120,7 @@ class ChiTracker:
     def adapt(self, chis: list[float]) -> None:
         """Widen layers below ``low``, sharpen layers above ``high``."""
         c = self.cfg
-        for s, chi in zip(self.surrogates, chis):
+        for s, chi in zip(self.surrogates, chis, strict=True):
             if math.isnan(chi) or s.width_param is None:
                 continue
             w = s.params[s.width_param]
@@ -134,7 +133,7 @@ class ChiTracker:
     def anneal(self) -> None:
         """Geometric schedule: ``anneal_from`` at the first epoch, the set width at the last."""
         frac = min(1.0, self.epoch / max(1, self.epochs - 1))
-        for s, target in zip(self.surrogates, self.targets):
+        for s, target in zip(self.surrogates, self.targets, strict=True):
             if s.width_param:
                 s.params[s.width_param] = self.cfg.anneal_from * (target / self.cfg.anneal_from) ** frac
 

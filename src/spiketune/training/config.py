@@ -14,10 +14,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from spiketune.data import registry as datasets
-from spiketune.network import surrogate as sg
-from spiketune.training.chi import ChiConfig
 from spiketune.errors import ConfigError, describe_validation
+from spiketune.network import surrogate as sg
 from spiketune.results import load_validated
+from spiketune.training.chi import ChiConfig
 
 if TYPE_CHECKING:
     from spiketune.data.datasets import TensorDataset
@@ -47,7 +47,7 @@ class DataConfig(_Section):
     def _known_dataset(cls, v: str) -> str:
         return datasets.spec(v).name
 
-    def load(self, split: str, progress: bool = False) -> "TensorDataset":
+    def load(self, split: str, progress: bool = False) -> TensorDataset:
         """The ``split`` ('train' or 'test') of this dataset, framed as configured."""
         from spiketune.data.datasets import get_dataset
 
@@ -63,7 +63,7 @@ class ModelConfig(_Section):
     beta: float = Field(0.5, ge=0.0, le=1.0)
     threshold: float = Field(1.0, gt=0.0)
     reset: Literal["subtract", "zero", "none"] = "subtract"
-    surrogate: str = "atan"
+    surrogate: str = sg.DEFAULT
     slope: float | None = Field(None, gt=0.0)  # generic width knob (see surrogate.get)
     surrogate_params: dict[str, float] = Field(default_factory=dict)
     layer_surrogates: list[str] | None = None  # optional per-layer surrogate names
@@ -78,7 +78,7 @@ class ModelConfig(_Section):
         return sg.canonical_name(v)
 
     @model_validator(mode="after")
-    def _surrogate_params(self) -> "ModelConfig":
+    def _surrogate_params(self) -> ModelConfig:
         """``surrogate_params`` are checked against the surrogate's family record."""
         try:
             sg.get(self.surrogate, **self.surrogate_params)
@@ -115,7 +115,7 @@ class RunConfig(_Section):
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
     chi: ChiConfig = Field(default_factory=ChiConfig)
 
-    def resolved(self) -> "RunConfig":
+    def resolved(self) -> RunConfig:
         """A copy with dataset defaults (arch, num_steps) filled in."""
         cfg = self.model_copy(deep=True)
         spec = datasets.spec(cfg.data.dataset)
