@@ -31,7 +31,8 @@ def test_nmnist_reader_and_equal_time_bins_by_hand(tmp_path):
     folder.mkdir(parents=True)
     # span 0..100 us, T = 2: bins of 100 // 2 = 50 us from the first event, [0, 50) and
     # [50, 100); the last event (t = 100) falls after the last bin and is dropped (tonic's ToFrame)
-    (folder / "00001.bin").write_bytes(nmnist_bytes([(1, 2, 1, 0), (5, 6, 0, 50), (5, 6, 0, 99), (33, 33, 1, 100)]))
+    events = [(1, 2, 1, 0), (5, 6, 0, 50), (5, 6, 0, 99), (33, 33, 1, 100)]
+    (folder / "00001.bin").write_bytes(nmnist_bytes(events))
     (tmp_path / "Test" / "7").mkdir()
     (tmp_path / "Test" / "7" / "00002.bin").write_bytes(nmnist_bytes([(0, 0, 1, 5), (3, 4, 0, 9)]))
     ds = data.get_dataset("nmnist", "test", root=tmp_path, num_steps=2)
@@ -144,7 +145,8 @@ def test_cifar10dvs_split_is_stratified_stable_and_disjoint(tmp_path):
         (other / "CIFAR10DVS" / f.parent.name).mkdir(parents=True, exist_ok=True)
         (other / "CIFAR10DVS" / f.parent.name / f.name).write_bytes(f.read_bytes())
     _, again = event_data.CIFAR10DVS.samples(other, "test")
-    assert [(f.relative_to(other), y) for f, y in again] == [(f.relative_to(tmp_path), y) for f, y in test_files]
+    want = [(f.relative_to(tmp_path), y) for f, y in test_files]
+    assert [(f.relative_to(other), y) for f, y in again] == want
     assert (folder.parent / "spiketune-frames-test-T2-bins-x4.npz").is_file()
 
 
@@ -240,20 +242,23 @@ def test_config_knobs_for_event_framing():
 
 def test_cifar10dvs_fixture_trains_one_epoch_and_data_info(tmp_path):
     _cifar10dvs(tmp_path, 10, np.random.default_rng(2))
-    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "cifar10dvs", "--root", str(tmp_path),
-                        "--num-steps", "2"], capture_output=True, text=True, check=False)
+    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "cifar10dvs",
+                        "--root", str(tmp_path), "--num-steps", "2"],
+                       capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert "train: 90 files" in r.stdout and "test: 10 files" in r.stdout and "not cached yet" in r.stdout
     assert "(2, 32, 32)" in r.stdout
     r = subprocess.run([sys.executable, "-m", "spiketune", "run", "--dataset", "CIFAR10-DVS", "--data-root",
-                        str(tmp_path), "--epochs", "1", "--set", "data.num_steps=2", "--set", "data.batch_size=16",
+                        str(tmp_path), "--epochs", "1", "--set", "data.num_steps=2",
+                        "--set", "data.batch_size=16",
                         "--set", "data.denoise_us=300000", "--out", str(tmp_path / "out"), "--no-progress"],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert m["profile"]["num_samples"] == 10 and m["hardware"]["latency_cycles"] > 0
-    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "cifar10dvs", "--root", str(tmp_path),
-                        "--num-steps", "2"], capture_output=True, text=True, check=False)
+    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "cifar10dvs",
+                        "--root", str(tmp_path), "--num-steps", "2"],
+                       capture_output=True, text=True, check=False)
     assert "not cached yet" in r.stdout  # the run's frames were denoised: another cache file
     assert (tmp_path / "spiketune-frames-test-T2-bins-x4-dn300000us.npz").is_file()
 
@@ -276,7 +281,8 @@ def test_nmnist_fixture_trains_one_epoch(tmp_path):
 
 def test_dvsgesture_fixture_trains_one_epoch_with_the_study_network(tmp_path):
     rng = np.random.default_rng(0)
-    for split, users in (("ibmGestureTrain", ("user01_led", "user02_natural")), ("ibmGestureTest", ("user24_led",))):
+    for split, users in (("ibmGestureTrain", ("user01_led", "user02_natural")),
+                         ("ibmGestureTest", ("user24_led",))):
         for user in users:
             folder = tmp_path / split / user
             folder.mkdir(parents=True)
@@ -340,8 +346,9 @@ def test_data_show_plots_event_frames_in_polarity_colours(tmp_path):
 
     _cifar10dvs(tmp_path, 10, np.random.default_rng(6), events=400)
     png = tmp_path / "frames.png"
-    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "show", "cifar10dvs", "--root", str(tmp_path),
-                        "--split", "train", "--samples", "2", "--num-steps", "3", "-o", str(png)],
+    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "show", "cifar10dvs",
+                        "--root", str(tmp_path), "--split", "train", "--samples", "2", "--num-steps", "3",
+                        "-o", str(png)],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     rgb = np.asarray(Image.open(png).convert("RGB")).astype(int)
@@ -376,7 +383,8 @@ def test_a_nir_model_is_costed_on_event_data_from_a_data_root(tmp_path):
                for t in sorted(rng.integers(0, 50_000, size=300))]
         (folder / "a.bin").write_bytes(nmnist_bytes(evs))
     torch.manual_seed(0)
-    path = nir_io.write(models.build("8C3p1-AP2-16-10", (2, 34, 34), beta=0.7, threshold=0.3), tmp_path / "m.nir")
+    net = models.build("8C3p1-AP2-16-10", (2, 34, 34), beta=0.7, threshold=0.3)
+    path = nir_io.write(net, tmp_path / "m.nir")
     r = subprocess.run([sys.executable, "-m", "spiketune", "hw", str(tmp_path / "hw"), "--model", str(path),
                         "--dataset", "nmnist", "--data-root", str(root), "--num-steps", "4"],
                        capture_output=True, text=True, check=False)

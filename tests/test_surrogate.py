@@ -169,3 +169,14 @@ def test_kernel_ids_are_distinct_and_every_gpu_family_is_deterministic():
         if f.kernel is not None:
             s = sg.get(f.name)
             assert torch.equal(s.derivative(GRID), s.derivative(GRID))
+
+
+def test_config_checks_surrogate_params_against_the_family_record():
+    from spiketune.training import config
+
+    with pytest.raises(ConfigError, match=r"surrogate_params.*alpha must be > 0, got -1"):
+        config.from_dict({"model": {"surrogate": "arctan", "surrogate_params": {"alpha": -1}}})
+    with pytest.raises(ConfigError, match=r"surrogate_params.*no parameter.*slope"):
+        config.from_dict({"model": {"surrogate": "atan", "surrogate_params": {"slope": 3}}})
+    ok = config.from_dict({"model": {"surrogate": "sso", "surrogate_params": {"mean": -0.2}}})
+    assert ok.model.surrogate_params == {"mean": -0.2}

@@ -192,14 +192,14 @@ def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None 
         raise DatasetError(f"unknown split '{split}'; valid: train, test")
     if root is not None and not Path(root).is_dir() and not (download and s.downloadable):
         raise DatasetMissingError(f"dataset directory {root} does not exist")
-    if s.events is None:
+    if not isinstance(s.source, ev.EventSource):
         problem = framing_error(s.name, {"time_window_us": time_window_us, "denoise_us": denoise_us,
                                          "downsample": downsample, "binary_frames": binary_frames})
         if problem:
             raise DatasetError(problem)
-        return s.load(split, root, download)
+        return s.source(split, root, download)
     framing = ev.Framing(num_steps or s.num_steps, time_window_us, denoise_us, downsample or s.downsample)
-    x, y, folder = ev.load_frames(s.name, s.events, split, root, framing, progress, download)
+    x, y, folder = ev.load_frames(s.name, s.source, split, root, framing, progress, download)
     if binary_frames:
         x = np.minimum(x, 1)
     return TensorDataset(s.name, torch.from_numpy(x), torch.from_numpy(y), s.num_classes, str(folder),

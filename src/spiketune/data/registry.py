@@ -18,9 +18,10 @@ StaticLoader = Callable[[str, str | os.PathLike | None, bool], static.TensorData
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """One dataset. Static images come from ``load(split, root, download)``; event-camera
-    recordings (``events`` set) become ``num_steps`` frames per sample, ``input_shape`` at
-    the default framing (its size fixes the default spatial downsampling of the sensor)."""
+    """One dataset. ``source`` loads it: static images through ``source(split, root,
+    download)``; event-camera recordings (an :class:`~spiketune.data.events.EventSource`)
+    become ``num_steps`` frames per sample, ``input_shape`` at the default framing (its size
+    fixes the default spatial downsampling of the sensor)."""
 
     name: str
     input_shape: tuple[int, int, int]  # (C, H, W) of one image or one event frame
@@ -28,23 +29,20 @@ class DatasetSpec:
     arch: str  # default network
     num_steps: int  # default T
     citation: str
-    load: StaticLoader | None = None
-    events: ev.EventSource | None = None
+    source: StaticLoader | ev.EventSource
     downloadable: bool = False  # fetched into the data root (created) when absent
     aliases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if (self.load is None) == (self.events is None):
-            raise ValueError(f"dataset '{self.name}' needs exactly one of a loader and an event source")
-        if self.events is not None:
-            size = ev.Framing(1, downsample=self.downsample).size(self.events.sensor)
+        if isinstance(self.source, ev.EventSource):
+            size = ev.Framing(1, downsample=self.downsample).size(self.source.sensor)
             if (2, size[1], size[0]) != self.input_shape:
                 raise ValueError(f"dataset '{self.name}': input {self.input_shape} is no integer "
-                                 f"downsampling of its {self.events.sensor} sensor")
+                                 f"downsampling of its {self.source.sensor} sensor")
 
     @property
     def is_event(self) -> bool:
-        return self.events is not None
+        return isinstance(self.source, ev.EventSource)
 
     @property
     def encoding(self) -> Literal["direct", "events"]:
@@ -54,7 +52,9 @@ class DatasetSpec:
     @property
     def downsample(self) -> int:
         """Default spatial factor of event frames (sensor width over frame width)."""
-        return self.events.sensor[0] // self.input_shape[2] if self.events else 1
+        if isinstance(self.source, ev.EventSource):
+            return self.source.sensor[0] // self.input_shape[2]
+        return 1
 
 
 # Networks: the digits one is small enough for a laptop; SVHN is Study A's network and T (from
@@ -65,24 +65,24 @@ _VGG9 = "64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP
 SPECS: dict[str, DatasetSpec] = {s.name: s for s in (
     DatasetSpec("digits", (1, 8, 8), 10, "16C3p1-MP2-32C3p1-MP2-64-10", 8,
                 "Alpaydin & Kaynak, UCI Optical Recognition of Handwritten Digits (1998)",
-                load=lambda split, root, download: static.load_digits(split)),
+                lambda split, root, download: static.load_digits(split)),
     DatasetSpec("fashion-mnist", (1, 28, 28), 10, "32C3-P2-32C3-MP2-256-10", 10,
                 "Xiao, Rasul & Vollgraf, arXiv:1708.07747 (2017)",
-                load=lambda split, root, download: static.load_fashion_mnist(split, root),
+                lambda split, root, download: static.load_fashion_mnist(split, root),
                 aliases=("fashion",)),
     DatasetSpec("svhn", (3, 32, 32), 10, "32C3-P2-32C3-MP2-256-10", 18,
                 "Netzer et al., NIPS Workshop on Deep Learning (2011)",
-                load=static.load_svhn, downloadable=True),
+                static.load_svhn, downloadable=True),
     # T = 10 bins: a common choice in the snnTorch/tonic tutorials
     DatasetSpec("nmnist", (2, 34, 34), 10, "32C3p1-MP2-32C3p1-MP2-256-10", 10,
                 "Orchard et al., Frontiers in Neuroscience 9:437 (2015)",
-                events=ev.NMNIST, downloadable=True, aliases=("n-mnist",)),
+                ev.NMNIST, downloadable=True, aliases=("n-mnist",)),
     DatasetSpec("dvsgesture", (2, 32, 32), 11, _VGG9 + "110", 20, "Amir et al., CVPR (2017)",
-                events=ev.DVSGESTURE, downloadable=True, aliases=("dvs-gesture", "dvs128-gesture")),
+                ev.DVSGESTURE, downloadable=True, aliases=("dvs-gesture", "dvs128-gesture")),
     # T = 10 bins as in SpikingJelly's CIFAR10-DVS benchmarks (Study B: T = 4)
     DatasetSpec("cifar10dvs", (2, 32, 32), 10, _VGG9 + "200",
                 10, "Li et al., Frontiers in Neuroscience 11:309 (2017)",
-                events=ev.CIFAR10DVS, downloadable=True, aliases=("cifar10-dvs", "dvs-cifar10")),
+                ev.CIFAR10DVS, downloadable=True, aliases=("cifar10-dvs", "dvs-cifar10")),
 )}
 _ALIASES = {a: s.name for s in SPECS.values() for a in s.aliases}
 
@@ -110,9 +110,9 @@ def describe(name: str, root: str | os.PathLike | None = None, num_steps: int | 
     """The lines ``spiketune data info`` prints: shape, classes, split sizes, storage and
     (event data) frame cache of a dataset, and its defaults. Nothing is downloaded."""
     s = spec(name)
-    if s.events is not None:
+    if isinstance(s.source, ev.EventSource):
         framing = ev.Framing(num_steps or s.num_steps, downsample=downsample or s.downsample)
-        info = ev.describe(s.name, s.events, root, framing)
+        info = ev.describe(s.name, s.source, root, framing)
         lines = [f"{s.name}: {info['sensor']} sensor, frames {info['input']} ({info['framing']}), "
                  f"{s.num_classes} classes", f"train: {info['train']}", f"test: {info['test']}"]
     else:
