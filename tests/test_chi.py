@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 
+from spiketune.errors import ConfigError
 from spiketune.network import surrogate as sg
 from spiketune.training.chi import ChiConfig, ChiTracker
-from spiketune.errors import ConfigError
 
 
 def test_neuron_chi_equals_hand_computed_fraction():

@@ -99,8 +99,8 @@ def test_corrupt_svhn_file_is_named(tmp_path):
 def test_svhn_trains_one_epoch_on_a_fixture(tmp_path):
     from scipy.io import savemat
 
-    from spiketune.training import config
     from spiketune.explore.run import run
+    from spiketune.training import config
 
     rng = np.random.default_rng(1)
     for split, n in (("train", 64), ("test", 16)):

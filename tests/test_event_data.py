@@ -7,13 +7,13 @@ import sys
 import numpy as np
 import pytest
 import torch
-from eventfiles import nmnist_bytes, write_aedat4
 
-from spiketune.training import config
+from eventfiles import nmnist_bytes, write_aedat4
 from spiketune.data import datasets as data
 from spiketune.data import events as event_data
 from spiketune.errors import ConfigError, DatasetError
 from spiketune.explore.run import run
+from spiketune.training import config
 
 tonic = pytest.importorskip("tonic")
 
@@ -31,7 +31,8 @@ def test_nmnist_reader_and_equal_time_bins_by_hand(tmp_path):
     folder.mkdir(parents=True)
     # span 0..100 us, T = 2: bins of 100 // 2 = 50 us from the first event, [0, 50) and
     # [50, 100); the last event (t = 100) falls after the last bin and is dropped (tonic's ToFrame)
-    (folder / "00001.bin").write_bytes(nmnist_bytes([(1, 2, 1, 0), (5, 6, 0, 50), (5, 6, 0, 99), (33, 33, 1, 100)]))
+    events = [(1, 2, 1, 0), (5, 6, 0, 50), (5, 6, 0, 99), (33, 33, 1, 100)]
+    (folder / "00001.bin").write_bytes(nmnist_bytes(events))
     (tmp_path / "Test" / "7").mkdir()
     (tmp_path / "Test" / "7" / "00002.bin").write_bytes(nmnist_bytes([(0, 0, 1, 5), (3, 4, 0, 9)]))
     ds = data.get_dataset("nmnist", "test", root=tmp_path, num_steps=2)
@@ -134,8 +135,8 @@ def test_cifar10dvs_split_is_stratified_stable_and_disjoint(tmp_path):
     assert (len(tr), len(te)) == (90, 10)
     assert np.bincount(te.y.numpy()).tolist() == [1] * 10 and np.bincount(tr.y.numpy()).tolist() == [9] * 10
     folder = tmp_path / "CIFAR10DVS"
-    _, test_files = event_data.SOURCES["cifar10dvs"].samples(tmp_path, "test")
-    _, train_files = event_data.SOURCES["cifar10dvs"].samples(tmp_path, "train")
+    _, test_files = event_data.CIFAR10DVS.samples(tmp_path, "test")
+    _, train_files = event_data.CIFAR10DVS.samples(tmp_path, "train")
     assert not {f for f, _ in test_files} & {f for f, _ in train_files}
     assert all(f.parent.name == event_data.CIFAR10DVS_CLASSES[label] for f, label in test_files + train_files)
     # the split depends only on the file names: a copy made in another order splits alike
@@ -143,8 +144,9 @@ def test_cifar10dvs_split_is_stratified_stable_and_disjoint(tmp_path):
     for f, _ in reversed(train_files + test_files):
         (other / "CIFAR10DVS" / f.parent.name).mkdir(parents=True, exist_ok=True)
         (other / "CIFAR10DVS" / f.parent.name / f.name).write_bytes(f.read_bytes())
-    _, again = event_data.SOURCES["cifar10dvs"].samples(other, "test")
-    assert [(f.relative_to(other), y) for f, y in again] == [(f.relative_to(tmp_path), y) for f, y in test_files]
+    _, again = event_data.CIFAR10DVS.samples(other, "test")
+    want = [(f.relative_to(tmp_path), y) for f, y in test_files]
+    assert [(f.relative_to(other), y) for f, y in again] == want
     assert (folder.parent / "spiketune-frames-test-T2-bins-x4.npz").is_file()
 
 
@@ -240,20 +242,23 @@ def test_config_knobs_for_event_framing():
 
 def test_cifar10dvs_fixture_trains_one_epoch_and_data_info(tmp_path):
     _cifar10dvs(tmp_path, 10, np.random.default_rng(2))
-    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "cifar10dvs", "--root", str(tmp_path),
-                        "--num-steps", "2"], capture_output=True, text=True, check=False)
+    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "cifar10dvs",
+                        "--root", str(tmp_path), "--num-steps", "2"],
+                       capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert "train: 90 files" in r.stdout and "test: 10 files" in r.stdout and "not cached yet" in r.stdout
     assert "(2, 32, 32)" in r.stdout
     r = subprocess.run([sys.executable, "-m", "spiketune", "run", "--dataset", "CIFAR10-DVS", "--data-root",
-                        str(tmp_path), "--epochs", "1", "--set", "data.num_steps=2", "--set", "data.batch_size=16",
+                        str(tmp_path), "--epochs", "1", "--set", "data.num_steps=2",
+                        "--set", "data.batch_size=16",
                         "--set", "data.denoise_us=300000", "--out", str(tmp_path / "out"), "--no-progress"],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert m["profile"]["num_samples"] == 10 and m["hardware"]["latency_cycles"] > 0
-    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "cifar10dvs", "--root", str(tmp_path),
-                        "--num-steps", "2"], capture_output=True, text=True, check=False)
+    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "cifar10dvs",
+                        "--root", str(tmp_path), "--num-steps", "2"],
+                       capture_output=True, text=True, check=False)
     assert "not cached yet" in r.stdout  # the run's frames were denoised: another cache file
     assert (tmp_path / "spiketune-frames-test-T2-bins-x4-dn300000us.npz").is_file()
 
@@ -276,7 +281,8 @@ def test_nmnist_fixture_trains_one_epoch(tmp_path):
 
 def test_dvsgesture_fixture_trains_one_epoch_with_the_study_network(tmp_path):
     rng = np.random.default_rng(0)
-    for split, users in (("ibmGestureTrain", ("user01_led", "user02_natural")), ("ibmGestureTest", ("user24_led",))):
+    for split, users in (("ibmGestureTrain", ("user01_led", "user02_natural")),
+                         ("ibmGestureTest", ("user24_led",))):
         for user in users:
             folder = tmp_path / split / user
             folder.mkdir(parents=True)
@@ -340,8 +346,9 @@ def test_data_show_plots_event_frames_in_polarity_colours(tmp_path):
 
     _cifar10dvs(tmp_path, 10, np.random.default_rng(6), events=400)
     png = tmp_path / "frames.png"
-    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "show", "cifar10dvs", "--root", str(tmp_path),
-                        "--split", "train", "--samples", "2", "--num-steps", "3", "-o", str(png)],
+    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "show", "cifar10dvs",
+                        "--root", str(tmp_path), "--split", "train", "--samples", "2", "--num-steps", "3",
+                        "-o", str(png)],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     rgb = np.asarray(Image.open(png).convert("RGB")).astype(int)
@@ -364,8 +371,8 @@ def test_frames_built_in_worker_processes_equal_those_built_inline(tmp_path, mon
 
 def test_a_nir_model_is_costed_on_event_data_from_a_data_root(tmp_path):
     pytest.importorskip("nir")
-    from spiketune.network import models
     from spiketune.interop import nir_io
+    from spiketune.network import models
 
     root = tmp_path / "data"
     rng = np.random.default_rng(9)
@@ -376,7 +383,8 @@ def test_a_nir_model_is_costed_on_event_data_from_a_data_root(tmp_path):
                for t in sorted(rng.integers(0, 50_000, size=300))]
         (folder / "a.bin").write_bytes(nmnist_bytes(evs))
     torch.manual_seed(0)
-    path = nir_io.write(models.build("8C3p1-AP2-16-10", (2, 34, 34), beta=0.7, threshold=0.3), tmp_path / "m.nir")
+    net = models.build("8C3p1-AP2-16-10", (2, 34, 34), beta=0.7, threshold=0.3)
+    path = nir_io.write(net, tmp_path / "m.nir")
     r = subprocess.run([sys.executable, "-m", "spiketune", "hw", str(tmp_path / "hw"), "--model", str(path),
                         "--dataset", "nmnist", "--data-root", str(root), "--num-steps", "4"],
                        capture_output=True, text=True, check=False)

@@ -11,6 +11,7 @@ from typing import Any, Callable, Optional
 import typer
 import yaml
 
+from spiketune.data.registry import SPECS as DATASETS
 from spiketune.training import config as cfgmod
 from spiketune.errors import SpiketuneError
 
@@ -59,8 +60,7 @@ def default_out(cfg: cfgmod.RunConfig) -> Path:
 
 @app.command()
 def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML run config"),
-        dataset: Optional[str] = typer.Option(
-            None, help="digits | fashion-mnist | svhn | nmnist | dvsgesture | cifar10dvs"),
+        dataset: Optional[str] = typer.Option(None, help=" | ".join(DATASETS)),
         data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset (data.root)"),
         arch: Optional[str] = typer.Option(None, help="e.g. 32C3-P2-32C3-MP2-256-10"),
         epochs: Optional[int] = typer.Option(None, help="training epochs"),
@@ -107,14 +107,16 @@ def export(results: Path = typer.Argument(..., help="results folder of a trained
     _guard(go)
 
 
-def _profile_nir(model_file: Path, dataset: str, num_steps: int, out: Path, reset: Optional[str],
+def _profile_nir(model_file: Path, dataset: str, num_steps: Optional[int], out: Path, reset: Optional[str],
                  root: Optional[Path]) -> Path:
     """Import a NIR model, run it on a dataset's test split and write its traces."""
     from spiketune.data.datasets import get_dataset
+    from spiketune.data.registry import spec
     from spiketune.interop import nir_io
     from spiketune.measure.profile import run_profile
     from spiketune.results import write_json
 
+    num_steps = num_steps or spec(dataset).num_steps
     ds = get_dataset(dataset, "test", root, num_steps=num_steps, progress=True)
     model = nir_io.read(model_file, num_classes=ds.num_classes, reset=reset)
     prof = run_profile(model, ds, num_steps, "events" if ds.frames else "direct",
@@ -131,7 +133,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
        model: Optional[Path] = typer.Option(None, help="a NIR model to cost instead of a trained run"),
        dataset: str = typer.Option("digits", help="dataset to run a --model on"),
        data_root: Optional[Path] = typer.Option(None, help="folder holding that dataset"),
-       num_steps: int = typer.Option(8, help="time steps to run a --model for"),
+       num_steps: Optional[int] = typer.Option(None, help="time steps to run a --model for "
+                                               "(default: the dataset's)"),
        reset: Optional[str] = typer.Option(None, help="reset of a --model's neurons (NIR has none)"),
        hw_config: Optional[Path] = typer.Option(None, "--hw-config", help="hardware YAML"),
        accelerator: Optional[str] = typer.Option(None, help="design to cost on: snn_dse | hybrid "
@@ -313,42 +316,14 @@ app.add_typer(data_app, name="data")
 
 
 @data_app.command("info")
-def data_info(name: str = typer.Argument(..., help="digits | fashion-mnist | svhn | nmnist | dvsgesture | cifar10dvs"),
+def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
               root: Optional[Path] = typer.Option(None, "--root", "--data-root", help="dataset folder"),
               num_steps: Optional[int] = typer.Option(None, help="time bins of event frames (default: the dataset's)"),
               downsample: Optional[int] = typer.Option(None, help="spatial factor of event frames")) -> None:
     """Shape, classes, split sizes, storage and frame cache of a dataset (nothing is downloaded)."""
-    from spiketune.data import datasets as data_mod
-    from spiketune.data import events as event_data
-    from spiketune.training.config import DATASET_DEFAULTS
+    from spiketune.data.registry import describe
 
-    def go() -> None:
-        key = data_mod.canonical_dataset(name)
-        arch, steps = DATASET_DEFAULTS[key]
-        if key in event_data.SOURCES:
-            factor = downsample or event_data.SOURCES[key].downsample
-            framing = event_data.Framing(num_steps or steps, downsample=factor)
-            info = event_data.describe(key, root, framing)
-            typer.echo(f"{key}: {info['sensor']} sensor, frames {info['input']} ({info['framing']}), "
-                       f"{info['classes']} classes")
-            typer.echo(f"train: {info['train']}\ntest: {info['test']}")
-        else:
-            if key == "svhn":
-                base = event_data.dataset_root(root, "svhn")
-                present = {s: (base / f"{s}_32x32.mat").is_file() for s in ("train", "test")}
-                if not all(present.values()):
-                    typer.echo(f"svhn: not present in {base} (train {present['train']}, test {present['test']}); "
-                               f"'spiketune run --dataset svhn' downloads it")
-                    return
-                splits = {s: data_mod.load_svhn(s, root, download=False) for s in ("train", "test")}
-            else:
-                splits = {s: data_mod.get_dataset(key, s, root) for s in ("train", "test")}
-            tr = splits["train"]
-            typer.echo(f"{key}: input {tr.input_shape}, {tr.num_classes} classes, train {len(tr)}, "
-                       f"test {len(splits['test'])}, stored at {tr.source}")
-        typer.echo(f"default network {arch}, T = {steps}")
-
-    _guard(go)
+    _guard(lambda: typer.echo("\n".join(describe(name, root, num_steps, downsample))))
 
 
 @data_app.command("show")

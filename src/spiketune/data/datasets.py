@@ -1,5 +1,8 @@
 """Datasets: tensors of images in [0, 1] with integer labels.
 
+The readers of the static image datasets; :mod:`spiketune.data.registry` holds each
+dataset's facts and ``get_dataset`` loads any registered dataset.
+
 * ``digits``: scikit-learn's 8x8 handwritten digits (1,797 images, ships offline).
   It has no official split: a stratified 80/20 train/test split with a fixed seed.
 * ``svhn``: the ``.mat`` files of the cropped-digit SVHN (downloaded to
@@ -23,8 +26,8 @@ import numpy as np
 import torch
 
 from spiketune.data import events as ev
-from spiketune.errors import DatasetError, DatasetMissingError
 from spiketune.data.splits import stratified_split
+from spiketune.errors import DatasetError, DatasetMissingError
 
 
 @dataclass
@@ -45,7 +48,7 @@ class TensorDataset:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x.shape[2:] if self.frames else self.x.shape[1:])
 
-    def subset(self, idx: np.ndarray | torch.Tensor) -> "TensorDataset":
+    def subset(self, idx: np.ndarray | torch.Tensor) -> TensorDataset:
         idx = torch.as_tensor(idx, dtype=torch.long)
         return TensorDataset(self.name, self.x[idx], self.y[idx], self.num_classes, self.source,
                              self.frames)
@@ -173,49 +176,31 @@ def load_svhn(split: str, root: str | os.PathLike | None = None, download: bool 
     return TensorDataset("svhn", images, torch.from_numpy(labels), 10, str(base))
 
 
-LOADERS = {"digits": lambda split, root, steps, download: load_digits(split),
-           "fashion-mnist": lambda split, root, steps, download: load_fashion_mnist(split, root),
-           "svhn": lambda split, root, steps, download: load_svhn(split, root, download)}
-
-
-DOWNLOADABLE = {"svhn", *ev.SOURCES}  # fetched into ``root`` (created) when absent
-
-ALIASES = {"cifar10-dvs": "cifar10dvs", "dvs-cifar10": "cifar10dvs", "dvs-gesture": "dvsgesture",
-           "dvs128-gesture": "dvsgesture", "n-mnist": "nmnist", "fashion": "fashion-mnist"}
-
-
-def canonical_dataset(name: str) -> str:
-    """The registry name of ``name`` (case, '_' and common spellings accepted)."""
-    key = name.strip().lower().replace("_", "-")
-    key = ALIASES.get(key, key)
-    if key not in LOADERS and key not in ev.SOURCES:
-        raise DatasetError(f"unknown dataset '{name}'; valid: {', '.join(sorted([*LOADERS, *ev.SOURCES]))}")
-    return key
-
-
 def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None = None,
-                num_steps: int = 10, *, time_window_us: float | None = None,
+                num_steps: int | None = None, *, time_window_us: float | None = None,
                 denoise_us: float | None = None, downsample: int | None = None,
                 binary_frames: bool = False, progress: bool = False, download: bool = True) -> TensorDataset:
-    """Dataset ``name``, ``split`` 'train' or 'test'. Event datasets give ``num_steps`` frames
-    per sample, framed as :class:`spiketune.data.events.Framing` describes (``binary_frames``:
-    counts clipped to 1). Absent datasets
-    are downloaded through their library's download path when ``download`` is set."""
-    key = canonical_dataset(name)
+    """Dataset ``name``, ``split`` 'train' or 'test', as its
+    :class:`~spiketune.data.registry.DatasetSpec` says. Event datasets give ``num_steps``
+    frames per sample (default: the dataset's T), framed as
+    :class:`spiketune.data.events.Framing` describes (``binary_frames``: counts clipped to 1).
+    Absent datasets are downloaded through their library's download path when ``download`` is set."""
+    from spiketune.data.registry import framing_error, spec  # the registry imports this module's loaders
+
+    s = spec(name)
     if split not in ("train", "test"):
         raise DatasetError(f"unknown split '{split}'; valid: train, test")
-    if root is not None and not Path(root).is_dir() and not (download and key in DOWNLOADABLE):
-        raise DatasetError(f"dataset directory {root} does not exist")
-    if key in LOADERS:
-        problem = ev.framing_error(key, {"time_window_us": time_window_us, "denoise_us": denoise_us,
+    if root is not None and not Path(root).is_dir() and not (download and s.downloadable):
+        raise DatasetMissingError(f"dataset directory {root} does not exist")
+    if not isinstance(s.source, ev.EventSource):
+        problem = framing_error(s.name, {"time_window_us": time_window_us, "denoise_us": denoise_us,
                                          "downsample": downsample, "binary_frames": binary_frames})
         if problem:
             raise DatasetError(problem)
-        return LOADERS[key](split, root, num_steps, download)
-    src = ev.SOURCES[key]
-    framing = ev.Framing(num_steps, time_window_us, denoise_us, downsample or src.downsample)
-    x, y, folder = ev.load_frames(key, split, root, framing, progress, download)
+        return s.source(split, root, download)
+    framing = ev.Framing(num_steps or s.num_steps, time_window_us, denoise_us, downsample or s.downsample)
+    x, y, folder = ev.load_frames(s.name, s.source, split, root, framing, progress, download)
     if binary_frames:
         x = np.minimum(x, 1)
-    return TensorDataset(key, torch.from_numpy(x), torch.from_numpy(y), src.num_classes, str(folder),
+    return TensorDataset(s.name, torch.from_numpy(x), torch.from_numpy(y), s.num_classes, str(folder),
                          frames=True)

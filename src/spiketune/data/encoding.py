@@ -22,7 +22,8 @@ def encode(x: torch.Tensor, kind: str, num_steps: int,
     """Encode a batch [B, ...]; ``direct`` returns it unchanged, others return [T, B, ...]."""
     if kind == "events":
         if x.dim() != 5 or x.shape[1] != num_steps:
-            raise ConfigError(f"'events' encoding needs frames [B, T={num_steps}, C, H, W], got {tuple(x.shape)}")
+            raise ConfigError(f"'events' encoding needs frames [B, T={num_steps}, C, H, W], "
+                              f"got {tuple(x.shape)}")
         return x.transpose(0, 1).to(torch.get_default_dtype())
     if kind == "direct":
         return x

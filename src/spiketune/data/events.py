@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from spiketune.errors import DatasetError, DatasetMissingError
 from spiketune.data.splits import stratified_split
+from spiketune.errors import DatasetError, DatasetMissingError
 
 EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
 CIFAR10DVS_TEST_FRACTION = 0.1
@@ -136,11 +136,10 @@ def to_frames(ev: np.ndarray, sensor: tuple[int, int], framing: Framing) -> np.n
 
 @dataclass(frozen=True)
 class EventSource:
-    """Where and how one event dataset is stored."""
+    """Where and how one event dataset is stored (its classes, default framing and the rest
+    are in its :class:`spiketune.data.registry.DatasetSpec`)."""
 
     sensor: tuple[int, int]  # (W, H)
-    num_classes: int
-    downsample: int  # default spatial factor
     read: Callable[[Path], np.ndarray]
     samples: Callable[[Path, str], tuple[Path, list[tuple[Path, int]]]]  # (folder, files) of a split
     tonic_class: str  # the tonic dataset that downloads it
@@ -194,21 +193,9 @@ def _cifar10dvs_samples(base: Path, split: str) -> tuple[Path, list[tuple[Path, 
     return folder, [(files[i], int(labels[i])) for i in idx]
 
 
-SOURCES = {
-    "nmnist": EventSource((34, 34), 10, 1, read_nmnist_bin, _nmnist_samples, "NMNIST"),
-    "dvsgesture": EventSource((128, 128), 11, 4, read_dvsgesture_npy, _dvsgesture_samples,
-                              "DVSGesture"),
-    "cifar10dvs": EventSource((128, 128), 10, 4, read_aedat4, _cifar10dvs_samples,
-                              "CIFAR10DVS", has_splits=False),
-}
-
-
-def framing_error(dataset: str, knobs: dict[str, object]) -> str | None:
-    """Why the framing ``knobs`` that are set (name -> value) cannot apply to ``dataset``."""
-    given = [k for k, v in knobs.items() if v not in (None, False)]
-    if dataset in SOURCES or not given:
-        return None
-    return f"{', '.join(given)}: settings of event datasets ({', '.join(SOURCES)}), not of '{dataset}'"
+NMNIST = EventSource((34, 34), read_nmnist_bin, _nmnist_samples, "NMNIST")
+DVSGESTURE = EventSource((128, 128), read_dvsgesture_npy, _dvsgesture_samples, "DVSGesture")
+CIFAR10DVS = EventSource((128, 128), read_aedat4, _cifar10dvs_samples, "CIFAR10DVS", has_splits=False)
 
 
 def dataset_root(root: str | os.PathLike | None, name: str) -> Path:
@@ -259,10 +246,9 @@ def _save_cache(paths: list[Path], x: np.ndarray, y: np.ndarray, stamp: str) -> 
 PARALLEL_FROM = 256  # files; fewer are framed in this process
 
 
-def _frame_file(job: tuple[str, Path, Framing]) -> np.ndarray:
+def _frame_file(job: tuple[str, EventSource, Path, Framing]) -> np.ndarray:
     """Frames of one file (uint8 when the counts fit: half the memory)."""
-    name, path, framing = job
-    src = SOURCES[name]
+    name, src, path, framing = job
     ev = src.read(path)
     if len(ev) and (ev["x"].min() < 0 or ev["y"].min() < 0 or ev["x"].max() >= src.sensor[0]
                     or ev["y"].max() >= src.sensor[1] or not np.isin(ev["p"], (0, 1)).all()):
@@ -272,9 +258,10 @@ def _frame_file(job: tuple[str, Path, Framing]) -> np.ndarray:
     return f.astype(np.uint8) if f.max(initial=0) <= 255 else f
 
 
-def load_frames(name: str, split: str, root: str | os.PathLike | None, framing: Framing,
+def load_frames(name: str, src: EventSource, split: str, root: str | os.PathLike | None, framing: Framing,
                 progress: bool = True, download: bool = True) -> tuple[np.ndarray, np.ndarray, Path]:
-    """(frames [N, T, 2, H, W] uint8 or int16, labels [N], folder) of one split, cached.
+    """(frames [N, T, 2, H, W] uint8 or int16, labels [N], folder) of dataset ``name``'s
+    ``split``, stored as ``src`` describes, cached.
 
     Absent files are fetched with tonic when ``download`` is set."""
     from tqdm.auto import tqdm
@@ -283,7 +270,6 @@ def load_frames(name: str, split: str, root: str | os.PathLike | None, framing: 
         import tonic  # noqa: F401
     except ImportError:
         raise DatasetError(f"{name} frames are made with tonic: pip install 'spiketune[events]'") from None
-    src = SOURCES[name]
     base = dataset_root(root, name)
     try:
         folder, samples = src.samples(base, split)
@@ -293,7 +279,8 @@ def load_frames(name: str, split: str, root: str | os.PathLike | None, framing: 
         try:
             src.fetch(base, split)
         except Exception as e:  # tonic raises what urllib, zipfile and tarfile raise
-            raise DatasetMissingError(f"{missing}; downloading with tonic failed: {type(e).__name__}: {e}") from None
+            raise DatasetMissingError(f"{missing}; downloading with tonic failed: "
+                                      f"{type(e).__name__}: {e}") from None
         folder, samples = src.samples(base, split)
     if not samples:
         raise DatasetError(f"{folder} holds no {name} event files")
@@ -302,7 +289,7 @@ def load_frames(name: str, split: str, root: str | os.PathLike | None, framing: 
     hit = _load_cache(caches, stamp)
     if hit is not None:
         return hit[0], hit[1], folder
-    jobs = [(name, path, framing) for path, _ in samples]
+    jobs = [(name, src, path, framing) for path, _ in samples]
     workers = min(os.cpu_count() or 1, 8) if len(jobs) >= PARALLEL_FROM else 1
     bar = dict(total=len(jobs), desc=f"{name} {split} frames", disable=not progress, leave=False)
     if workers > 1:
@@ -321,13 +308,12 @@ def load_frames(name: str, split: str, root: str | os.PathLike | None, framing: 
     return x, y, folder
 
 
-def describe(name: str, root: str | os.PathLike | None, framing: Framing) -> dict[str, object]:
+def describe(name: str, src: EventSource, root: str | os.PathLike | None,
+             framing: Framing) -> dict[str, object]:
     """What ``data info`` shows of an event dataset, without reading any event file."""
-    src = SOURCES[name]
     base = dataset_root(root, name)
     w, h = framing.size(src.sensor)
-    info: dict[str, object] = {"sensor": f"{src.sensor[0]}x{src.sensor[1]}", "classes": src.num_classes,
-                               "input": (2, h, w),
+    info: dict[str, object] = {"sensor": f"{src.sensor[0]}x{src.sensor[1]}", "input": (2, h, w),
                                "framing": framing.tag()}
     for split in ("train", "test"):
         try:

@@ -8,9 +8,6 @@ from typing import Any
 
 from spiketune.results import write_csv, write_json
 
-METRICS = ("test_accuracy", "firing_rate", "synops", "latency_cycles", "latency_us", "fps",
-           "power_w", "fps_per_w")
-
 
 def flatten(cfg: dict[str, Any]) -> dict[str, Any]:
     """{'model': {'beta': 0.5}} -> {'model.beta': 0.5}; lists/dicts as JSON text."""

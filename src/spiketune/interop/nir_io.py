@@ -94,7 +94,7 @@ def neuron_node(neuron: SpikingNeuron, shape) -> "nir.NIRNode":  # noqa: F821
     and exact parameters in the node's metadata."""
     import nir
 
-    ones, zeros = np.ones(shape, np.float32), np.zeros(shape, np.float32)
+    zeros = np.zeros(shape, np.float32)
     meta = {"spiketune.neuron": neuron.kind, "spiketune.reset": neuron.reset_mode}
     for p in ("alpha", "beta"):
         if hasattr(neuron, p):

@@ -15,15 +15,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from spiketune.network import surrogate as sg
 from spiketune.errors import SpiketuneError
+from spiketune.network import surrogate as sg
 from spiketune.network.models import SpikingNetwork, build
 from spiketune.network.neurons import NEURONS, SpikingNeuron
 
-# snnTorch surrogate factory -> (spiketune name, the factory's single width argument)
-SURROGATES = {"fast_sigmoid": ("fast_sigmoid", "slope"), "atan": ("atan", "alpha"),
-              "sigmoid": ("sigmoid", "slope"), "straight_through_estimator": ("straight_through", None),
-              "triangular": ("triangular", "threshold")}
+# snnTorch surrogate factory -> the family it equals (``Family.snntorch``)
+SURROGATES = {f.snntorch: f for f in sg.FAMILIES.values()}
 
 
 def _pair(v) -> int:
@@ -35,17 +33,19 @@ def _pair(v) -> int:
 
 def _surrogate(neuron) -> sg.Surrogate:
     """snnTorch keeps the surrogate as a closure of its factory (``atan.<locals>.inner``):
-    the factory's name gives the family, the closed-over number its width."""
+    the factory's name gives the family, the closed-over variables its parameters."""
     fn = neuron.spike_grad
     factory = fn.__qualname__.split(".<locals>")[0]
     if factory not in SURROGATES:
-        raise SpiketuneError(f"unsupported snnTorch surrogate '{factory}'; supported: {', '.join(SURROGATES)}")
-    name, width = SURROGATES[factory]
-    numbers = [c.cell_contents for c in (fn.__closure__ or []) if isinstance(c.cell_contents, (int, float))]
-    return sg.get(name, **({width: float(numbers[0])} if width and len(numbers) == 1 else {}))
+        raise SpiketuneError(f"unsupported snnTorch surrogate '{factory}'; "
+                             f"supported: {', '.join(SURROGATES)}")
+    family = SURROGATES[factory]
+    closed = zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ()), strict=True)
+    return sg.get(family.name, **{k: float(v) for k, v in closed if k in family.defaults})
 
 
-def convert(model: nn.Sequential, input_shape: tuple[int, ...], num_classes: int | None = None) -> SpikingNetwork:
+def convert(model: nn.Sequential, input_shape: tuple[int, ...],
+            num_classes: int | None = None) -> SpikingNetwork:
     """A spiketune network with the weights and neuron parameters of ``model``."""
     import snntorch as snn
 
@@ -87,9 +87,9 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...], num_classes: int
     params = [m for b in net.blocks for m in b.synapse if isinstance(m, (nn.Conv2d, nn.Linear,
                                                                            nn.BatchNorm1d, nn.BatchNorm2d))]
     with torch.no_grad():
-        for ours, theirs in zip(params, weights):
+        for ours, theirs in zip(params, weights, strict=True):
             ours.load_state_dict(theirs.state_dict())
-        for block, n in zip(net.blocks, neurons):
+        for block, n in zip(net.blocks, neurons, strict=True):
             block.neuron = _neuron(n)
     return net
 

@@ -151,8 +151,3 @@ def parse(arch: str, input_shape: tuple[int, ...]) -> list[Block]:
         last = tokens[-1]
         raise _err(arch, last.text, last.position, "the last token must be the linear output layer")
     return blocks
-
-
-def output_units(arch: str) -> int:
-    """Width of the output layer of ``arch``."""
-    return tokenize(arch)[-1].args[0]

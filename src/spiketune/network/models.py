@@ -12,10 +12,10 @@ import math
 import torch
 from torch import nn
 
+from spiketune.errors import ArchError
 from spiketune.network import arch as arch_mod
 from spiketune.network import neurons
 from spiketune.network import surrogate as sg
-from spiketune.errors import ArchError
 from spiketune.network.quant import QuantConv2d, QuantLinear
 
 
@@ -66,7 +66,8 @@ class SpikingBlock(nn.Module):
         return y.reshape(t, b, *y.shape[1:])
 
     def _neuron(self, cur: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
-        if self.training:  # device-side flag (a sum is finite iff every term is); the trainer reads all at once
+        # device-side flag (a sum is finite iff every term is); the trainer reads all at once
+        if self.training:
             self.finite = torch.isfinite(cur.sum())
         return self.dropout(self.neuron(cur, num_steps=num_steps))
 
@@ -105,11 +106,11 @@ class SpikingNetwork(nn.Module):
         kinds = [neuron] * (len(specs) - 1) + [readout or neuron]
         self.blocks = nn.ModuleList(
             SpikingBlock(spec, neurons.make(k, beta, threshold, reset,
-                                            s if s is not None else sg.get("atan"),
+                                            s if s is not None else sg.get(sg.DEFAULT),
                                             learn_beta, learn_threshold,
                                             **(neuron_params or {}) if k == neuron else {}),
                          weight_bits)
-            for spec, s, k in zip(specs, surrogates, kinds))
+            for spec, s, k in zip(specs, surrogates, kinds, strict=True))
         hidden = [i for i, b in enumerate(self.blocks[:-1]) if not b.neuron.spiking]
         if hidden:
             raise ArchError(f"layer {hidden[0]} of '{arch}' has a non-spiking '{neuron}' neuron; "

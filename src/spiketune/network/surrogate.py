@@ -25,8 +25,8 @@ name                   dS/dx
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
@@ -51,7 +51,7 @@ def _sigmoid(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.T
 
 def _triangular(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
     thr = p["threshold"]
-    return torch.where(x >= 0, -thr, thr).to(x.dtype)
+    return torch.where(x >= 0, torch.full_like(x, -thr), torch.full_like(x, thr))
 
 
 def _straight_through(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
@@ -69,30 +69,59 @@ def _sso(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tenso
 
 @dataclass(frozen=True)
 class Family:
-    """A surrogate family: its derivative, defaults and the parameter the
-    studies' generic ``slope`` knob maps to (None if it has no width)."""
+    """Everything spiketune knows about one surrogate family; the rest of the package reads it.
 
+    ``derivative``: dS/dx. ``defaults``: snnTorch's parameters, in the order the Triton kernel
+    reads them (``p0``, ``p1``). ``width_param``: the parameter the studies' generic ``slope``
+    knob sets (None: the family has no width). ``peak``: the maximum of |dS/dx| for given
+    parameters (chi's reference). ``adaptive``: a larger ``width_param`` narrows the
+    derivative, so chi may widen or sharpen it. ``positive``: parameters that must be > 0.
+    ``kernel``: the family's branch in the Triton kernel (None: torch path only).
+    ``snntorch``: the snnTorch factory of the same surrogate (its arguments are named as
+    ``defaults``). ``aliases``: other accepted names."""
+
+    name: str
     derivative: Derivative
     defaults: dict[str, float]
     width_param: str | None
+    peak: Callable[[dict[str, float]], float]
+    adaptive: bool
+    positive: tuple[str, ...]
+    kernel: int | None
+    snntorch: str
+    aliases: tuple[str, ...] = ()
 
 
-FAMILIES: dict[str, Family] = {
-    "fast_sigmoid": Family(_fast_sigmoid, {"slope": 25.0}, "slope"),
-    "atan": Family(_atan, {"alpha": 2.0}, "alpha"),
-    "sigmoid": Family(_sigmoid, {"slope": 25.0}, "slope"),
-    "triangular": Family(_triangular, {"threshold": 1.0}, None),
-    "straight_through": Family(_straight_through, {}, None),
-    "spike_rate_escape": Family(_spike_rate_escape, {"beta": 1.0, "slope": 25.0}, "beta"),
-    "sso": Family(_sso, {"mean": 0.0, "variance": 0.2}, "variance"),
-}
-ALIASES = {"arctan": "atan", "sre": "spike_rate_escape", "ste": "straight_through",
-           "stochastic_spike_operator": "sso", "fast-sigmoid": "fast_sigmoid"}
+_RECORDS = (
+    Family("fast_sigmoid", _fast_sigmoid, {"slope": 25.0}, "slope", lambda p: 1.0,
+           adaptive=True, positive=("slope",), kernel=0, snntorch="fast_sigmoid",
+           aliases=("fast-sigmoid",)),
+    Family("atan", _atan, {"alpha": 2.0}, "alpha", lambda p: p["alpha"] / 2,
+           adaptive=True, positive=("alpha",), kernel=1, snntorch="atan", aliases=("arctan",)),
+    Family("sigmoid", _sigmoid, {"slope": 25.0}, "slope", lambda p: p["slope"] / 4,
+           adaptive=True, positive=("slope",), kernel=2, snntorch="sigmoid"),
+    Family("spike_rate_escape", _spike_rate_escape, {"beta": 1.0, "slope": 25.0}, "beta",
+           lambda p: p["slope"], adaptive=True, positive=("beta", "slope"), kernel=3,
+           snntorch="spike_rate_escape", aliases=("sre",)),
+    Family("straight_through", _straight_through, {}, None, lambda p: 1.0,
+           adaptive=False, positive=(), kernel=4, snntorch="straight_through_estimator",
+           aliases=("ste",)),
+    Family("triangular", _triangular, {"threshold": 1.0}, None, lambda p: p["threshold"],
+           adaptive=False, positive=("threshold",), kernel=5, snntorch="triangular"),
+    # the noise is bounded by (0.5 + |mean|) * variance; the spiked states' derivative is 1
+    Family("sso", _sso, {"mean": 0.0, "variance": 0.2}, "variance",
+           lambda p: max(1.0, (0.5 + abs(p["mean"])) * p["variance"]),
+           adaptive=False, positive=("variance",), kernel=None, snntorch="SSO",
+           aliases=("stochastic_spike_operator",)),
+)
+FAMILIES: dict[str, Family] = {f.name: f for f in _RECORDS}
+DEFAULT = "atan"  # the surrogate of snnTorch's neurons when none is given
+ALIASES: dict[str, str] = {a: f.name for f in _RECORDS for a in f.aliases}
 
 
 class _SpikeFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, surrogate: "Surrogate"):  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor, surrogate: Surrogate):  # type: ignore[override]
         out = (x > 0).to(x.dtype)
         ctx.save_for_backward(x, out)
         ctx.surrogate = surrogate
@@ -102,7 +131,7 @@ class _SpikeFunction(torch.autograd.Function):
     def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
         x, out = ctx.saved_tensors
         s = ctx.surrogate
-        d = FAMILIES[s.name].derivative(x, out, s.params)
+        d = s.family.derivative(x, out, s.params)
         if s.chi is not None:
             s.chi.record(d, s.peak())
         return grad_output * d, None
@@ -141,19 +170,19 @@ class Surrogate:
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         """dS/dx evaluated at ``x`` (for plots and tests)."""
-        return FAMILIES[self.name].derivative(x, (x > 0).to(x.dtype), self.params)
+        return self.family.derivative(x, (x > 0).to(x.dtype), self.params)
 
     def peak(self) -> float:
-        """Maximum of |dS/dx| (at x = 0, or x = 1 for spike-rate-escape)."""
-        p = self.params
-        return {"fast_sigmoid": 1.0, "atan": p.get("alpha", 0) / 2, "sigmoid": p.get("slope", 0) / 4,
-                "triangular": abs(p.get("threshold", 0)), "straight_through": 1.0,
-                "spike_rate_escape": p.get("slope", 0),
-                "sso": max(1.0, abs(p.get("mean", 0)) + p.get("variance", 0) / 2)}[self.name]
+        """Maximum of |dS/dx| at the current parameters (see :attr:`Family.peak`)."""
+        return self.family.peak(self.params)
+
+    @property
+    def family(self) -> Family:
+        return FAMILIES[self.name]
 
     @property
     def width_param(self) -> str | None:
-        return FAMILIES[self.name].width_param
+        return self.family.width_param
 
 
 def canonical_name(name: str) -> str:
@@ -188,7 +217,7 @@ def get(name: str, width: float | None = None, **params: float) -> Surrogate:
     for k, v in merged.items():
         if not math.isfinite(v):
             raise ConfigError(f"surrogate '{key}' parameter {k}={v} is not finite")
-        if k in ("slope", "alpha", "variance", "beta", "threshold") and v <= 0:
+        if k in family.positive and v <= 0:
             raise ConfigError(f"surrogate '{key}' parameter {k} must be > 0, got {v}")
     return Surrogate(key, merged)
 

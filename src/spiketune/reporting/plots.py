@@ -88,8 +88,12 @@ def slope_curves(rows: Sequence[dict], path: str | Path, cost: str = "fps_per_w"
     """Accuracy, firing rate and hardware cost versus surrogate slope, one line per surrogate."""
     cost_label = {"fps_per_w": "FPS/W", "latency_cycles": "latency (cycles/inference)",
                   "latency_us": "latency (us/inference)"}[cost]
+    from spiketune.network.surrogate import FAMILIES
+
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=120)
-    for name in sorted({r["model.surrogate"] for r in rows}):
+    names = sorted({r["model.surrogate"] for r in rows})
+    widths = " / ".join(f"{n} {FAMILIES[n].width_param}" for n in names if FAMILIES[n].width_param)
+    for name in names:
         pts = sorted((float(r["model.slope"]), r) for r in rows if r["model.surrogate"] == name)
         xs = [p[0] for p in pts]
         for ax, key, scale in ((axes[0], "test_accuracy", 100), (axes[1], "firing_rate", 100),
@@ -99,8 +103,7 @@ def slope_curves(rows: Sequence[dict], path: str | Path, cost: str = "fps_per_w"
                              (axes[1], "firing rate (%)", "Firing activity"),
                              (axes[2], cost_label, "Hardware efficiency")):
         ax.set_xscale("log")
-        ax.set_xlabel("surrogate slope (fast sigmoid k / atan alpha / SRE beta / SSO variance)",
-                      fontsize=7)
+        ax.set_xlabel(f"surrogate slope ({widths})", fontsize=7)
         ax.set_ylabel(label)
         ax.set_title(title)
         ax.grid(alpha=0.3, which="both")

@@ -23,22 +23,21 @@ surrogate is too sharp to train (fast sigmoid slope 25: 34.7% -> 93.4% mean of 3
 geometrically from ``anneal_from`` in the first epoch to the configured width in the last
 (wide early: many neurons get gradient while the network is far from a solution; sharp
 late: accurate gradients for fine-tuning).
-The width parameter is fast sigmoid/sigmoid ``slope``, atan ``alpha`` or
-spike-rate-escape ``beta`` (for all four a larger value is narrower).
+Adaptation applies to the surrogate families marked ``adaptive`` in their record
+(:class:`spiketune.network.surrogate.Family`): those whose width parameter narrows the
+derivative as it grows.
 """
 
 from __future__ import annotations
 
 import math
-
-import torch
 from typing import Literal
 
+import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from spiketune.network.surrogate import ChiCounter, Surrogate
-
-ADAPTIVE = ("fast_sigmoid", "atan", "sigmoid", "spike_rate_escape")
+from spiketune.errors import ConfigError
+from spiketune.network.surrogate import FAMILIES, ChiCounter, Surrogate
 
 
 class ChiConfig(BaseModel):
@@ -56,7 +55,7 @@ class ChiConfig(BaseModel):
     interval: int = Field(10, ge=0)  # batches between updates; 0 = each epoch's end
 
     @model_validator(mode="after")
-    def _order(self) -> "ChiConfig":
+    def _order(self) -> ChiConfig:
         if self.low > self.high:
             raise ValueError(f"chi.low ({self.low}) must not exceed chi.high ({self.high})")
         if self.min_width > self.max_width:
@@ -69,6 +68,12 @@ class ChiTracker:
 
     def __init__(self, surrogates: list[Surrogate], weights: list[torch.Tensor], cfg: ChiConfig,
                  epochs: int = 1) -> None:
+        if cfg.adaptive:
+            bad = [s.name for s in surrogates if not s.family.adaptive]
+            if bad:
+                adaptive = [f.name for f in FAMILIES.values() if f.adaptive]
+                raise ConfigError(f"chi.adaptive needs a surrogate with an adaptive width "
+                                  f"({', '.join(adaptive)}); got {', '.join(sorted(set(bad)))}")
         self.surrogates, self.weights, self.cfg = surrogates, weights, cfg
         self.epochs, self.epoch = epochs, 0
         self.targets = [self.width(s) for s in surrogates]  # the anneal rule's final widths
@@ -81,13 +86,6 @@ class ChiTracker:
         self._param_sum = [0.0] * len(weights)
         self._param_n = 0
         self._since_update = 0
-        if cfg.adaptive:
-            bad = [s.name for s in surrogates if s.name not in ADAPTIVE]
-            if bad:
-                from spiketune.errors import ConfigError
-
-                raise ConfigError(f"chi.adaptive needs a surrogate with a width ({', '.join(ADAPTIVE)}); "
-                                  f"got {', '.join(sorted(set(bad)))}")
 
     def after_backward(self) -> None:
         """Call after each ``loss.backward()``: records parameter chi, adapts if due."""
@@ -122,7 +120,7 @@ class ChiTracker:
     def adapt(self, chis: list[float]) -> None:
         """Widen layers below ``low``, sharpen layers above ``high``."""
         c = self.cfg
-        for s, chi in zip(self.surrogates, chis):
+        for s, chi in zip(self.surrogates, chis, strict=True):
             if math.isnan(chi) or s.width_param is None:
                 continue
             w = s.params[s.width_param]
@@ -135,7 +133,7 @@ class ChiTracker:
     def anneal(self) -> None:
         """Geometric schedule: ``anneal_from`` at the first epoch, the set width at the last."""
         frac = min(1.0, self.epoch / max(1, self.epochs - 1))
-        for s, target in zip(self.surrogates, self.targets):
+        for s, target in zip(self.surrogates, self.targets, strict=True):
             if s.width_param:
                 s.params[s.width_param] = self.cfg.anneal_from * (target / self.cfg.anneal_from) ** frac
 

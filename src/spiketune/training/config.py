@@ -1,7 +1,8 @@
 """One serialisable run configuration (YAML) holding every knob of a run.
 
 Unknown keys and out-of-range values raise :class:`ConfigError` naming the field.
-``arch: null`` and ``num_steps: null`` take the dataset's default (``DATASET_DEFAULTS``).
+``arch: null``, ``num_steps: null`` and ``encoding: null`` take the dataset's defaults (its
+:class:`~spiketune.data.registry.DatasetSpec`).
 """
 
 from __future__ import annotations
@@ -10,35 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from spiketune.data import events as event_data
-from spiketune.network import surrogate as sg
-from spiketune.training.chi import ChiConfig
+from spiketune.data import registry as datasets
 from spiketune.errors import ConfigError, describe_validation
+from spiketune.network import surrogate as sg
 from spiketune.results import load_validated
+from spiketune.training.chi import ChiConfig
 
 if TYPE_CHECKING:
     from spiketune.data.datasets import TensorDataset
-
-# Default network and time steps per dataset (see docs/datasets.md for their sources).
-DATASET_DEFAULTS: dict[str, tuple[str, int]] = {
-    "digits": ("16C3p1-MP2-32C3p1-MP2-64-10", 8),
-    "fashion-mnist": ("32C3-P2-32C3-MP2-256-10", 10),
-    "svhn": ("32C3-P2-32C3-MP2-256-10", 18),  # Study A's network; T = 18 from its script
-    # N-MNIST 34x34 frames, 2 polarities; T = 10 time bins (a common choice in the snnTorch/tonic tutorials)
-    "nmnist": ("32C3p1-MP2-32C3p1-MP2-256-10", 10),
-    # DVS128 Gesture downsampled to 32x32: Study B's VGG-9 (same padding, BN, dropout) with a
-    # 10-per-class population output; T = 20 bins
-    "dvsgesture": ("64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-110", 20),
-    # CIFAR10-DVS downsampled to 32x32: the same VGG-9 with Study B's 200-neuron population
-    # (20 per class); T = 10 bins as in SpikingJelly's CIFAR10-DVS benchmarks (Study B: T = 4)
-    "cifar10dvs": ("64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-200", 10),
-}
-
-
-EVENT_DATASETS = tuple(event_data.SOURCES)  # event-camera frames: always 'events' encoding
-
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -47,8 +29,8 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     dataset: str = "digits"
     root: str | None = None
-    num_steps: int | None = Field(None, ge=1, le=10_000)
-    encoding: Literal["direct", "rate", "latency", "events"] = "direct"
+    num_steps: int | None = Field(None, ge=1, le=10_000)  # None: the dataset's T
+    encoding: Literal["direct", "rate", "latency", "events"] | None = None  # None: the dataset's
     batch_size: int = Field(64, ge=1)
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     train_limit: int | None = Field(None, ge=1)  # use only the first N training samples
@@ -63,15 +45,13 @@ class DataConfig(_Section):
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, v: str) -> str:
-        from spiketune.data.datasets import canonical_dataset
+        return datasets.spec(v).name
 
-        return canonical_dataset(v)
-
-    def load(self, split: str, progress: bool = False) -> "TensorDataset":
+    def load(self, split: str, progress: bool = False) -> TensorDataset:
         """The ``split`` ('train' or 'test') of this dataset, framed as configured."""
         from spiketune.data.datasets import get_dataset
 
-        return get_dataset(self.dataset, split, self.root, self.num_steps or 10,
+        return get_dataset(self.dataset, split, self.root, self.num_steps,
                            time_window_us=self.time_window_us, denoise_us=self.denoise_us,
                            downsample=self.downsample, binary_frames=self.binary_frames,
                            progress=progress, download=self.download)
@@ -83,7 +63,7 @@ class ModelConfig(_Section):
     beta: float = Field(0.5, ge=0.0, le=1.0)
     threshold: float = Field(1.0, gt=0.0)
     reset: Literal["subtract", "zero", "none"] = "subtract"
-    surrogate: str = "atan"
+    surrogate: str = sg.DEFAULT
     slope: float | None = Field(None, gt=0.0)  # generic width knob (see surrogate.get)
     surrogate_params: dict[str, float] = Field(default_factory=dict)
     layer_surrogates: list[str] | None = None  # optional per-layer surrogate names
@@ -96,6 +76,15 @@ class ModelConfig(_Section):
     @classmethod
     def _known_surrogate(cls, v: str) -> str:
         return sg.canonical_name(v)
+
+    @model_validator(mode="after")
+    def _surrogate_params(self) -> ModelConfig:
+        """``surrogate_params`` are checked against the surrogate's family record."""
+        try:
+            sg.get(self.surrogate, **self.surrogate_params)
+        except ConfigError as e:
+            raise ValueError(f"surrogate_params: {e}") from None
+        return self
 
 
 class TrainConfig(_Section):
@@ -126,20 +115,18 @@ class RunConfig(_Section):
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
     chi: ChiConfig = Field(default_factory=ChiConfig)
 
-    def resolved(self) -> "RunConfig":
+    def resolved(self) -> RunConfig:
         """A copy with dataset defaults (arch, num_steps) filled in."""
         cfg = self.model_copy(deep=True)
-        arch, steps = DATASET_DEFAULTS.get(cfg.data.dataset, (None, 10))
+        spec = datasets.spec(cfg.data.dataset)
         if cfg.model.arch is None:
-            if arch is None:
-                raise ConfigError(f"dataset '{cfg.data.dataset}' has no default arch; set model.arch")
-            cfg.model.arch = arch
+            cfg.model.arch = spec.arch
         if cfg.data.num_steps is None:
-            cfg.data.num_steps = steps
-        if cfg.data.dataset in EVENT_DATASETS:
-            cfg.data.encoding = "events"
+            cfg.data.num_steps = spec.num_steps
+        if cfg.data.encoding is None or spec.is_event:  # event frames are always fed as they are
+            cfg.data.encoding = spec.encoding
         d = cfg.data
-        problem = event_data.framing_error(d.dataset, {"data.time_window_us": d.time_window_us,
+        problem = datasets.framing_error(d.dataset, {"data.time_window_us": d.time_window_us,
                                                        "data.denoise_us": d.denoise_us,
                                                        "data.downsample": d.downsample,
                                                        "data.binary_frames": d.binary_frames})

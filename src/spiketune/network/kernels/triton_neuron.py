@@ -5,7 +5,8 @@ spikes; backward: the BPTT recurrence, recomputing nothing but reading the store
 membranes), instead of several kernel launches per step. The arithmetic matches the
 torch path operation by operation, with floating-point contraction (FMA) disabled, so
 spikes are identical. Used for CUDA float32 inputs, fixed (not learned) beta and
-threshold, and every surrogate but SSO; anything else takes the torch path.
+threshold, and every surrogate family with a kernel branch (``Family.kernel``); anything
+else takes the torch path.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ try:
 except ImportError:  # pragma: no cover - CPU machines
     triton = None
 
-KINDS = {"fast_sigmoid": 0, "atan": 1, "sigmoid": 2, "spike_rate_escape": 3,
-         "straight_through": 4, "triangular": 5}
 MODES = {"subtract": 0, "zero": 1, "none": 2}
 BLOCK = 1024
 
@@ -31,7 +30,7 @@ def available(x: torch.Tensor, neuron, a: torch.Tensor, b: torch.Tensor) -> bool
         return False
     if not type(neuron).triton or a.numel() != 1 or b.numel() != 1:
         return False
-    if neuron.surrogate.name not in KINDS:
+    if neuron.surrogate.family.kernel is None:
         return False
     if a.requires_grad or b.requires_grad or neuron.threshold.requires_grad:
         return False
@@ -43,6 +42,8 @@ if triton is not None:
 
     @triton.jit
     def _derivative(x, KIND: tl.constexpr, p0, p1):
+        """dS/dx of the surrogate family whose ``Family.kernel`` is KIND; p0, p1 are its
+        parameters in the order of ``Family.defaults``."""
         if KIND == 0:
             q = p0 * tl.abs(x) + 1.0
             d = 1.0 / (q * q)
@@ -145,14 +146,13 @@ class FusedMultiStep(torch.autograd.Function):
         steps, n = mems.shape
         grad_x = torch.empty_like(spikes)
         s = neuron.surrogate
-        p = list(s.params.values()) + [0.0, 0.0]
-        p0, p1 = (s.params["beta"], s.params["slope"]) if s.name == "spike_rate_escape" else (p[0], p[1])
+        p0, p1 = ([s.params[k] for k in s.family.defaults] + [0.0, 0.0])[:2]
         counter = torch.zeros(1, dtype=torch.int32, device=mems.device)
         chi = s.chi is not None
         grid = (triton.cdiv(n, BLOCK),)
         _backward[grid](grad_s, mems, spikes, grad_x, counter, coef, steps, n, float(p0),
                         float(p1), float(s.chi.eps * s.peak()) if chi else 0.0,
-                        KIND=KINDS[s.name], MODE=MODES[neuron.reset_mode],
+                        KIND=s.family.kernel, MODE=MODES[neuron.reset_mode],
                         ZERO_AFTER=neuron.zero_after_update, CHI=chi, BLOCK=BLOCK,
                         enable_fp_fusion=False)
         if chi:

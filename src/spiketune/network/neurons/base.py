@@ -53,7 +53,7 @@ class SpikingNeuron(nn.Module):
         if reset not in RESETS:
             raise ConfigError(f"unknown reset mode '{reset}'; valid: {', '.join(RESETS)}")
         self.reset_mode = reset
-        self.surrogate = surrogate if surrogate is not None else sg.get("atan")
+        self.surrogate = surrogate if surrogate is not None else sg.get(sg.DEFAULT)
         self.param("threshold", threshold, learn_threshold)
 
     def param(self, name: str, value, learn: bool) -> None:
