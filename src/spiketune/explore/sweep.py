@@ -10,7 +10,7 @@ A sweep config (YAML)::
     hardware: {}     # a hardware config for every point (spiketune.hardware.config)
 
 Each point runs in ``OUT/runs/<id>`` where ``id`` hashes its resolved config, so
-re-running the sweep skips finished points (``metrics.json`` present), resumes
+re-running the sweep skips finished points (finished marker present and whole), resumes
 interrupted ones from their checkpoint and retries failed ones. ``OUT/results.csv``
 and ``results.json`` hold one row per finished point and are rebuilt from the run
 folders, so no row is ever duplicated or lost.
@@ -34,7 +34,7 @@ from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
 from spiketune.hardware.config import identity as hw_identity
-from spiketune.results import read_mapping, write_json, write_text
+from spiketune.results import folder_lock, is_finished, read_mapping, write_json, write_text
 from spiketune.explore.figures import sweep_figures
 from spiketune.explore.table import row, write_table
 
@@ -92,19 +92,26 @@ def collect(out_dir: str | Path, pattern: str = "runs/*/") -> list[dict[str, Any
     under ``studies/*/trials/``."""
     rows = []
     for d in sorted(Path(out_dir).glob(pattern)):
-        m = d / "metrics.json"
-        if m.is_file():
-            metrics = json.loads(m.read_text())
+        if is_finished(d):
+            metrics = json.loads((d / "metrics.json").read_text())
             cfg = cfgmod.load(d / "config.yaml").to_dict()
             rows.append(row(d.name, cfg, metrics))
     return rows
 
 
+CONFIRM_ABOVE = 64  # points; a larger grid runs only when confirmed (``--yes``)
+
+
 def run_sweep(sc: SweepConfig, out_dir: str | Path, progress: bool = True) -> list[dict[str, Any]]:
-    """Run every unfinished point; returns the table rows of all finished points."""
+    """Run every unfinished point; returns the table rows of all finished points. The sweep
+    folder is locked while it runs: a second sweep on it gets an error naming the holder."""
+    with folder_lock(out_dir):
+        return _run_sweep(sc, Path(out_dir), progress)
+
+
+def _run_sweep(sc: SweepConfig, out: Path, progress: bool) -> list[dict[str, Any]]:
     from spiketune.explore.run import run
 
-    out = Path(out_dir)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     write_text(out / "sweep.yaml", yaml.safe_dump(
         {"base": sc.base.to_dict(), "grids": sc.grids, "hardware": sc.hardware.model_dump()},
@@ -115,7 +122,7 @@ def run_sweep(sc: SweepConfig, out_dir: str | Path, progress: bool = True) -> li
     for cfg in bar:
         rid = run_id(cfg, sc.hardware)
         folder = out / "runs" / rid
-        if (folder / "metrics.json").is_file():
+        if is_finished(folder):
             continue
         bar.set_postfix(run=rid)
         try:
