@@ -158,8 +158,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
            "(default: when trained with quantised weights)")) -> None:
     """Cost a trained network's spike traces on the accelerator model.
 
-    Prints the costing; writes it only where --out or --tag names, never over a trained
-    run's own traces or costing."""
+    Prints the costing; writes it where --out or --tag names (with --model: into RESULTS),
+    never over a trained run's own traces or costing."""
     from spiketune.hardware import build
     from spiketune.results import check_name, folder_lock
     from spiketune.hardware.config import from_dict
@@ -179,6 +179,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
         if out is not None and tag is not None:
             raise cfgmod.ConfigError("give --out or --tag, not both")
         dest = results / "hw" / check_name(tag, "--tag") if tag is not None else out
+        if dest is None and model is not None:
+            dest = results  # the --model's own folder
         for folder, what in ((dest, "--out"), (results if model is not None else None, "RESULTS with --model")):
             if folder is not None and _is_trained_run(folder):
                 raise cfgmod.ConfigError(f"{what} {folder} is a trained run's results folder; its traces "

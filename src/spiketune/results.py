@@ -43,7 +43,7 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], Any]) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "w+b") as f:  # readable too: HDF5 writers read back what they wrote
             write(f)
             f.flush()
             os.fchmod(f.fileno(), 0o666 & ~umask())

@@ -21,6 +21,7 @@ import torch
 
 from spiketune.errors import SpiketuneError
 from spiketune.network.models import SpikingNetwork, build
+from spiketune.network.neurons import NEURONS, RESETS
 
 DT = 1e-4
 
@@ -83,10 +84,16 @@ def export(model: SpikingNetwork) -> "nir.NIRGraph":  # noqa: F821
 
 
 def write(model: SpikingNetwork, path: str | Path) -> Path:
+    """Write the network's NIR graph to ``path`` atomically (a temporary file, then a rename)."""
     import nir
 
-    nir.write(str(path), export(model))
-    return Path(path)
+    from spiketune.results import write_atomic
+
+    p = Path(path)
+    if p.is_dir():
+        raise NIRError(f"{p} is a folder; give the NIR file to write, e.g. {p / 'model.nir'}")
+    graph = export(model)
+    return write_atomic(p, lambda f: nir.write(f, graph))
 
 
 def _chain(graph) -> list[str]:
@@ -110,8 +117,24 @@ def _chain(graph) -> list[str]:
     return order
 
 
-def _uniform(arr, what: str, name: str) -> float:
-    vals = np.unique(np.asarray(arr, dtype=np.float64))
+def _array(arr, what: str, name: str, ndim: int | None = None) -> np.ndarray:
+    """``arr`` as a finite float64 array (of ``ndim`` dimensions); NIRError names node and field."""
+    try:
+        a = np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise NIRError(f"node '{name}': {what} is not numeric") from None
+    if ndim is not None and a.ndim != ndim:
+        raise NIRError(f"node '{name}': {what} has {a.ndim} dimensions {a.shape}, expected {ndim}")
+    if a.size == 0 or not np.isfinite(a).all():
+        raise NIRError(f"node '{name}': {what} is empty or holds NaN/inf values")
+    return a
+
+
+def _uniform(arr, what: str, name: str, allow_inf: bool = False) -> float:
+    a = np.asarray(arr, dtype=np.float64) if allow_inf else _array(arr, what, name)
+    if a.size == 0 or np.isnan(a).any():
+        raise NIRError(f"node '{name}': {what} is empty or holds NaN values")
+    vals = np.unique(a)
     if vals.size != 1 and not np.allclose(vals, vals[0], rtol=1e-6):
         raise NIRError(f"node '{name}': {what} differs between neurons; spiketune needs one per layer")
     return float(vals[0])
@@ -123,7 +146,13 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
     order = _chain(graph)
     nodes = graph.nodes
     inp = nodes[order[0]]
-    input_shape = tuple(int(v) for v in np.asarray(next(iter(inp.input_type.values()))).reshape(-1))
+    try:
+        raw_shape = np.asarray(next(iter(inp.input_type.values()))).reshape(-1)
+        input_shape = tuple(int(v) for v in raw_shape)
+    except (StopIteration, TypeError, ValueError, AttributeError):
+        raise NIRError(f"node '{order[0]}': the Input node has no usable shape") from None
+    if not input_shape or any(v < 1 for v in input_shape):
+        raise NIRError(f"node '{order[0]}': input shape {input_shape} must be positive sizes")
     if len(input_shape) == 4 and input_shape[0] == 1:
         input_shape = input_shape[1:]
     tokens, layers, neurons_, pending = [], [], [], None
@@ -131,7 +160,7 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
         node = nodes[name]
         kind = type(node).__name__
         if kind in ("Conv2d",):
-            w = np.asarray(node.weight)
+            w = _array(node.weight, "weight", name, ndim=4)
             pad = node.padding
             if isinstance(pad, str):
                 raise NIRError(f"node '{name}': string padding '{pad}' is not supported")
@@ -140,12 +169,12 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
                 raise NIRError(f"node '{name}': only square kernels, symmetric padding/stride, groups=1")
             tok = f"{w.shape[0]}C{w.shape[2]}" + (f"p{int(p[0])}" if p[0] else "") + (f"s{int(s[0])}" if s[0] != 1 else "")
             tokens.append(tok)
-            pending = (w, np.asarray(node.bias) if node.bias is not None else np.zeros(w.shape[0]))
+            pending = (w, _bias(node.bias, w.shape[0], name))
             layers.append(pending)
         elif kind in ("Affine", "Linear"):
-            w = np.asarray(node.weight)
+            w = _array(node.weight, "weight", name, ndim=2)
             tokens.append(str(w.shape[0]))
-            pending = (w, np.asarray(node.bias) if kind == "Affine" else np.zeros(w.shape[0]))
+            pending = (w, _bias(node.bias, w.shape[0], name) if kind == "Affine" else np.zeros(w.shape[0]))
             layers.append(pending)
         elif kind == "AvgPool2d":
             k = np.broadcast_to(np.asarray(node.kernel_size), (2,))
@@ -158,13 +187,26 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
         elif kind == "LIF":
             if pending is None:
                 raise NIRError(f"node '{name}': a LIF must follow a Conv2d/Affine/Linear node")
-            tau = _uniform(node.tau, "tau", name)
+            tau = _uniform(node.tau, "tau", name, allow_inf=True)
+            if not tau >= DT:
+                raise NIRError(f"node '{name}': tau = {tau} must be at least dt = {DT} (a decay in [0, 1])")
             r = _uniform(node.r, "r", name)
             if _uniform(node.v_leak, "v_leak", name) != 0:
                 raise NIRError(f"node '{name}': v_leak other than 0 is not supported")
+            thr = _uniform(node.v_threshold, "v_threshold", name)
+            if thr <= 0:
+                raise NIRError(f"node '{name}': v_threshold = {thr} must be > 0")
             meta = getattr(node, "metadata", {}) or {}
-            neurons_.append((1 - DT / tau, r * DT / tau, _uniform(node.v_threshold, "v_threshold", name),
-                             reset or meta.get("spiketune.reset", "subtract"), meta))
+            rst = reset or meta.get("spiketune.reset", "subtract")
+            if rst not in RESETS:
+                raise NIRError(f"node '{name}': unknown reset {rst!r}; valid: {', '.join(RESETS)}")
+            beta = meta.get("spiketune.beta")
+            if beta is not None and not (isinstance(beta, (int, float, np.floating)) and 0 <= beta <= 1):
+                raise NIRError(f"node '{name}': metadata spiketune.beta = {beta!r} must be in [0, 1]")
+            if str(meta.get("spiketune.neuron", "lif")) not in NEURONS:
+                raise NIRError(f"node '{name}': metadata spiketune.neuron = {meta['spiketune.neuron']!r}; "
+                               f"valid: {', '.join(NEURONS)}")
+            neurons_.append((1 - DT / tau, r * DT / tau, thr, rst, meta))
             pending = None
         elif kind == "Output":
             break
@@ -175,6 +217,9 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
         raise NIRError("every Conv2d/Affine/Linear node must be followed by a LIF node")
     arch = "-".join(tokens)
     classes = num_classes or (graph.metadata or {}).get("spiketune.classes")
+    if classes is not None and not (isinstance(classes, (int, np.integer)) and not isinstance(classes, bool)
+                                    and classes >= 1):
+        raise NIRError(f"the number of classes must be a positive integer, got {classes!r}")
     # a graph written by spiketune restores its own neuron model and beta exactly
     kinds = {str(n[4].get("spiketune.neuron", "lif")) for n in neurons_}
     exact = len(kinds) == 1 and all("spiketune.beta" in n[4] for n in neurons_)
@@ -191,12 +236,21 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
                                f"({tuple(layer.weight.shape)})")
             layer.weight.copy_(torch.as_tensor(w * gain, dtype=layer.weight.dtype))
             layer.bias.copy_(torch.as_tensor(bias * gain, dtype=layer.bias.dtype))
-            block.neuron.beta.fill_(min(max(beta, 0.0), 1.0))
+            block.neuron.beta.fill_(beta)
             block.neuron.threshold.fill_(thr)
             block.neuron.reset_mode = rst
             if not math.isclose(gain, 1.0, rel_tol=1e-6):
                 block.neuron.nir_gain = gain
     return net
+
+
+def _bias(bias, units: int, name: str) -> np.ndarray:
+    if bias is None:
+        return np.zeros(units)
+    b = _array(bias, "bias", name)
+    if b.shape != (units,):
+        raise NIRError(f"node '{name}': bias has shape {b.shape}, expected ({units},)")
+    return b
 
 
 def read(path: str | Path, num_classes: int | None = None, reset: str | None = None) -> SpikingNetwork:
