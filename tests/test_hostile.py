@@ -339,13 +339,13 @@ def test_bad_hardware_values_are_named(tmp_path, field, value):
     assert str(path) in str(e.value) and field in str(e.value)
 
 
-def _nir_graph(threshold=1.0, weight=None, metadata=None, tau=2e-4):
+def _nir_graph(threshold=1.0, weight=None, metadata=None, tau=2e-4, r=2.0):
     import nir
 
     w = np.ones((3, 4), np.float32) if weight is None else weight
     return nir.NIRGraph(nodes={"input": nir.Input({"input": np.array([4])}),
                                "fc0": nir.Affine(weight=w, bias=np.zeros(3, np.float32)),
-                               "lif0": nir.LIF(tau=np.full(3, tau), r=np.full(3, 2.0), v_leak=np.zeros(3),
+                               "lif0": nir.LIF(tau=np.full(3, tau), r=np.full(3, r), v_leak=np.zeros(3),
                                                v_threshold=np.full(3, threshold), metadata=metadata or {}),
                                "output": nir.Output({"output": np.array([3])})},
                         edges=[("input", "fc0"), ("fc0", "lif0"), ("lif0", "output")])
@@ -355,7 +355,7 @@ def _nir_graph(threshold=1.0, weight=None, metadata=None, tau=2e-4):
     (dict(threshold=0.0), "v_threshold"), (dict(threshold=-1.0), "v_threshold"),
     (dict(weight=np.full((3, 4), np.nan, np.float32)), "'fc0': weight"),
     (dict(metadata={"spiketune.reset": "explode"}), "unknown reset 'explode'"),
-    (dict(tau=1e-5), "tau"), (dict(tau=float("nan")), "tau"),
+    (dict(tau=1e-5), "tau"), (dict(tau=float("nan")), "tau"), (dict(r=1e300), "'lif0': the input gain"),
 ])
 def test_bad_nir_parameters_are_named(graph, needle):
     from spiketune.interop.nir_io import NIRError, import_graph

@@ -206,7 +206,7 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
             if str(meta.get("spiketune.neuron", "lif")) not in NEURONS:
                 raise NIRError(f"node '{name}': metadata spiketune.neuron = {meta['spiketune.neuron']!r}; "
                                f"valid: {', '.join(NEURONS)}")
-            neurons_.append((1 - DT / tau, r * DT / tau, thr, rst, meta))
+            neurons_.append((1 - DT / tau, r * DT / tau, thr, rst, meta, name))
             pending = None
         elif kind == "Output":
             break
@@ -227,15 +227,19 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
     net = build(arch, input_shape, int(classes) if classes else None, neuron=kind,
                 beta=float(neurons_[0][4]["spiketune.beta"]) if exact else 0.5)
     with torch.no_grad():
-        for block, (w, bias), (beta, gain, thr, rst, meta) in zip(net.blocks, layers, neurons_):
+        for block, (w, bias), (beta, gain, thr, rst, meta, lif) in zip(net.blocks, layers, neurons_):
             if exact:
                 beta, gain = float(meta["spiketune.beta"]), 1.0
             layer = block.weight_layer
             if tuple(layer.weight.shape) != w.shape:
                 raise NIRError(f"weights of shape {w.shape} do not fit layer {'-'.join(block.spec.tokens)} "
                                f"({tuple(layer.weight.shape)})")
-            layer.weight.copy_(torch.as_tensor(w * gain, dtype=layer.weight.dtype))
-            layer.bias.copy_(torch.as_tensor(bias * gain, dtype=layer.bias.dtype))
+            scaled_w, scaled_b = (torch.as_tensor(a * gain, dtype=layer.weight.dtype) for a in (w, bias))
+            if not (torch.isfinite(scaled_w).all() and torch.isfinite(scaled_b).all()):
+                raise NIRError(f"node '{lif}': the input gain r*dt/tau = {gain:.3g} makes the weights "
+                               f"before it overflow")
+            layer.weight.copy_(scaled_w)
+            layer.bias.copy_(scaled_b)
             block.neuron.beta.fill_(beta)
             block.neuron.threshold.fill_(thr)
             block.neuron.reset_mode = rst
