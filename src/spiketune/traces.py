@@ -210,8 +210,9 @@ class Traces:
         if not f.exists():
             return None
         v = _load(f)
-        shapes = ((v.shape[0], *self.input_shape), (v.shape[0], self.num_steps, *self.input_shape))
-        if v.ndim == 0 or v.shape not in shapes or v.shape[0] > self.num_samples:
+        first = v.shape[0] if v.ndim else 0
+        shapes = ((first, *self.input_shape), (first, self.num_steps, *self.input_shape))
+        if v.ndim == 0 or v.shape not in shapes or first > self.num_samples:
             raise TraceError(f"{f} has shape {v.shape}, expected (N_bits <= {self.num_samples}, [T,] "
                              f"*{self.input_shape})")
         if v.dtype.kind not in "fiu" or not np.isfinite(v).all() or (v.dtype.kind != "f" and (v < 0).any()):

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from spiketune.errors import SpiketuneError
+from spiketune.network.arch import parse
 from spiketune.network.models import SpikingNetwork, build
 from spiketune.network.neurons import NEURONS, RESETS
 
@@ -155,7 +156,7 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
         raise NIRError(f"node '{order[0]}': input shape {input_shape} must be positive sizes")
     if len(input_shape) == 4 and input_shape[0] == 1:
         input_shape = input_shape[1:]
-    tokens, layers, neurons_, pending = [], [], [], None
+    tokens, layers, neurons_, pending, layer_nodes = [], [], [], None, []
     for name in order[1:]:
         node = nodes[name]
         kind = type(node).__name__
@@ -171,11 +172,13 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
             tokens.append(tok)
             pending = (w, _bias(node.bias, w.shape[0], name))
             layers.append(pending)
+            layer_nodes.append(name)
         elif kind in ("Affine", "Linear"):
             w = _array(node.weight, "weight", name, ndim=2)
             tokens.append(str(w.shape[0]))
             pending = (w, _bias(node.bias, w.shape[0], name) if kind == "Affine" else np.zeros(w.shape[0]))
             layers.append(pending)
+            layer_nodes.append(name)
         elif kind == "AvgPool2d":
             k = np.broadcast_to(np.asarray(node.kernel_size), (2,))
             st = np.broadcast_to(np.asarray(node.stride), (2,))
@@ -194,8 +197,8 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
             if _uniform(node.v_leak, "v_leak", name) != 0:
                 raise NIRError(f"node '{name}': v_leak other than 0 is not supported")
             thr = _uniform(node.v_threshold, "v_threshold", name)
-            if thr <= 0:
-                raise NIRError(f"node '{name}': v_threshold = {thr} must be > 0")
+            if not np.float32(thr) > 0:  # as the network stores it
+                raise NIRError(f"node '{name}': v_threshold = {thr} must be > 0 (in float32)")
             meta = getattr(node, "metadata", {}) or {}
             rst = reset or meta.get("spiketune.reset", "subtract")
             if rst not in RESETS:
@@ -224,6 +227,12 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
     kinds = {str(n[4].get("spiketune.neuron", "lif")) for n in neurons_}
     exact = len(kinds) == 1 and all("spiketune.beta" in n[4] for n in neurons_)
     kind = kinds.pop() if exact else "lif"
+    for block, (w, _), node in zip(parse(arch, input_shape), layers, layer_nodes):  # before allocating
+        want = ((block.out_channels, block.in_shape[0], block.kernel, block.kernel) if block.kind == "conv"
+                else (block.out_channels, math.prod(block.in_shape)))
+        if w.shape != want:
+            raise NIRError(f"node '{node}': weights of shape {w.shape} do not fit its input "
+                           f"{block.in_shape} (expected {want})")
     net = build(arch, input_shape, int(classes) if classes else None, neuron=kind,
                 beta=float(neurons_[0][4]["spiketune.beta"]) if exact else 0.5)
     with torch.no_grad():
