@@ -465,3 +465,21 @@ def test_remaining_tracebacks_are_one_line_errors(tmp_path, trained):
         _one_line_error(_cli("hw", str(trained), "--out", str(mnt / "hw")), str(mnt))
     finally:
         subprocess.run(["umount", str(mnt)])
+
+
+def test_a_damaged_metrics_file_is_named_rerun_and_the_rest_carries_on(tmp_path):
+    from spiketune.explore.sweep import SweepConfig, collect, run_sweep
+
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.5, 0.7]}]})
+    out = tmp_path / "sweep"
+    assert len(run_sweep(sc, out, progress=False)) == 2
+    damaged = sorted((out / "runs").iterdir())[0] / "metrics.json"
+    size = damaged.stat().st_size
+    damaged.write_bytes(b"\0" * size)  # same size: the finished marker alone cannot tell
+    with pytest.warns(UserWarning, match=str(damaged.parent)):
+        assert len(collect(out)) == 1
+    r = _cli("predict", str(out))  # predict carries on with the readable runs
+    assert "Traceback" not in r.stderr, r.stderr[-2000:]
+    with pytest.warns(UserWarning, match="damaged"):
+        rows = run_sweep(sc, out, progress=False)
+    assert len(rows) == 2 and json.loads(damaged.read_text())["test_accuracy"] >= 0

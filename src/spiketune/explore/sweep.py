@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import json
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,16 +87,30 @@ def run_id(cfg: cfgmod.RunConfig, hw: HardwareConfig) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
+def finished_run(folder: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(config, metrics) of a finished run folder; None when it is unfinished, or damaged
+    (a warning names the file; a sweep then re-runs the point)."""
+    if not is_finished(folder):
+        return None
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        if not isinstance(metrics, dict):
+            raise ValueError("not a mapping")
+        return cfgmod.load(folder / "config.yaml").to_dict(), metrics
+    except (OSError, ValueError) as e:  # SpiketuneError is a ValueError
+        warnings.warn(f"{folder} is damaged ({type(e).__name__}: {e}); it is skipped, and re-run by a sweep")
+        return None
+
+
 def collect(out_dir: str | Path, pattern: str = "runs/*/") -> list[dict[str, Any]]:
     """Rows of every finished run in the folders ``out_dir/pattern`` (sorted by path); a
     sweep's are under ``runs/``, a search's under ``trials/``, a Study B reproduction's
     under ``studies/*/trials/``."""
     rows = []
     for d in sorted(Path(out_dir).glob(pattern)):
-        if is_finished(d):
-            metrics = json.loads((d / "metrics.json").read_text())
-            cfg = cfgmod.load(d / "config.yaml").to_dict()
-            rows.append(row(d.name, cfg, metrics))
+        done = finished_run(d)
+        if done is not None:
+            rows.append(row(d.name, done[0], done[1]))
     return rows
 
 
@@ -122,7 +137,7 @@ def _run_sweep(sc: SweepConfig, out: Path, progress: bool) -> list[dict[str, Any
     for cfg in bar:
         rid = run_id(cfg, sc.hardware)
         folder = out / "runs" / rid
-        if is_finished(folder):
+        if finished_run(folder) is not None:
             continue
         bar.set_postfix(run=rid)
         try:
