@@ -197,8 +197,10 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
             if _uniform(node.v_leak, "v_leak", name) != 0:
                 raise NIRError(f"node '{name}': v_leak other than 0 is not supported")
             thr = _uniform(node.v_threshold, "v_threshold", name)
-            if not np.float32(thr) > 0:  # as the network stores it
-                raise NIRError(f"node '{name}': v_threshold = {thr} must be > 0 (in float32)")
+            with np.errstate(over="ignore"):
+                thr32 = np.float32(thr)  # as the network stores it
+            if not 0 < thr32 < np.inf:
+                raise NIRError(f"node '{name}': v_threshold = {thr} must be > 0 and finite in float32")
             meta = getattr(node, "metadata", {}) or {}
             rst = reset or meta.get("spiketune.reset", "subtract")
             if rst not in RESETS:
