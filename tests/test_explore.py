@@ -60,11 +60,11 @@ def test_interrupted_sweep_finishes_with_one_row_per_point(tmp_path):
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and p.poll() is None and \
-            len(list(out.glob("runs/*/metrics.json"))) < 1:
+            len(list(out.glob("runs/*/finished.json"))) < 1:
         time.sleep(0.05)
     p.send_signal(signal.SIGKILL)
     p.wait()
-    first = {m.parent.name: m.stat().st_mtime_ns for m in out.glob("runs/*/metrics.json")}
+    first = {m.parent.name: (m.parent / "metrics.json").stat().st_mtime_ns for m in out.glob("runs/*/finished.json")}
     assert 1 <= len(first) < 5, "the sweep was not interrupted mid-way"
     subprocess.run(cmd, check=True, capture_output=True)
     rows = collect(out)

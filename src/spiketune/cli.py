@@ -26,6 +26,10 @@ def _guard(fn: Callable[[], Any]) -> Any:
     except SpiketuneError as e:
         typer.secho(f"error: {e}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from None
+    except OSError as e:  # a path given that cannot be read or written (read-only, a folder, ...)
+        where = f"{e.filename}: " if e.filename else ""
+        typer.secho(f"error: {where}{e.strerror or e}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
 
 
 def _overrides(items: list[str]) -> dict[str, Any]:
@@ -127,13 +131,21 @@ def _profile_nir(model_file: Path, dataset: str, num_steps: Optional[int], out: 
     return out
 
 
+def _is_trained_run(folder: Path) -> bool:
+    """Whether ``folder`` holds a trained run (its costing belongs to its metrics.json)."""
+    return (folder / "model.pt").is_file() or (folder / "metrics.json").is_file()
+
+
 @app.command()
 def hw(results: Path = typer.Argument(..., help="results folder (or a trace folder); with --model, "
-                                                 "where to write"),
+                                                 "where to write the model's traces"),
+       out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder to write hardware.json, "
+                                          "hardware_layers.csv and hardware_cycles.png to"),
+       tag: Optional[str] = typer.Option(None, help="write them to RESULTS/hw/TAG instead"),
        model: Optional[Path] = typer.Option(None, help="a NIR model to cost instead of a trained run"),
        dataset: str = typer.Option("digits", help="dataset to run a --model on"),
        data_root: Optional[Path] = typer.Option(None, help="folder holding that dataset"),
-       num_steps: Optional[int] = typer.Option(None, help="time steps to run a --model for "
+       num_steps: Optional[int] = typer.Option(None, min=1, help="time steps to run a --model for "
                                                "(default: the dataset's)"),
        reset: Optional[str] = typer.Option(None, help="reset of a --model's neurons (NIR has none)"),
        hw_config: Optional[Path] = typer.Option(None, "--hw-config", help="hardware YAML"),
@@ -147,8 +159,12 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
        fixed_point: Optional[bool] = typer.Option(
            None, "--fixed-point/--float", help="events from the bit-exact fixed-point run "
            "(default: when trained with quantised weights)")) -> None:
-    """Cost a trained network's spike traces on the accelerator model."""
+    """Cost a trained network's spike traces on the accelerator model.
+
+    Prints the costing; writes it where --out or --tag names (with --model: into RESULTS),
+    never over a trained run's own traces or costing."""
     from spiketune.hardware import build
+    from spiketune.results import check_name, folder_lock
     from spiketune.hardware.config import from_dict
     from spiketune.hardware.config import load as load_hw
     from spiketune.hardware.report import cost
@@ -163,11 +179,27 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
             core_list = [int(c) for c in cores.split(",")] if cores else None
         except ValueError:
             raise cfgmod.ConfigError(f"--cores expects integers like 16,32,50,10, got '{cores}'") from None
+        if out is not None and tag is not None:
+            raise cfgmod.ConfigError("give --out or --tag, not both")
+        dest = results / "hw" / check_name(tag, "--tag") if tag is not None else out
+        if dest is None and model is not None:
+            dest = results  # the --model's own folder
+        for folder, what in ((dest, "--out"), (results if model is not None else None, "RESULTS with --model")):
+            if folder is not None and _is_trained_run(folder):
+                raise cfgmod.ConfigError(f"{what} {folder} is a trained run's results folder; its traces "
+                                         f"and costing are kept (use --tag or another folder)")
         if model is not None:
-            _profile_nir(model, dataset, num_steps, results, reset, data_root)
+            with folder_lock(results):
+                _profile_nir(model, dataset, num_steps, results, reset, data_root)
         trace_dir = results / "traces" if (results / "traces").is_dir() else results
-        out = results if trace_dir != results else None
-        rep = cost(trace_dir, cfg, core_list, out_dir=out, fixed_point=fixed_point)
+        if dest is None:
+            rep = cost(trace_dir, cfg, core_list, fixed_point=fixed_point)
+        else:
+            with folder_lock(dest):
+                rep = cost(trace_dir, cfg, core_list, out_dir=dest, fixed_point=fixed_point)
+                hardware_cycles([l.to_dict() for l in rep.layers], dest / "hardware_cycles.png",
+                                title=f"Cycles per layer ({rep.accelerator}, {rep.mode} mode, "
+                                      f"{rep.latency_cycles:.0f} cycles/inference)")
         cols = build(cfg).table(rep)
         typer.echo(f"{'layer':<10}{'unit':<13}" + "".join(f"{h:>10}" for h, _, _ in cols))
         for l in rep.layers:
@@ -188,11 +220,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
         if rep.input_max_count > 1:
             typer.echo(f"note: the input frames hold up to {rep.input_max_count} events per pixel and step; the "
                        f"accelerator's input bitmap carries one (train with data.binary_frames: true to match)")
-        if out:
-            hardware_cycles([l.to_dict() for l in rep.layers], out / "hardware_cycles.png",
-                            title=f"Cycles per layer ({rep.accelerator}, {rep.mode} mode, "
-                                  f"{rep.latency_cycles:.0f} cycles/inference)")
-            typer.echo(f"wrote {out / 'hardware.json'}, hardware_layers.csv, hardware_cycles.png")
+        if dest is not None:
+            typer.echo(f"wrote {dest / 'hardware.json'}, hardware_layers.csv, hardware_cycles.png")
 
     _guard(go)
 
@@ -200,12 +229,19 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
 @app.command()
 def sweep(config_file: Path = typer.Argument(..., metavar="CONFIG", help="sweep YAML"),
           out: Path = typer.Option(Path("results/sweep"), "--out", "-o"),
+          yes: bool = typer.Option(False, "--yes", "-y", help="run a grid of any size without asking"),
           progress: bool = typer.Option(True)) -> None:
     """Run a grid sweep; re-running resumes (finished points are kept, failed ones retried)."""
-    from spiketune.explore.sweep import SweepConfig, run_sweep
+    from spiketune.explore.sweep import CONFIRM_ABOVE, SweepConfig, run_sweep
 
     def go() -> None:
         sc = SweepConfig.load(config_file)
+        n = len(sc.points())
+        if n > CONFIRM_ABOVE and not yes:
+            if not sys.stdin.isatty():
+                raise cfgmod.ConfigError(f"the sweep has {n} points (more than {CONFIRM_ABOVE}); "
+                                         f"pass --yes to run them all")
+            typer.confirm(f"run all {n} points of the sweep?", abort=True)
         rows = run_sweep(sc, out, progress=progress)
         typer.echo(f"{len(rows)} of {len(sc.points())} points finished -> {out / 'results.csv'}")
         for r in rows:
@@ -318,7 +354,7 @@ app.add_typer(data_app, name="data")
 @data_app.command("info")
 def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
               root: Optional[Path] = typer.Option(None, "--root", "--data-root", help="dataset folder"),
-              num_steps: Optional[int] = typer.Option(None, help="time bins of event frames (default: the dataset's)"),
+              num_steps: Optional[int] = typer.Option(None, min=1, help="time bins of event frames (default: the dataset's)"),
               downsample: Optional[int] = typer.Option(None, help="spatial factor of event frames")) -> None:
     """Shape, classes, split sizes, storage and frame cache of a dataset (nothing is downloaded)."""
     from spiketune.data.registry import describe
@@ -332,7 +368,7 @@ def data_show(name: str = typer.Argument(..., help="dataset name"),
               root: Optional[Path] = typer.Option(None, "--root", "--data-root", help="dataset folder"),
               split: str = typer.Option("test", help="train | test"),
               samples: int = typer.Option(4, min=1, max=32, help="how many samples (the first of the split)"),
-              num_steps: Optional[int] = typer.Option(None, help="time bins of event frames"),
+              num_steps: Optional[int] = typer.Option(None, min=1, help="time bins of event frames"),
               set_: list[str] = typer.Option([], "--set", help="framing, e.g. data.denoise_us=10000")) -> None:
     """Plot the first samples of a split as the network sees them (event frames over time)."""
     from spiketune.reporting.plots import dataset_samples

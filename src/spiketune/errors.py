@@ -32,3 +32,7 @@ def describe_validation(e) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "config"
         parts.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
     return "; ".join(parts)
+
+
+class FolderLocked(SpiketuneError):
+    """A results folder another process is writing; names the holder."""

@@ -55,9 +55,15 @@ class Framing:
         return -(-sensor[0] // self.downsample), -(-sensor[1] // self.downsample)
 
     def tag(self) -> str:
-        bins = "bins" if self.time_window_us is None else f"w{self.time_window_us:g}us"
-        noise = "" if self.denoise_us is None else f"-dn{self.denoise_us:g}us"
+        """Every framing parameter, exactly (two framings never share a tag)."""
+        bins = "bins" if self.time_window_us is None else f"w{_exact(self.time_window_us)}us"
+        noise = "" if self.denoise_us is None else f"-dn{_exact(self.denoise_us)}us"
         return f"T{self.num_steps}-{bins}-x{self.downsample}{noise}"
+
+
+def _exact(x: float) -> str:
+    """``x`` written so that it reads back as the same float."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 def _events(x, y, t, p) -> np.ndarray:
@@ -284,7 +290,7 @@ def load_frames(name: str, src: EventSource, split: str, root: str | os.PathLike
         folder, samples = src.samples(base, split)
     if not samples:
         raise DatasetError(f"{folder} holds no {name} event files")
-    stamp = fingerprint(samples)
+    stamp = f"{fingerprint(samples)}:{framing!r}"  # the files and every framing parameter
     caches = cache_paths(base, split, framing)
     hit = _load_cache(caches, stamp)
     if hit is not None:

@@ -34,24 +34,55 @@ from spiketune.measure.neurobench import Counter as NeuroBenchCounter
 from spiketune.reporting.plots import firing_rates, hardware_cycles, training_curves
 from spiketune.measure.energy import from_run as energy_from_run
 from spiketune.measure.profile import layer_specs, run_profile
-from spiketune.results import write_csv, write_json, write_text
+from spiketune.results import FINISHED, folder_lock, mark_finished, save_torch, write_csv, write_json, write_text
+from spiketune.training.memory import check_memory
 from spiketune.training.trainer import TrainingDiverged, build_model, load_splits, train
 
 
 def git_revision(path: Path) -> str | None:
-    """Git revision (with '+dirty') of the repository holding ``path``, if any."""
-    import subprocess
+    """Commit checked out in the git repository holding ``path``, if any.
 
-    try:
-        rev = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=10)
-        if rev.returncode:
+    Read from ``.git/HEAD`` and the refs directly: git itself is never run, so no
+    program a repository configures (hooks, ``core.fsmonitor``, filters) executes."""
+    for folder in (path.resolve(), *path.resolve().parents):
+        dot = folder / ".git"
+        try:
+            if dot.is_file():  # a worktree or submodule: "gitdir: <path>"
+                text = dot.read_text().strip()
+                if not text.startswith("gitdir:"):
+                    return None
+                dot = (folder / text[len("gitdir:"):].strip()).resolve()
+            elif not dot.is_dir():
+                continue
+            return _resolve_head(dot)
+        except (OSError, UnicodeDecodeError):
             return None
-        dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain"], capture_output=True,
-                               text=True, timeout=10).stdout.strip()
-        return rev.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
+    return None
+
+
+def _resolve_head(gitdir: Path) -> str | None:
+    """The commit HEAD names in ``gitdir`` (loose refs, then packed-refs of the common dir)."""
+    import re
+
+    common = gitdir
+    if (gitdir / "commondir").is_file():
+        common = (gitdir / (gitdir / "commondir").read_text().strip()).resolve()
+    head = (gitdir / "HEAD").read_text().strip()
+    for _ in range(5):  # symbolic refs may chain
+        if not head.startswith("ref:"):
+            return head if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", head) else None
+        ref = head[4:].strip()
+        if ".." in ref.split("/") or not ref.startswith("refs/") and ref != "HEAD":
+            return None
+        for base in (gitdir, common):
+            if (base / ref).is_file():
+                head = (base / ref).read_text().strip()
+                break
+        else:
+            packed = common / "packed-refs"
+            lines = packed.read_text().splitlines() if packed.is_file() else []
+            head = next((l.split()[0] for l in lines if l.endswith(" " + ref)), "")
+    return None
 
 
 def environment(config_dir: Path | None = None) -> dict[str, str | None]:
@@ -90,16 +121,47 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
     ``on_epoch`` goes to :func:`spiketune.training.trainer.train`."""
     cfg = cfg.resolved()
     splits = load_splits(cfg, progress)
+    check_memory(cfg, splits[0].input_shape)
     build_model(cfg, splits[0].input_shape, splits[0].num_classes)  # fail before writing
     out = Path(out_dir)
+    check_same_config(out, cfg)
     check_writable(out)
+    with folder_lock(out):
+        check_same_config(out, cfg)  # again, now that no one else writes here
+        (out / FINISHED).unlink(missing_ok=True)
+        metrics = _train_and_measure(cfg, out, progress, hardware, config_dir, on_epoch, splits)
+        mark_finished(out)
+    return metrics
+
+
+def check_same_config(out: Path, cfg: RunConfig) -> None:
+    """Refuse (before writing anything) a folder holding a run of another configuration."""
+    from spiketune.errors import ConfigError
+
+    import yaml
+
+    saved = out / "config.yaml"
+    if not saved.is_file():
+        return
+    try:
+        same = yaml.safe_load(saved.read_text(encoding="utf-8")) == yaml.safe_load(cfgmod.dump(cfg))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        same = False
+    if not same:
+        raise ConfigError(f"{out} holds a run with a different configuration ({saved}); "
+                          f"use another output folder")
+
+
+def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: HardwareConfig | None,
+                       config_dir: Path | None, on_epoch: Callable[[int, float], None] | None,
+                       splits: tuple) -> dict[str, Any]:
     write_text(out / "config.yaml", cfgmod.dump(cfg))
     try:
         result = train(cfg, out, progress=progress, data=splits, on_epoch=on_epoch)
     except TrainingDiverged as e:  # record why the run stopped, then report it
         write_json(out / "failed.json", {"reason": str(e), "environment": environment()})
         raise
-    torch.save({"model": result.model.state_dict(), "config": cfg.to_dict()}, out / "model.pt")
+    save_torch(out / "model.pt", {"model": result.model.state_dict(), "config": cfg.to_dict()})
     neurobench = NeuroBenchCounter(result.model)
     prof = run_profile(result.model, splits[2], cfg.data.num_steps, cfg.data.encoding,
                        trace_dir=out / "traces", trace_samples=cfg.profile.trace_samples,
@@ -128,15 +190,29 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
 
 
 def load_model(results_dir: str | Path):
-    """The trained network of a results folder (``model.pt`` + ``config.yaml``)."""
+    """The trained network of a results folder (``model.pt`` + ``config.yaml``); the file
+    is read as tensors and plain values only, so loading it runs no code."""
     from spiketune.errors import SpiketuneError
-    out = Path(results_dir)
+
+    path = Path(results_dir) / "model.pt"
+    if path.is_dir() or not path.exists():
+        raise SpiketuneError(f"{path} is missing: {results_dir} is not a trained run's results folder")
     try:
-        saved = torch.load(out / "model.pt", map_location="cpu", weights_only=False)
-    except Exception as e:
-        raise SpiketuneError(f"cannot read {out / 'model.pt'}: {type(e).__name__}: {e}") from None
-    cfg = cfgmod.from_dict(saved["config"])
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated, foreign or code-carrying files
+        raise SpiketuneError(f"cannot read {path}: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+    if not (isinstance(saved, dict) and isinstance(saved.get("model"), dict)
+            and isinstance(saved.get("config"), dict)):
+        raise SpiketuneError(f"{path} is not a spiketune model file (needs 'model' and 'config' entries)")
+    try:
+        cfg = cfgmod.from_dict(saved["config"]).resolved()
+    except SpiketuneError as e:
+        raise SpiketuneError(f"{path}: config: {e}") from None
     ds = cfg.data.load("test")
     model = build_model(cfg, ds.input_shape, ds.num_classes)
-    model.load_state_dict(saved["model"])
+    try:
+        model.load_state_dict(saved["model"])
+    except (RuntimeError, TypeError) as e:
+        raise SpiketuneError(f"{path}: the weights do not fit {cfg.model.arch}: "
+                             f"{str(e).splitlines()[0]}") from None
     return model, cfg

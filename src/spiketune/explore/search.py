@@ -47,7 +47,8 @@ from spiketune.training import config as cfgmod
 from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
-from spiketune.results import read_mapping, write_text
+from spiketune.results import check_name, read_mapping, write_text
+from spiketune.explore.storage_url import redact, scrub
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.table import write_table
 
@@ -145,7 +146,7 @@ def storage_for(url: str | None, out_dir: Path, heartbeat: int = 60, grace: int 
                               grace_period=grace,
                               heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
     except Exception as e:  # sqlalchemy/driver errors: unreachable server, bad URL
-        raise ConfigError(f"cannot open study storage {url.split('@')[-1]}: {e}") from None
+        raise ConfigError(scrub(f"cannot open study storage {redact(url)}: {e}", url)) from None
 
 
 def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: str = "spiketune",
@@ -160,6 +161,7 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
     from spiketune.explore.run import run
     from spiketune.training.trainer import TrainingDiverged
 
+    check_name(study_name, "study name")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "search.yaml", yaml.safe_dump(
@@ -230,8 +232,9 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
                 raise
             failures += 1
             if failures > db_retries:
-                raise SpiketuneError(f"lost the study database {failures} times; last error: "
-                                     f"{type(e.orig).__name__}: {str(e.orig).splitlines()[0]}") from None
+                raise SpiketuneError(scrub(f"lost the study database {failures} times; last error: "
+                                           f"{type(e.orig).__name__}: {str(e.orig).splitlines()[0]}",
+                                           storage)) from None
             wait = min(30.0, 0.5 * 2 ** failures)
             warnings.warn(f"study database unreachable ({type(e.orig).__name__}); retrying in {wait:.1f} s")
             time.sleep(wait)

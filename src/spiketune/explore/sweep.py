@@ -10,7 +10,7 @@ A sweep config (YAML)::
     hardware: {}     # a hardware config for every point (spiketune.hardware.config)
 
 Each point runs in ``OUT/runs/<id>`` where ``id`` hashes its resolved config, so
-re-running the sweep skips finished points (``metrics.json`` present), resumes
+re-running the sweep skips finished points (finished marker present and whole), resumes
 interrupted ones from their checkpoint and retries failed ones. ``OUT/results.csv``
 and ``results.json`` hold one row per finished point and are rebuilt from the run
 folders, so no row is ever duplicated or lost.
@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import json
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
 from spiketune.hardware.config import identity as hw_identity
-from spiketune.results import read_mapping, write_json, write_text
+from spiketune.results import folder_lock, is_finished, read_mapping, write_json, write_text
 from spiketune.explore.figures import sweep_figures
 from spiketune.explore.table import row, write_table
 
@@ -86,25 +87,46 @@ def run_id(cfg: cfgmod.RunConfig, hw: HardwareConfig) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
+def finished_run(folder: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(config, metrics) of a finished run folder; None when it is unfinished, or damaged
+    (a warning names the file; a sweep then re-runs the point)."""
+    if not is_finished(folder):
+        return None
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        if not isinstance(metrics, dict):
+            raise ValueError("not a mapping")
+        return cfgmod.load(folder / "config.yaml").to_dict(), metrics
+    except (OSError, ValueError) as e:  # SpiketuneError is a ValueError
+        warnings.warn(f"{folder} is damaged ({type(e).__name__}: {e}); it is skipped, and re-run by a sweep")
+        return None
+
+
 def collect(out_dir: str | Path, pattern: str = "runs/*/") -> list[dict[str, Any]]:
     """Rows of every finished run in the folders ``out_dir/pattern`` (sorted by path); a
     sweep's are under ``runs/``, a search's under ``trials/``, a Study B reproduction's
     under ``studies/*/trials/``."""
     rows = []
     for d in sorted(Path(out_dir).glob(pattern)):
-        m = d / "metrics.json"
-        if m.is_file():
-            metrics = json.loads(m.read_text())
-            cfg = cfgmod.load(d / "config.yaml").to_dict()
-            rows.append(row(d.name, cfg, metrics))
+        done = finished_run(d)
+        if done is not None:
+            rows.append(row(d.name, done[0], done[1]))
     return rows
 
 
+CONFIRM_ABOVE = 64  # points; a larger grid runs only when confirmed (``--yes``)
+
+
 def run_sweep(sc: SweepConfig, out_dir: str | Path, progress: bool = True) -> list[dict[str, Any]]:
-    """Run every unfinished point; returns the table rows of all finished points."""
+    """Run every unfinished point; returns the table rows of all finished points. The sweep
+    folder is locked while it runs: a second sweep on it gets an error naming the holder."""
+    with folder_lock(out_dir):
+        return _run_sweep(sc, Path(out_dir), progress)
+
+
+def _run_sweep(sc: SweepConfig, out: Path, progress: bool) -> list[dict[str, Any]]:
     from spiketune.explore.run import run
 
-    out = Path(out_dir)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     write_text(out / "sweep.yaml", yaml.safe_dump(
         {"base": sc.base.to_dict(), "grids": sc.grids, "hardware": sc.hardware.model_dump()},
@@ -115,7 +137,7 @@ def run_sweep(sc: SweepConfig, out_dir: str | Path, progress: bool = True) -> li
     for cfg in bar:
         rid = run_id(cfg, sc.hardware)
         folder = out / "runs" / rid
-        if (folder / "metrics.json").is_file():
+        if finished_run(folder) is not None:
             continue
         bar.set_postfix(run=rid)
         try:

@@ -17,7 +17,11 @@ __all__ = ["HardwareConfig", "PowerConfig", "from_dict", "load", "identity"]
 
 def from_dict(d: dict) -> BaseModel:
     """Validate a hardware config mapping; ConfigError names each bad field."""
+    if not isinstance(d, dict):
+        raise ConfigError(f"a hardware config is a mapping of fields, got {type(d).__name__}")
     kind = d.get("kind", DEFAULT)
+    if not isinstance(kind, str):
+        raise ConfigError(f"kind: the accelerator's name, got {kind!r}")
     cls = design(kind).Config
     try:
         return cls.model_validate(d)

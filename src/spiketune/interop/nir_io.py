@@ -33,8 +33,9 @@ import numpy as np
 import torch
 
 from spiketune.errors import SpiketuneError
+from spiketune.network.arch import parse
 from spiketune.network.models import SpikingNetwork, build
-from spiketune.network.neurons import NEURONS, SpikingNeuron
+from spiketune.network.neurons import NEURONS, RESETS, SpikingNeuron
 
 DT = 1e-4
 
@@ -142,12 +143,23 @@ def _gain(v: float) -> float:
     return 1.0 if math.isclose(v, 1.0, rel_tol=1e-6) else v
 
 
+def _threshold(v, what: str, name: str) -> float:
+    """A layer's threshold: one value, > 0 and finite in float32 (as the network stores it)."""
+    thr = _uniform(v, what, name)
+    with np.errstate(over="ignore"):
+        thr32 = np.float32(thr)
+    if not 0 < thr32 < np.inf:
+        raise NIRError(f"node '{name}': {what} = {thr} must be > 0 and finite in float32")
+    return thr
+
+
 def _reset_of(name: str, node, reset: str | None, meta: dict) -> str:
     """The override, else what spiketune recorded, else the spec's reset to ``v_reset``."""
-    if reset is not None:
-        return reset
-    if "spiketune.reset" in meta:
-        return str(meta["spiketune.reset"])
+    rst = reset if reset is not None else meta.get("spiketune.reset")
+    if rst is not None:
+        if rst not in RESETS:
+            raise NIRError(f"node '{name}': unknown reset {rst!r}; valid: {', '.join(RESETS)}")
+        return str(rst)
     if _uniform(node.v_reset, "v_reset", name) != 0:
         raise NIRError(f"node '{name}': reset to v_reset = {_uniform(node.v_reset, 'v_reset', name)} "
                        f"is not supported (spiketune resets to 0 or by subtraction)")
@@ -159,10 +171,22 @@ def neuron_from_node(name: str, node, dt: float, reset: str | None, li=None) -> 
     neuron node; ``li``: the LI node in front of a Threshold."""
     kind = type(node).__name__
     meta = getattr(node, "metadata", None) or {}
+    if str(meta.get("spiketune.neuron", "lif")) not in NEURONS:
+        raise NIRError(f"node '{name}': metadata spiketune.neuron = {meta['spiketune.neuron']!r}; "
+                       f"valid: {', '.join(NEURONS)}")
+    for p in ("spiketune.alpha", "spiketune.beta"):
+        if p in meta:
+            v = np.asarray(meta[p], dtype=object)
+            try:
+                ok = v.size > 0 and bool(np.all((v.astype(np.float64) >= 0) & (v.astype(np.float64) <= 1)))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise NIRError(f"node '{name}': metadata {p} = {meta[p]!r} must be in [0, 1]")
     if kind in ("LIF", "CubaLIF", "LI") and _uniform(node.v_leak, "v_leak", name) != 0:
         raise NIRError(f"node '{name}': v_leak other than 0 is not supported")
     if kind == "Threshold":
-        thr = _uniform(node.threshold, "threshold", name)
+        thr = _threshold(node.threshold, "threshold", name)
         if li is None:  # memoryless: U_t = I_t
             return "lif", dict(beta=0.0, threshold=thr, reset="none"), 1.0
         if _uniform(li.v_leak, "v_leak", name) != 0:
@@ -175,7 +199,7 @@ def neuron_from_node(name: str, node, dt: float, reset: str | None, li=None) -> 
         beta = meta["spiketune.beta"] if "spiketune.beta" in meta else _decay(tau, dt, "tau", name)
         gain = 1.0 if "spiketune.beta" in meta else _gain(_uniform(node.r * dt / tau, "r dt/tau", name))
         return "li", dict(beta=beta), gain
-    thr = _uniform(node.v_threshold, "v_threshold", name)
+    thr = _threshold(node.v_threshold, "v_threshold", name)
     rst = _reset_of(name, node, reset, meta)
     if kind == "IF":
         return "if", dict(threshold=thr, reset=rst), _gain(_uniform(node.r, "r", name))
@@ -200,10 +224,16 @@ def neuron_from_node(name: str, node, dt: float, reset: str | None, li=None) -> 
 
 
 def write(model: SpikingNetwork, path: str | Path) -> Path:
+    """Write the network's NIR graph to ``path`` atomically (a temporary file, then a rename)."""
     import nir
 
-    nir.write(str(path), export(model))
-    return Path(path)
+    from spiketune.results import write_atomic
+
+    p = Path(path)
+    if p.is_dir():
+        raise NIRError(f"{p} is a folder; give the NIR file to write, e.g. {p / 'model.nir'}")
+    graph = export(model)
+    return write_atomic(p, lambda f: nir.write(f, graph))
 
 
 def _chain(graph) -> list[str]:
@@ -227,8 +257,24 @@ def _chain(graph) -> list[str]:
     return order
 
 
-def _uniform(arr, what: str, name: str) -> float:
-    vals = np.unique(np.asarray(arr, dtype=np.float64))
+def _array(arr, what: str, name: str, ndim: int | None = None) -> np.ndarray:
+    """``arr`` as a finite float64 array (of ``ndim`` dimensions); NIRError names node and field."""
+    try:
+        a = np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise NIRError(f"node '{name}': {what} is not numeric") from None
+    if ndim is not None and a.ndim != ndim:
+        raise NIRError(f"node '{name}': {what} has {a.ndim} dimensions {a.shape}, expected {ndim}")
+    if a.size == 0 or not np.isfinite(a).all():
+        raise NIRError(f"node '{name}': {what} is empty or holds NaN/inf values")
+    return a
+
+
+def _uniform(arr, what: str, name: str, allow_inf: bool = False) -> float:
+    a = np.asarray(arr, dtype=np.float64) if allow_inf else _array(arr, what, name)
+    if a.size == 0 or np.isnan(a).any():
+        raise NIRError(f"node '{name}': {what} is empty or holds NaN values")
+    vals = np.unique(a)
     if vals.size != 1 and not np.allclose(vals, vals[0], rtol=1e-6):
         raise NIRError(f"node '{name}': {what} differs between neurons; spiketune needs one per layer")
     return float(vals[0])
@@ -243,16 +289,22 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
     order = _chain(graph)
     nodes = graph.nodes
     inp = nodes[order[0]]
-    input_shape = tuple(int(v) for v in np.asarray(next(iter(inp.input_type.values()))).reshape(-1))
+    try:
+        raw_shape = np.asarray(next(iter(inp.input_type.values()))).reshape(-1)
+        input_shape = tuple(int(v) for v in raw_shape)
+    except (StopIteration, TypeError, ValueError, AttributeError):
+        raise NIRError(f"node '{order[0]}': the Input node has no usable shape") from None
+    if not input_shape or any(v < 1 for v in input_shape):
+        raise NIRError(f"node '{order[0]}': input shape {input_shape} must be positive sizes")
     if len(input_shape) == 4 and input_shape[0] == 1:
         input_shape = input_shape[1:]
-    tokens, layers, neurons_, pending, scale = [], [], [], None, 1.0
+    tokens, layers, neurons_, pending, scale, layer_nodes = [], [], [], None, 1.0, []
     nxt_kind = lambda n: type(nodes[order[order.index(n) + 1]]).__name__ if order.index(n) + 1 < len(order) else None
     for name in order[1:]:
         node = nodes[name]
         kind = type(node).__name__
         if kind in ("Conv2d",):
-            w = np.asarray(node.weight)
+            w = _array(node.weight, "weight", name, ndim=4)
             pad = node.padding
             if isinstance(pad, str):
                 raise NIRError(f"node '{name}': string padding '{pad}' is not supported")
@@ -261,13 +313,15 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
                 raise NIRError(f"node '{name}': only square kernels, symmetric padding/stride, groups=1")
             tok = f"{w.shape[0]}C{w.shape[2]}" + (f"p{int(p[0])}" if p[0] else "") + (f"s{int(s[0])}" if s[0] != 1 else "")
             tokens.append(tok)
-            pending = (w, np.asarray(node.bias) if node.bias is not None else np.zeros(w.shape[0]))
+            pending = (w, _bias(node.bias, w.shape[0], name))
             layers.append(pending)
+            layer_nodes.append(name)
         elif kind in ("Affine", "Linear"):
-            w = np.asarray(node.weight)
+            w = _array(node.weight, "weight", name, ndim=2)
             tokens.append(str(w.shape[0]))
-            pending = (w, np.asarray(node.bias) if kind == "Affine" else np.zeros(w.shape[0]))
+            pending = (w, _bias(node.bias, w.shape[0], name) if kind == "Affine" else np.zeros(w.shape[0]))
             layers.append(pending)
+            layer_nodes.append(name)
         elif kind in ("AvgPool2d", "SumPool2d"):
             k = np.broadcast_to(np.asarray(node.kernel_size), (2,))
             st = np.broadcast_to(np.asarray(node.stride), (2,))
@@ -292,7 +346,7 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
                 continue  # LI -> Threshold: one LIF without reset, read at the Threshold
             prev = nodes[order[order.index(name) - 1]]
             neurons_.append((*neuron_from_node(name, node, dt, reset,
-                                               prev if type(prev).__name__ == "LI" else None), scale))
+                                               prev if type(prev).__name__ == "LI" else None), scale, name))
             pending, scale = None, 1.0
         elif kind == "Output":
             break
@@ -305,20 +359,42 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
                        f"({', '.join(NEURON_NODES)})")
     arch = "-".join(tokens)
     classes = num_classes or (graph.metadata or {}).get("spiketune.classes")
+    if classes is not None and not (isinstance(classes, (int, np.integer)) and not isinstance(classes, bool)
+                                    and classes >= 1):
+        raise NIRError(f"the number of classes must be a positive integer, got {classes!r}")
+    for block, (w, _), node in zip(parse(arch, input_shape), layers, layer_nodes):  # before allocating
+        want = ((block.out_channels, block.in_shape[0], block.kernel, block.kernel) if block.kind == "conv"
+                else (block.out_channels, math.prod(block.in_shape)))
+        if w.shape != want:
+            raise NIRError(f"node '{node}': weights of shape {w.shape} do not fit its input "
+                           f"{block.in_shape} (expected {want})")
     net = build(arch, input_shape, int(classes) if classes else None)
     with torch.no_grad():
-        for block, (w, bias), (kind, params, gain, scale) in zip(net.blocks, layers, neurons_):
+        for block, (w, bias), (kind, params, gain, scale, node) in zip(net.blocks, layers, neurons_, strict=True):
             layer = block.weight_layer
             if tuple(layer.weight.shape) != w.shape:
                 raise NIRError(f"weights of shape {w.shape} do not fit layer {'-'.join(block.spec.tokens)} "
                                f"({tuple(layer.weight.shape)})")
             total = gain * scale
-            layer.weight.copy_(torch.as_tensor(w * total, dtype=layer.weight.dtype))
-            layer.bias.copy_(torch.as_tensor(bias * total, dtype=layer.bias.dtype))
+            scaled_w, scaled_b = (torch.as_tensor(a * total, dtype=layer.weight.dtype) for a in (w, bias))
+            if not (torch.isfinite(scaled_w).all() and torch.isfinite(scaled_b).all()):
+                raise NIRError(f"node '{node}': the input gain {total:.3g} makes the weights before it "
+                               f"overflow")
+            layer.weight.copy_(scaled_w)
+            layer.bias.copy_(scaled_b)
             block.neuron = NEURONS[kind](**params)
     if any(not b.neuron.spiking for b in net.blocks[:-1]):
         raise NIRError("a non-spiking LI node may only be the last neuron node of the chain")
     return net
+
+
+def _bias(bias, units: int, name: str) -> np.ndarray:
+    if bias is None:
+        return np.zeros(units)
+    b = _array(bias, "bias", name)
+    if b.shape != (units,):
+        raise NIRError(f"node '{name}': bias has shape {b.shape}, expected ({units},)")
+    return b
 
 
 def read(path: str | Path, num_classes: int | None = None, reset: str | None = None,

@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402,F401
 
+from spiketune.results import save_figure  # noqa: E402
+
 
 def firing_rates(runs: dict[str, Sequence[tuple[str, float]]], path: str | Path,
                  title: str = "Per-layer firing rate") -> Path:
@@ -31,7 +33,7 @@ def firing_rates(runs: dict[str, Sequence[tuple[str, float]]], path: str | Path,
     if len(names) > 1:
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -59,7 +61,7 @@ def training_curves(history: Sequence[dict], path: str | Path) -> Path:
         ax.set_title(title)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -79,7 +81,7 @@ def hardware_cycles(layers: Sequence[dict], path: str | Path, title: str = "Cycl
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -110,7 +112,7 @@ def slope_curves(rows: Sequence[dict], path: str | Path, cost: str = "fps_per_w"
         ax.legend(fontsize=8)
     axes[2].yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -152,7 +154,7 @@ def beta_threshold_heatmaps(rows: Sequence[dict], path: str | Path,
     if chosen is not None or best is not None:
         axes[0].legend(loc="upper left", fontsize=7, framealpha=0.8)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -174,7 +176,7 @@ def pareto_front(points: Sequence[tuple[float, float]], on_front: Sequence[bool]
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -199,7 +201,7 @@ def surrogate_profiles(curves: Sequence[tuple[str, dict]], path: str | Path) -> 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)
 
@@ -233,6 +235,6 @@ def dataset_samples(x: Sequence, labels: Sequence[int], path: str | Path, title:
             ax.set_yticks([])
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return Path(path)

@@ -8,7 +8,7 @@ Unknown keys and out-of-range values raise :class:`ConfigError` naming the field
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -90,7 +90,7 @@ class ModelConfig(_Section):
 class TrainConfig(_Section):
     epochs: int = Field(15, ge=1)
     lr: float = Field(5e-3, gt=0.0)
-    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_betas: tuple[Annotated[float, Field(ge=0.0, lt=1.0)], Annotated[float, Field(ge=0.0, lt=1.0)]] = (0.9, 0.999)
     weight_decay: float = Field(0.0, ge=0.0)
     scheduler: Literal["cosine", "cosine_restarts", "none"] = "cosine"
     t_max: int | None = Field(None, ge=1)  # cosine: iterations to anneal over (default: all)
@@ -101,7 +101,7 @@ class TrainConfig(_Section):
     correct_rate: float = Field(1.0, ge=0.0, le=1.0)
     incorrect_rate: float = Field(0.0, ge=0.0, le=1.0)
     grad_clip: float | None = Field(None, gt=0.0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)  # numpy's seed range
 
 
 class ProfileConfig(_Section):

@@ -8,11 +8,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..snn_dse.config import HardwareConfig
+from ..snn_dse.config import MAX_COUNT, Energy, HardwareConfig
 
 
 class HybridConfig(HardwareConfig):
     kind: Literal["hybrid"] = "hybrid"  # type: ignore[assignment]
-    dense_rows: int = Field(1, ge=1)  # PE_ARRAY_ROW_SIZE: output channels per pass; pe_array.sv
+    dense_rows: int = Field(1, ge=1, le=MAX_COUNT)  # PE_ARRAY_ROW_SIZE: output channels per pass; pe_array.sv
     # wires one column of IC*K*K PEs, so one [RTL-H]
-    dense_mac_pj: float = Field(2.0, ge=0)  # one multiply-accumulate of the PE column [A]
+    dense_mac_pj: Energy = 2.0  # one multiply-accumulate of the PE column [A]
