@@ -10,6 +10,7 @@ import pg
 import pytest
 import yaml
 
+from spiketune import schema
 from spiketune.errors import ConfigError
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.predict import fit, predict
@@ -42,6 +43,24 @@ def test_pareto_matches_brute_force(seed):
 def test_pareto_ignores_nan():
     p = np.array([[1.0, np.nan], [0.5, 1.0], [0.4, 2.0]])
     assert non_dominated(p, ["max", "min"]).tolist() == [False, True, False]
+
+
+def unknown_metric_columns(csv_path):
+    """Columns of a results table that are neither a run id, a setting, a layer's rate, a
+    search objective nor a metric of the schema."""
+    import csv
+
+    from spiketune.explore.search import OBJECTIVES
+    from spiketune.training import config
+
+    sections = set(config.RunConfig().to_dict())
+    with open(csv_path) as f:
+        columns = next(csv.reader(f))
+    known = {"run", "trial", "pareto"}
+    return [c for c in columns if c not in known and c.split(".")[0] not in sections
+            and not c.startswith(schema.LAYER_RATE_PREFIX)
+            and not (c.startswith("objective.") and c.split(".", 1)[1] in OBJECTIVES)
+            and c not in schema.METRICS]
 
 
 def test_sweep_points_union_and_dedup():
@@ -85,6 +104,8 @@ def test_sweep_writes_slope_and_heatmap_figures(tmp_path):
         {"model.beta": [0.3, 0.8], "model.threshold": [0.5, 1.0]}]})
     rows = run_sweep(sc, tmp_path, progress=False)
     assert len(rows) == 8
+    assert unknown_metric_columns(tmp_path / "results.csv") == []
+    assert {m.name for m in schema.TABLE} <= set(rows[0])
     figs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
     assert figs == ["grid0_slope_fps_per_w.png", "grid0_slope_latency.png", "grid1_beta_threshold.png"]
     from PIL import Image
@@ -139,6 +160,9 @@ def test_search_sqlite_writes_study_and_pareto(tmp_path):
     pts = np.array([t.values for t in done])
     expected = brute_front(pts, ["max", "min"]).sum()
     assert len(front) == expected >= 1
+    assert unknown_metric_columns(out / "trials.csv") == []
+    trials = json.loads((out / "trials.json").read_text())
+    assert {m.name for m in schema.TRIAL} | {"objective.accuracy", "objective.latency"} <= set(trials[0])
 
 
 @pytest.fixture

@@ -25,15 +25,15 @@ from typing import Any
 
 import torch
 
-from spiketune import __version__
-from spiketune.training import config as cfgmod
-from spiketune.training.config import RunConfig
-from spiketune.hardware import HardwareConfig
+from spiketune import __version__, schema
+from spiketune.hardware import CostReport, HardwareConfig
 from spiketune.hardware.report import cost
 from spiketune.measure.neurobench import Counter as NeuroBenchCounter
-from spiketune.reporting.plots import firing_rates, hardware_cycles, training_curves
 from spiketune.measure.profile import run_profile
+from spiketune.reporting.plots import firing_rates, hardware_cycles, training_curves
 from spiketune.results import write_csv, write_json, write_text
+from spiketune.training import config as cfgmod
+from spiketune.training.config import RunConfig
 from spiketune.training.trainer import TrainingDiverged, build_model, load_splits, train
 
 
@@ -105,24 +105,38 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
                        seed=cfg.train.seed, observe=neurobench.update)
     history = [asdict(h) for h in result.history]
     metrics: dict[str, Any] = {
-        "test_accuracy": prof.accuracy, "best_val_accuracy": result.best_val_accuracy,
-        "best_epoch": result.best_epoch, "epochs_run": len(history),
+        schema.TEST_ACCURACY.name: prof.accuracy, schema.BEST_VAL_ACCURACY.name: result.best_val_accuracy,
+        "best_epoch": result.best_epoch, schema.EPOCHS_RUN.name: len(history),
         "stopped_early": result.stopped_early, "profile": prof.to_dict(),
-        "chi": history[-1]["chi"], "param_chi": history[-1]["param_chi"],
+        schema.CHI.name: history[-1]["chi"], schema.PARAM_CHI.name: history[-1]["param_chi"],
         "surrogate_widths": history[-1]["layer_width"],
         "environment": environment(config_dir)}
-    layer_rows = [asdict(l) for l in prof.layers]
-    metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()
-    hardware_cycles(metrics["hardware"]["layers"], out / "hardware_cycles.png",
-                    title=f"Cycles per layer ({metrics['hardware']['latency_cycles']:.0f} cycles/inference)")
+    layer_rows = [asdict(layer) for layer in prof.layers]
+    metrics["hardware"] = cost_results(out, hardware)[0].to_dict()
     metrics["neurobench"] = asdict(neurobench.result(prof))
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)
-    firing_rates({"test set": [(l.name, l.firing_rate) for l in prof.layers]},
+    firing_rates({"test set": [(layer.name, layer.firing_rate) for layer in prof.layers]},
                  out / "firing_rates.png")
     training_curves(history, out / "training.png")
     write_json(out / "metrics.json", metrics)
     return metrics
+
+
+def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | None = None,
+                 fixed_point: bool | None = None) -> tuple[CostReport, Path | None]:
+    """Cost a results folder's traces (or a bare trace folder) on an accelerator (a validated
+    hardware config, default: the default design); in a results folder write hardware.json,
+    hardware_layers.csv and hardware_cycles.png there. Returns the report and that folder."""
+    folder = Path(folder)
+    trace_dir = folder / "traces" if (folder / "traces").is_dir() else folder
+    out = folder if trace_dir != folder else None
+    rep = cost(trace_dir, hardware, cores, out_dir=out, fixed_point=fixed_point)
+    if out is not None:
+        hardware_cycles([layer.to_dict() for layer in rep.layers], out / "hardware_cycles.png",
+                        title=f"Cycles per layer ({rep.accelerator}, {rep.mode} mode, "
+                              f"{schema.LATENCY_CYCLES.show(rep.latency_cycles)})")
+    return rep, out
 
 
 def load_model(results_dir: str | Path):
@@ -130,7 +144,7 @@ def load_model(results_dir: str | Path):
     from spiketune.errors import SpiketuneError
     out = Path(results_dir)
     try:
-        saved = torch.load(out / "model.pt", map_location="cpu", weights_only=False)
+        saved = torch.load(out / "model.pt", map_location="cpu", weights_only=True)
     except Exception as e:
         raise SpiketuneError(f"cannot read {out / 'model.pt'}: {type(e).__name__}: {e}") from None
     cfg = cfgmod.from_dict(saved["config"])
