@@ -6,10 +6,10 @@ import time
 
 import numpy as np
 import optuna
-import pg
 import pytest
 import yaml
 
+import pg
 from spiketune import schema
 from spiketune.errors import ConfigError
 from spiketune.explore.pareto import non_dominated
@@ -183,9 +183,10 @@ def test_postgres_two_workers_survive_a_killed_worker(tmp_path, pg_server):
     server, url = pg_server
     path = _search_yaml(tmp_path, epochs=4)  # trials outlast the heartbeat grace period
     trials = 8
-    cmd = lambda i: [sys.executable, "-m", "spiketune", "search", str(path), "--out",
-                     str(tmp_path / f"w{i}"), "--trials", str(trials), "--storage", url,
-                     "--study", "shared", "--heartbeat", "1", "--grace", "2", "--no-progress"]
+    def cmd(i):
+        return [sys.executable, "-m", "spiketune", "search", str(path), "--out",
+                str(tmp_path / f"w{i}"), "--trials", str(trials), "--storage", url,
+                "--study", "shared", "--heartbeat", "1", "--grace", "2", "--no-progress"]
     victim = subprocess.Popen(cmd(0), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     survivor = subprocess.Popen(cmd(1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     storage = optuna.storages.RDBStorage(url)
@@ -272,7 +273,8 @@ def test_median_pruner_stops_a_trial_below_the_median(tmp_path):
     states = [t.state for t in study.trials]
     assert states == [TrialState.COMPLETE] * 3 + [TrialState.PRUNED]
     pruned = study.trials[3]
-    assert "below the median" in pruned.user_attrs["pruned_reason"] and list(pruned.intermediate_values) == [1]
+    assert "below the median" in pruned.user_attrs["pruned_reason"]
+    assert list(pruned.intermediate_values) == [1]
     folder = tmp_path / "trials" / "s-3"
     assert (folder / "config.yaml").is_file() and not (folder / "metrics.json").exists()
     with pytest.raises(ConfigError, match="single objective"):
@@ -291,7 +293,8 @@ def test_predictor_keeps_the_model_that_cross_validates_better():
         rows.append({"model.beta": beta, "model.threshold": thr,
                      "latency_cycles": 50_000 + 20_000 * beta - 9_000 * thr})
     p = fit(rows)
-    assert p.method == "ridge" and p.cv_mae == p.cv_mae_by_method["ridge"] < p.cv_mae_by_method["gradient boosting"]
+    assert p.method == "ridge"
+    assert p.cv_mae == p.cv_mae_by_method["ridge"] < p.cv_mae_by_method["gradient boosting"]
     assert p.cv_mae < 0.1 * p.baseline_mae
     assert abs(predict(p, {"model.beta": 0.5, "model.threshold": 1.0}) - 51_000) < 500
 

@@ -8,8 +8,8 @@ import time
 import pytest
 import torch
 
-from spiketune.training import config
 from spiketune.explore.run import run
+from spiketune.training import config
 from spiketune.training.trainer import CHECKPOINT, train
 
 
@@ -20,7 +20,7 @@ def test_default_network_learns_digits(tmp_path):
     saved = config.load(tmp_path / "config.yaml")
     assert saved == config.RunConfig().resolved()
     layers = m["profile"]["layers"]
-    assert all(0 < l["firing_rate"] < 1 for l in layers)
+    assert all(0 < layer["firing_rate"] < 1 for layer in layers)
     # the NeuroBench counts come from the same test pass as the profile
     nb, prof = m["neurobench"], m["profile"]
     assert nb["accuracy"] == m["test_accuracy"]
@@ -32,7 +32,7 @@ def test_training_is_deterministic(tiny_cfg):
     a = train(tiny_cfg, progress=False)
     b = train(tiny_cfg, progress=False)
     assert [h.loss for h in a.history] == [h.loss for h in b.history]
-    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+    for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
         assert torch.equal(pa, pb)
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -56,7 +56,7 @@ def training_curves(history: Sequence[dict], path: str | Path) -> Path:
     axes[3].set_ylabel("chi (fraction reached by gradient)")
     axes[3].set_ylim(0, 1.05)
     axes[3].legend(fontsize=8)
-    for ax, title in zip(axes, ("Loss", "Accuracy", "Firing rate", "Chi")):
+    for ax, title in zip(axes, ("Loss", "Accuracy", "Firing rate", "Chi"), strict=True):
         ax.set_xlabel("epoch")
         ax.set_title(title)
         ax.grid(alpha=0.3)
@@ -68,14 +68,14 @@ def training_curves(history: Sequence[dict], path: str | Path) -> Path:
 
 def hardware_cycles(layers: Sequence[dict], path: str | Path, title: str = "Cycles per layer") -> Path:
     """Stacked bars per layer of its cycles by activity (a CostReport layer's ``breakdown``)."""
-    names = [l["name"] for l in layers]
-    parts = list(dict.fromkeys(k for l in layers for k in l["breakdown"]))
+    names = [layer["name"] for layer in layers]
+    parts = list(dict.fromkeys(k for layer in layers for k in layer["breakdown"]))
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     bottom = [0.0] * len(layers)
     for part in parts:
-        vals = [l["breakdown"].get(part, 0.0) for l in layers]
+        vals = [layer["breakdown"].get(part, 0.0) for layer in layers]
         ax.bar(names, vals, bottom=bottom, label=part)
-        bottom = [b + v for b, v in zip(bottom, vals)]
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax.set_ylabel("cycles per inference (mean)")
     ax.set_xlabel("layer")
     ax.set_title(title)
@@ -122,7 +122,7 @@ def beta_threshold_heatmaps(rows: Sequence[dict], path: str | Path,
     panels = ((schema.TEST_ACCURACY, "viridis"), (schema.LATENCY_CYCLES, "magma_r"),
               (schema.FIRING_RATE, "cividis"))
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), dpi=120)
-    for ax, (m, cmap) in zip(axes, panels):
+    for ax, (m, cmap) in zip(axes, panels, strict=True):
         grid = np.full((len(thrs), len(betas)), np.nan)
         for r in rows:
             grid[thrs.index(float(r["model.threshold"])), betas.index(float(r["model.beta"]))] = \
@@ -153,16 +153,18 @@ def beta_threshold_heatmaps(rows: Sequence[dict], path: str | Path,
 
 
 def pareto_front(points: Sequence[tuple[float, float]], on_front: Sequence[bool], path: str | Path,
-                 xlabel: str = schema.LATENCY_CYCLES.axis_label, ylabel: str = schema.TEST_ACCURACY.axis_label,
+                 xlabel: str = schema.LATENCY_CYCLES.axis_label,
+                 ylabel: str = schema.TEST_ACCURACY.axis_label,
                  title: str = "Accuracy vs hardware cost") -> Path:
     """Scatter of trials, non-dominated ones highlighted and joined, dominated ones grey."""
     fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
-    dom = [p for p, f in zip(points, on_front) if not f]
-    front = sorted(p for p, f in zip(points, on_front) if f)
+    dom = [p for p, f in zip(points, on_front, strict=True) if not f]
+    front = sorted(p for p, f in zip(points, on_front, strict=True) if f)
     if dom:
-        ax.scatter(*zip(*dom), color="0.7", label="dominated", s=22)
+        ax.scatter(*zip(*dom, strict=True), color="0.7", label="dominated", s=22)
     if front:
-        ax.plot(*zip(*front), color="C3", marker="o", label="Pareto front", drawstyle="steps-post")
+        ax.plot(*zip(*front, strict=True), color="C3", marker="o", label="Pareto front",
+                drawstyle="steps-post")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

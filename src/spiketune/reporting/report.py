@@ -106,10 +106,10 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list
         if hw:
             secs.append(Section("Hardware per layer (best-accuracy run)",
                                 images=[("cycles per layer", run_dir / "hardware_cycles.png")],
-                                tables=[("layers", [{k: l[k] for k in ("name", "unit", "cores", "groups",
+                                tables=[("layers", [{k: layer[k] for k in ("name", "unit", "cores", "groups",
                                          "latency_cycles", "accumulate_cycles", "activate_cycles",
                                          "core_utilisation", "input_events", "dropped_fraction")
-                                         if k in l} for l in hw["layers"]])]))
+                                         if k in layer} for layer in hw["layers"]])]))
     from spiketune.network import surrogate as sg
 
     def width(r: dict[str, Any]) -> float:  # the run's width, or its family's default
@@ -124,7 +124,8 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list
     p = plots.surrogate_profiles(prof, files / "surrogate_profiles.png")
     secs.append(Section("Surrogate derivatives", "dS/dU versus U - threshold for the surrogates "
                         "and slopes of this study.", images=[("surrogate derivative profiles", p)]))
-    secs.append(Section("All runs", tables=[("one row per run", [{k: r.get(k) for k in COLUMNS} for r in rows])]))
+    secs.append(Section("All runs", tables=[("one row per run",
+                                             [{k: r.get(k) for k in COLUMNS} for r in rows])]))
     return secs
 
 
@@ -135,8 +136,8 @@ def _run_sections(root: Path, m: dict[str, Any]) -> list[Section]:
                                        ("cycles per layer", "hardware_cycles.png")) if (root / f).is_file()]
     return [Section("Summary", tables=[("run", summary)]), Section("Figures", images=imgs),
             Section("Layers", tables=[("sparsity", m["profile"]["layers"]),
-                                      ("hardware", [{k: v for k, v in l.items() if k != "breakdown"}
-                                                    for l in hw.get("layers", [])])])]
+                                      ("hardware", [{k: v for k, v in layer.items() if k != "breakdown"}
+                                                    for layer in hw.get("layers", [])])])]
 
 
 def _search_sections(root: Path, trials: list[dict[str, Any]]) -> list[Section]:
