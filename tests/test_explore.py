@@ -6,10 +6,11 @@ import time
 
 import numpy as np
 import optuna
-import pg
 import pytest
 import yaml
 
+import pg
+from spiketune import schema
 from spiketune.errors import ConfigError
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.predict import fit, predict
@@ -42,6 +43,24 @@ def test_pareto_matches_brute_force(seed):
 def test_pareto_ignores_nan():
     p = np.array([[1.0, np.nan], [0.5, 1.0], [0.4, 2.0]])
     assert non_dominated(p, ["max", "min"]).tolist() == [False, True, False]
+
+
+def unknown_metric_columns(csv_path):
+    """Columns of a results table that are neither a run id, a setting, a layer's rate, a
+    search objective nor a metric of the schema."""
+    import csv
+
+    from spiketune.explore.search import OBJECTIVES
+    from spiketune.training import config
+
+    sections = set(config.RunConfig().to_dict())
+    with open(csv_path) as f:
+        columns = next(csv.reader(f))
+    known = {"run", "trial", "pareto"}
+    return [c for c in columns if c not in known and c.split(".")[0] not in sections
+            and not c.startswith(schema.LAYER_RATE_PREFIX)
+            and not (c.startswith("objective.") and c.split(".", 1)[1] in OBJECTIVES)
+            and c not in schema.METRICS]
 
 
 def test_sweep_points_union_and_dedup():
@@ -85,6 +104,8 @@ def test_sweep_writes_slope_and_heatmap_figures(tmp_path):
         {"model.beta": [0.3, 0.8], "model.threshold": [0.5, 1.0]}]})
     rows = run_sweep(sc, tmp_path, progress=False)
     assert len(rows) == 8
+    assert unknown_metric_columns(tmp_path / "results.csv") == []
+    assert {m.name for m in schema.TABLE} <= set(rows[0])
     figs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
     assert figs == ["grid0_slope_fps_per_w.png", "grid0_slope_latency.png", "grid1_beta_threshold.png"]
     from PIL import Image
@@ -139,6 +160,9 @@ def test_search_sqlite_writes_study_and_pareto(tmp_path):
     pts = np.array([t.values for t in done])
     expected = brute_front(pts, ["max", "min"]).sum()
     assert len(front) == expected >= 1
+    assert unknown_metric_columns(out / "trials.csv") == []
+    trials = json.loads((out / "trials.json").read_text())
+    assert {m.name for m in schema.TRIAL} | {"objective.accuracy", "objective.latency"} <= set(trials[0])
 
 
 @pytest.fixture
@@ -159,9 +183,10 @@ def test_postgres_two_workers_survive_a_killed_worker(tmp_path, pg_server):
     server, url = pg_server
     path = _search_yaml(tmp_path, epochs=4)  # trials outlast the heartbeat grace period
     trials = 8
-    cmd = lambda i: [sys.executable, "-m", "spiketune", "search", str(path), "--out",
-                     str(tmp_path / f"w{i}"), "--trials", str(trials), "--storage", url,
-                     "--study", "shared", "--heartbeat", "1", "--grace", "2", "--no-progress"]
+    def cmd(i):
+        return [sys.executable, "-m", "spiketune", "search", str(path), "--out",
+                str(tmp_path / f"w{i}"), "--trials", str(trials), "--storage", url,
+                "--study", "shared", "--heartbeat", "1", "--grace", "2", "--no-progress"]
     victim = subprocess.Popen(cmd(0), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     survivor = subprocess.Popen(cmd(1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     storage = optuna.storages.RDBStorage(url)
@@ -248,7 +273,8 @@ def test_median_pruner_stops_a_trial_below_the_median(tmp_path):
     states = [t.state for t in study.trials]
     assert states == [TrialState.COMPLETE] * 3 + [TrialState.PRUNED]
     pruned = study.trials[3]
-    assert "below the median" in pruned.user_attrs["pruned_reason"] and list(pruned.intermediate_values) == [1]
+    assert "below the median" in pruned.user_attrs["pruned_reason"]
+    assert list(pruned.intermediate_values) == [1]
     folder = tmp_path / "trials" / "s-3"
     assert (folder / "config.yaml").is_file() and not (folder / "metrics.json").exists()
     with pytest.raises(ConfigError, match="single objective"):
@@ -267,7 +293,8 @@ def test_predictor_keeps_the_model_that_cross_validates_better():
         rows.append({"model.beta": beta, "model.threshold": thr,
                      "latency_cycles": 50_000 + 20_000 * beta - 9_000 * thr})
     p = fit(rows)
-    assert p.method == "ridge" and p.cv_mae == p.cv_mae_by_method["ridge"] < p.cv_mae_by_method["gradient boosting"]
+    assert p.method == "ridge"
+    assert p.cv_mae == p.cv_mae_by_method["ridge"] < p.cv_mae_by_method["gradient boosting"]
     assert p.cv_mae < 0.1 * p.baseline_mae
     assert abs(predict(p, {"model.beta": 0.5, "model.threshold": 1.0}) - 51_000) < 500
 

@@ -8,8 +8,8 @@ import time
 import pytest
 import torch
 
-from spiketune.training import config
 from spiketune.explore.run import run
+from spiketune.training import config
 from spiketune.training.trainer import CHECKPOINT, train
 
 
@@ -20,7 +20,7 @@ def test_default_network_learns_digits(tmp_path):
     saved = config.load(tmp_path / "config.yaml")
     assert saved == config.RunConfig().resolved()
     layers = m["profile"]["layers"]
-    assert all(0 < l["firing_rate"] < 1 for l in layers)
+    assert all(0 < layer["firing_rate"] < 1 for layer in layers)
     # the NeuroBench counts come from the same test pass as the profile
     nb, prof = m["neurobench"], m["profile"]
     assert nb["accuracy"] == m["test_accuracy"]
@@ -38,7 +38,7 @@ def test_training_is_deterministic(tiny_cfg):
     a = train(tiny_cfg, progress=False)
     b = train(tiny_cfg, progress=False)
     assert [h.loss for h in a.history] == [h.loss for h in b.history]
-    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+    for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
         assert torch.equal(pa, pb)
 
 
@@ -98,3 +98,40 @@ def test_bad_input_is_one_clear_error_and_writes_nothing(tmp_path, args, msg):
     assert r.returncode == 2
     assert msg in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
+
+
+def test_checkpoint_holds_only_tensors_and_plain_values(tiny_cfg, tmp_path):
+    """The file loads with weights_only=True, and restoring it into freshly built objects
+    gives back the saved weights, optimizer and scheduler states, RNG and loop state."""
+    from spiketune.training.checkpoint import Checkpoint
+    from spiketune.training.trainer import _scheduler, build_model, load_splits
+
+    cfg = config.with_overrides(tiny_cfg, {"train.epochs": 2}).resolved()
+    result = train(cfg, tmp_path, progress=False)
+    saved = torch.load(tmp_path / CHECKPOINT, weights_only=True)
+    assert saved["epoch"] == 2 and saved["config"] == cfg.to_dict()
+    tr, _, _ = load_splits(cfg)
+    model = build_model(cfg, tr.input_shape, tr.num_classes)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
+    sched = _scheduler(cfg, opt, 1)
+    torch.manual_seed(12345)
+    state = Checkpoint(tmp_path / CHECKPOINT, cfg.to_dict(), model, opt, sched).restore()
+    assert torch.equal(torch.get_rng_state(), saved["rng"])
+    for k, v in saved["model"].items():
+        assert torch.equal(model.state_dict()[k], v)
+    restored = opt.state_dict()["state"]
+    assert restored.keys() == saved["optimizer"]["state"].keys()
+    for i, st in saved["optimizer"]["state"].items():
+        assert all(torch.equal(restored[i][k], v) for k, v in st.items())
+    assert sched.state_dict() == saved["scheduler"]
+    assert state.epoch == 2 and [h["loss"] for h in state.history] == [h.loss for h in result.history]
+    assert state.best.epoch == result.best_epoch and state.best.acc == result.best_val_accuracy
+
+
+def test_a_checkpoint_holding_arbitrary_objects_is_refused(tiny_cfg, tmp_path):
+    from spiketune.errors import SpiketuneError
+
+    torch.save({"epoch": 1, "config": tiny_cfg.resolved().to_dict(), "payload": object()},
+               tmp_path / CHECKPOINT)
+    with pytest.raises(SpiketuneError, match="checkpoint.pt is unreadable"):
+        train(tiny_cfg, tmp_path, progress=False)

@@ -5,18 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import typer
 import yaml
 
+from spiketune import schema
 from spiketune.data.registry import SPECS as DATASETS
-from spiketune.training import config as cfgmod
 from spiketune.errors import SpiketuneError
+from spiketune.training import config as cfgmod
 
 app = typer.Typer(add_completion=False, no_args_is_help=False,
                   help="Train SNNs, profile their sparsity and cost them on an event-driven accelerator.")
+
+
+HW_SHOWN = (schema.LATENCY_CYCLES, schema.FPS, schema.POWER_W, schema.FPS_PER_W)  # printed per run
 
 
 def _guard(fn: Callable[[], Any]) -> Any:
@@ -42,8 +47,8 @@ def _overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def make_config(config: Optional[Path], dataset: Optional[str], arch: Optional[str],
-                epochs: Optional[int], sets: list[str], data_root: Optional[Path] = None) -> cfgmod.RunConfig:
+def make_config(config: Path | None, dataset: str | None, arch: str | None,
+                epochs: int | None, sets: list[str], data_root: Path | None = None) -> cfgmod.RunConfig:
     cfg = cfgmod.load(config) if config else cfgmod.RunConfig()
     ov = _overrides(sets)
     if dataset:
@@ -69,7 +74,7 @@ def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML
         arch: Optional[str] = typer.Option(None, help="e.g. 32C3-P2-32C3-MP2-256-10"),
         epochs: Optional[int] = typer.Option(None, help="training epochs"),
         set_: list[str] = typer.Option([], "--set", help="override, e.g. model.beta=0.9"),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="results folder"),
+        out: Path | None = typer.Option(None, "--out", "-o", help="results folder"),
         progress: bool = typer.Option(True, help="show a progress bar")) -> None:
     """Train, profile and cost one network (default: digits) into a results folder.
 
@@ -82,16 +87,14 @@ def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML
         m = run_job(cfg, folder, progress=progress,
                     config_dir=config.resolve().parent if config else None)
         typer.echo(f"results: {folder}")
-        typer.echo(f"test accuracy {100 * m['test_accuracy']:.2f}%  "
-                   f"firing rate {100 * m['profile']['firing_rate']:.2f}%  "
+        typer.echo(f"test accuracy {schema.TEST_ACCURACY.show(m['test_accuracy'])}  "
+                   f"firing rate {schema.FIRING_RATE.show(schema.FIRING_RATE.read(m))}  "
                    f"synops/sample {m['profile']['synops'] / m['profile']['num_samples']:.3g}")
-        for l in m["profile"]["layers"]:
-            typer.echo(f"  {l['name']:<24} rate {100 * l['firing_rate']:6.2f}%  "
-                       f"spikes {l['spikes']:>10}  synops {l['synops']:>12}")
+        for layer in m["profile"]["layers"]:
+            typer.echo(f"  {layer['name']:<24} rate {100 * layer['firing_rate']:6.2f}%  "
+                       f"spikes {layer['spikes']:>10}  synops {layer['synops']:>12}")
         if "hardware" in m:
-            h = m["hardware"]
-            typer.echo(f"hardware: {h['latency_cycles']:.0f} cycles/sample, {h['fps']:.1f} FPS, "
-                       f"{h['power_w']:.3f} W, {h['fps_per_w']:.1f} FPS/W")
+            typer.echo("hardware: " + ", ".join(x.show(x.read(m)) for x in HW_SHOWN))
 
     _guard(go)
 
@@ -100,8 +103,8 @@ def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML
 def export(results: Path = typer.Argument(..., help="results folder of a trained network"),
            target: Path = typer.Argument(..., help="NIR file to write, e.g. model.nir")) -> None:
     """Write a trained network as a NIR graph (HDF5)."""
-    from spiketune.interop import nir_io
     from spiketune.explore.run import load_model
+    from spiketune.interop import nir_io
 
     def go() -> None:
         model, _ = load_model(results)
@@ -109,26 +112,6 @@ def export(results: Path = typer.Argument(..., help="results folder of a trained
         typer.echo(f"wrote {target} ({model.arch})")
 
     _guard(go)
-
-
-def _profile_nir(model_file: Path, dataset: str, num_steps: Optional[int], out: Path, reset: Optional[str],
-                 root: Optional[Path]) -> Path:
-    """Import a NIR model, run it on a dataset's test split and write its traces."""
-    from spiketune.data.datasets import get_dataset
-    from spiketune.data.registry import spec
-    from spiketune.interop import nir_io
-    from spiketune.measure.profile import run_profile
-    from spiketune.results import write_json
-
-    num_steps = num_steps or spec(dataset).num_steps
-    ds = get_dataset(dataset, "test", root, num_steps=num_steps, progress=True)
-    model = nir_io.read(model_file, num_classes=ds.num_classes, reset=reset)
-    prof = run_profile(model, ds, num_steps, "events" if ds.frames else "direct",
-                       trace_dir=out / "traces")
-    write_json(out / "profile.json", prof.to_dict())
-    typer.echo(f"{model_file} -> {model.arch}: accuracy {100 * prof.accuracy:.2f}% on {dataset}, "
-               f"firing rate {100 * prof.firing_rate:.2f}%")
-    return out
 
 
 def _is_trained_run(folder: Path) -> bool:
@@ -151,34 +134,29 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
        hw_config: Optional[Path] = typer.Option(None, "--hw-config", help="hardware YAML"),
        accelerator: Optional[str] = typer.Option(None, help="design to cost on: snn_dse | hybrid "
                                                   "(default: the YAML's kind, else snn_dse)"),
-       mode: Optional[str] = typer.Option(None, help="ideal | rtl"),
-       pipeline: Optional[str] = typer.Option(None, help="sequential | layer_pipelined"),
-       cores: Optional[str] = typer.Option(None, help="cores per layer, e.g. 16,32,50,10"),
-       budget: Optional[int] = typer.Option(None, help="allocate this many cores across layers"),
-       clock_mhz: Optional[float] = typer.Option(None, help="clock frequency (MHz)"),
-       fixed_point: Optional[bool] = typer.Option(
+       mode: str | None = typer.Option(None, help="ideal | rtl"),
+       pipeline: str | None = typer.Option(None, help="sequential | layer_pipelined"),
+       cores: str | None = typer.Option(None, help="cores per layer, e.g. 16,32,50,10"),
+       budget: int | None = typer.Option(None, help="allocate this many cores across layers"),
+       clock_mhz: float | None = typer.Option(None, help="clock frequency (MHz)"),
+       fixed_point: bool | None = typer.Option(
            None, "--fixed-point/--float", help="events from the bit-exact fixed-point run "
            "(default: when trained with quantised weights)")) -> None:
     """Cost a trained network's spike traces on the accelerator model.
 
     Prints the costing; writes it where --out or --tag names (with --model: into RESULTS),
     never over a trained run's own traces or costing."""
+    from spiketune.explore.run import cost_results
     from spiketune.hardware import build
     from spiketune.results import check_name, folder_lock
-    from spiketune.hardware.config import from_dict
     from spiketune.hardware.config import load as load_hw
-    from spiketune.hardware.report import cost
-    from spiketune.reporting.plots import hardware_cycles
+    from spiketune.hardware.config import parse_cores, with_flags
+    from spiketune.interop.nir_profile import profile_nir
 
     def go() -> None:
-        cfg = load_hw(hw_config)
-        upd = {k: v for k, v in dict(kind=accelerator, mode=mode, pipeline=pipeline, core_budget=budget,
-                                      clock_mhz=clock_mhz).items() if v is not None}
-        cfg = from_dict({**cfg.model_dump(), **upd})
-        try:
-            core_list = [int(c) for c in cores.split(",")] if cores else None
-        except ValueError:
-            raise cfgmod.ConfigError(f"--cores expects integers like 16,32,50,10, got '{cores}'") from None
+        cfg = with_flags(load_hw(hw_config), kind=accelerator, mode=mode, pipeline=pipeline,
+                         core_budget=budget, clock_mhz=clock_mhz)
+        core_list = parse_cores(cores)
         if out is not None and tag is not None:
             raise cfgmod.ConfigError("give --out or --tag, not both")
         dest = results / "hw" / check_name(tag, "--tag") if tag is not None else out
@@ -190,36 +168,37 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
                                          f"and costing are kept (use --tag or another folder)")
         if model is not None:
             with folder_lock(results):
-                _profile_nir(model, dataset, num_steps, results, reset, data_root)
-        trace_dir = results / "traces" if (results / "traces").is_dir() else results
+                net, prof = profile_nir(model, dataset, num_steps, results, reset, data_root)
+            typer.echo(f"{model} -> {net.arch}: accuracy {100 * prof.accuracy:.2f}% on {dataset}, "
+                       f"firing rate {100 * prof.firing_rate:.2f}%")
         if dest is None:
-            rep = cost(trace_dir, cfg, core_list, fixed_point=fixed_point)
+            rep = cost_results(results, cfg, core_list, fixed_point)
         else:
             with folder_lock(dest):
-                rep = cost(trace_dir, cfg, core_list, out_dir=dest, fixed_point=fixed_point)
-                hardware_cycles([l.to_dict() for l in rep.layers], dest / "hardware_cycles.png",
-                                title=f"Cycles per layer ({rep.accelerator}, {rep.mode} mode, "
-                                      f"{rep.latency_cycles:.0f} cycles/inference)")
+                rep = cost_results(results, cfg, core_list, fixed_point, out_dir=dest)
         cols = build(cfg).table(rep)
         typer.echo(f"{'layer':<10}{'unit':<13}" + "".join(f"{h:>10}" for h, _, _ in cols))
-        for l in rep.layers:
-            row = l.to_dict()
-            typer.echo(f"{l.name:<10}{l.unit:<13}" + "".join(f"{row[k]:>10{f}}" for _, k, f in cols))
-        typer.echo(f"latency {rep.latency_cycles:.0f} cycles = {rep.latency_us:.2f} us at "
-                   f"{rep.clock_mhz:g} MHz | {rep.fps:.1f} FPS | {rep.power_w:.3f} W | "
-                   f"{rep.fps_per_w:.1f} FPS/W | {rep.total_cores} cores "
-                   f"({rep.accelerator}, {rep.mode}, {rep.pipeline})")
+        for layer in rep.layers:
+            row = layer.to_dict()
+            typer.echo(f"{layer.name:<10}{layer.unit:<13}" + "".join(f"{row[k]:>10{f}}" for _, k, f in cols))
+        figures = {"hardware": rep.to_dict()}
+        typer.echo(f"latency {schema.LATENCY_CYCLES.show(rep.latency_cycles)} = "
+                   f"{schema.LATENCY_US.show(rep.latency_us)} at {rep.clock_mhz:g} MHz | "
+                   + " | ".join(x.show(x.read(figures)) for x in HW_SHOWN[1:])
+                   + f" | {rep.total_cores} cores ({rep.accelerator}, {rep.mode}, {rep.pipeline})")
         for w in rep.warnings:
             typer.echo(f"warning: {w}")
         if rep.fixed_point:
-            typer.echo(f"fixed point ({cfg.weight_bits}-bit weights, Q{cfg.membrane_bits - cfg.membrane_frac_bits}"
-                       f".{cfg.membrane_frac_bits} membrane): accuracy "
+            q_int = cfg.membrane_bits - cfg.membrane_frac_bits
+            typer.echo(f"fixed point ({cfg.weight_bits}-bit weights, Q{q_int}.{cfg.membrane_frac_bits} "
+                       f"membrane): accuracy "
                        f"{100 * rep.fixed_point['accuracy']:.2f}%, spike mismatch per layer "
                        + ", ".join(f"{m['name']} {100 * m['mismatch_rate']:.4f}%"
                                    for m in rep.fixed_point["layers"]))
         if rep.input_max_count > 1:
-            typer.echo(f"note: the input frames hold up to {rep.input_max_count} events per pixel and step; the "
-                       f"accelerator's input bitmap carries one (train with data.binary_frames: true to match)")
+            typer.echo(f"note: the input frames hold up to {rep.input_max_count} events per pixel and step; "
+                       f"the accelerator's input bitmap carries one (train with data.binary_frames: true "
+                       f"to match)")
         if dest is not None:
             typer.echo(f"wrote {dest / 'hardware.json'}, hardware_layers.csv, hardware_cycles.png")
 
@@ -245,9 +224,9 @@ def sweep(config_file: Path = typer.Argument(..., metavar="CONFIG", help="sweep 
         rows = run_sweep(sc, out, progress=progress)
         typer.echo(f"{len(rows)} of {len(sc.points())} points finished -> {out / 'results.csv'}")
         for r in rows:
-            typer.echo(f"  {r['run']}  acc {100 * r['test_accuracy']:6.2f}%  rate "
-                       f"{100 * r['firing_rate']:5.2f}%  latency {r['latency_cycles']:9.0f} cyc  "
-                       f"{r['fps_per_w']:9.1f} FPS/W")
+            typer.echo(f"  {r['run']}  " + "  ".join(
+                f"{m.label} {m.show(r[m.name]):>18}" for m in (schema.TEST_ACCURACY, schema.FIRING_RATE,
+                                                                 schema.LATENCY_CYCLES, schema.FPS_PER_W)))
 
     _guard(go)
 
@@ -257,8 +236,8 @@ def search(config_file: Path = typer.Argument(..., metavar="CONFIG", help="searc
            out: Path = typer.Option(Path("results/search"), "--out", "-o"),
            trials: int = typer.Option(40, help="completed trials the study should hold"),
            study: str = typer.Option("spiketune", help="study name (shared by workers)"),
-           storage: Optional[str] = typer.Option(None, help="DB URL; default sqlite in --out"),
-           seed: Optional[int] = typer.Option(None),
+           storage: str | None = typer.Option(None, help="DB URL; default sqlite in --out"),
+           seed: int | None = typer.Option(None),
            heartbeat: int = typer.Option(60, help="seconds between worker heartbeats"),
            grace: int = typer.Option(180, help="seconds without heartbeat before a trial fails"),
            progress: bool = typer.Option(True)) -> None:
@@ -279,16 +258,19 @@ def search(config_file: Path = typer.Argument(..., metavar="CONFIG", help="searc
 
 @app.command()
 def predict(results: Path = typer.Argument(..., help="sweep, search or reproduction folder"),
-            target: str = typer.Option("latency_cycles", help="latency_cycles | fps_per_w | fps | ..."),
+            target: str = typer.Option(schema.LATENCY_CYCLES.name, help="a metric of results.csv: "
+                                       + " | ".join(m.name for m in schema.TABLE)),
             with_rate: bool = typer.Option(False, help="also use the measured firing rate")) -> None:
     """Fit a hardware-cost predictor on finished runs; print its cross-validated error."""
     from spiketune.explore.predict import fit
     from spiketune.explore.sweep import collect
 
     def go() -> None:
-        rows = [r for pattern in ("runs/*/", "trials/*/", "studies/*/trials/*/") for r in collect(results, pattern)]
+        rows = [r for pattern in ("runs/*/", "trials/*/", "studies/*/trials/*/")
+                for r in collect(results, pattern)]
         if not rows:
-            raise cfgmod.ConfigError(f"no finished runs under {results} (runs/, trials/ or studies/*/trials/)")
+            raise cfgmod.ConfigError(f"no finished runs under {results} "
+                                     f"(runs/, trials/ or studies/*/trials/)")
         p = fit(rows, target, with_rate)
         typer.echo(f"{target} from {p.n_runs} runs, {p.method}: cross-validated MAE {p.cv_mae:.4g} "
                    f"({100 * p.cv_mape:.1f}% MAPE) vs {p.baseline_mae:.4g} predicting the mean ("
@@ -331,9 +313,9 @@ def report(results: Path = typer.Argument(..., help="run, sweep, search or repro
 def reproduce(name: str = typer.Argument(..., help="surrogate-slope | surrogates-neurons"),
               dataset: str = typer.Option("digits", help="digits | fashion-mnist | ..."),
               quick: bool = typer.Option(False, help="laptop-sized version (minutes)"),
-              data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset"),
+              data_root: Path | None = typer.Option(None, help="folder holding the dataset"),
               set_: list[str] = typer.Option([], "--set", help="over the preset's base, e.g. train.epochs=4"),
-              out: Optional[Path] = typer.Option(None, "--out", "-o"),
+              out: Path | None = typer.Option(None, "--out", "-o"),
               progress: bool = typer.Option(True)) -> None:
     """Run a study's experiment plan and write its report with the findings tested."""
     from spiketune.explore.reproduce import reproduce as run_preset

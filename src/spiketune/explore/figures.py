@@ -5,14 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from spiketune import schema
 from spiketune.reporting import plots
-
-
-def tuned_point(rows: list[dict[str, Any]], max_drop: float = 0.03) -> tuple[dict, dict]:
-    """(best-accuracy row, lowest-latency row within ``max_drop`` accuracy of it)."""
-    best = max(rows, key=lambda r: r["test_accuracy"])
-    ok = [r for r in rows if r["test_accuracy"] >= best["test_accuracy"] - max_drop]
-    return best, min(ok, key=lambda r: r["latency_cycles"])
 
 
 def sweep_figures(grid_rows: list[tuple[dict[str, list], list[dict[str, Any]]]],
@@ -26,10 +20,10 @@ def sweep_figures(grid_rows: list[tuple[dict[str, list], list[dict[str, Any]]]],
         if not rows:
             continue
         if "model.slope" in grid and len(grid["model.slope"]) > 1:
-            made.append(plots.slope_curves(rows, out / f"grid{i}_slope_fps_per_w.png"))
-            made.append(plots.slope_curves(rows, out / f"grid{i}_slope_latency.png", "latency_cycles"))
-        if "model.beta" in grid and "model.threshold" in grid:
-            best, tuned = tuned_point(rows)
+            made.append(plots.slope_curves(rows, out / f"grid{i}_slope_fps_per_w.png", schema.FPS_PER_W))
+            made.append(plots.slope_curves(rows, out / f"grid{i}_slope_latency.png", schema.LATENCY_CYCLES))
+        if "model.beta" in grid and "model.threshold" in grid and (picked := schema.tuned_point(rows)):
+            best, tuned = picked
             made.append(plots.beta_threshold_heatmaps(rows, out / f"grid{i}_beta_threshold.png",
                                                       chosen=tuned, best=best))
     return made

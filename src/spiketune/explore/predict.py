@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from spiketune import schema
 from spiketune.errors import ConfigError
 
 NUMERIC = ("model.slope", "model.beta", "model.threshold", "train.lr", "data.num_steps")
@@ -52,16 +53,17 @@ def _features(rows: list[dict[str, Any]], with_rate: bool) -> tuple[np.ndarray, 
                 cols.append(np.array([float(str(r.get(key)) == c) for r in rows]))
                 names.append(f"{key}={c}")
     if with_rate:
-        cols.append(np.array([float(r["firing_rate"]) for r in rows]))
-        names.append("firing_rate")
+        cols.append(np.array([float(r[schema.FIRING_RATE.name]) for r in rows]))
+        names.append(schema.FIRING_RATE.name)
     if not cols:
         raise ConfigError("the runs differ in no known knob; nothing to predict from")
     return np.stack(cols, 1), names
 
 
-def fit(rows: list[dict[str, Any]], target: str = "latency_cycles", with_rate: bool = False,
+def fit(rows: list[dict[str, Any]], target: str = schema.LATENCY_CYCLES.name, with_rate: bool = False,
         folds: int = 5, seed: int = 0) -> Prediction:
-    """Fit on finished runs and report k-fold cross-validated error."""
+    """Fit on finished runs and report k-fold cross-validated error; ``target`` is a
+    metric of the results schema (a column of results.csv)."""
     from sklearn.dummy import DummyRegressor
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.impute import SimpleImputer
@@ -71,14 +73,15 @@ def fit(rows: list[dict[str, Any]], target: str = "latency_cycles", with_rate: b
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    schema.metric(target)  # a known metric, or one clear error naming the known ones
     rows = [r for r in rows if r.get(target) not in (None, "")]
     if len(rows) < 6:
         raise ConfigError(f"need at least 6 finished runs with '{target}' to fit, got {len(rows)}")
     x, names = _features(rows, with_rate)
     y = np.array([float(r[target]) for r in rows])
     candidates = {
-        "gradient boosting": HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1, min_samples_leaf=2,
-                                                           random_state=seed),
+        "gradient boosting": HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1,
+                                                           min_samples_leaf=2, random_state=seed),
         "ridge": make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
                                RidgeCV(alphas=np.logspace(-3, 3, 13)))}
     cv = KFold(min(folds, len(rows)), shuffle=True, random_state=seed)
@@ -89,9 +92,10 @@ def fit(rows: list[dict[str, Any]], target: str = "latency_cycles", with_rate: b
     imp = permutation_importance(model, x, y, n_repeats=5, random_state=seed).importances_mean
     base = float(np.abs(cross_val_predict(DummyRegressor(), x, y, cv=cv) - y).mean())
     pred = preds[method]
+    importances = dict(sorted(zip(names, map(float, imp), strict=True), key=lambda kv: -kv[1]))
     return Prediction(target, len(rows), method, errors[method],
                       float(np.mean(np.abs(pred - y) / np.maximum(np.abs(y), 1e-12))), base, errors,
-                      dict(sorted(zip(names, map(float, imp)), key=lambda kv: -kv[1])), model, names)
+                      importances, model, names)
 
 
 def predict(p: Prediction, settings: dict[str, Any]) -> float:

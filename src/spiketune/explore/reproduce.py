@@ -27,13 +27,16 @@ from typing import Any
 import numpy as np
 import yaml
 
-from spiketune.training import config as cfgmod
+from spiketune import schema
 from spiketune.errors import ConfigError
 from spiketune.explore.sweep import SweepConfig, run_id, run_sweep
 from spiketune.reporting.report import build, tuned_vs_best
 from spiketune.results import write_json, write_text
+from spiketune.training import config as cfgmod
 
 PRESETS = ("surrogate-slope", "surrogates-neurons")
+ACC, RATE, EFF, LAT = (m.name for m in (schema.TEST_ACCURACY, schema.FIRING_RATE, schema.FPS_PER_W,
+                                        schema.LATENCY_CYCLES))
 
 
 def _base(dataset: str, quick: bool) -> dict[str, Any]:
@@ -63,7 +66,7 @@ TRIALS = {True: 3, False: 40}  # Optuna trials per configuration (quick, full); 
 
 
 def _best(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return max(rows, key=lambda r: r["test_accuracy"])
+    return max(rows, key=lambda r: r[ACC])
 
 
 def _adjusted(base: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
@@ -85,9 +88,8 @@ def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool,
     at = [r for r in phase1 if r["model.surrogate"] == "atan"]
     if not fs or not at:
         raise ConfigError("the slope sweep finished no fast sigmoid or arctangent run")
-    # chosen slope: most efficient fast-sigmoid run within 3 points of its best accuracy
-    top = _best(fs)["test_accuracy"]
-    chosen = max((r for r in fs if r["test_accuracy"] >= top - 0.03), key=lambda r: r["fps_per_w"])
+    # chosen slope: the tuned fast-sigmoid point by efficiency (highest FPS/W near its best accuracy)
+    _, chosen = schema.tuned_point(fs, schema.FPS_PER_W)
     slope = float(chosen["model.slope"])
     betas = [0.25, 0.5, 0.9] if quick else [0.1, 0.25, 0.5, 0.75, 0.9]
     thrs = [0.5, 1.0, 1.5] if quick else [0.5, 0.75, 1.0, 1.25, 1.5]
@@ -101,29 +103,30 @@ def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool,
         {"preset": "surrogate-slope", "dataset": dataset, "quick": quick, "base": base,
          "slope_grid": grid1, "chosen_slope": slope, "beta_threshold_grid": grid2}, sort_keys=False))
     bf, ba = _best(fs), _best(at)
-    gap = bf["test_accuracy"] - ba["test_accuracy"]
+    gap = bf[ACC] - ba[ACC]
     cmp = tuned_vs_best(phase2)
     findings = [
         {"study": "A (DATE 2024)", "finding": "fast sigmoid fires less than arctangent at similar accuracy",
          "figure": "slope curves (firing activity)",
-         "measured": f"best-accuracy runs: fast sigmoid {100 * bf['firing_rate']:.2f}% vs arctangent "
-                     f"{100 * ba['firing_rate']:.2f}% firing, accuracy {100 * bf['test_accuracy']:.2f}% vs "
-                     f"{100 * ba['test_accuracy']:.2f}% ({100 * gap:+.2f} pts)",
-         "reproduced": "yes" if bf["firing_rate"] < ba["firing_rate"] and abs(gap) <= 0.03 else "no"},
+         "measured": f"best-accuracy runs: fast sigmoid {100 * bf[RATE]:.2f}% vs arctangent "
+                     f"{100 * ba[RATE]:.2f}% firing, accuracy {100 * bf[ACC]:.2f}% vs "
+                     f"{100 * ba[ACC]:.2f}% ({100 * gap:+.2f} pts)",
+         "reproduced": "yes" if bf[RATE] < ba[RATE] and abs(gap) <= 0.03 else "no"},
         {"study": "A (DATE 2024)", "finding": "fast sigmoid is more efficient on the accelerator (FPS/W)",
          "figure": "slope curves (hardware efficiency)",
-         "measured": f"best-accuracy runs: {bf['fps_per_w']:,.0f} vs {ba['fps_per_w']:,.0f} FPS/W "
-                     f"({bf['fps_per_w'] / ba['fps_per_w']:.3f}x)",
-         "reproduced": "yes" if bf["fps_per_w"] > ba["fps_per_w"] else "no"}]
+         "measured": f"best-accuracy runs: {bf[EFF]:,.0f} vs {ba[EFF]:,.0f} FPS/W "
+                     f"({bf[EFF] / ba[EFF]:.3f}x)",
+         "reproduced": "yes" if bf[EFF] > ba[EFF] else "no"}]
     if cmp:
         findings.append(
             {"study": "A (DATE 2024)", "finding": "a tuned (beta, threshold) cuts latency substantially "
              "(paper: -48%) for a small accuracy loss (paper: -2.88 pts)",
              "figure": "beta x threshold heatmaps",
-             "measured": f"tuned beta={cmp['tuned']['model.beta']}, threshold={cmp['tuned']['model.threshold']}: "
+             "measured": f"tuned beta={cmp['tuned']['model.beta']}, "
+                         f"threshold={cmp['tuned']['model.threshold']}: "
                          f"latency {-100 * cmp['latency_reduction']:+.1f}%, accuracy "
-                         f"{-100 * cmp['accuracy_cost']:+.2f} pts vs best-accuracy beta={cmp['best']['model.beta']}, "
-                         f"threshold={cmp['best']['model.threshold']}",
+                         f"{-100 * cmp['accuracy_cost']:+.2f} pts vs best-accuracy "
+                         f"beta={cmp['best']['model.beta']}, threshold={cmp['best']['model.threshold']}",
              "reproduced": "yes" if cmp["latency_reduction"] >= 0.10 and cmp["accuracy_cost"] <= 0.03 else
                            ("partly (same direction, smaller)" if cmp["latency_reduction"] > 0 else "no")})
     return findings
@@ -166,7 +169,8 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
                         json.loads((folder / "metrics.json").read_text()))
                 all_rows.append(r)
             if not done:
-                raise ConfigError(f"no trial of {name} finished (all pruned or failed); see {out / 'studies' / name}")
+                raise ConfigError(f"no trial of {name} finished (all pruned or failed); "
+                                  f"see {out / 'studies' / name}")
             best = max(done, key=lambda t: t.values[0])
             best_rows.append(next(r for r in all_rows if r["run"] == Path(best.user_attrs["folder"]).name))
     write_table(out, best_rows)
@@ -174,22 +178,23 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
     write_text(out / "preset.yaml", yaml.safe_dump(
         {"preset": "surrogates-neurons", "dataset": dataset, "quick": quick, "base": base,
          "space": space, "trials_per_configuration": trials}, sort_keys=False))
-    acc = [r["test_accuracy"] for r in all_rows]
-    eff = [r["fps_per_w"] for r in all_rows]
+    acc = [r[ACC] for r in all_rows]
+    eff = [r[EFF] for r in all_rows]
     rho = _spearman(acc, eff)
-    lat = {(r["model.surrogate"], r["model.neuron"]): r["latency_cycles"] for r in best_rows}
+    lat = {(r["model.surrogate"], r["model.neuron"]): r[LAT] for r in best_rows}
     sre = [lat[("spike_rate_escape", n)] for n in ("lif", "lapicque")]
     others = [lat[(s, n)] for s in ("fast_sigmoid", "atan", "sso") for n in ("lif", "lapicque")]
     sre_gain = 1 - np.mean(sre) / np.mean(others)
     lap = [1 - lat[(s, "lapicque")] / lat[(s, "lif")]
            for s in ("fast_sigmoid", "atan", "spike_rate_escape", "sso")]
-    accs = {(r["model.surrogate"], r["model.neuron"]): r["test_accuracy"] for r in best_rows}
+    accs = {(r["model.surrogate"], r["model.neuron"]): r[ACC] for r in best_rows}
     best_cfg = max(accs, key=accs.get)
     return [
         {"study": "B (Surrogates, Spikes, and Sparsity)",
          "finding": "accuracy alone predicts hardware efficiency poorly",
          "figure": "all trials: accuracy vs FPS/W",
-         "measured": f"Spearman rank correlation of accuracy and FPS/W over {len(all_rows)} trials: {rho:+.2f}",
+         "measured": f"Spearman rank correlation of accuracy and FPS/W over {len(all_rows)} trials: "
+                     f"{rho:+.2f}",
          "reproduced": "yes" if abs(rho) < 0.5 else "no"},
         {"study": "B", "finding": "SRE lowers latency (paper: up to -12.2% on DVS128 Gesture)",
          "figure": "best trial per configuration",
@@ -198,7 +203,8 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
         {"study": "B", "finding": "LIF -> Lapicque lowers latency (paper: up to -28%)",
          "figure": "best trial per configuration",
          "measured": "Lapicque vs LIF latency per surrogate: " + ", ".join(
-             f"{s} {-100 * g:+.1f}%" for s, g in zip(("fast sigmoid", "atan", "SRE", "SSO"), lap)),
+             f"{s} {-100 * g:+.1f}%"
+             for s, g in zip(("fast sigmoid", "atan", "SRE", "SSO"), lap, strict=True)),
          "reproduced": "yes" if np.mean(lap) > 0 else "no"},
         {"study": "B", "finding": "fast sigmoid gives the best accuracy (paper: on CIFAR10-DVS)",
          "figure": "best trial per configuration",

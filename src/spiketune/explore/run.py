@@ -25,16 +25,16 @@ from typing import Any
 
 import torch
 
-from spiketune import __version__
-from spiketune.training import config as cfgmod
-from spiketune.training.config import RunConfig
-from spiketune.hardware import HardwareConfig
+from spiketune import __version__, schema
+from spiketune.hardware import CostReport, HardwareConfig
 from spiketune.hardware.report import cost
 from spiketune.measure.neurobench import Counter as NeuroBenchCounter
-from spiketune.reporting.plots import firing_rates, hardware_cycles, training_curves
 from spiketune.measure.energy import from_run as energy_from_run
 from spiketune.measure.profile import layer_specs, run_profile
+from spiketune.reporting.plots import firing_rates, hardware_cycles, training_curves
 from spiketune.results import FINISHED, folder_lock, mark_finished, save_torch, write_csv, write_json, write_text
+from spiketune.training import config as cfgmod
+from spiketune.training.config import RunConfig
 from spiketune.training.memory import check_memory
 from spiketune.training.trainer import TrainingDiverged, build_model, load_splits, train
 
@@ -168,25 +168,38 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Hard
                        seed=cfg.train.seed, observe=neurobench.update)
     history = [asdict(h) for h in result.history]
     metrics: dict[str, Any] = {
-        "test_accuracy": prof.accuracy, "best_val_accuracy": result.best_val_accuracy,
-        "best_epoch": result.best_epoch, "epochs_run": len(history),
+        schema.TEST_ACCURACY.name: prof.accuracy, schema.BEST_VAL_ACCURACY.name: result.best_val_accuracy,
+        "best_epoch": result.best_epoch, schema.EPOCHS_RUN.name: len(history),
         "stopped_early": result.stopped_early, "profile": prof.to_dict(),
-        "chi": history[-1]["chi"], "param_chi": history[-1]["param_chi"],
+        schema.CHI.name: history[-1]["chi"], schema.PARAM_CHI.name: history[-1]["param_chi"],
         "surrogate_widths": history[-1]["layer_width"],
         "environment": environment(config_dir)}
-    layer_rows = [asdict(l) for l in prof.layers]
-    metrics["hardware"] = cost(out / "traces", hardware, out_dir=out).to_dict()
-    hardware_cycles(metrics["hardware"]["layers"], out / "hardware_cycles.png",
-                    title=f"Cycles per layer ({metrics['hardware']['latency_cycles']:.0f} cycles/inference)")
+    layer_rows = [asdict(layer) for layer in prof.layers]
+    metrics["hardware"] = cost_results(out, hardware, out_dir=out).to_dict()
     metrics["neurobench"] = asdict(neurobench.result(prof))
     metrics["energy"] = energy_from_run(layer_specs(result.model), metrics)
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)
-    firing_rates({"test set": [(l.name, l.firing_rate) for l in prof.layers]},
+    firing_rates({"test set": [(layer.name, layer.firing_rate) for layer in prof.layers]},
                  out / "firing_rates.png")
     training_curves(history, out / "training.png")
     write_json(out / "metrics.json", metrics)
     return metrics
+
+
+def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | None = None,
+                 fixed_point: bool | None = None, out_dir: str | Path | None = None) -> CostReport:
+    """Cost a results folder's traces (or a bare trace folder) on an accelerator (a validated
+    hardware config, default: the default design); with ``out_dir`` write hardware.json,
+    hardware_layers.csv and hardware_cycles.png there."""
+    folder = Path(folder)
+    trace_dir = folder / "traces" if (folder / "traces").is_dir() else folder
+    rep = cost(trace_dir, hardware, cores, out_dir=out_dir, fixed_point=fixed_point)
+    if out_dir is not None:
+        hardware_cycles([layer.to_dict() for layer in rep.layers], Path(out_dir) / "hardware_cycles.png",
+                        title=f"Cycles per layer ({rep.accelerator}, {rep.mode} mode, "
+                              f"{schema.LATENCY_CYCLES.show(rep.latency_cycles)})")
+    return rep
 
 
 def load_model(results_dir: str | Path):

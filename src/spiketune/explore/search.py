@@ -43,22 +43,28 @@ from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
 from sqlalchemy.exc import DBAPIError
 
-from spiketune.training import config as cfgmod
+from spiketune import schema
 from spiketune.errors import ConfigError, SpiketuneError
-from spiketune.hardware.config import HardwareConfig
-from spiketune.hardware.config import from_dict as hw_from_dict
-from spiketune.results import check_name, read_mapping, write_text
-from spiketune.explore.storage_url import redact, scrub
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.table import write_table
+from spiketune.hardware.config import HardwareConfig
+from spiketune.hardware.config import from_dict as hw_from_dict
+from spiketune.explore.storage_url import redact, scrub
+from spiketune.results import check_name, read_mapping, write_text
+from spiketune.training import config as cfgmod
 
-OBJECTIVES = {  # name -> (direction, how to read it from a run's metrics)
-    "accuracy": ("maximize", lambda m: m["test_accuracy"]),
-    "latency": ("minimize", lambda m: m["hardware"]["latency_cycles"]),
-    "fps_per_w": ("maximize", lambda m: m["hardware"]["fps_per_w"]),
-    "firing_rate": ("minimize", lambda m: m["profile"]["firing_rate"]),
-    "energy": ("minimize", lambda m: m["hardware"]["energy_per_inference_uj"]),
+OBJECTIVES: dict[str, schema.Metric] = {  # name in a search config -> the metric it optimises
+    "accuracy": schema.TEST_ACCURACY,
+    "latency": schema.LATENCY_CYCLES,
+    "fps_per_w": schema.FPS_PER_W,
+    "firing_rate": schema.FIRING_RATE,
+    "energy": schema.ENERGY_UJ,
 }
+
+
+def directions(objectives: list[str]) -> list[str]:
+    """Optuna's study directions of the named objectives (from the schema)."""
+    return ["maximize" if OBJECTIVES[o].direction == "max" else "minimize" for o in objectives]
 
 
 @dataclass
@@ -71,7 +77,7 @@ class SearchConfig:
     pruner: dict[str, Any] | None = None  # MedianPruner options, None: no pruning
 
     @staticmethod
-    def from_dict(d: dict[str, Any]) -> "SearchConfig":
+    def from_dict(d: dict[str, Any]) -> SearchConfig:
         unknown = set(d) - {"base", "space", "objectives", "sampler", "hardware", "pruner"}
         if unknown:
             raise ConfigError(f"unknown search keys {sorted(unknown)}")
@@ -95,7 +101,7 @@ class SearchConfig:
         return sc
 
     @staticmethod
-    def load(path: str | Path) -> "SearchConfig":
+    def load(path: str | Path) -> SearchConfig:
         return SearchConfig.from_dict(read_mapping(path, "search config"))
 
 
@@ -103,8 +109,10 @@ def _pruner_options(spec: Any, objectives: list[str]) -> dict[str, Any] | None:
     """``None``/``none``, ``median`` or ``{median: {MedianPruner options}}`` -> options."""
     if spec in (None, "none"):
         return None
-    opts = {} if spec == "median" else (spec.get("median") if isinstance(spec, dict) and set(spec) == {"median"}
-                                        else None)
+    if spec == "median":
+        opts = {}
+    else:
+        opts = spec.get("median") if isinstance(spec, dict) and set(spec) == {"median"} else None
     if opts is None or not isinstance(opts, dict):
         raise ConfigError(f"pruner must be 'median' or {{median: {{options}}}}, got {spec!r}")
     if len(objectives) != 1:
@@ -149,43 +157,51 @@ def storage_for(url: str | None, out_dir: Path, heartbeat: int = 60, grace: int 
         raise ConfigError(scrub(f"cannot open study storage {redact(url)}: {e}", url)) from None
 
 
-def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: str = "spiketune",
-               storage: str | None = None, seed: int | None = None, heartbeat: int = 60,
-               grace: int = 180, progress: bool = True, db_retries: int = 8) -> optuna.Study:
-    """Add trials to the study until it holds ``trials`` completed ones.
+def counted_states(sc: SearchConfig) -> tuple[TrialState, ...]:
+    """The trial states that count towards a study's target (with a pruner: pruned too)."""
+    return (TrialState.COMPLETE,) if sc.pruner is None else (TrialState.COMPLETE, TrialState.PRUNED)
 
-    When the database becomes unreachable the worker waits (exponential back-off, up to
-    ``db_retries`` times) and carries on; a trial it was running when the connection
-    dropped is failed by its stale heartbeat and re-run once.
-    """
-    from spiketune.explore.run import run
-    from spiketune.training.trainer import TrainingDiverged
 
-    check_name(study_name, "study name")
-    out = Path(out_dir)
+def open_study(sc: SearchConfig, out: Path, study_name: str = "spiketune", storage: str | None = None,
+               seed: int | None = None, heartbeat: int = 60, grace: int = 180) -> optuna.Study:
+    """Write ``out/search.yaml`` and create the study, or join it when it exists: its storage,
+    sampler, pruner, and objectives named and directed by the schema."""
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "search.yaml", yaml.safe_dump(
         {"base": sc.base.to_dict(), "space": sc.space, "objectives": sc.objectives,
          "sampler": sc.sampler, "pruner": None if sc.pruner is None else {"median": sc.pruner},
          "hardware": sc.hardware.model_dump()}, sort_keys=False))
-    directions = [OBJECTIVES[o][0] for o in sc.objectives]
     sampler = (optuna.samplers.NSGAIISampler(seed=seed) if sc.sampler == "nsga2"
                else optuna.samplers.TPESampler(seed=seed))
     pruner = optuna.pruners.MedianPruner(**sc.pruner) if sc.pruner is not None else optuna.pruners.NopPruner()
     study = optuna.create_study(study_name=study_name, storage=storage_for(storage, out, heartbeat, grace),
-                                directions=directions, sampler=sampler, pruner=pruner, load_if_exists=True)
-    counted = (TrialState.COMPLETE,) if sc.pruner is None else (TrialState.COMPLETE, TrialState.PRUNED)
+                                directions=directions(sc.objectives), sampler=sampler, pruner=pruner,
+                                load_if_exists=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(sc.objectives)
+    return study
 
-    started: set[int] = set()  # trial numbers this worker has run
 
-    def objective(trial: optuna.Trial) -> tuple[float, ...]:
-        started.add(trial.number)
-        params = suggest(trial, sc.space)
-        cfg = cfgmod.with_overrides(sc.base, params)
-        folder = out / "trials" / f"{study_name}-{trial.number}"
+@dataclass
+class Worker:
+    """Runs trials of ``study`` into ``out/trials/<study>-<number>`` until the study holds enough."""
+
+    sc: SearchConfig
+    out: Path
+    study: optuna.Study
+    started: set[int] = field(default_factory=set)  # trial numbers this worker has run
+
+    def objective(self, trial: optuna.Trial) -> tuple[float, ...]:
+        """Train, profile and cost one suggested config; its objective values."""
+        from spiketune.explore.run import run
+        from spiketune.training.trainer import TrainingDiverged
+
+        self.started.add(trial.number)
+        params = suggest(trial, self.sc.space)
+        cfg = cfgmod.with_overrides(self.sc.base, params)
+        folder = self.out / "trials" / f"{self.study.study_name}-{trial.number}"
+
         def report(epoch: int, val_accuracy: float) -> None:
             trial.report(val_accuracy, epoch)
             if trial.should_prune():
@@ -195,49 +211,71 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
         try:
-            m = run(cfg, folder, progress=False, hardware=sc.hardware,
-                    on_epoch=report if sc.pruner is not None else None)
+            m = run(cfg, folder, progress=False, hardware=self.sc.hardware,
+                    on_epoch=report if self.sc.pruner is not None else None)
         except TrainingDiverged as e:
             trial.set_user_attr("pruned_reason", str(e))
             raise optuna.TrialPruned(str(e)) from None
-        values = tuple(float(OBJECTIVES[o][1](m)) for o in sc.objectives)
+        values = tuple(float(OBJECTIVES[o].read(m)) for o in self.sc.objectives)
         trial.set_user_attr("folder", str(folder))
-        trial.set_user_attr("metrics", {k: m["hardware"][k] for k in
-                                        ("latency_cycles", "fps", "power_w", "fps_per_w")}
-                            | {"test_accuracy": m["test_accuracy"],
-                               "firing_rate": m["profile"]["firing_rate"]})
+        trial.set_user_attr("metrics", {metric.name: metric.read(m) for metric in schema.TRIAL})
         return values
 
-    failures = 0
-    while True:  # survive a lost database: wait, reconnect, go on where the study stands
-        try:
-            # a trial of ours still RUNNING here lost the database before its end was
-            # written (and maybe before its first heartbeat): fail it and run it again
-            for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-                if t.number in started:
-                    study.tell(t.number, state=TrialState.FAIL)
-                    study.enqueue_trial(t.params)
-            done = len(study.get_trials(deepcopy=False, states=counted))
-            if done >= trials:
+    def retry_lost_trials(self) -> None:
+        """A trial of ours still RUNNING lost the database before its end was written (and
+        maybe before its first heartbeat): fail it and queue its parameters again."""
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if t.number in self.started:
+                self.study.tell(t.number, state=TrialState.FAIL)
+                self.study.enqueue_trial(t.params)
+
+    def run(self, trials: int, progress: bool = True, db_retries: int = 8) -> None:
+        """Add trials until the study holds ``trials`` counted ones, surviving a lost database:
+        wait (exponential back-off, up to ``db_retries`` times), reconnect, go on."""
+        counted = counted_states(self.sc)
+        failures = 0
+        while True:
+            try:
+                self.retry_lost_trials()
+                done = len(self.study.get_trials(deepcopy=False, states=counted))
+                if done >= trials:
+                    break
+                # a worker runs at most 3x the requested trials, so a space where trials keep
+                # diverging (pruned) or failing still ends
+                self.study.optimize(self.objective, n_trials=3 * trials,
+                                    callbacks=[MaxTrialsCallback(trials, states=counted)],
+                                    catch=(SpiketuneError,), show_progress_bar=progress)
                 break
-            # a worker runs at most 3x the requested trials, so a space where trials keep
-            # diverging (pruned) or failing still ends
-            study.optimize(objective, n_trials=3 * trials,
-                           callbacks=[MaxTrialsCallback(trials, states=counted)],
-                           catch=(SpiketuneError,), show_progress_bar=progress)
-            break
-        except Exception as exc:  # optuna may wrap the storage error in another exception
-            e = _db_error(exc)
-            if e is None:
-                raise
-            failures += 1
-            if failures > db_retries:
-                raise SpiketuneError(scrub(f"lost the study database {failures} times; last error: "
-                                           f"{type(e.orig).__name__}: {str(e.orig).splitlines()[0]}",
-                                           storage)) from None
-            wait = min(30.0, 0.5 * 2 ** failures)
-            warnings.warn(f"study database unreachable ({type(e.orig).__name__}); retrying in {wait:.1f} s")
-            time.sleep(wait)
+            except Exception as exc:  # optuna may wrap the storage error in another exception
+                e = _db_error(exc)
+                if e is None:
+                    raise
+                failures += 1
+                if failures > db_retries:
+                    raise SpiketuneError(f"lost the study database {failures} times; last error: "
+                                         f"{type(e.orig).__name__}: {str(e.orig).splitlines()[0]}") from None
+                wait = min(30.0, 0.5 * 2 ** failures)
+                warnings.warn(f"study database unreachable ({type(e.orig).__name__}); "
+                              f"retrying in {wait:.1f} s", stacklevel=2)
+                time.sleep(wait)
+
+
+def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: str = "spiketune",
+               storage: str | None = None, seed: int | None = None, heartbeat: int = 60,
+               grace: int = 180, progress: bool = True, db_retries: int = 8) -> optuna.Study:
+    """Add trials to the study until it holds ``trials`` completed ones, then write its tables.
+
+    When the database becomes unreachable the worker waits (exponential back-off, up to
+    ``db_retries`` times) and carries on; a trial it was running when the connection
+    dropped is failed by its stale heartbeat and re-run once.
+    """
+    check_name(study_name, "study name")
+    out = Path(out_dir)
+    study = open_study(sc, out, study_name, storage, seed, heartbeat, grace)
+    try:
+        Worker(sc, out, study).run(trials, progress, db_retries)
+    except SpiketuneError as e:  # a driver's message may quote the storage URL
+        raise SpiketuneError(scrub(str(e), storage)) from None
     write_pareto(study, out)
     return study
 
@@ -254,45 +292,53 @@ def _db_error(exc: BaseException) -> DBAPIError | None:
 
 
 def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
+    """One row per completed trial: its parameters, objective values and schema.TRIAL metrics."""
     rows = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         r = {"trial": t.number, **t.params}
-        r.update({f"objective.{n}": v for n, v in zip(study.metric_names or [], t.values)})
+        r.update({f"objective.{n}": v for n, v in zip(study.metric_names or [], t.values, strict=False)})
         r.update(t.user_attrs.get("metrics", {}))
         rows.append(r)
     return rows
 
 
+def study_objectives(study: optuna.Study) -> list[schema.Metric]:
+    """The metrics a study optimises, from its objective names."""
+    names = study.metric_names or []
+    unknown = [n for n in names if n not in OBJECTIVES]
+    if not names or unknown:
+        raise ConfigError(f"study '{study.study_name}' has objectives {names}; "
+                          f"known: {', '.join(OBJECTIVES)}")
+    return [OBJECTIVES[n] for n in names]
+
+
 def write_pareto(study: optuna.Study, out_dir: Path) -> list[dict[str, Any]]:
-    """Write trials.csv and pareto.csv (non-dominated trials); return the Pareto rows."""
+    """Write trials.csv and pareto.csv (non-dominated trials under the schema's directions)
+    and, for two objectives, pareto.png; return the Pareto rows."""
     rows = trial_rows(study)
     if not rows:
         return []
-    names = study.metric_names or [f"v{i}" for i in range(len(study.directions))]
-    dirs = ["max" if d == optuna.study.StudyDirection.MAXIMIZE else "min" for d in study.directions]
-    mask = non_dominated([[r[f"objective.{n}"] for n in names] for r in rows], dirs)
-    for r, m in zip(rows, mask):
-        r["pareto"] = bool(m)
+    names, metrics = study.metric_names, study_objectives(study)
+    mask = non_dominated([[r[f"objective.{n}"] for n in names] for r in rows],
+                         [m.direction for m in metrics])
+    for r, on_front in zip(rows, mask, strict=True):
+        r["pareto"] = bool(on_front)
     write_table(out_dir, rows, "trials")
     front = [r for r in rows if r["pareto"]]
     write_table(out_dir, front, "pareto")
     if len(names) == 2:
         from spiketune.reporting.plots import pareto_front
 
-        labels = {"accuracy": "test accuracy (%)", "latency": "latency (cycles/inference)",
-                  "fps_per_w": "FPS/W", "firing_rate": "firing rate (%)",
-                  "energy": "energy per inference (uJ)"}
-        scale = {"accuracy": 100, "firing_rate": 100}
-        pts = [(scale.get(names[1], 1) * r[f"objective.{names[1]}"],
-                scale.get(names[0], 1) * r[f"objective.{names[0]}"]) for r in rows]
-        pareto_front(pts, mask, Path(out_dir) / "pareto.png", xlabel=labels[names[1]],
-                     ylabel=labels[names[0]], title=f"{names[0]} vs {names[1]}: {len(front)} of "
-                     f"{len(rows)} trials non-dominated")
+        (y_name, x_name), (y, x) = names, metrics
+        pts = [(x.scaled(r[f"objective.{x_name}"]), y.scaled(r[f"objective.{y_name}"])) for r in rows]
+        pareto_front(pts, mask, Path(out_dir) / "pareto.png", xlabel=x.axis_label, ylabel=y.axis_label,
+                     title=f"{y_name} vs {x_name}: {len(front)} of {len(rows)} trials non-dominated")
     return front
 
 
 def summary(study: optuna.Study) -> str:
-    states = {}
+    """How many trials of the study are in each state, as JSON."""
+    states: dict[str, int] = {}
     for t in study.get_trials(deepcopy=False):
         states[t.state.name] = states.get(t.state.name, 0) + 1
     return json.dumps(states)

@@ -30,14 +30,14 @@ from typing import Any
 import yaml
 from tqdm.auto import tqdm
 
-from spiketune.training import config as cfgmod
 from spiketune.errors import ConfigError, SpiketuneError
+from spiketune.explore.figures import sweep_figures
+from spiketune.explore.table import row, write_table
 from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
 from spiketune.hardware.config import identity as hw_identity
 from spiketune.results import folder_lock, is_finished, read_mapping, write_json, write_text
-from spiketune.explore.figures import sweep_figures
-from spiketune.explore.table import row, write_table
+from spiketune.training import config as cfgmod
 
 
 @dataclass
@@ -47,7 +47,7 @@ class SweepConfig:
     hardware: HardwareConfig
 
     @staticmethod
-    def from_dict(d: dict[str, Any]) -> "SweepConfig":
+    def from_dict(d: dict[str, Any]) -> SweepConfig:
         unknown = set(d) - {"base", "grids", "grid", "hardware"}
         if unknown:
             raise ConfigError(f"unknown sweep keys {sorted(unknown)}; use base, grids, hardware")
@@ -61,13 +61,13 @@ class SweepConfig:
                            hw_from_dict(d.get("hardware") or {}))
 
     @staticmethod
-    def load(path: str | Path) -> "SweepConfig":
+    def load(path: str | Path) -> SweepConfig:
         return SweepConfig.from_dict(read_mapping(path, "sweep config"))
 
     def grid_points(self, grid: dict[str, list[Any]]) -> list[cfgmod.RunConfig]:
         """Resolved run configs of one grid."""
         keys = list(grid)
-        return [cfgmod.with_overrides(self.base, dict(zip(keys, values))).resolved()
+        return [cfgmod.with_overrides(self.base, dict(zip(keys, values, strict=True))).resolved()
                 for values in itertools.product(*grid.values())]
 
     def points(self) -> list[cfgmod.RunConfig]:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from spiketune import schema
 from spiketune.results import write_csv, write_json
 
 
@@ -19,17 +20,12 @@ def flatten(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def row(run_id: str, cfg: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
-    """One table row from a run's resolved config and metrics."""
-    hw = metrics.get("hardware", {})
-    prof = metrics.get("profile", {})
+    """One table row from a run's resolved config and metrics: the config's settings, the
+    schema's table metrics and each layer's firing rate."""
     r: dict[str, Any] = {"run": run_id, **flatten(cfg)}
-    r.update({"test_accuracy": metrics.get("test_accuracy"), "firing_rate": prof.get("firing_rate"),
-              "synops": prof.get("synops"), "epochs_run": metrics.get("epochs_run"),
-              "chi": metrics.get("chi"), "param_chi": metrics.get("param_chi"),
-              "latency_cycles": hw.get("latency_cycles"), "latency_us": hw.get("latency_us"),
-              "fps": hw.get("fps"), "power_w": hw.get("power_w"), "fps_per_w": hw.get("fps_per_w")})
-    for layer in prof.get("layers", []):
-        r[f"rate.{layer['name']}"] = layer["firing_rate"]
+    r.update({m.name: m.read(metrics) for m in schema.TABLE})
+    for layer in metrics.get("profile", {}).get("layers", []):
+        r[schema.LAYER_RATE_PREFIX + layer["name"]] = layer["firing_rate"]
     return r
 
 

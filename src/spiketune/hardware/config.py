@@ -12,7 +12,7 @@ from ..results import load_validated
 from .registry import DEFAULT, design
 from .snn_dse.config import HardwareConfig, PowerConfig
 
-__all__ = ["HardwareConfig", "PowerConfig", "from_dict", "load", "identity"]
+__all__ = ["HardwareConfig", "PowerConfig", "from_dict", "load", "with_flags", "parse_cores", "identity"]
 
 
 def from_dict(d: dict) -> BaseModel:
@@ -34,6 +34,23 @@ def load(path: str | Path | None) -> BaseModel:
     if path is None:
         return HardwareConfig()
     return load_validated(path, "hardware config", from_dict)
+
+
+def with_flags(cfg: BaseModel, **flags: object) -> BaseModel:
+    """``cfg`` with the command line's settings (config field names; None: not given) over it,
+    validated again; a ``kind`` flag picks another design."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    return from_dict({**cfg.model_dump(), **given}) if given else cfg
+
+
+def parse_cores(text: str | None) -> list[int] | None:
+    """Cores per layer from '16,32,50,10'; None when not given."""
+    if not text:
+        return None
+    try:
+        return [int(c) for c in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"--cores expects integers like 16,32,50,10, got '{text}'") from None
 
 
 def identity(hw: BaseModel) -> dict:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402,F401
 
+from spiketune import schema  # noqa: E402
 from spiketune.results import save_figure  # noqa: E402
 
 
@@ -56,7 +57,7 @@ def training_curves(history: Sequence[dict], path: str | Path) -> Path:
     axes[3].set_ylabel("chi (fraction reached by gradient)")
     axes[3].set_ylim(0, 1.05)
     axes[3].legend(fontsize=8)
-    for ax, title in zip(axes, ("Loss", "Accuracy", "Firing rate", "Chi")):
+    for ax, title in zip(axes, ("Loss", "Accuracy", "Firing rate", "Chi"), strict=True):
         ax.set_xlabel("epoch")
         ax.set_title(title)
         ax.grid(alpha=0.3)
@@ -68,14 +69,14 @@ def training_curves(history: Sequence[dict], path: str | Path) -> Path:
 
 def hardware_cycles(layers: Sequence[dict], path: str | Path, title: str = "Cycles per layer") -> Path:
     """Stacked bars per layer of its cycles by activity (a CostReport layer's ``breakdown``)."""
-    names = [l["name"] for l in layers]
-    parts = list(dict.fromkeys(k for l in layers for k in l["breakdown"]))
+    names = [layer["name"] for layer in layers]
+    parts = list(dict.fromkeys(k for layer in layers for k in layer["breakdown"]))
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     bottom = [0.0] * len(layers)
     for part in parts:
-        vals = [l["breakdown"].get(part, 0.0) for l in layers]
+        vals = [layer["breakdown"].get(part, 0.0) for layer in layers]
         ax.bar(names, vals, bottom=bottom, label=part)
-        bottom = [b + v for b, v in zip(bottom, vals)]
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax.set_ylabel("cycles per inference (mean)")
     ax.set_xlabel("layer")
     ax.set_title(title)
@@ -86,27 +87,24 @@ def hardware_cycles(layers: Sequence[dict], path: str | Path, title: str = "Cycl
     return Path(path)
 
 
-def slope_curves(rows: Sequence[dict], path: str | Path, cost: str = "fps_per_w") -> Path:
+def slope_curves(rows: Sequence[dict], path: str | Path, cost: schema.Metric = schema.FPS_PER_W) -> Path:
     """Accuracy, firing rate and hardware cost versus surrogate slope, one line per surrogate."""
-    cost_label = {"fps_per_w": "FPS/W", "latency_cycles": "latency (cycles/inference)",
-                  "latency_us": "latency (us/inference)"}[cost]
     from spiketune.network.surrogate import FAMILIES
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), dpi=120)
+    panels = ((axes[0], schema.TEST_ACCURACY, "Accuracy"), (axes[1], schema.FIRING_RATE, "Firing activity"),
+              (axes[2], cost, "Hardware efficiency"))
     names = sorted({r["model.surrogate"] for r in rows})
     widths = " / ".join(f"{n} {FAMILIES[n].width_param}" for n in names if FAMILIES[n].width_param)
     for name in names:
         pts = sorted((float(r["model.slope"]), r) for r in rows if r["model.surrogate"] == name)
         xs = [p[0] for p in pts]
-        for ax, key, scale in ((axes[0], "test_accuracy", 100), (axes[1], "firing_rate", 100),
-                               (axes[2], cost, 1)):
-            ax.plot(xs, [scale * float(p[1][key]) for p in pts], marker="o", label=name)
-    for ax, label, title in ((axes[0], "test accuracy (%)", "Accuracy"),
-                             (axes[1], "firing rate (%)", "Firing activity"),
-                             (axes[2], cost_label, "Hardware efficiency")):
+        for ax, m, _ in panels:
+            ax.plot(xs, [m.scaled(float(p[1][m.name])) for p in pts], marker="o", label=name)
+    for ax, m, title in panels:
         ax.set_xscale("log")
         ax.set_xlabel(f"surrogate slope ({widths})", fontsize=7)
-        ax.set_ylabel(label)
+        ax.set_ylabel(m.axis_label)
         ax.set_title(title)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
@@ -125,20 +123,19 @@ def beta_threshold_heatmaps(rows: Sequence[dict], path: str | Path,
 
     betas = sorted({float(r["model.beta"]) for r in rows})
     thrs = sorted({float(r["model.threshold"]) for r in rows})
-    panels = (("test_accuracy", "test accuracy (%)", 100, "viridis"),
-              ("latency_cycles", "latency (cycles/inference)", 1, "magma_r"),
-              ("firing_rate", "firing rate (%)", 100, "cividis"))
+    panels = ((schema.TEST_ACCURACY, "viridis"), (schema.LATENCY_CYCLES, "magma_r"),
+              (schema.FIRING_RATE, "cividis"))
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), dpi=120)
-    for ax, (key, label, scale, cmap) in zip(axes, panels):
+    for ax, (m, cmap) in zip(axes, panels, strict=True):
         grid = np.full((len(thrs), len(betas)), np.nan)
         for r in rows:
             grid[thrs.index(float(r["model.threshold"])), betas.index(float(r["model.beta"]))] = \
-                scale * float(r[key])
+                m.scaled(float(r[m.name]))
         im = ax.imshow(grid, origin="lower", cmap=cmap, aspect="auto")
         for (i, j), v in np.ndenumerate(grid):
             if not np.isnan(v):
                 r, g, b, _ = im.cmap(im.norm(v))
-                ax.text(j, i, f"{v:.0f}" if scale == 1 else f"{v:.1f}", ha="center", va="bottom",
+                ax.text(j, i, f"{v:.1f}" if m.percent else f"{v:.0f}", ha="center", va="bottom",
                         fontsize=7, color="white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black")
         for point, marker, name in ((best, "o", "best accuracy"), (chosen, "*", "tuned")):
             if point is not None:
@@ -149,7 +146,7 @@ def beta_threshold_heatmaps(rows: Sequence[dict], path: str | Path,
         ax.set_yticks(range(len(thrs)), [f"{t:g}" for t in thrs])
         ax.set_xlabel("beta (membrane decay)")
         ax.set_ylabel("threshold")
-        ax.set_title(label)
+        ax.set_title(m.axis_label)
         fig.colorbar(im, ax=ax, shrink=0.85)
     if chosen is not None or best is not None:
         axes[0].legend(loc="upper left", fontsize=7, framealpha=0.8)
@@ -160,16 +157,18 @@ def beta_threshold_heatmaps(rows: Sequence[dict], path: str | Path,
 
 
 def pareto_front(points: Sequence[tuple[float, float]], on_front: Sequence[bool], path: str | Path,
-                 xlabel: str = "latency (cycles/inference)", ylabel: str = "test accuracy (%)",
+                 xlabel: str = schema.LATENCY_CYCLES.axis_label,
+                 ylabel: str = schema.TEST_ACCURACY.axis_label,
                  title: str = "Accuracy vs hardware cost") -> Path:
     """Scatter of trials, non-dominated ones highlighted and joined, dominated ones grey."""
     fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
-    dom = [p for p, f in zip(points, on_front) if not f]
-    front = sorted(p for p, f in zip(points, on_front) if f)
+    dom = [p for p, f in zip(points, on_front, strict=True) if not f]
+    front = sorted(p for p, f in zip(points, on_front, strict=True) if f)
     if dom:
-        ax.scatter(*zip(*dom), color="0.7", label="dominated", s=22)
+        ax.scatter(*zip(*dom, strict=True), color="0.7", label="dominated", s=22)
     if front:
-        ax.plot(*zip(*front), color="C3", marker="o", label="Pareto front", drawstyle="steps-post")
+        ax.plot(*zip(*front, strict=True), color="C3", marker="o", label="Pareto front",
+                drawstyle="steps-post")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spiketune import schema
 from spiketune.reporting import plots
 from spiketune.results import write_text
 
-COLUMNS = ("run", "model.surrogate", "model.slope", "model.neuron", "model.beta", "model.threshold",
-           "test_accuracy", "firing_rate", "chi", "latency_cycles", "fps", "power_w", "fps_per_w")
+SETTINGS = ("run", "model.surrogate", "model.slope", "model.neuron", "model.beta", "model.threshold")
+SHOWN = (schema.TEST_ACCURACY, schema.FIRING_RATE, schema.CHI, schema.LATENCY_CYCLES, schema.FPS,
+         schema.POWER_W, schema.FPS_PER_W)  # the metrics of the report's tables and run summary
+COLUMNS = SETTINGS + tuple(m.name for m in SHOWN)
 
 
 @dataclass
@@ -39,36 +42,39 @@ def _load(p: Path) -> Any:
     return json.loads(p.read_text()) if p.is_file() else None
 
 
-def tuned_vs_best(rows: list[dict[str, Any]], max_drop: float = 0.03) -> dict[str, Any] | None:
-    """The lowest-latency run within ``max_drop`` accuracy of the best, compared with it."""
-    rows = [r for r in rows if r.get("latency_cycles") is not None]
-    if len(rows) < 2:
+def tuned_vs_best(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The tuned point (:func:`spiketune.schema.tuned_point`: lowest latency near the best
+    accuracy) compared with the best-accuracy run; None with fewer than two costed runs."""
+    lat, acc, eff = schema.LATENCY_CYCLES.name, schema.TEST_ACCURACY.name, schema.FPS_PER_W.name
+    picked = schema.tuned_point(rows)
+    if picked is None or sum(r.get(lat) is not None for r in rows) < 2:
         return None
-    best = max(rows, key=lambda r: r["test_accuracy"])
-    ok = [r for r in rows if r["test_accuracy"] >= best["test_accuracy"] - max_drop]
-    tuned = min(ok, key=lambda r: r["latency_cycles"])
+    best, tuned = picked
     return {"best": best, "tuned": tuned,
-            "latency_reduction": 1 - tuned["latency_cycles"] / best["latency_cycles"],
-            "accuracy_cost": best["test_accuracy"] - tuned["test_accuracy"],
-            "fps_per_w_gain": tuned["fps_per_w"] / best["fps_per_w"]}
+            "latency_reduction": 1 - tuned[lat] / best[lat],
+            "accuracy_cost": best[acc] - tuned[acc],
+            "fps_per_w_gain": tuned[eff] / best[eff]}
 
 
 def _layer_rates(row: dict[str, Any]) -> list[tuple[str, float]]:
-    return [(k.split(".", 1)[1], float(v)) for k, v in row.items() if k.startswith("rate.")]
+    return [(k[len(schema.LAYER_RATE_PREFIX):], float(v)) for k, v in row.items()
+            if k.startswith(schema.LAYER_RATE_PREFIX)]
 
 
 def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list[Section]:
     secs = []
     cmp = tuned_vs_best(rows)
-    best_acc = max(rows, key=lambda r: r["test_accuracy"])
-    best_eff = max(rows, key=lambda r: r["fps_per_w"] or 0)
+    acc, eff, lat = schema.TEST_ACCURACY.name, schema.FPS_PER_W.name, schema.LATENCY_CYCLES
+    best_acc = max(rows, key=lambda r: r[acc])
+    best_eff = max(rows, key=lambda r: r[eff] or 0)
     summary = [{"": "best accuracy", **{k: best_acc.get(k) for k in COLUMNS}},
                {"": "best FPS/W", **{k: best_eff.get(k) for k in COLUMNS}}]
     text = f"{len(rows)} finished runs."
     if cmp:
-        summary.append({"": "tuned (lowest latency within 3 pts)", **{k: cmp["tuned"].get(k) for k in COLUMNS}})
+        summary.append({"": f"tuned (lowest latency within {100 * schema.TUNED_MAX_DROP:g} pts)",
+                        **{k: cmp["tuned"].get(k) for k in COLUMNS}})
         text += (f" The tuned point cuts latency by {100 * cmp['latency_reduction']:.1f}% "
-                 f"({cmp['best']['latency_cycles']:,.0f} -> {cmp['tuned']['latency_cycles']:,.0f} cycles) "
+                 f"({lat.show(cmp['best'][lat.name])} -> {lat.show(cmp['tuned'][lat.name])}) "
                  f"versus the best-accuracy point, for {100 * cmp['accuracy_cost']:.2f} points of accuracy "
                  f"and {cmp['fps_per_w_gain']:.2f}x its FPS/W.")
     secs.append(Section("Summary", text, tables=[("Best and tuned points", summary)]))
@@ -84,7 +90,7 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list
         if len(neurons) > 1:  # e.g. LIF vs Lapicque: the best run of each
             for value in neurons:
                 sel = [r for r in rows if r.get("model.neuron") == value]
-                rates[f"best neuron={value}"] = _layer_rates(max(sel, key=lambda r: r["test_accuracy"]))
+                rates[f"best neuron={value}"] = _layer_rates(max(sel, key=lambda r: r[acc]))
         if all(rates.values()):
             p = plots.firing_rates(rates, files / "layer_rates.png", "Per-layer firing rate of chosen runs")
             secs.append(Section("Per-layer firing rates", images=[("per-layer firing rate", p)],
@@ -100,10 +106,10 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list
         if hw:
             secs.append(Section("Hardware per layer (best-accuracy run)",
                                 images=[("cycles per layer", run_dir / "hardware_cycles.png")],
-                                tables=[("layers", [{k: l[k] for k in ("name", "unit", "cores", "groups",
+                                tables=[("layers", [{k: layer[k] for k in ("name", "unit", "cores", "groups",
                                          "latency_cycles", "accumulate_cycles", "activate_cycles",
                                          "core_utilisation", "input_events", "dropped_fraction")
-                                         if k in l} for l in hw["layers"]])]))
+                                         if k in layer} for layer in hw["layers"]])]))
     from spiketune.network import surrogate as sg
 
     def width(r: dict[str, Any]) -> float:  # the run's width, or its family's default
@@ -118,21 +124,20 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list
     p = plots.surrogate_profiles(prof, files / "surrogate_profiles.png")
     secs.append(Section("Surrogate derivatives", "dS/dU versus U - threshold for the surrogates "
                         "and slopes of this study.", images=[("surrogate derivative profiles", p)]))
-    secs.append(Section("All runs", tables=[("one row per run", [{k: r.get(k) for k in COLUMNS} for r in rows])]))
+    secs.append(Section("All runs", tables=[("one row per run",
+                                             [{k: r.get(k) for k in COLUMNS} for r in rows])]))
     return secs
 
 
 def _run_sections(root: Path, m: dict[str, Any]) -> list[Section]:
     hw = m.get("hardware", {})
-    summary = [{"test accuracy": m["test_accuracy"], "firing rate": m["profile"]["firing_rate"],
-                "chi": m.get("chi"), "latency (cycles)": hw.get("latency_cycles"), "FPS": hw.get("fps"),
-                "power (W)": hw.get("power_w"), "FPS/W": hw.get("fps_per_w")}]
+    summary = [{metric.axis_label: metric.show(metric.read(m)) for metric in SHOWN}]
     imgs = [(n, root / f) for n, f in (("training", "training.png"), ("firing rates", "firing_rates.png"),
                                        ("cycles per layer", "hardware_cycles.png")) if (root / f).is_file()]
     return [Section("Summary", tables=[("run", summary)]), Section("Figures", images=imgs),
             Section("Layers", tables=[("sparsity", m["profile"]["layers"]),
-                                      ("hardware", [{k: v for k, v in l.items() if k != "breakdown"}
-                                                    for l in hw.get("layers", [])])])]
+                                      ("hardware", [{k: v for k, v in layer.items() if k != "breakdown"}
+                                                    for layer in hw.get("layers", [])])])]
 
 
 def _search_sections(root: Path, trials: list[dict[str, Any]]) -> list[Section]:

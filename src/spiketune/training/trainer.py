@@ -1,30 +1,35 @@
-"""BPTT training: Adam, cosine annealing, early stopping, checkpoints, progress bar."""
+"""BPTT training: Adam, cosine annealing, early stopping, checkpoints, progress bar.
+
+:func:`train` sets a run up (data, network, optimizer, schedule, chi tracker), restores its
+:class:`~spiketune.training.checkpoint.Checkpoint` if there is one, and runs the
+:class:`EpochLoop` epoch by epoch, checkpointing after each.
+"""
 
 from __future__ import annotations
 
-import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from spiketune.network import surrogate as sg
-from spiketune.training.chi import ChiTracker
-from spiketune.training.config import RunConfig
 from spiketune.data.datasets import TensorDataset
 from spiketune.data.encoding import encode
-from spiketune.errors import ConfigError, SpiketuneError
-from spiketune.training.losses import ce_count_loss, mse_count_loss
-from spiketune.network.models import SpikingNetwork, build
-from spiketune.results import write_atomic
 from spiketune.data.splits import stratified_split
+from spiketune.errors import ConfigError, SpiketuneError
+from spiketune.network import surrogate as sg
+from spiketune.network.models import SpikingNetwork, build
+from spiketune.training.checkpoint import CHECKPOINT, Checkpoint, LoopState
+from spiketune.training.chi import ChiTracker
+from spiketune.training.config import RunConfig
+from spiketune.training.losses import ce_count_loss, mse_count_loss
 
-CHECKPOINT = "checkpoint.pt"
+__all__ = ["CHECKPOINT", "EpochLoop", "EpochRecord", "TrainResult", "TrainingDiverged", "build_model",
+           "evaluate", "load_splits", "surrogates_for", "train"]
 
 
 class TrainingDiverged(SpiketuneError):
@@ -55,7 +60,7 @@ def surrogates_for(cfg: RunConfig, num_layers: int) -> list[sg.Surrogate]:
         raise ConfigError(f"layer_surrogates/layer_slopes need {num_layers} entries "
                           f"(one per weight layer), got {len(names)}/{len(slopes)}")
     out = []
-    for name, slope in zip(names, slopes):
+    for name, slope in zip(names, slopes, strict=True):
         params = m.surrogate_params if sg.canonical_name(name) == m.surrogate else {}
         out.append(sg.get(name, width=slope, **params))
     return out
@@ -124,20 +129,6 @@ def evaluate(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding:
     return correct / max(1, len(ds))
 
 
-def _load_checkpoint(path: Path, cfg: RunConfig) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # torch raises several types for truncated files
-        raise SpiketuneError(f"checkpoint {path} is unreadable ({type(e).__name__}: {e}); "
-                             f"delete it to start this run afresh") from None
-    if ck.get("config") != cfg.to_dict():
-        raise ConfigError(f"{path} belongs to a run with a different configuration; "
-                          f"use another output folder")
-    return ck
-
-
 def _nanmean(values: list[float]) -> float:
     vals = [v for v in values if not math.isnan(v)]
     return sum(vals) / len(vals) if vals else float("nan")
@@ -150,6 +141,70 @@ class TrainResult:
     best_epoch: int
     best_val_accuracy: float
     stopped_early: bool
+
+
+@dataclass
+class EpochLoop:
+    """One epoch of BPTT training and validation, over and over."""
+
+    cfg: RunConfig
+    model: SpikingNetwork
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    tracker: ChiTracker
+    train_ds: TensorDataset
+    val_ds: TensorDataset
+    bar: tqdm
+
+    @property
+    def iters(self) -> int:
+        """Batches per epoch."""
+        return math.ceil(len(self.train_ds) / self.cfg.data.batch_size)
+
+    def run(self, epoch: int) -> EpochRecord:
+        """Train one epoch (batches in a seeded order), then validate; raises
+        :class:`TrainingDiverged` on a non-finite loss or membrane input."""
+        cfg, model, train_ds = self.cfg, self.model, self.train_ds
+        t, bs, T, enc = cfg.train, cfg.data.batch_size, cfg.data.num_steps, cfg.data.encoding
+        loss_fn = _loss_fn(cfg, train_ds.num_classes)
+        model.train()
+        t0 = time.perf_counter()
+        order = torch.randperm(len(train_ds), generator=torch.Generator().manual_seed(
+            t.seed * 100_003 + epoch))
+        tot_loss, correct, spikes, slots = 0.0, 0, 0.0, 0
+        for b in range(self.iters):
+            idx = order[b * bs:(b + 1) * bs]
+            x, y = train_ds.x[idx], train_ds.y[idx]
+            out, rec = model(encode(x, enc, T), num_steps=T, record=True)
+            loss = loss_fn(out, y)
+            finite = torch.stack([blk.finite for blk in model.blocks] + [torch.isfinite(loss)])
+            if not bool(finite.all()):
+                bad = [f"L{i}:{'-'.join(blk.spec.tokens)}" for i, blk in enumerate(model.blocks)
+                       if not bool(blk.finite)]
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch}, batch {b}: "
+                    + (f"non-finite membrane input in layer {bad[0]}" if bad else
+                       f"loss became {loss.item()}"))
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.tracker.after_backward()
+            if t.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            tot_loss += loss.item() * len(y)
+            correct += int((model.decode(out).argmax(1) == y).sum())
+            spikes += float(sum(r.detach().sum() for r in rec))
+            slots += sum(r[0].numel() for r in rec) * T
+            self.bar.update(1)
+            self.bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+        chi = self.tracker.epoch_end()
+        val_acc = evaluate(model, self.val_ds, T, enc, seed=t.seed)
+        self.bar.set_postfix(epoch=epoch, val=f"{val_acc:.3f}")
+        return EpochRecord(epoch, tot_loss / len(train_ds), correct / len(train_ds), val_acc,
+                           spikes / max(1, slots), self.optimizer.param_groups[0]["lr"],
+                           time.perf_counter() - t0, _nanmean(chi["chi"]),
+                           _nanmean(chi["param_chi"]), chi["chi"], chi["width"])
 
 
 def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = True,
@@ -166,91 +221,31 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
     t = cfg.train
     opt = torch.optim.Adam(model.parameters(), lr=t.lr, betas=t.adam_betas,
                            weight_decay=t.weight_decay)
-    bs, T, enc = cfg.data.batch_size, cfg.data.num_steps, cfg.data.encoding
-    iters = math.ceil(len(train_ds) / bs)
+    iters = math.ceil(len(train_ds) / cfg.data.batch_size)
     sched = _scheduler(cfg, opt, iters)
-    loss_fn = _loss_fn(cfg, train_ds.num_classes)
-    history: list[EpochRecord] = []
-    best = {"acc": -1.0, "epoch": 0, "bad": 0, "state": None}
-    start_epoch = 1
-    ck_path = Path(out_dir) / CHECKPOINT if out_dir else None
-    ck = _load_checkpoint(ck_path, cfg) if ck_path else None
-    if ck:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        torch.set_rng_state(ck["rng"])
-        history = [EpochRecord(**h) for h in ck["history"]]
-        best = ck["best"]
-        start_epoch = ck["epoch"] + 1
-    stopped = bool(ck and ck.get("stopped"))
     tracker = ChiTracker([n.surrogate for n in model.neurons()],
                          [b.weight_layer.weight for b in model.blocks], cfg.chi, t.epochs)
-    tracker.epoch = start_epoch - 1
-    if ck and "widths" in ck:  # surrogate widths as adapted so far
-        for s, w in zip(model.neurons(), ck["widths"]):
-            if s.surrogate.width_param:
-                s.surrogate.params[s.surrogate.width_param] = w
-    bar = tqdm(total=t.epochs * iters, initial=(start_epoch - 1) * iters, disable=not progress,
+    ck = Checkpoint(Path(out_dir) / CHECKPOINT, cfg.to_dict(), model, opt, sched) if out_dir else None
+    state = (ck.restore() if ck else None) or LoopState()
+    tracker.epoch = state.epoch
+    bar = tqdm(total=t.epochs * iters, initial=state.epoch * iters, disable=not progress,
                desc="train", unit="batch", dynamic_ncols=True)
-    for epoch in range(start_epoch, t.epochs + 1):
-        if stopped:
+    loop = EpochLoop(cfg, model, opt, sched, tracker, train_ds, val_ds, bar)
+    for epoch in range(state.epoch + 1, t.epochs + 1):
+        if state.stopped:
             break
-        model.train()
-        t0 = time.perf_counter()
-        order = torch.randperm(len(train_ds), generator=torch.Generator().manual_seed(
-            t.seed * 100_003 + epoch))
-        tot_loss, correct, spikes, slots = 0.0, 0, 0.0, 0
-        for b in range(iters):
-            idx = order[b * bs:(b + 1) * bs]
-            x, y = train_ds.x[idx], train_ds.y[idx]
-            out, rec = model(encode(x, enc, T), num_steps=T, record=True)
-            loss = loss_fn(out, y)
-            finite = torch.stack([blk.finite for blk in model.blocks] + [torch.isfinite(loss)])
-            if not bool(finite.all()):
-                bad = [f"L{i}:{'-'.join(blk.spec.tokens)}" for i, blk in enumerate(model.blocks)
-                       if not bool(blk.finite)]
-                raise TrainingDiverged(
-                    f"training diverged at epoch {epoch}, batch {b}: "
-                    + (f"non-finite membrane input in layer {bad[0]}" if bad else
-                       f"loss became {loss.item()}"))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            tracker.after_backward()
-            if t.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-            opt.step()
-            sched.step()
-            tot_loss += loss.item() * len(y)
-            correct += int((model.decode(out).argmax(1) == y).sum())
-            spikes += float(sum(r.detach().sum() for r in rec))
-            slots += sum(r[0].numel() for r in rec) * T
-            bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
-        chi = tracker.epoch_end()
-        val_acc = evaluate(model, val_ds, T, enc, seed=t.seed)
-        rec_e = EpochRecord(epoch, tot_loss / len(train_ds), correct / len(train_ds), val_acc,
-                            spikes / max(1, slots), opt.param_groups[0]["lr"],
-                            time.perf_counter() - t0, _nanmean(chi["chi"]),
-                            _nanmean(chi["param_chi"]), chi["chi"], chi["width"])
-        history.append(rec_e)
-        if val_acc > best["acc"]:
-            best = {"acc": val_acc, "epoch": epoch, "bad": 0,
-                    "state": copy.deepcopy(model.state_dict())}
-        else:
-            best["bad"] += 1
-        stopped = bool(t.patience and best["bad"] >= t.patience)
-        bar.set_postfix(epoch=epoch, val=f"{val_acc:.3f}")
-        if ck_path:
-            write_atomic(ck_path, lambda f: torch.save({"epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                          "scheduler": sched.state_dict(), "rng": torch.get_rng_state(),
-                          "history": [asdict(h) for h in history], "best": best,
-                          "stopped": stopped, "config": cfg.to_dict(),
-                          "widths": [ChiTracker.width(n.surrogate) for n in model.neurons()]}, f))
+        record = loop.run(epoch)
+        state.epoch = epoch
+        state.history.append(asdict(record))
+        state.best.update(epoch, record.val_accuracy, model)
+        state.stopped = state.best.exhausted(t.patience)
+        if ck:
+            ck.save(state)
         if on_epoch is not None:
-            on_epoch(epoch, val_acc)
+            on_epoch(epoch, record.val_accuracy)
     bar.close()
     tracker.detach()
-    if best["state"] is not None:
-        model.load_state_dict(best["state"])
-    return TrainResult(model, history, best["epoch"], best["acc"], stopped)
+    if state.best.state is not None:
+        model.load_state_dict(state.best.state)
+    return TrainResult(model, [EpochRecord(**h) for h in state.history], state.best.epoch, state.best.acc,
+                       state.stopped)
