@@ -123,7 +123,7 @@ def test_width_of_a_surrogate_without_one_is_nan():
 def test_adaptive_error_names_the_surrogates():
     with pytest.raises(ConfigError) as e:
         ChiTracker([sg.get("sso"), sg.get("triangular"), sg.get("sso")], [], ChiConfig(adaptive=True))
-    assert str(e.value) == ("chi.adaptive needs a surrogate with a width (fast_sigmoid, atan, sigmoid, "
+    assert str(e.value) == ("chi.adaptive needs a surrogate with an adaptive width (fast_sigmoid, atan, sigmoid, "
                             "spike_rate_escape); got sso, triangular")
 
 

@@ -30,6 +30,9 @@ reported as results.
 from __future__ import annotations
 
 import json
+import os
+import random
+import socket
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -147,14 +150,43 @@ def storage_for(url: str | None, out_dir: Path, heartbeat: int = 60, grace: int 
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     kwargs = {"pool_pre_ping": True} if url.startswith("postgresql") else {}
-    try:
+
+    def make() -> RDBStorage:
         with warnings.catch_warnings():  # heartbeats are marked experimental by optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat,
                               grace_period=grace,
                               heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+
+    try:
+        return _despite_schema_race(make)
     except Exception as e:  # sqlalchemy/driver errors: unreachable server, bad URL
         raise ConfigError(scrub(f"cannot open study storage {redact(url)}: {e}", url)) from None
+
+
+def _despite_schema_race(make: Any, attempts: int = 7) -> Any:
+    """``make()``, retried after a database error: workers that start together on a fresh
+    database race to create its tables (SQLite: "table already exists", "database is locked";
+    PostgreSQL: duplicate types or keys); the loser finds them made on a later attempt.
+    Back-off with jitter, about 3 s in all before the last error is raised."""
+    for attempt in range(attempts):
+        try:
+            return make()
+        except Exception as exc:
+            if _db_error(exc) is None or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * 2 ** attempt * (0.5 + random.random()))
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def counted_states(sc: SearchConfig) -> tuple[TrialState, ...]:
@@ -174,9 +206,10 @@ def open_study(sc: SearchConfig, out: Path, study_name: str = "spiketune", stora
     sampler = (optuna.samplers.NSGAIISampler(seed=seed) if sc.sampler == "nsga2"
                else optuna.samplers.TPESampler(seed=seed))
     pruner = optuna.pruners.MedianPruner(**sc.pruner) if sc.pruner is not None else optuna.pruners.NopPruner()
-    study = optuna.create_study(study_name=study_name, storage=storage_for(storage, out, heartbeat, grace),
-                                directions=directions(sc.objectives), sampler=sampler, pruner=pruner,
-                                load_if_exists=True)
+    rdb = storage_for(storage, out, heartbeat, grace)
+    study = _despite_schema_race(lambda: optuna.create_study(
+        study_name=study_name, storage=rdb, directions=directions(sc.objectives), sampler=sampler,
+        pruner=pruner, load_if_exists=True))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(sc.objectives)
@@ -198,6 +231,7 @@ class Worker:
         from spiketune.training.trainer import TrainingDiverged
 
         self.started.add(trial.number)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         params = suggest(trial, self.sc.space)
         cfg = cfgmod.with_overrides(self.sc.base, params)
         folder = self.out / "trials" / f"{self.study.study_name}-{trial.number}"
@@ -229,6 +263,18 @@ class Worker:
                 self.study.tell(t.number, state=TrialState.FAIL)
                 self.study.enqueue_trial(t.params)
 
+    def retry_dead_workers_trials(self) -> None:
+        """A RUNNING trial of a worker on this machine whose process is gone (killed, say, as
+        the only worker of a SQLite study, so no live worker's heartbeat check will see it):
+        fail it and queue its parameters again, without waiting for its heartbeat to go stale."""
+        host = socket.gethostname()
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            worker = str(t.user_attrs.get("worker", ""))
+            name, _, pid = worker.rpartition(":")
+            if name == host and pid.isdigit() and not _alive(int(pid)):
+                self.study.tell(t.number, state=TrialState.FAIL)
+                self.study.enqueue_trial(t.params)
+
     def run(self, trials: int, progress: bool = True, db_retries: int = 8) -> None:
         """Add trials until the study holds ``trials`` counted ones, surviving a lost database:
         wait (exponential back-off, up to ``db_retries`` times), reconnect, go on."""
@@ -237,6 +283,7 @@ class Worker:
         while True:
             try:
                 self.retry_lost_trials()
+                self.retry_dead_workers_trials()
                 done = len(self.study.get_trials(deepcopy=False, states=counted))
                 if done >= trials:
                     break
