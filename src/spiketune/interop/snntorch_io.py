@@ -78,7 +78,8 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...],
             continue
         else:
             raise SpiketuneError(f"layer {i} ({type(m).__name__}) is not supported; supported: Conv2d, "
-                                 f"MaxPool2d, AvgPool2d, BatchNorm, Dropout, Flatten, Linear, Leaky, Synaptic, Lapicque")
+                                 f"MaxPool2d, AvgPool2d, BatchNorm, Dropout, Flatten, Linear, Leaky, "
+                                 f"Synaptic, Lapicque")
     first = neurons[0]
     net = build("-".join(tokens), input_shape, num_classes, surrogate=_surrogate(first))
     if len(net.blocks) != len(neurons):
@@ -97,8 +98,13 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...],
 def _neuron(n) -> SpikingNeuron:
     """The spiketune neuron of an snnTorch neuron module (trainable where it was)."""
     kind = {"Leaky": "lif", "Synaptic": "cuba_lif", "Lapicque": "lapicque"}[type(n).__name__]
-    learn = lambda p: isinstance(getattr(n, p), nn.Parameter)
-    value = lambda p: getattr(n, p).detach().clone()
+
+    def learn(p: str) -> bool:
+        return isinstance(getattr(n, p), nn.Parameter)
+
+    def value(p: str) -> torch.Tensor:
+        return getattr(n, p).detach().clone()
+
     thr = float(n.threshold.reshape(-1)[0])
     if n.threshold.numel() != 1:
         raise SpiketuneError(f"snnTorch {type(n).__name__}: a threshold per neuron is not supported")

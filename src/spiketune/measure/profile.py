@@ -47,23 +47,23 @@ class Profile:
 
     @property
     def total_spikes(self) -> int:
-        return sum(l.spikes for l in self.layers)
+        return sum(layer.spikes for layer in self.layers)
 
     @property
     def firing_rate(self) -> float:
         """Network-wide firing rate over all spiking neurons."""
-        n = sum(l.neurons for l in self.layers)
+        n = sum(layer.neurons for layer in self.layers)
         return self.total_spikes / (n * self.num_steps * self.num_samples)
 
     @property
     def synops(self) -> int:
-        return sum(l.synops for l in self.layers)
+        return sum(layer.synops for layer in self.layers)
 
     def to_dict(self) -> dict:
         return {"accuracy": self.accuracy, "num_samples": self.num_samples,
                 "num_steps": self.num_steps, "total_spikes": self.total_spikes,
                 "firing_rate": self.firing_rate, "synops": self.synops,
-                "layers": [asdict(l) for l in self.layers]}
+                "layers": [asdict(layer) for layer in self.layers]}
 
 
 def layer_specs(model: SpikingNetwork) -> list[tr.LayerSpec]:
@@ -112,7 +112,8 @@ def _channel_counts(ev: torch.Tensor) -> torch.Tensor:
 def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: str,
                 batch_size: int = 256, trace_dir: str | Path | None = None,
                 trace_samples: int | None = None, seed: int = 0,
-                observe: Callable[[torch.Tensor, list[torch.Tensor], torch.Tensor, torch.Tensor], None] | None = None
+                observe: Callable[[torch.Tensor, list[torch.Tensor], torch.Tensor, torch.Tensor], None]
+                | None = None
                 ) -> Profile:
     """Evaluate ``model`` on ``ds``, profile its sparsity and optionally write traces.
 
@@ -141,7 +142,8 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
         take = max(0, min(len(x), keep - start))
         for k, s in enumerate(tensors):
             # a non-spiking read-out (LI) outputs membranes: it sends no events
-            ev = (s != 0) if k == 0 or model.blocks[k - 1].neuron.spiking else torch.zeros_like(s, dtype=torch.bool)
+            spiking = k == 0 or model.blocks[k - 1].neuron.spiking
+            ev = (s != 0) if spiking else torch.zeros_like(s, dtype=torch.bool)
             counts[k].append(_channel_counts(ev).numpy())
             summed = ev.sum((0, 1)).to(torch.int64).numpy()
             pos_events[k] = summed if pos_events[k] is None else pos_events[k] + summed
