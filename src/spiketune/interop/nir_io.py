@@ -28,14 +28,19 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from spiketune.errors import SpiketuneError
+from spiketune.measure.profile import blocks_of
 from spiketune.network.arch import parse
 from spiketune.network.models import SpikingNetwork, build
 from spiketune.network.neurons import NEURONS, RESETS, SpikingNeuron
+
+if TYPE_CHECKING:
+    import nir
 
 DT = 1e-4
 
@@ -44,13 +49,14 @@ class NIRError(SpiketuneError):
     """A NIR graph spiketune cannot represent, or a network NIR cannot."""
 
 
-def export(model: SpikingNetwork) -> nir.NIRGraph:  # noqa: F821
+def export(model: SpikingNetwork) -> nir.NIRGraph:
     """The network as a NIR graph (Input -> [Conv2d|Affine] -> [AvgPool2d] -> LIF ... -> Output)."""
     import nir
 
     nodes: dict[str, nir.NIRNode] = {"input": nir.Input({"input": np.array(model.input_shape)})}
     chain = ["input"]
-    for i, block in enumerate(model.blocks):
+    blocks = blocks_of(model)
+    for i, block in enumerate(blocks):
         spec, neuron = block.spec, block.neuron
         if spec.batch_norm:
             raise NIRError(f"layer {i} ({'-'.join(spec.tokens)}) uses batch norm, which NIR 1.0 lacks")
@@ -61,7 +67,7 @@ def export(model: SpikingNetwork) -> nir.NIRGraph:  # noqa: F821
         bias = block.weight_layer.bias.detach().cpu().numpy().astype(np.float32)
         if spec.kind == "conv":
             if (len(spec.in_shape) == 3 and chain[-1] != "input"
-                    and len(model.blocks[i - 1].spec.out_shape) != 3):
+                    and len(blocks[i - 1].spec.out_shape) != 3):
                 raise NIRError("a convolution after a linear layer cannot be exported")
             nodes[f"conv{i}"] = nir.Conv2d(input_shape=tuple(spec.in_shape[1:]), weight=w,
                                            stride=(spec.stride,) * 2, padding=(spec.padding,) * 2,
@@ -81,7 +87,7 @@ def export(model: SpikingNetwork) -> nir.NIRGraph:  # noqa: F821
             chain.append(f"fc{i}")
         nodes[f"lif{i}"] = neuron_node(neuron, spec.out_shape)
         chain.append(f"lif{i}")
-    nodes["output"] = nir.Output({"output": np.array(model.blocks[-1].spec.out_shape)})
+    nodes["output"] = nir.Output({"output": np.array(blocks[-1].spec.out_shape)})
     chain.append("output")
     return nir.NIRGraph(nodes=nodes, edges=list(zip(chain[:-1], chain[1:], strict=True)),
                         metadata={"spiketune.network.arch": model.arch,
@@ -92,13 +98,13 @@ def _full(v: torch.Tensor, shape) -> np.ndarray:
     return np.broadcast_to(v.detach().cpu().double().numpy(), shape).astype(np.float32)
 
 
-def neuron_node(neuron: SpikingNeuron, shape) -> nir.NIRNode:  # noqa: F821
+def neuron_node(neuron: SpikingNeuron, shape) -> nir.NIRNode:
     """The NIR node of a spiketune neuron layer (parameters per neuron, dt = DT), its reset
     and exact parameters in the node's metadata."""
     import nir
 
     zeros = np.zeros(shape, np.float32)
-    meta = {"spiketune.neuron": neuron.kind, "spiketune.reset": neuron.reset_mode}
+    meta: dict[str, Any] = {"spiketune.neuron": neuron.kind, "spiketune.reset": neuron.reset_mode}
     for p in ("alpha", "beta"):
         if hasattr(neuron, p):
             v = getattr(neuron, p).detach().cpu().double().numpy()
@@ -378,12 +384,12 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
                            f"{block.in_shape} (expected {want})")
     net = build(arch, input_shape, int(classes) if classes else None)
     with torch.no_grad():
-        for block, (w, bias), (kind, params, gain, scale, node) in zip(net.blocks, layers, neurons_,
-                                                                        strict=True):
-            layer = block.weight_layer
+        for net_block, (w, bias), (kind, params, gain, scale, node) in zip(blocks_of(net), layers,
+                                                                            neurons_, strict=True):
+            layer = net_block.weight_layer
             if tuple(layer.weight.shape) != w.shape:
-                raise NIRError(f"weights of shape {w.shape} do not fit layer {'-'.join(block.spec.tokens)} "
-                               f"({tuple(layer.weight.shape)})")
+                raise NIRError(f"weights of shape {w.shape} do not fit layer "
+                               f"{'-'.join(net_block.spec.tokens)} ({tuple(layer.weight.shape)})")
             total = gain * scale
             scaled_w, scaled_b = (torch.as_tensor(a * total, dtype=layer.weight.dtype) for a in (w, bias))
             if not (torch.isfinite(scaled_w).all() and torch.isfinite(scaled_b).all()):
@@ -391,8 +397,8 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
                                f"overflow")
             layer.weight.copy_(scaled_w)
             layer.bias.copy_(scaled_b)
-            block.neuron = NEURONS[kind](**params)
-    if any(not b.neuron.spiking for b in net.blocks[:-1]):
+            net_block.neuron = NEURONS[kind](**params)
+    if any(not n.spiking for n in net.neurons()[:-1]):
         raise NIRError("a non-spiking LI node may only be the last neuron node of the chain")
     return net
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from spiketune.errors import SpiketuneError
+from spiketune.measure.profile import blocks_of
 from spiketune.network import surrogate as sg
 from spiketune.network.models import SpikingNetwork, build
 from spiketune.network.neurons import NEURONS, SpikingNeuron
@@ -49,7 +50,9 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...],
     """A spiketune network with the weights and neuron parameters of ``model``."""
     import snntorch as snn
 
-    tokens, weights, neurons = [], [], []
+    tokens: list[str] = []
+    weights: list[nn.Module] = []  # conv, linear and batch-norm layers in order
+    neurons: list[nn.Module] = []
     for i, m in enumerate(model):
         if isinstance(m, nn.Conv2d):
             if m.groups != 1 or _pair(m.dilation) != 1:
@@ -85,12 +88,12 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...],
     if len(net.blocks) != len(neurons):
         raise SpiketuneError(f"{len(net.blocks)} weight layers but {len(neurons)} spiking layers: "
                              f"each conv/linear needs one snn.Leaky/Synaptic/Lapicque after it")
-    params = [m for b in net.blocks for m in b.synapse if isinstance(m, (nn.Conv2d, nn.Linear,
+    params = [m for b in blocks_of(net) for m in b.synapse if isinstance(m, (nn.Conv2d, nn.Linear,
                                                                            nn.BatchNorm1d, nn.BatchNorm2d))]
     with torch.no_grad():
         for ours, theirs in zip(params, weights, strict=True):
             ours.load_state_dict(theirs.state_dict())
-        for block, n in zip(net.blocks, neurons, strict=True):
+        for block, n in zip(blocks_of(net), neurons, strict=True):
             block.neuron = _neuron(n)
     return net
 

@@ -77,7 +77,9 @@ class Counter:
     def result(self, prof: Profile) -> Metrics:
         """The metrics, with accuracy and firing rate from the profile of the same pass."""
         m, n = self.model, self.samples
-        weights = [b.weight_layer.weight for b in m.blocks]
+        from spiketune.measure.profile import blocks_of
+
+        weights = [b.weight_layer.weight for b in blocks_of(m)]
         footprint = sum(t.numel() * t.element_size() for t in [*m.parameters(), *m.buffers()])
         return Metrics(footprint, sum(p.numel() for p in m.parameters()),
                        sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights),
