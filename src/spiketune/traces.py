@@ -35,9 +35,10 @@ from __future__ import annotations
 import json
 import math
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -76,7 +77,7 @@ class NeuronDynamics:
         return {**self.__dict__, "states": self.states}
 
     @staticmethod
-    def from_json(d: dict[str, Any]) -> "NeuronDynamics":
+    def from_json(d: dict[str, Any]) -> NeuronDynamics:
         return NeuronDynamics(**{k: v for k, v in d.items() if k != "states"})
 
 
@@ -109,7 +110,8 @@ class LayerSpec:
     threshold: float = 1.0
     reset: str = "subtract"
     weight_bits: int | None = None
-    dynamics: NeuronDynamics | None = None  # None: derived from neuron/beta/reset (version 1)
+    # left out: derived from neuron/beta/reset (version 1) in __post_init__, so never None after
+    dynamics: NeuronDynamics = cast(NeuronDynamics, None)
 
     def __post_init__(self) -> None:
         if self.dynamics is None:
@@ -129,7 +131,7 @@ class LayerSpec:
         return (self.out_channels, int(np.prod(self.in_shape)))
 
     @staticmethod
-    def from_json(d: Any, where: str = "layer") -> "LayerSpec":
+    def from_json(d: Any, where: str = "layer") -> LayerSpec:
         """A layer entry of a manifest, validated; TraceError names ``where`` and the field."""
         if not isinstance(d, dict):
             raise TraceError(f"{where} must be a mapping, got {type(d).__name__}")
@@ -182,7 +184,8 @@ def _decays(v: Any, where: str, low: float = 0.0) -> Any:
     try:
         x = a.astype(np.float64)
     except (TypeError, ValueError):
-        raise TraceError(f"{where} must be a number or nested lists of numbers in [{low:g}, 1], got {v!r}") from None
+        raise TraceError(f"{where} must be a number or nested lists of numbers in [{low:g}, 1], "
+                         f"got {v!r}") from None
     if isinstance(v, bool) or x.size == 0 or not np.all(np.isfinite(x)) or x.min() < low or x.max() > 1:
         raise TraceError(f"{where} must be a number or nested lists of numbers in [{low:g}, 1], got {v!r}")
     return v
@@ -226,8 +229,8 @@ def _int(v: Any, where: str, low: int, high: int | None = None) -> int:
 def _number(v: Any, where: str, low: float, high: float | None) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < low \
             or (high is not None and v > high):
-        raise TraceError(f"{where} must be a finite number in [{low}, {high if high is not None else 'inf'}], "
-                         f"got {v!r}")
+        top = high if high is not None else "inf"
+        raise TraceError(f"{where} must be a finite number in [{low}, {top}], got {v!r}")
     return float(v)
 
 
@@ -334,6 +337,17 @@ def _trace_files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_file() and p.name.startswith(SIDE_FILES))
 
 
+def _npy(a: np.ndarray) -> Callable[[BinaryIO], None]:
+    """A writer of ``a`` as one .npy file."""
+    return lambda f: np.save(f, a)
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> Callable[[BinaryIO], None]:
+    """A writer of ``arrays`` as one .npz file."""
+    # numpy's stub lets **kwds bind its allow_pickle: bool keyword; the keys are array names
+    return lambda f: np.savez(f, **arrays)  # type: ignore[arg-type]
+
+
 def write(path: str | Path, *, num_steps: int, encoding: str, input_shape: tuple[int, ...],
           layers: list[LayerSpec], counts: list[np.ndarray], bits: list[np.ndarray] | None,
           weights: list[dict[str, np.ndarray]], labels: np.ndarray, predictions: np.ndarray,
@@ -349,12 +363,12 @@ def write(path: str | Path, *, num_steps: int, encoding: str, input_shape: tuple
     for name in _trace_files(out):
         (out / name).unlink()
     for k, c in enumerate(counts):
-        write_atomic(out / f"counts_{k}.npy", lambda f, c=c: np.save(f, c.astype(np.uint32)))
+        write_atomic(out / f"counts_{k}.npy", _npy(c.astype(np.uint32)))
     for k, b in enumerate(bits or []):
         flat = b.reshape(b.shape[0], b.shape[1], -1).astype(bool)
-        write_atomic(out / f"bits_{k}.npy", lambda f, p=np.packbits(flat, axis=-1): np.save(f, p))
+        write_atomic(out / f"bits_{k}.npy", _npy(np.packbits(flat, axis=-1)))
     for i, w in enumerate(weights):
-        write_atomic(out / f"weights_{i}.npz", lambda f, w=w: np.savez(f, **w))
+        write_atomic(out / f"weights_{i}.npz", _npz(w))
     if input_values is not None:
         vals = input_values if input_values.dtype.kind in "iu" else input_values.astype(np.float32)
         write_atomic(out / "input_values.npy", lambda f: np.save(f, vals))
@@ -363,10 +377,10 @@ def write(path: str | Path, *, num_steps: int, encoding: str, input_shape: tuple
     manifest = {"format": FORMAT, "version": VERSION, "num_steps": int(num_steps),
                 "num_samples": int(counts[0].shape[0]), "encoding": encoding,
                 "input_shape": list(input_shape),
-                "layers": [{**l.__dict__, "in_shape": list(l.in_shape),
-                            "conv_shape": list(l.conv_shape), "out_shape": list(l.out_shape),
-                            "pool": list(l.pool) if l.pool else None,
-                            "dynamics": l.dynamics.to_json()} for l in layers],
+                "layers": [{**layer.__dict__, "in_shape": list(layer.in_shape),
+                            "conv_shape": list(layer.conv_shape), "out_shape": list(layer.out_shape),
+                            "pool": list(layer.pool) if layer.pool else None,
+                            "dynamics": layer.dynamics.to_json()} for layer in layers],
                 "meta": meta or {}, "files": _trace_files(out)}
     write_atomic(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
     return out
@@ -408,7 +422,7 @@ def read(path: str | Path) -> Traces:
     if not isinstance(meta, dict):
         raise TraceError(f"{mf}: meta must be a mapping")
     _check_files(p, mf, m.get("files"), len(layers))
-    shapes = [input_shape, *(l.out_shape for l in layers)]
+    shapes = [input_shape, *(layer.out_shape for layer in layers)]
     counts = []
     for k, shape in enumerate(shapes):
         f = p / f"counts_{k}.npy"
@@ -439,8 +453,10 @@ def _check_files(folder: Path, mf: Path, listed: Any, num_layers: int) -> None:
                              + ("; " if stale and missing else "")
                              + (f"missing files {missing}" if missing else ""))
         return
-    allowed = {f"counts_{k}.npy" for k in range(num_layers + 1)} | {f"bits_{k}.npy" for k in range(num_layers + 1)} \
-        | {f"weights_{i}.npz" for i in range(num_layers)} | {"input_values.npy", "labels.npy", "predictions.npy"}
+    allowed = ({f"counts_{k}.npy" for k in range(num_layers + 1)}
+               | {f"bits_{k}.npy" for k in range(num_layers + 1)}
+               | {f"weights_{i}.npz" for i in range(num_layers)}
+               | {"input_values.npy", "labels.npy", "predictions.npy"})
     stale = sorted(set(present) - allowed)
     if stale:
         raise TraceError(f"{folder} holds stale files {stale} beyond its manifest's {num_layers} layers")

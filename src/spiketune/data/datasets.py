@@ -113,18 +113,18 @@ def fashion_root(root: str | os.PathLike | None) -> Path:
 def load_fashion_mnist(split: str, root: str | os.PathLike | None = None) -> TensorDataset:
     base = fashion_root(root)
     stems = FASHION_FILES[split]
-    paths = [_find(base, s) for s in stems]
-    if not base.is_dir() or None in paths:
+    img_path, label_path = (_find(base, s) for s in stems)
+    if not base.is_dir() or img_path is None or label_path is None:
         raise DatasetMissingError(
             f"Fashion-MNIST {split} files not found in {base}: expected {stems[0]}[.gz] and "
             f"{stems[1]}[.gz]. Install them with 'apt-get install dataset-fashion-mnist' "
             f"or pass --data-root DIR holding the four IDX files.")
-    images, labels = read_idx(paths[0]), read_idx(paths[1])
+    images, labels = read_idx(img_path), read_idx(label_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise DatasetError(f"{paths[0]} and {paths[1]} disagree: images {images.shape}, "
+        raise DatasetError(f"{img_path} and {label_path} disagree: images {images.shape}, "
                            f"labels {labels.shape}")
     if labels.max(initial=0) > 9:
-        raise DatasetError(f"{paths[1]} holds label {labels.max()} outside 0..9")
+        raise DatasetError(f"{label_path} holds label {labels.max()} outside 0..9")
     x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
     return TensorDataset("fashion-mnist", x, torch.from_numpy(labels.astype(np.int64)), 10,
                          str(base))

@@ -52,7 +52,8 @@ def energy_row(folder: Path) -> dict[str, Any]:
         e = from_run(specs, metrics)
     return {"run": folder.name, "test_accuracy": metrics.get("test_accuracy"),
             "synops": metrics["profile"]["synops"] / metrics["profile"]["num_samples"],
-            **{k: e[k] for k in ("compute_only_uj", "lemaire_snn_uj", "lemaire_ann_uj", "accelerator_modelled_uj")},
+            **{k: e[k] for k in ("compute_only_uj", "lemaire_snn_uj", "lemaire_ann_uj",
+                                 "accelerator_modelled_uj")},
             "latency_cycles": metrics["hardware"]["latency_cycles"]}
 
 
@@ -75,7 +76,8 @@ def spearman(a: list[float], b: list[float]) -> float:
 def build(roots: list[Path]) -> EnergyTable:
     folders = run_folders(roots)
     if len(folders) < 2:
-        raise SpiketuneError(f"need at least 2 finished runs under {', '.join(map(str, roots))}, found {len(folders)}")
+        raise SpiketuneError(f"need at least 2 finished runs under {', '.join(map(str, roots))}, "
+                             f"found {len(folders)}")
     rows = [energy_row(f) for f in folders]
     cols = {c: [r[c] for r in rows] for c in COLUMNS}
     rho = {a: {b: spearman(cols[a], cols[b]) for b in COLUMNS} for a in COLUMNS}

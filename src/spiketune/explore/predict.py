@@ -87,7 +87,7 @@ def fit(rows: list[dict[str, Any]], target: str = schema.LATENCY_CYCLES.name, wi
     cv = KFold(min(folds, len(rows)), shuffle=True, random_state=seed)
     preds = {m: cross_val_predict(est, x, y, cv=cv) for m, est in candidates.items()}
     errors = {m: float(np.abs(pr - y).mean()) for m, pr in preds.items()}
-    method = min(errors, key=errors.get)
+    method = min(errors, key=errors.__getitem__)
     model = candidates[method].fit(x, y)
     imp = permutation_importance(model, x, y, n_repeats=5, random_state=seed).importances_mean
     base = float(np.abs(cross_val_predict(DummyRegressor(), x, y, cv=cv) - y).mean())

@@ -67,11 +67,11 @@ class CostReport:
 
     @property
     def dropped_events(self) -> float:
-        return sum(l.dropped_events for l in self.layers)
+        return sum(layer.dropped_events for layer in self.layers)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in asdict(self).items() if k not in ("layers", "latency_cycles_per_sample")}
-        d["layers"] = [l.to_dict() for l in self.layers]
+        d["layers"] = [layer.to_dict() for layer in self.layers]
         d["dropped_events"] = self.dropped_events
         return d
 
@@ -81,6 +81,10 @@ class Accelerator(Protocol):
 
     Config: ClassVar[type[BaseModel]]
     config: BaseModel
+
+    def __init__(self, config: Any) -> None:
+        """Built from a validated ``Config``."""
+        ...
 
     def cost(self, traces: Traces, cores: list[int] | None = None) -> CostReport:
         """Cost every traced sample; ``cores`` overrides the per-layer allocation."""

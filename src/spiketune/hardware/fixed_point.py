@@ -8,8 +8,9 @@ signed fixed-point number with ``membrane_frac_bits`` fractional bits in
 the weights of every input event, rounding once to the membrane format, max/avg pooling
 of currents, then the neuron update the trace's ``dynamics`` records (a second state
 ``I = round(alpha*I) + X`` for a CubaLIF, then ``U = round(a*U) + round(b*I)``), reset and
-threshold exactly as the float model; a leaky-integrator read-out outputs its membranes. Direct (analog) inputs are rounded to the same
-format; event frames enter as their integer counts.
+threshold exactly as the float model; a leaky-integrator read-out outputs its membranes.
+Direct (analog) inputs are rounded to the same format; event frames enter as their integer
+counts.
 
 ``check`` runs every layer on the float model's recorded input spikes (so errors do
 not compound) and reports, per layer, the fraction of spike bits that differ from the
@@ -22,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import TraceError
 from ..traces import LayerSpec, Traces
@@ -36,7 +38,7 @@ class LayerMismatch:
     mismatch_rate: float  # differing spike bits / all spike bits
 
 
-def _quant(x: np.ndarray, frac: int, bits: int) -> np.ndarray:
+def _quant(x: npt.ArrayLike, frac: int, bits: int) -> np.ndarray:
     lim = 2 ** (bits - 1)
     return np.clip(np.round(np.asarray(x, np.float64) * 2.0 ** frac), -lim, lim - 1).astype(np.int64)
 
@@ -85,7 +87,7 @@ def layer_currents(layer: LayerSpec, w: dict[str, np.ndarray], x: np.ndarray,
     return _pool(layer, cur)
 
 
-def _mul(coef: np.ndarray, v: np.ndarray, frac: int) -> np.ndarray:
+def _mul(coef: np.ndarray | int, v: np.ndarray, frac: int) -> np.ndarray:
     """``round(coef * v)`` for a fixed-point coefficient (rounding half up)."""
     return (coef * v + (1 << (frac - 1))) >> frac if frac else coef * v
 
@@ -100,7 +102,8 @@ def neuron_run(layer: LayerSpec, cur: np.ndarray, hw: HardwareConfig,
     lim = 2 ** (bits - 1)
     a_fx = _quant(np.asarray(d.decay, np.float64), frac, bits)
     b_fx = int(_quant(d.gain, frac, bits))
-    alpha_fx = None if d.synapse_decay is None else _quant(np.asarray(d.synapse_decay, np.float64), frac, bits)
+    alpha_fx = (None if d.synapse_decay is None
+                else _quant(np.asarray(d.synapse_decay, np.float64), frac, bits))
     thr = int(_quant(layer.threshold, frac, bits))
     mem = np.zeros_like(cur[:, 0])
     syn = np.zeros_like(mem)

@@ -59,11 +59,11 @@ def check_runs(design: str, unit: str, layers: list[LayerSpec], models: tuple[st
                first: int = 0) -> None:
     """Raise ConfigError unless every layer's neuron model is one ``unit`` of ``design`` runs;
     a non-spiking read-out must be the last layer (the cores pass spikes between layers)."""
-    for i, l in enumerate(layers):
-        name = l.dynamics.model
+    for i, layer in enumerate(layers):
+        name = layer.dynamics.model
         if name not in models:
             raise ConfigError(f"the {design} design's {unit} cannot run layer L{i + first}'s "
                               f"'{name}' neurons (it runs {', '.join(models)})")
-        if not l.dynamics.spiking and i != len(layers) - 1:
+        if not layer.dynamics.spiking and i != len(layers) - 1:
             raise ConfigError(f"layer L{i + first}'s '{name}' neurons send no spikes, but the "
                               f"{design} design passes spikes to the next layer")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ..errors import ConfigError
 from ..results import write_csv, write_json
 from ..traces import read
 from . import fixed_point as fp
@@ -27,20 +28,26 @@ def cost(trace_dir: str | Path, hw: BaseModel | None = None,
     hw = hw or HardwareConfig()
     traces = read(trace_dir)
     if fixed_point is None:
-        fixed_point = any(l.weight_bits for l in traces.layers) and traces.bits(0) is not None
+        fixed_point = any(layer.weight_bits for layer in traces.layers) and traces.bits(0) is not None
     extra = None
     if fixed_point:
+        if not isinstance(hw, HardwareConfig):
+            raise ConfigError(f"the fixed-point run reads the SNN-DSE membrane format, which a "
+                              f"{type(hw).__name__} does not define")
         mismatch = fp.check(traces, hw)
         counts, pred = fp.run_chained(traces, hw)
         traces = replace(traces, counts=counts, labels=traces.labels[: len(pred)],
                          predictions=pred)
         extra = {"accuracy": float((pred == traces.labels).mean()),
                  "layers": [asdict(m) for m in mismatch]}
-    rep = design(hw.kind)(hw).cost(traces, cores)
+    kind = getattr(hw, "kind", None)  # every design's Config names its design (registry.py)
+    if not isinstance(kind, str):
+        raise ConfigError(f"a {type(hw).__name__} has no 'kind' naming its accelerator design")
+    rep = design(kind)(hw).cost(traces, cores)
     rep.fixed_point = extra
     if out_dir is not None:
         out = Path(out_dir)
         write_json(out / "hardware.json", rep.to_dict())
         write_csv(out / "hardware_layers.csv",
-                  [{k: v for k, v in l.to_dict().items() if k != "breakdown"} for l in rep.layers])
+                  [{k: v for k, v in layer.to_dict().items() if k != "breakdown"} for layer in rep.layers])
     return rep

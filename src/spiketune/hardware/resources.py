@@ -78,7 +78,8 @@ class Device:
     ff: int
     bram: int  # 36 Kb block RAMs
     dsp: int
-    static_w: float  # device static power at 25 C junction: an assumption [A], order of the vendor's estimator
+    # device static power at 25 C junction: an assumption [A], order of the vendor's estimator
+    static_w: float
     source: str
 
 
@@ -123,7 +124,9 @@ def bram_words(depth: int, width: int) -> float:
     up to 36 bits wide, RAMB18 halves (512 x 36) or RAMB36 (1K x 36); wider, columns of
     RAMB36 in 512 x 72 mode per 512 rows, a last column of up to 36 bits in a RAMB18."""
     if width <= 36:
-        return 0.5 * math.ceil(width / 36) if depth <= 512 else math.ceil(depth / 1024) * math.ceil(width / 36)
+        if depth <= 512:
+            return 0.5 * math.ceil(width / 36)
+        return math.ceil(depth / 1024) * math.ceil(width / 36)
     full, rest = divmod(width, 72)
     return math.ceil(depth / 512) * (full + (0.5 if 0 < rest <= 36 else 1.0 if rest else 0.0))
 
@@ -210,8 +213,8 @@ class AllocationResources:
     @property
     def total(self) -> Resources:
         t = self.input_ram
-        for l in self.layers:
-            t = t + l.total
+        for layer in self.layers:
+            t = t + layer.total
         return t
 
     def fits(self, device: Device | str) -> bool:
@@ -219,8 +222,9 @@ class AllocationResources:
 
     def to_dict(self) -> dict:
         return {"total": asdict(self.total), "input_ram": asdict(self.input_ram),
-                "layers": [{k: asdict(getattr(l, k)) for k in ("cores", "potential_rams", "event_control",
-                                                               "spike_ram", "weights")} for l in self.layers]}
+                "layers": [{k: asdict(getattr(layer, k))
+                            for k in ("cores", "potential_rams", "event_control", "spike_ram", "weights")}
+                           for layer in self.layers]}
 
 
 def resources(layers: list[LayerHardware], input_channels: int, input_frame: int) -> AllocationResources:
@@ -228,14 +232,15 @@ def resources(layers: list[LayerHardware], input_channels: int, input_frame: int
     spike RAM and weights, plus the input spike RAM (``input_channels`` rows of
     ``input_frame`` bits per step)."""
     out = []
-    for l in layers:
-        if l.cores < 1:
-            raise ValueError(f"a layer needs at least one neural core, got cores={l.cores}")
-        pot = potential_ram(l.frame_out) * l.cores if l.kind == "conv" else Resources()
-        out.append(LayerResources(neural_core(l) * l.cores, pot, event_control(l),
-                                  spike_ram(l.num_steps, l.out_channels if l.kind == "conv" else 1,
-                                            l.spike_frame if l.kind == "conv" else l.out_channels),
-                                  weight_memory(l)))
+    for layer in layers:
+        if layer.cores < 1:
+            raise ValueError(f"a layer needs at least one neural core, got cores={layer.cores}")
+        pot = potential_ram(layer.frame_out) * layer.cores if layer.kind == "conv" else Resources()
+        conv = layer.kind == "conv"
+        spikes = spike_ram(layer.num_steps, layer.out_channels if conv else 1,
+                           layer.spike_frame if conv else layer.out_channels)
+        out.append(LayerResources(neural_core(layer) * layer.cores, pot, event_control(layer), spikes,
+                                  weight_memory(layer)))
     steps = layers[0].num_steps if layers else 1
     return AllocationResources(out, spike_ram(steps, input_channels, input_frame))
 
@@ -275,7 +280,8 @@ class Activity:
 
 
 def power(total: Resources, blocks: list[Activity], latency_cycles: float, clock_hz: float,
-          device: Device | str, k: PowerCoefficients = PowerCoefficients(), scale: float = 1.0) -> dict[str, float]:
+          device: Device | str, k: PowerCoefficients = PowerCoefficients(),
+          scale: float = 1.0) -> dict[str, float]:
     """Power and energy per inference from resources and activity.
 
     ``P = P_static(device) + P_clock + E_dyn / latency``, with ``P_clock`` = every
@@ -294,14 +300,15 @@ def power(total: Resources, blocks: list[Activity], latency_cycles: float, clock
             "energy_per_inference_j": watts * latency_s, "fps_per_w": 1.0 / (watts * latency_s)}
 
 
-def layers_from_specs(specs: list, cores: list[int], num_steps: int, weight_bits: int = 4) -> list[LayerHardware]:
+def layers_from_specs(specs: list, cores: list[int], num_steps: int,
+                      weight_bits: int = 4) -> list[LayerHardware]:
     """Plain layer descriptions from layer specs (anything with ``kind``, ``in_shape``,
     ``conv_shape``, ``out_shape``, ``out_channels``, ``kernel``: a trace's LayerSpec or a
     parsed architecture block) and the cores per layer."""
     if len(cores) != len(specs):
         raise ValueError(f"{len(cores)} core counts for {len(specs)} layers")
     out = []
-    for s, e in zip(specs, cores):
+    for s, e in zip(specs, cores, strict=True):
         if s.kind == "conv":
             out.append(LayerHardware("conv", e, s.in_shape[0], s.out_channels, math.prod(s.in_shape[1:]),
                                      math.prod(s.conv_shape[1:]), math.prod(s.out_shape[1:]), num_steps,

@@ -28,14 +28,19 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from spiketune.errors import SpiketuneError
+from spiketune.measure.profile import blocks_of
 from spiketune.network.arch import parse
 from spiketune.network.models import SpikingNetwork, build
 from spiketune.network.neurons import NEURONS, RESETS, SpikingNeuron
+
+if TYPE_CHECKING:
+    import nir
 
 DT = 1e-4
 
@@ -44,13 +49,14 @@ class NIRError(SpiketuneError):
     """A NIR graph spiketune cannot represent, or a network NIR cannot."""
 
 
-def export(model: SpikingNetwork) -> "nir.NIRGraph":  # noqa: F821
+def export(model: SpikingNetwork) -> nir.NIRGraph:
     """The network as a NIR graph (Input -> [Conv2d|Affine] -> [AvgPool2d] -> LIF ... -> Output)."""
     import nir
 
     nodes: dict[str, nir.NIRNode] = {"input": nir.Input({"input": np.array(model.input_shape)})}
     chain = ["input"]
-    for i, block in enumerate(model.blocks):
+    blocks = blocks_of(model)
+    for i, block in enumerate(blocks):
         spec, neuron = block.spec, block.neuron
         if spec.batch_norm:
             raise NIRError(f"layer {i} ({'-'.join(spec.tokens)}) uses batch norm, which NIR 1.0 lacks")
@@ -60,7 +66,8 @@ def export(model: SpikingNetwork) -> "nir.NIRGraph":  # noqa: F821
         w = block.weight_layer.weight.detach().cpu().numpy().astype(np.float32)
         bias = block.weight_layer.bias.detach().cpu().numpy().astype(np.float32)
         if spec.kind == "conv":
-            if len(spec.in_shape) == 3 and chain[-1] != "input" and len(model.blocks[i - 1].spec.out_shape) != 3:
+            if (len(spec.in_shape) == 3 and chain[-1] != "input"
+                    and len(blocks[i - 1].spec.out_shape) != 3):
                 raise NIRError("a convolution after a linear layer cannot be exported")
             nodes[f"conv{i}"] = nir.Conv2d(input_shape=tuple(spec.in_shape[1:]), weight=w,
                                            stride=(spec.stride,) * 2, padding=(spec.padding,) * 2,
@@ -80,23 +87,24 @@ def export(model: SpikingNetwork) -> "nir.NIRGraph":  # noqa: F821
             chain.append(f"fc{i}")
         nodes[f"lif{i}"] = neuron_node(neuron, spec.out_shape)
         chain.append(f"lif{i}")
-    nodes["output"] = nir.Output({"output": np.array(model.blocks[-1].spec.out_shape)})
+    nodes["output"] = nir.Output({"output": np.array(blocks[-1].spec.out_shape)})
     chain.append("output")
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(chain[:-1], chain[1:])),
-                        metadata={"spiketune.network.arch": model.arch, "spiketune.classes": model.num_classes})
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(chain[:-1], chain[1:], strict=True)),
+                        metadata={"spiketune.network.arch": model.arch,
+                                  "spiketune.classes": model.num_classes})
 
 
 def _full(v: torch.Tensor, shape) -> np.ndarray:
     return np.broadcast_to(v.detach().cpu().double().numpy(), shape).astype(np.float32)
 
 
-def neuron_node(neuron: SpikingNeuron, shape) -> "nir.NIRNode":  # noqa: F821
+def neuron_node(neuron: SpikingNeuron, shape) -> nir.NIRNode:
     """The NIR node of a spiketune neuron layer (parameters per neuron, dt = DT), its reset
     and exact parameters in the node's metadata."""
     import nir
 
     zeros = np.zeros(shape, np.float32)
-    meta = {"spiketune.neuron": neuron.kind, "spiketune.reset": neuron.reset_mode}
+    meta: dict[str, Any] = {"spiketune.neuron": neuron.kind, "spiketune.reset": neuron.reset_mode}
     for p in ("alpha", "beta"):
         if hasattr(neuron, p):
             v = getattr(neuron, p).detach().cpu().double().numpy()
@@ -299,7 +307,11 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
     if len(input_shape) == 4 and input_shape[0] == 1:
         input_shape = input_shape[1:]
     tokens, layers, neurons_, pending, scale, layer_nodes = [], [], [], None, 1.0, []
-    nxt_kind = lambda n: type(nodes[order[order.index(n) + 1]]).__name__ if order.index(n) + 1 < len(order) else None
+
+    def nxt_kind(n: str) -> str | None:
+        k = order.index(n) + 1
+        return type(nodes[order[k]]).__name__ if k < len(order) else None
+
     for name in order[1:]:
         node = nodes[name]
         kind = type(node).__name__
@@ -311,7 +323,8 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
             p, s = np.broadcast_to(np.asarray(pad), (2,)), np.broadcast_to(np.asarray(node.stride), (2,))
             if p[0] != p[1] or s[0] != s[1] or w.shape[2] != w.shape[3] or node.groups != 1:
                 raise NIRError(f"node '{name}': only square kernels, symmetric padding/stride, groups=1")
-            tok = f"{w.shape[0]}C{w.shape[2]}" + (f"p{int(p[0])}" if p[0] else "") + (f"s{int(s[0])}" if s[0] != 1 else "")
+            tok = (f"{w.shape[0]}C{w.shape[2]}" + (f"p{int(p[0])}" if p[0] else "")
+                   + (f"s{int(s[0])}" if s[0] != 1 else ""))
             tokens.append(tok)
             pending = (w, _bias(node.bias, w.shape[0], name))
             layers.append(pending)
@@ -362,7 +375,8 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
     if classes is not None and not (isinstance(classes, (int, np.integer)) and not isinstance(classes, bool)
                                     and classes >= 1):
         raise NIRError(f"the number of classes must be a positive integer, got {classes!r}")
-    for block, (w, _), node in zip(parse(arch, input_shape), layers, layer_nodes):  # before allocating
+    # shapes are checked before allocating the network
+    for block, (w, _), node in zip(parse(arch, input_shape), layers, layer_nodes, strict=True):
         want = ((block.out_channels, block.in_shape[0], block.kernel, block.kernel) if block.kind == "conv"
                 else (block.out_channels, math.prod(block.in_shape)))
         if w.shape != want:
@@ -370,11 +384,12 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
                            f"{block.in_shape} (expected {want})")
     net = build(arch, input_shape, int(classes) if classes else None)
     with torch.no_grad():
-        for block, (w, bias), (kind, params, gain, scale, node) in zip(net.blocks, layers, neurons_, strict=True):
-            layer = block.weight_layer
+        for net_block, (w, bias), (kind, params, gain, scale, node) in zip(blocks_of(net), layers,
+                                                                            neurons_, strict=True):
+            layer = net_block.weight_layer
             if tuple(layer.weight.shape) != w.shape:
-                raise NIRError(f"weights of shape {w.shape} do not fit layer {'-'.join(block.spec.tokens)} "
-                               f"({tuple(layer.weight.shape)})")
+                raise NIRError(f"weights of shape {w.shape} do not fit layer "
+                               f"{'-'.join(net_block.spec.tokens)} ({tuple(layer.weight.shape)})")
             total = gain * scale
             scaled_w, scaled_b = (torch.as_tensor(a * total, dtype=layer.weight.dtype) for a in (w, bias))
             if not (torch.isfinite(scaled_w).all() and torch.isfinite(scaled_b).all()):
@@ -382,8 +397,8 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
                                f"overflow")
             layer.weight.copy_(scaled_w)
             layer.bias.copy_(scaled_b)
-            block.neuron = NEURONS[kind](**params)
-    if any(not b.neuron.spiking for b in net.blocks[:-1]):
+            net_block.neuron = NEURONS[kind](**params)
+    if any(not n.spiking for n in net.neurons()[:-1]):
         raise NIRError("a non-spiking LI node may only be the last neuron node of the chain")
     return net
 

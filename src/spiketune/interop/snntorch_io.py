@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from spiketune.errors import SpiketuneError
+from spiketune.measure.profile import blocks_of
 from spiketune.network import surrogate as sg
 from spiketune.network.models import SpikingNetwork, build
 from spiketune.network.neurons import NEURONS, SpikingNeuron
@@ -49,7 +50,9 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...],
     """A spiketune network with the weights and neuron parameters of ``model``."""
     import snntorch as snn
 
-    tokens, weights, neurons = [], [], []
+    tokens: list[str] = []
+    weights: list[nn.Module] = []  # conv, linear and batch-norm layers in order
+    neurons: list[nn.Module] = []
     for i, m in enumerate(model):
         if isinstance(m, nn.Conv2d):
             if m.groups != 1 or _pair(m.dilation) != 1:
@@ -78,18 +81,19 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...],
             continue
         else:
             raise SpiketuneError(f"layer {i} ({type(m).__name__}) is not supported; supported: Conv2d, "
-                                 f"MaxPool2d, AvgPool2d, BatchNorm, Dropout, Flatten, Linear, Leaky, Synaptic, Lapicque")
+                                 f"MaxPool2d, AvgPool2d, BatchNorm, Dropout, Flatten, Linear, Leaky, "
+                                 f"Synaptic, Lapicque")
     first = neurons[0]
     net = build("-".join(tokens), input_shape, num_classes, surrogate=_surrogate(first))
     if len(net.blocks) != len(neurons):
         raise SpiketuneError(f"{len(net.blocks)} weight layers but {len(neurons)} spiking layers: "
                              f"each conv/linear needs one snn.Leaky/Synaptic/Lapicque after it")
-    params = [m for b in net.blocks for m in b.synapse if isinstance(m, (nn.Conv2d, nn.Linear,
+    params = [m for b in blocks_of(net) for m in b.synapse if isinstance(m, (nn.Conv2d, nn.Linear,
                                                                            nn.BatchNorm1d, nn.BatchNorm2d))]
     with torch.no_grad():
         for ours, theirs in zip(params, weights, strict=True):
             ours.load_state_dict(theirs.state_dict())
-        for block, n in zip(net.blocks, neurons, strict=True):
+        for block, n in zip(blocks_of(net), neurons, strict=True):
             block.neuron = _neuron(n)
     return net
 
@@ -97,8 +101,13 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...],
 def _neuron(n) -> SpikingNeuron:
     """The spiketune neuron of an snnTorch neuron module (trainable where it was)."""
     kind = {"Leaky": "lif", "Synaptic": "cuba_lif", "Lapicque": "lapicque"}[type(n).__name__]
-    learn = lambda p: isinstance(getattr(n, p), nn.Parameter)
-    value = lambda p: getattr(n, p).detach().clone()
+
+    def learn(p: str) -> bool:
+        return isinstance(getattr(n, p), nn.Parameter)
+
+    def value(p: str) -> torch.Tensor:
+        return getattr(n, p).detach().clone()
+
     thr = float(n.threshold.reshape(-1)[0])
     if n.threshold.numel() != 1:
         raise SpiketuneError(f"snnTorch {type(n).__name__}: a threshold per neuron is not supported")

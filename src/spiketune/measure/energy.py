@@ -116,7 +116,7 @@ def layer_work(specs: list[LayerSpec], profile: dict[str, Any], analog_input: bo
 
 def compute_only_pj(layers: list[LayerWork], e: OperationEnergy = OperationEnergy()) -> float:
     """Synaptic operations x energy per operation (MACs for analog-fed layers, else ACs)."""
-    return sum(l.synops * (e.mac_pj if l.analog_input else e.ac_pj) for l in layers)
+    return sum(layer.synops * (e.mac_pj if layer.analog_input else e.ac_pj) for layer in layers)
 
 
 @dataclass
@@ -145,31 +145,31 @@ class Breakdown:
         return {**asdict(self), "total": self.total}
 
 
-def _formal_layer(l: LayerWork, c: LemaireCosts) -> Breakdown:
+def _formal_layer(layer: LayerWork, c: LemaireCosts) -> Breakdown:
     """One dense pass of a formal-network layer (Eqs. 1.1-1.2, 2.1-2.2, 3, 4, 6, 11, 12, 16.1, 17.1)."""
     w = c.word_bytes
-    macs = l.dense_synapses  # Eq. 1.1 / 2.1
-    accs = l.outputs  # bias additions, Eq. 1.2 / 2.2
-    reads_in = macs if l.kind == "conv" else l.inputs  # Eq. 3 / Eq. 4
-    if l.kind == "conv":  # Eq. 16.1: input, output and kernel address counters
-        addr = l.inputs + l.outputs + l.out_channels * l.kernel * l.kernel
+    macs = layer.dense_synapses  # Eq. 1.1 / 2.1
+    accs = layer.outputs  # bias additions, Eq. 1.2 / 2.2
+    reads_in = macs if layer.kind == "conv" else layer.inputs  # Eq. 3 / Eq. 4
+    if layer.kind == "conv":  # Eq. 16.1: input, output and kernel address counters
+        addr = layer.inputs + layer.outputs + layer.out_channels * layer.kernel * layer.kernel
     else:  # Eq. 17.1: one address per weight
-        addr = l.inputs * l.out_channels
+        addr = layer.inputs * layer.out_channels
     return Breakdown(
         ops=macs * (c.mul_pj + c.add_pj) + accs * c.add_pj, addressing=addr * c.add_pj,
-        weights=macs * c.word_pj(l.params * w), biases=l.outputs * c.word_pj(l.params * w),
-        io=reads_in * c.word_pj(l.inputs * w),
+        weights=macs * c.word_pj(layer.params * w), biases=layer.outputs * c.word_pj(layer.params * w),
+        io=reads_in * c.word_pj(layer.inputs * w),
         counts={"mac": macs, "ac": accs, "acc_addr": addr, "weight_reads": macs,
-                "bias_reads": l.outputs, "input_reads": reads_in})
+                "bias_reads": layer.outputs, "input_reads": reads_in})
 
 
 def lemaire_ann(layers: list[LayerWork], c: LemaireCosts = LemaireCosts()) -> Breakdown:
     """The equivalent formal network (ReLU neurons, one dense pass), Lemaire et al. Sec. 3."""
     total = Breakdown()
-    for l in layers:
-        b = _formal_layer(l, c)
-        b.io += l.outputs * c.word_pj(l.outputs * c.word_bytes)  # output writes, Eq. 11 / 12
-        b.counts["output_writes"] = l.outputs
+    for layer in layers:
+        b = _formal_layer(layer, c)
+        b.io += layer.outputs * c.word_pj(layer.outputs * c.word_bytes)  # output writes, Eq. 11 / 12
+        b.counts["output_writes"] = layer.outputs
         total.add(b)
     return total
 
@@ -187,32 +187,32 @@ def lemaire_snn(layers: list[LayerWork], num_steps: int, c: LemaireCosts = Lemai
     t, w = num_steps, c.word_bytes
     fifo = c.word_pj(c.fifo_words * w)
     total = Breakdown()
-    for l in layers:
-        n = l.outputs
+    for layer in layers:
+        n = layer.outputs
         pot = c.word_pj(n * w)
-        if l.analog_input:  # dense pass at every step, then the neuron update
-            step = _formal_layer(l, c)
+        if layer.analog_input:  # dense pass at every step, then the neuron update
+            step = _formal_layer(layer, c)
             b = Breakdown(counts={k: v * t for k, v in step.counts.items()})
             for k in ("ops", "addressing", "weights", "biases", "io"):
                 setattr(b, k, getattr(step, k) * t)
-            accesses = t * n
+            accesses: float = t * n
         else:
-            s, theta = l.synops, l.input_events
-            mac_addr = 2 * theta if l.kind == "conv" else 0.0
+            s, theta = layer.synops, layer.input_events
+            mac_addr = 2 * theta if layer.kind == "conv" else 0.0
             b = Breakdown(
                 ops=(s + t * n) * c.add_pj, addressing=mac_addr * (c.mul_pj + c.add_pj) + s * c.add_pj,
-                weights=s * c.word_pj(l.params * w), biases=t * n * c.word_pj(l.params * w),
+                weights=s * c.word_pj(layer.params * w), biases=t * n * c.word_pj(layer.params * w),
                 io=theta * fifo,
                 counts={"ac": s + t * n, "mac": 0.0, "acc_addr": s, "mac_addr": mac_addr,
                         "weight_reads": s, "bias_reads": t * n, "input_reads": theta})
             accesses = s + t * n
-        leak = t * n if l.leak else 0
-        b.ops += leak * (c.mul_pj + c.add_pj) + l.spikes * c.add_pj  # leak (Eq. 1.3) and reset
+        leak = t * n if layer.leak else 0
+        b.ops += leak * (c.mul_pj + c.add_pj) + layer.spikes * c.add_pj  # leak (Eq. 1.3) and reset
         b.potentials = 2 * accesses * pot  # reads and writes
-        b.io += l.spikes * fifo
+        b.io += layer.spikes * fifo
         b.counts["mac"] = b.counts.get("mac", 0.0) + leak
-        b.counts["ac"] = b.counts.get("ac", 0.0) + l.spikes
-        b.counts.update(potential_accesses=2 * accesses, output_writes=l.spikes)
+        b.counts["ac"] = b.counts.get("ac", 0.0) + layer.spikes
+        b.counts.update(potential_accesses=2 * accesses, output_writes=layer.spikes)
         total.add(b)
     return total
 

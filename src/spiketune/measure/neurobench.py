@@ -59,11 +59,12 @@ class Counter:
         self.macs = self.acs = self.dense = 0.0
         self.samples = 0
 
-    def update(self, seq_in: torch.Tensor, rec: list[torch.Tensor], pred: torch.Tensor, y: torch.Tensor) -> None:
+    def update(self, seq_in: torch.Tensor, rec: list[torch.Tensor], pred: torch.Tensor,
+               y: torch.Tensor) -> None:
         """One batch: the input sequence [T, B, ...] and each layer's spikes."""
         # later layers see spikes (0/1 by construction); only the network input may be analog
         analog_in = not bool(((seq_in == 0) | (seq_in == 1)).all())
-        for i, (block, inp) in enumerate(zip(self.model.blocks, [seq_in, *rec[:-1]])):
+        for i, (block, inp) in enumerate(zip(self.model.blocks, [seq_in, *rec[:-1]], strict=True)):
             flat = inp.reshape(-1, *inp.shape[2:])
             ops = _ops(block, flat, total=False)
             if i == 0 and analog_in:
@@ -76,12 +77,15 @@ class Counter:
     def result(self, prof: Profile) -> Metrics:
         """The metrics, with accuracy and firing rate from the profile of the same pass."""
         m, n = self.model, self.samples
-        weights = [b.weight_layer.weight for b in m.blocks]
+        from spiketune.measure.profile import blocks_of
+
+        weights = [b.weight_layer.weight for b in blocks_of(m)]
         footprint = sum(t.numel() * t.element_size() for t in [*m.parameters(), *m.buffers()])
         return Metrics(footprint, sum(p.numel() for p in m.parameters()),
                        sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights),
                        1 - prof.firing_rate,
-                       {"Effective_MACs": self.macs / n, "Effective_ACs": self.acs / n, "Dense": self.dense / n},
+                       {"Effective_MACs": self.macs / n, "Effective_ACs": self.acs / n,
+                        "Dense": self.dense / n},
                        prof.accuracy)
 
 
@@ -91,5 +95,6 @@ def compute(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: 
     from spiketune.measure.profile import run_profile
 
     counter = Counter(model)
-    prof = run_profile(model, ds, num_steps, encoding, batch_size=batch_size, seed=seed, observe=counter.update)
+    prof = run_profile(model, ds, num_steps, encoding, batch_size=batch_size, seed=seed,
+                       observe=counter.update)
     return counter.result(prof)

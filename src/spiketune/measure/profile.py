@@ -21,7 +21,7 @@ from spiketune import traces as tr
 from spiketune.data.datasets import TensorDataset
 from spiketune.data.encoding import encode
 from spiketune.measure.fanout import out_degree
-from spiketune.network.models import SpikingNetwork
+from spiketune.network.models import SpikingBlock, SpikingNetwork
 
 
 @dataclass
@@ -47,29 +47,38 @@ class Profile:
 
     @property
     def total_spikes(self) -> int:
-        return sum(l.spikes for l in self.layers)
+        return sum(layer.spikes for layer in self.layers)
 
     @property
     def firing_rate(self) -> float:
         """Network-wide firing rate over all spiking neurons."""
-        n = sum(l.neurons for l in self.layers)
+        n = sum(layer.neurons for layer in self.layers)
         return self.total_spikes / (n * self.num_steps * self.num_samples)
 
     @property
     def synops(self) -> int:
-        return sum(l.synops for l in self.layers)
+        return sum(layer.synops for layer in self.layers)
 
     def to_dict(self) -> dict:
         return {"accuracy": self.accuracy, "num_samples": self.num_samples,
                 "num_steps": self.num_steps, "total_spikes": self.total_spikes,
                 "firing_rate": self.firing_rate, "synops": self.synops,
-                "layers": [asdict(l) for l in self.layers]}
+                "layers": [asdict(layer) for layer in self.layers]}
+
+
+def blocks_of(model: SpikingNetwork) -> list[SpikingBlock]:
+    """The model's blocks, typed (iterating an nn.ModuleList gives plain Modules)."""
+    out = []
+    for block in model.blocks:
+        assert isinstance(block, SpikingBlock)  # SpikingNetwork builds only SpikingBlocks
+        out.append(block)
+    return out
 
 
 def layer_specs(model: SpikingNetwork) -> list[tr.LayerSpec]:
     """Torch-free description of the model's weight layers (for traces/hardware)."""
     specs = []
-    for block in model.blocks:
+    for block in blocks_of(model):
         s, n = block.spec, block.neuron
         specs.append(tr.LayerSpec(
             kind=s.kind, in_shape=tuple(s.in_shape), conv_shape=tuple(s.conv_shape),
@@ -84,7 +93,7 @@ def layer_weights(model: SpikingNetwork) -> list[dict[str, np.ndarray]]:
     from spiketune.network.quant import integer_weight
 
     out = []
-    for block in model.blocks:
+    for block in blocks_of(model):
         layer = block.weight_layer
         w = {"weight": layer.weight.detach().cpu().numpy().astype(np.float32),
              "bias": (layer.bias.detach().cpu().numpy().astype(np.float32) if layer.bias is not None
@@ -92,9 +101,12 @@ def layer_weights(model: SpikingNetwork) -> list[dict[str, np.ndarray]]:
         bits = getattr(layer, "bits", None)
         if bits:
             q, scale = integer_weight(layer.weight, bits)
-            w["int_weight"], w["scale"] = q.cpu().numpy(), np.float32(scale)
+            # a 0-d array: savez stores a numpy scalar as one too
+            w["int_weight"], w["scale"] = q.cpu().numpy(), np.array(scale, np.float32)
         bn = next((m for m in block.synapse if isinstance(m, nn.modules.batchnorm._BatchNorm)), None)
         if bn is not None:  # eval-mode batch norm as a per-channel affine map
+            # spiketune builds its batch norms with running statistics
+            assert bn.running_var is not None and bn.running_mean is not None
             scale_bn = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
             w["bn_scale"] = scale_bn.cpu().numpy().astype(np.float32)
             w["bn_shift"] = (bn.bias - bn.running_mean * scale_bn).detach().cpu().numpy().astype(np.float32)
@@ -112,7 +124,8 @@ def _channel_counts(ev: torch.Tensor) -> torch.Tensor:
 def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: str,
                 batch_size: int = 256, trace_dir: str | Path | None = None,
                 trace_samples: int | None = None, seed: int = 0,
-                observe: Callable[[torch.Tensor, list[torch.Tensor], torch.Tensor, torch.Tensor], None] | None = None
+                observe: Callable[[torch.Tensor, list[torch.Tensor], torch.Tensor, torch.Tensor], None]
+                | None = None
                 ) -> Profile:
     """Evaluate ``model`` on ``ds``, profile its sparsity and optionally write traces.
 
@@ -122,7 +135,8 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
     n_tensors = len(model.blocks) + 1
     counts: list[list[np.ndarray]] = [[] for _ in range(n_tensors)]
     bits: list[list[np.ndarray]] = [[] for _ in range(n_tensors)]
-    pos_events = [None] * n_tensors
+    pos_events: list[np.ndarray | None] = [None] * n_tensors
+    spiking = [True] + [n.spiking for n in model.neurons()]
     inputs, preds = [], []
     keep = len(ds) if trace_samples is None else trace_samples
     max_count = int(ds.x.max()) if trace_dir is not None and encoding == "events" and len(ds) else 1
@@ -141,35 +155,38 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
         take = max(0, min(len(x), keep - start))
         for k, s in enumerate(tensors):
             # a non-spiking read-out (LI) outputs membranes: it sends no events
-            ev = (s != 0) if k == 0 or model.blocks[k - 1].neuron.spiking else torch.zeros_like(s, dtype=torch.bool)
+            ev = (s != 0) if spiking[k] else torch.zeros_like(s, dtype=torch.bool)
             counts[k].append(_channel_counts(ev).numpy())
             summed = ev.sum((0, 1)).to(torch.int64).numpy()
-            pos_events[k] = summed if pos_events[k] is None else pos_events[k] + summed
+            prev = pos_events[k]
+            pos_events[k] = summed if prev is None else prev + summed
             if take:
                 bits[k].append(ev[:, :take].transpose(0, 1).numpy())
         if take and keep_values:
             inputs.append(x[:take].numpy())
-    pred = np.concatenate(preds)
+    predictions = np.concatenate(preds)
     labels = ds.y.numpy()
     specs = layer_specs(model)
     layers = []
-    for i, spec in enumerate(specs):
+    for i, (spec, block) in enumerate(zip(specs, blocks_of(model), strict=True)):
+        ev_in, ev_out = pos_events[i], pos_events[i + 1]
+        assert ev_in is not None and ev_out is not None  # every batch adds to each
         deg = out_degree(spec.kind, spec.in_shape, spec.out_channels, spec.kernel, spec.stride,
                          spec.padding, spec.conv_shape)
-        spikes = int(pos_events[i + 1].sum())
+        spikes = int(ev_out.sum())
         neurons = math.prod(spec.out_shape)
         rate = spikes / (neurons * num_steps * len(ds))
         layers.append(LayerProfile(
-            name=f"L{i}:{'-'.join(model.blocks[i].spec.tokens)}", kind=spec.kind, neurons=neurons,
+            name=f"L{i}:{'-'.join(block.spec.tokens)}", kind=spec.kind, neurons=neurons,
             spikes=spikes, firing_rate=rate, sparsity=1.0 - rate,
-            input_events=int(pos_events[i].sum()),
-            synops=int((pos_events[i].reshape(deg.shape) * deg).sum())))
-    prof = Profile(float((pred == labels).mean()), len(ds), num_steps, layers)
+            input_events=int(ev_in.sum()),
+            synops=int((ev_in.reshape(deg.shape) * deg).sum())))
+    prof = Profile(float((predictions == labels).mean()), len(ds), num_steps, layers)
     if trace_dir is not None:
         tr.write(trace_dir, num_steps=num_steps, encoding=encoding, input_shape=model.input_shape,
                  layers=specs, counts=[np.concatenate(c) for c in counts],
                  bits=[np.concatenate(b) for b in bits] if keep else None,
-                 weights=layer_weights(model), labels=labels, predictions=pred,
+                 weights=layer_weights(model), labels=labels, predictions=predictions,
                  input_values=np.concatenate(inputs) if inputs else None,
                  meta={"arch": model.arch, "accuracy": prof.accuracy,
                        "num_classes": model.num_classes, "input_max_count": max_count})

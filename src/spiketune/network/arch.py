@@ -81,10 +81,10 @@ def tokenize(arch: str) -> list[Token]:
         elif t == "BN":
             tokens.append(Token("bn", t, pos))
         elif (m := _DROP.match(t)) and m.group(1) not in ("", "."):
-            p = float(m.group(1))
-            if not 0.0 <= p < 1.0:
+            prob = float(m.group(1))
+            if not 0.0 <= prob < 1.0:
                 raise _err(arch, t, pos, "dropout probability must be in [0, 1)")
-            tokens.append(Token("dropout", t, pos, (p,)))
+            tokens.append(Token("dropout", t, pos, (prob,)))
         elif m := _LIN.match(t):
             if int(t) == 0:
                 raise _err(arch, t, pos, "a linear layer needs >= 1 unit")

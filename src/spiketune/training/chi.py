@@ -63,6 +63,13 @@ class ChiConfig(BaseModel):
         return self
 
 
+def _take(s: Surrogate) -> float:
+    """The neuron chi ``s`` recorded since the last call."""
+    if s.chi is None:
+        raise RuntimeError(f"no chi counter is attached to the {s.name} surrogate (tracker detached)")
+    return s.chi.take()
+
+
 class ChiTracker:
     """Attach to a network's surrogates; collect neuron and parameter chi; adapt widths."""
 
@@ -96,12 +103,12 @@ class ChiTracker:
         self._since_update += 1
         if (self.cfg.adaptive and self.cfg.rule == "chi" and self.cfg.interval
                 and self._since_update >= self.cfg.interval):
-            self.adapt([s.chi.take() for s in self.surrogates])
+            self.adapt([_take(s) for s in self.surrogates])
             self._since_update = 0
 
     def epoch_end(self) -> dict[str, list[float]]:
         """Per-layer neuron chi, parameter chi and widths of the epoch; adapts if due."""
-        neuron = [s.chi.take() for s in self.surrogates]
+        neuron = [_take(s) for s in self.surrogates]
         param = [v / max(1, self._param_n) for v in self._param_sum]
         self._param_sum = [0.0] * len(self.weights)
         self._param_n = 0

@@ -17,6 +17,8 @@ ACTIVATION_COPIES = 3  # membrane, spikes and the surrogate's input, kept for BP
 
 def estimate(cfg: RunConfig, input_shape: tuple[int, ...]) -> int:
     """Bytes of parameters, optimizer state and the BPTT activations of one batch."""
+    if cfg.model.arch is None:
+        raise ConfigError("model.arch is not set: fill in the dataset's defaults first")
     blocks = parse(cfg.model.arch, input_shape)
     params = sum(b.out_channels * (b.in_shape[0] * b.kernel ** 2 if b.kind == "conv"
                                    else math.prod(b.in_shape)) + b.out_channels for b in blocks)

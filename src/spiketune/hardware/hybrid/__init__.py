@@ -17,11 +17,11 @@ from ..snn_dse.simulate import layer_warnings, report, resolve_cores, sparse_cos
 from .config import HybridConfig
 from .dense import dense_cycles
 
-
 # thresholding.sv: one membrane array, ``membr += BETA*input + bias``: single-state models
 DENSE_MODELS = ("lif", "if", "lapicque")
 TABLE = [("cores", "cores", "d"), ("passes", "groups", "d"), ("cycles", "latency_cycles", ".0f"),
-         ("events", "input_events", ".1f"), ("dropped", "dropped_fraction", ".1%"), ("uJ", "energy_uj", ".3f")]
+         ("events", "input_events", ".1f"), ("dropped", "dropped_fraction", ".1%"),
+         ("uJ", "energy_uj", ".3f")]
 
 
 class Hybrid:

@@ -2,18 +2,18 @@
 
 A layer's latency depends on its core count E only through its group count, so the
 candidates are the smallest E for each group count; with ``core_counts: divisors`` (the
-default) only counts that divide the layer's channels/neurons, the ones the RTL can build. Costs are the simulated mean
-latencies on (up to ``max_samples``) traced samples. Sequential pipeline: minimise the
-sum of layer latencies greedily, always buying the upgrade with the largest latency
-drop per extra core. Layer-pipelined: minimise the slowest layer exactly (binary search
-over target latencies, each layer taking the fewest cores that meet the target).
+default) only counts that divide the layer's channels/neurons, the ones the RTL can build.
+Costs are the simulated mean latencies on (up to ``max_samples``) traced samples.
+Sequential pipeline: minimise the sum of layer latencies greedily, always buying the
+upgrade with the largest latency drop per extra core. Layer-pipelined: minimise the
+slowest layer exactly (binary search over target latencies, each layer taking the fewest
+cores that meet the target).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
 
 from ...errors import ConfigError
 from ...traces import LayerSpec, Traces
@@ -51,7 +51,7 @@ def allocate(traces: Traces, hw: HardwareConfig, budget: int, max_samples: int =
             cost[(i, e)] = float(layer_cycles(layers[i], counts[i], e, hw).latency.mean())
         return cost[(i, e)]
 
-    cands = [[e for e in candidates(l, hw.mode, hw.core_counts) if e <= budget] for l in layers]
+    cands = [[e for e in candidates(layer, hw.mode, hw.core_counts) if e <= budget] for layer in layers]
     if hw.pipeline == "layer_pipelined":
         return _min_max(cands, lat, budget)
     choice = [0] * len(layers)
@@ -71,7 +71,7 @@ def allocate(traces: Traces, hw: HardwareConfig, budget: int, max_samples: int =
         i, j = best
         used += cands[i][j] - cands[i][choice[i]]
         choice[i] = j
-    cores = [c[k] for c, k in zip(cands, choice)]
+    cores = [c[k] for c, k in zip(cands, choice, strict=True)]
     return Allocation(cores, "sum", sum(lat(i, e) for i, e in enumerate(cores)))
 
 

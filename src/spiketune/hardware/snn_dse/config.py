@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .cycles import counter_bits
 
-
 MAX_COUNT = 2**24  # bound of every count field (cores, BRAMs, sizes): beyond any device
 MAX_ENERGY = 1e6  # bound of every power and energy field (W, mW, pJ)
 Energy = Annotated[float, Field(ge=0, le=MAX_ENERGY, allow_inf_nan=False)]
@@ -41,7 +40,7 @@ class PowerConfig(BaseModel):
     ecu_cycle_pj: Energy = 1.0
 
     @model_validator(mode="after")
-    def _check(self) -> "PowerConfig":
+    def _check(self) -> PowerConfig:
         _per_neuron("update_pj", self.update_pj)
         return self  # one event-control (priority encoder) cycle [A]
 
@@ -52,20 +51,27 @@ class HardwareConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Literal["snn_dse"] = "snn_dse"
-    clock_mhz: float = Field(200.0, gt=0, le=1e6)  # not in the RTL; Kintex UltraScale+ designs run at a few hundred MHz [A]
+    # not in the RTL; Kintex UltraScale+ designs run at a few hundred MHz [A]
+    clock_mhz: float = Field(200.0, gt=0, le=1e6)
     mode: Literal["ideal", "rtl"] = "ideal"
     pipeline: Literal["sequential", "layer_pipelined"] = "sequential"  # RTL: one image, layer by layer [RTL]
-    cores: list[Cycles] | None = Field(None, max_length=4096)  # neural cores (EC_SIZE) per layer; None: the policy below
+    # neural cores (EC_SIZE) per layer; None: the policy below
+    cores: list[Cycles] | None = Field(None, max_length=4096)
     conv_cores: Literal["per_channel"] = "per_channel"  # one NC per output channel [PUB]
-    fc_cores: int = Field(50, ge=1, le=MAX_COUNT)  # NCs of an FC layer (56 and 50 in the published build) [PUB]
-    core_budget: int | None = Field(None, ge=1, le=MAX_COUNT)  # if set: allocate cores across layers (alloc.py)
+    # NCs of an FC layer (56 and 50 in the published build) [PUB]
+    fc_cores: int = Field(50, ge=1, le=MAX_COUNT)
+    # if set: allocate cores across layers (alloc.py)
+    core_budget: int | None = Field(None, ge=1, le=MAX_COUNT)
     core_counts: Literal["divisors", "ideal"] = "divisors"  # the RTL builds E | channels; ideal: any E
-    conv_penc_shift: int = Field(2, ge=0, le=31)  # conv PENC_SIZE = F >> 2 (5 chunks when 4 does not divide F) [RTL top]
+    # conv PENC_SIZE = F >> 2 (5 chunks when 4 does not divide F) [RTL top]
+    conv_penc_shift: int = Field(2, ge=0, le=31)
     conv_sparse_shift: int = Field(1, ge=0, le=31)  # conv SPARSE_SIZE = F >> 1: the spike counter has
     # $clog2(SPARSE_SIZE) bits and wraps in rtl mode [RTL top]
     fc_penc_size: int = Field(200, ge=1, le=MAX_COUNT)  # FC PENC_SIZE [RTL top]
-    penc_chunks: int | None = Field(None, ge=1, le=MAX_COUNT)  # legacy: PENC_SIZE = ceil(frame/penc_chunks) for every layer
-    kernel_cycles_per_tap: int = Field(1, ge=1, le=MAX_COUNT)  # one kernel tap per cycle, all group cores in parallel [RTL]
+    # legacy: PENC_SIZE = ceil(frame/penc_chunks) for every layer
+    penc_chunks: int | None = Field(None, ge=1, le=MAX_COUNT)
+    # one kernel tap per cycle, all group cores in parallel [RTL]
+    kernel_cycles_per_tap: int = Field(1, ge=1, le=MAX_COUNT)
     activation_cycles_per_neuron: dict[str, Cycles] = Field(  # one neuron per cycle per core, LIF and
         default_factory=lambda: {"lif": 1, "lapicque": 1})  # Lapicque alike in the public RTL [RTL]
     weight_bits: int = Field(4, ge=1, le=32)  # INT4 weights, per-layer scale/zero point [PUB]
@@ -76,7 +82,7 @@ class HardwareConfig(BaseModel):
     power: PowerConfig = Field(default_factory=PowerConfig)
 
     @model_validator(mode="after")
-    def _check(self) -> "HardwareConfig":
+    def _check(self) -> HardwareConfig:
         _per_neuron("activation_cycles_per_neuron", self.activation_cycles_per_neuron)
         if self.membrane_frac_bits >= self.membrane_bits:
             raise ValueError("membrane_frac_bits must be below membrane_bits")

@@ -8,8 +8,8 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...traces import LayerSpec
-from .config import HardwareConfig
 from ..neuron_cost import update_cost
+from .config import HardwareConfig
 from .cycles import LayerCycles, conv_cycles, fc_cycles
 
 MODELS = ("lif", "if", "lapicque", "cuba_lif", "li")  # neuron models the sparse cores run
@@ -37,22 +37,22 @@ def default_cores(layers: list[LayerSpec], hw: HardwareConfig) -> list[int]:
     if hw.cores is not None:
         return list(hw.cores)
     out = []
-    for l in layers:
-        if l.kind == "conv":
-            out.append(l.out_channels)
+    for layer in layers:
+        if layer.kind == "conv":
+            out.append(layer.out_channels)
         elif hw.core_counts == "ideal":
-            out.append(min(hw.fc_cores, l.out_channels))
+            out.append(min(hw.fc_cores, layer.out_channels))
         else:
-            out.append(largest_divisor(l.out_channels, hw.fc_cores))
+            out.append(largest_divisor(layer.out_channels, hw.fc_cores))
     return out
 
 
 def check_memory(layers: list[LayerSpec], hw: HardwareConfig) -> None:
     """The network's weights must fit the device's block RAM."""
     bits = 0
-    for l in layers:
-        per = l.in_channels * l.kernel * l.kernel if l.kind == "conv" else l.in_channels
-        bits += l.out_channels * per * (l.weight_bits or hw.weight_bits)
+    for layer in layers:
+        per = layer.in_channels * layer.kernel * layer.kernel if layer.kind == "conv" else layer.in_channels
+        bits += layer.out_channels * per * (layer.weight_bits or hw.weight_bits)
     capacity = hw.bram_count * hw.bram_kbits * 1024
     if bits > capacity:
         raise ConfigError(f"the network's weights need {bits / 8192:.0f} KiB but the device has "

@@ -60,7 +60,7 @@ def _conv_stream(spikes: np.ndarray, t: int) -> list[tuple[int, int, int, int]]:
     w = spikes.shape[-1]
     out = []
     for ic in range(spikes.shape[1]):
-        for r, c in zip(*np.nonzero(spikes[t, ic])):
+        for r, c in zip(*np.nonzero(spikes[t, ic]), strict=True):
             for i, j in TAPS:
                 y, x = int(r) - i + 1, int(c) - j + 1
                 if 0 <= y < w and 0 <= x < w:
@@ -93,7 +93,7 @@ def conv_core(spikes: np.ndarray, weights: np.ndarray, bias: float, core: CorePa
         ev = _conv_stream(spikes, t)[1:]  # the first event only wakes the core
         taps = [(ic, i, j) for _, ic, i, j in ev[1:]] + [(0, 0, 0)]  # weight: next cycle's tap
         prev, stale = -1, 0.0
-        for (a, *_), (ic, i, j) in zip(ev, taps):
+        for (a, *_), (ic, i, j) in zip(ev, taps, strict=True):
             read = pot[a] if a != prev else stale  # read-first memory: the previous write is not seen
             stale = pot[a]
             pot[a] = read + weights[ic, i, j] * core.w_scale

@@ -7,28 +7,28 @@ import numpy as np
 from ...errors import ConfigError
 from ...traces import LayerSpec, Traces
 from ..base import CostReport, LayerCost
+from ..neuron_cost import check_runs
 from .alloc import allocate
 from .config import HardwareConfig
 from .cycles import LayerCycles
-from ..neuron_cost import check_runs
 from .layers import MODELS, buildable, check_memory, default_cores, layer_cycles
 from .power import layer_energy_j
 
 
-def sparse_layer(i: int, l: LayerSpec, c: LayerCycles, cores: int, counts: np.ndarray,
+def sparse_layer(i: int, layer: LayerSpec, c: LayerCycles, cores: int, counts: np.ndarray,
                  hw: HardwareConfig) -> LayerCost:
     """One layer's LayerCost from its cycles on the event-driven cores."""
     end = float(c.end.mean())
     acc, act = float(c.accumulate.mean()), float(c.activate.mean())
-    active = l.out_channels / (c.groups * cores)  # last group may leave cores idle
+    active = layer.out_channels / (c.groups * cores)  # last group may leave cores idle
     events = float(counts.sum((1, 2)).mean())
     dropped = float(c.dropped_events.mean())
     other = max(0.0, end - acc - act)
     return LayerCost(
-        name=f"L{i}:{l.kind}", kind=l.kind, unit=f"sparse {l.kind}", cores=cores,
+        name=f"L{i}:{layer.kind}", kind=layer.kind, unit=f"sparse {layer.kind}", cores=cores,
         latency_cycles=float(c.latency.mean()), input_events=events, dropped_events=dropped,
         dropped_fraction=dropped / (events * c.groups) if events else 0.0,
-        energy_uj=layer_energy_j(l, c, hw) * 1e6,
+        energy_uj=layer_energy_j(layer, c, hw) * 1e6,
         breakdown={"accumulate (core replay)": acc, "neuron sweep": act, "scan / control": other},
         detail={"groups": c.groups, "compress_cycles": float(c.compress.mean()),
                 "accumulate_cycles": acc, "activate_cycles": act, "other_cycles": other,
@@ -39,12 +39,12 @@ def layer_warnings(layers: list[LayerSpec], cores: list[int], costs: list[LayerC
                    hw: HardwareConfig, first: int = 0) -> list[str]:
     out = []
     if hw.core_counts == "divisors":
-        out += [f"L{i + first}: {e} cores do not divide its {l.out_channels} channels/neurons; the RTL "
+        out += [f"L{i + first}: {e} cores do not divide its {layer.out_channels} channels/neurons; the RTL "
                 f"cannot build that (core_counts: ideal allows it)"
-                for i, (l, e) in enumerate(zip(layers, cores)) if not buildable(l, e)]
-    out += [f"L{i + first}: '{l.dynamics.model}' neurons keep {l.dynamics.states} states; costed on "
+                for i, (layer, e) in enumerate(zip(layers, cores, strict=True)) if not buildable(layer, e)]
+    out += [f"L{i + first}: '{layer.dynamics.model}' neurons keep {layer.dynamics.states} states; costed on "
             f"sparse cores extended with a second state RAM (not in the published RTL)"
-            for i, l in enumerate(layers) if l.dynamics.states > 1]
+            for i, layer in enumerate(layers) if layer.dynamics.states > 1]
     out += [f"{c.name}: the hardware drops {100 * c.dropped_fraction:.1f}% of its input spikes "
             f"({c.dropped_events:.1f} per inference over its passes)" for c in costs if c.dropped_events > 0]
     return out
@@ -82,9 +82,9 @@ def resolve_cores(traces: Traces, hw: HardwareConfig, cores: list[int] | None) -
 
 def sparse_costs(traces: Traces, hw: HardwareConfig, cores: list[int]) -> tuple[list[LayerCost], np.ndarray]:
     """Every layer of ``traces`` on the sparse cores: LayerCosts and latencies [L, N]."""
-    cyc = [layer_cycles(l, traces.counts[i], cores[i], hw) for i, l in enumerate(traces.layers)]
-    costs = [sparse_layer(i, l, c, cores[i], traces.counts[i], hw)
-             for i, (l, c) in enumerate(zip(traces.layers, cyc))]
+    cyc = [layer_cycles(layer, traces.counts[i], cores[i], hw) for i, layer in enumerate(traces.layers)]
+    costs = [sparse_layer(i, layer, c, cores[i], traces.counts[i], hw)
+             for i, (layer, c) in enumerate(zip(traces.layers, cyc, strict=True))]
     return costs, np.stack([c.latency for c in cyc])
 
 

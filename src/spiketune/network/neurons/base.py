@@ -9,7 +9,7 @@ model read it). The registry (:mod:`.registry`) lists the models by name.
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 import torch
 from torch import nn
@@ -20,6 +20,7 @@ from spiketune.traces import NeuronDynamics
 
 RESETS = ("subtract", "zero", "none")
 State = torch.Tensor | tuple[torch.Tensor, ...]
+StateT = TypeVar("StateT", bound=State)
 
 
 def sum_to(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -36,14 +37,16 @@ def as_decay(value, name: str, model: str, low_open: bool = False) -> torch.Tens
     return t
 
 
-class SpikingNeuron(nn.Module):
-    """A neuron layer over [T, B, ...] inputs. Subclasses set ``kind`` (registry name),
-    ``spiking`` (False: outputs membranes) and ``triton`` (the GPU kernel runs its update)."""
+class SpikingNeuron(nn.Module, Generic[StateT]):
+    """A neuron layer over [T, B, ...] inputs, its state a ``StateT``. Subclasses set ``kind``
+    (registry name), ``spiking`` (False: outputs membranes) and ``triton`` (the GPU kernel
+    runs its update)."""
 
     kind: ClassVar[str]
     spiking: ClassVar[bool] = True
     triton: ClassVar[bool] = False
     fused = True  # multi-step forward through ``fused_forward`` (off: step by step)
+    threshold: torch.Tensor  # set by ``param``: a Parameter or a buffer
 
     def __init__(self, threshold: float = 1.0, reset: str = "subtract",
                  surrogate: sg.Surrogate | None = None, learn_threshold: bool = False) -> None:
@@ -64,11 +67,11 @@ class SpikingNeuron(nn.Module):
         else:
             self.register_buffer(name, t)
 
-    def init_state(self, x: torch.Tensor) -> State:
+    def init_state(self, x: torch.Tensor) -> StateT:
         """The state before the first step, for inputs shaped like ``x``."""
         raise NotImplementedError
 
-    def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+    def step(self, x: torch.Tensor, state: StateT) -> tuple[torch.Tensor, StateT]:
         """One time step (differentiable): returns (output, state)."""
         raise NotImplementedError
 

@@ -20,10 +20,12 @@ from spiketune.network.neurons.base import SpikingNeuron, as_decay, fmt, sum_to
 from spiketune.traces import NeuronDynamics
 
 
-class CubaLIF(SpikingNeuron):
+class CubaLIF(SpikingNeuron[tuple[torch.Tensor, torch.Tensor]]):
     """Current-based LIF (two states per neuron)."""
 
     kind = "cuba_lif"
+    alpha: torch.Tensor  # set by ``param``: Parameters or buffers
+    beta: torch.Tensor
 
     def __init__(self, alpha=0.5, beta=0.5, threshold: float = 1.0, reset: str = "subtract",
                  surrogate: sg.Surrogate | None = None, learn_alpha: bool = False,
@@ -63,6 +65,15 @@ class CubaLIF(SpikingNeuron):
 
     def extra_repr(self) -> str:
         return f"alpha={fmt(self.alpha)}, beta={fmt(self.beta)}, " + super().extra_repr()
+
+
+def _add(acc: torch.Tensor | None, term: torch.Tensor) -> torch.Tensor:
+    return term if acc is None else acc + term
+
+
+def _grad_of(p: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor | None:
+    """The gradient of ``p``: ``g``, zeros where nothing reached it, None unless ``p`` trains."""
+    return (torch.zeros_like(p) if g is None else g) if p.requires_grad else None
 
 
 class _CubaMultiStep(torch.autograd.Function):
@@ -109,7 +120,6 @@ class _CubaMultiStep(torch.autograd.Function):
         gin = torch.zeros_like(mems[0]) if ctx.static else torch.empty_like(spikes)
         g_alpha = g_beta = g_thr = None
         carry_u = carry_i = None
-        add = lambda acc, term: term if acc is None else acc + term
         for t in range(steps - 1, -1, -1):
             d = derivative(mems[t] - thr, spikes[t], s.params)
             if s.chi is not None:
@@ -126,18 +136,17 @@ class _CubaMultiStep(torch.autograd.Function):
                 gin[t] = g_i
             if t > 0:
                 if alpha.requires_grad:
-                    g_alpha = add(g_alpha, sum_to(g_i * syns[t - 1], alpha))
+                    g_alpha = _add(g_alpha, sum_to(g_i * syns[t - 1], alpha))
                 prev = mems[t - 1] * keep if (keep is not None and not after) else mems[t - 1]
                 if beta.requires_grad:
-                    g_beta = add(g_beta, sum_to(g_pre * prev, beta))
+                    g_beta = _add(g_beta, sum_to(g_pre * prev, beta))
                 carry_u = g_pre * beta * keep if (keep is not None and not after) else g_pre * beta
                 carry_i = g_i * alpha
             if thr.requires_grad:
                 term = -direct.sum()
                 if mode == "subtract" and reset is not None:
                     term = term - (g_u * reset).sum()
-                g_thr = add(g_thr, term)
+                g_thr = _add(g_thr, term)
         del ctx.syns, ctx.mems, ctx.spikes
-        zero = lambda p, g: (torch.zeros_like(p) if g is None else g) if p.requires_grad else None
-        return (gin, zero(alpha, g_alpha), zero(beta, g_beta),
+        return (gin, _grad_of(alpha, g_alpha), _grad_of(beta, g_beta),
                 None if g_thr is None else g_thr.reshape(thr.shape), None, None)

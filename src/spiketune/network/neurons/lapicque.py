@@ -19,6 +19,7 @@ class Lapicque(SingleStateNeuron):
 
     kind = "lapicque"
     zero_after_update = True
+    beta: torch.Tensor  # set by ``param``: a Parameter or a buffer
 
     def __init__(self, beta: float | None = None, R: float | None = None,
                  C: float | None = None, time_step: float = 1.0, threshold: float = 1.0,
@@ -39,7 +40,10 @@ class Lapicque(SingleStateNeuron):
             if v is not None and v <= 0:
                 raise ConfigError(f"Lapicque {name} must be > 0, got {v}")
         self.R_fixed, self.C_fixed = R, C
-        self.param("beta", beta if beta is not None else math.exp(-time_step / (R * C)), learn_beta)
+        if beta is None:
+            assert R is not None and C is not None  # refused above otherwise
+            beta = math.exp(-time_step / (R * C))
+        self.param("beta", beta, learn_beta)
 
     def rc(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(R, C) as snnTorch derives them from the given pair."""

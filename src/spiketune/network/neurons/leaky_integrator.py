@@ -11,11 +11,12 @@ from spiketune.network.neurons.base import SpikingNeuron, as_decay, fmt, sum_to
 from spiketune.traces import NeuronDynamics
 
 
-class LI(SpikingNeuron):
+class LI(SpikingNeuron[torch.Tensor]):
     """Leaky integrator read-out (no threshold, no reset, no spikes)."""
 
     kind = "li"
     spiking = False
+    beta: torch.Tensor  # set by ``param``: a Parameter or a buffer
 
     def __init__(self, beta=0.5, learn_beta: bool = False) -> None:
         super().__init__(1.0, "none", None, False)

@@ -14,6 +14,7 @@ class LIF(SingleStateNeuron):
     """Leaky integrate-and-fire; default surrogate atan(2)."""
 
     kind = "lif"
+    beta: torch.Tensor  # set by ``param``: a Parameter or a buffer
 
     def __init__(self, beta=0.5, threshold: float = 1.0, reset: str = "subtract",
                  surrogate: sg.Surrogate | None = None, learn_beta: bool = False,
