@@ -40,7 +40,9 @@ def test_pareto_keeps_duplicates_and_drops_nan_rows_from_comparison():
 def test_search_pareto_file_equals_optunas_front(tmp_path, directions):
     rng = np.random.default_rng(len(directions) + (directions[0] == "minimize"))
     study = optuna.create_study(directions=directions)
-    names = ["accuracy", "latency", "energy"][: len(directions)]
+    # objective names whose schema directions are the study's (the schema decides the front)
+    names = {("maximize", "minimize"): ["accuracy", "latency"], ("minimize", "minimize"): ["latency", "energy"],
+             ("maximize", "maximize", "minimize"): ["accuracy", "fps_per_w", "latency"]}[tuple(directions)]
     study.set_metric_names(names)
     dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
     for i in range(40):

@@ -37,7 +37,7 @@ from spiketune.errors import SpiketuneError
 from spiketune.measure.profile import blocks_of
 from spiketune.network.arch import parse
 from spiketune.network.models import SpikingNetwork, build
-from spiketune.network.neurons import NEURONS, RESETS, SpikingNeuron
+from spiketune.network.neurons import LI, NEURONS, RESETS, CubaLIF, SingleStateNeuron, SpikingNeuron
 
 if TYPE_CHECKING:
     import nir
@@ -64,7 +64,8 @@ def export(model: SpikingNetwork) -> nir.NIRGraph:
             raise NIRError(f"layer {i} ({'-'.join(spec.tokens)}) uses max pooling, which NIR 1.0 "
                            f"lacks; use average pooling (AP) for NIR models")
         w = block.weight_layer.weight.detach().cpu().numpy().astype(np.float32)
-        bias = block.weight_layer.bias.detach().cpu().numpy().astype(np.float32)
+        b = block.weight_layer.bias
+        bias = np.zeros(w.shape[0], np.float32) if b is None else b.detach().cpu().numpy().astype(np.float32)
         if spec.kind == "conv":
             if (len(spec.in_shape) == 3 and chain[-1] != "input"
                     and len(blocks[i - 1].spec.out_shape) != 3):
@@ -109,22 +110,24 @@ def neuron_node(neuron: SpikingNeuron, shape) -> nir.NIRNode:
         if hasattr(neuron, p):
             v = getattr(neuron, p).detach().cpu().double().numpy()
             meta[f"spiketune.{p}"] = float(v) if v.ndim == 0 else v
-    if neuron.kind == "cuba_lif":
+    if isinstance(neuron, CubaLIF):
         meta["spiketune.zero_after_update"] = int(neuron.zero_after_update)
-    if neuron.kind == "li":
+    if isinstance(neuron, LI):
         tau = DT / (1 - _full(neuron.beta.clamp(0, 1), shape).astype(np.float64))
         return nir.LI(tau=tau.astype(np.float32), r=(tau / DT).astype(np.float32), v_leak=zeros,
                       metadata=meta)
     thr = np.full(shape, float(neuron.threshold), np.float32)
-    if neuron.kind == "cuba_lif":
+    if isinstance(neuron, CubaLIF):
         with np.errstate(divide="ignore"):
             tau_syn = DT / (1 - _full(neuron.alpha.clamp(0, 1), shape).astype(np.float64))
             tau_mem = DT / (1 - _full(neuron.beta.clamp(0, 1), shape).astype(np.float64))
         return nir.CubaLIF(tau_syn=tau_syn.astype(np.float32), tau_mem=tau_mem.astype(np.float32),
                            r=(tau_mem / DT).astype(np.float32), v_leak=zeros, v_threshold=thr,
                            v_reset=zeros, w_in=(tau_syn / DT).astype(np.float32), metadata=meta)
-    a, b = neuron.coefficients()
-    a = _full(a, shape).astype(np.float64)
+    if not isinstance(neuron, SingleStateNeuron):
+        raise NIRError(f"no NIR node for a {neuron.kind} neuron")
+    decay, b = neuron.coefficients()
+    a = _full(decay, shape).astype(np.float64)
     if np.all(a == 1):
         return nir.IF(r=np.full(shape, float(b), np.float32), v_threshold=thr, v_reset=zeros,
                       metadata=meta)
@@ -396,7 +399,8 @@ def import_graph(graph, num_classes: int | None = None, reset: str | None = None
                 raise NIRError(f"node '{node}': the input gain {total:.3g} makes the weights before it "
                                f"overflow")
             layer.weight.copy_(scaled_w)
-            layer.bias.copy_(scaled_b)
+            if layer.bias is not None:
+                layer.bias.copy_(scaled_b)
             net_block.neuron = NEURONS[kind](**params)
     if any(not n.spiking for n in net.neurons()[:-1]):
         raise NIRError("a non-spiking LI node may only be the last neuron node of the chain")

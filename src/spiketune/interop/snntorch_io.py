@@ -12,6 +12,8 @@ sequence, as the snnTorch model would be stepped.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -19,7 +21,7 @@ from spiketune.errors import SpiketuneError
 from spiketune.measure.profile import blocks_of
 from spiketune.network import surrogate as sg
 from spiketune.network.models import SpikingNetwork, build
-from spiketune.network.neurons import NEURONS, SpikingNeuron
+from spiketune.network.neurons import LIF, CubaLIF, Lapicque, SpikingNeuron
 
 # snnTorch surrogate factory -> the family it equals (``Family.snntorch``)
 SURROGATES = {f.snntorch: f for f in sg.FAMILIES.values()}
@@ -111,9 +113,11 @@ def _neuron(n) -> SpikingNeuron:
     thr = float(n.threshold.reshape(-1)[0])
     if n.threshold.numel() != 1:
         raise SpiketuneError(f"snnTorch {type(n).__name__}: a threshold per neuron is not supported")
-    common = dict(threshold=thr, reset=n.reset_mechanism, surrogate=_surrogate(n),
-                  learn_threshold=learn("threshold"))
+    common: dict[str, Any] = dict(threshold=thr, reset=n.reset_mechanism, surrogate=_surrogate(n),
+                                  learn_threshold=learn("threshold"))
     if kind == "lapicque":
-        return NEURONS[kind](beta=float(value("beta").reshape(-1)[0]), learn_beta=learn("beta"), **common)
-    extra = dict(alpha=value("alpha"), learn_alpha=learn("alpha")) if kind == "cuba_lif" else {}
-    return NEURONS[kind](beta=value("beta"), learn_beta=learn("beta"), **extra, **common)
+        return Lapicque(beta=float(value("beta").reshape(-1)[0]), learn_beta=learn("beta"), **common)
+    if kind == "cuba_lif":
+        return CubaLIF(alpha=value("alpha"), learn_alpha=learn("alpha"), beta=value("beta"),
+                       learn_beta=learn("beta"), **common)
+    return LIF(beta=value("beta"), learn_beta=learn("beta"), **common)
