@@ -15,6 +15,7 @@ from spiketune.explore.pareto import non_dominated
 from spiketune.explore.predict import _features, fit, predict
 from spiketune.explore.search import write_pareto
 from spiketune.explore.sweep import SweepConfig, collect, run_id, run_sweep
+from spiketune.results import mark_finished
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
@@ -168,10 +169,11 @@ def _finished(folder, cfg, acc):
     folder.mkdir(parents=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
     (folder / "metrics.json").write_text(json.dumps({"test_accuracy": acc, "hardware": {"fps": 10.0}}))
+    mark_finished(folder)  # a complete folder ends with its finished marker
 
 
 def test_sweep_skips_finished_points_and_retries_unfinished_folders(tmp_path):
-    # point 1 finished (metrics.json); point 2 has a folder without metrics (interrupted) and a
+    # point 1 finished (marker); point 2 has a folder without metrics (interrupted) and a
     # config that fails fast: it must be attempted again (error.txt), not taken as finished
     sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.arch": ["16-10", "16C3-Q-10"]}]})
     done, broken = sc.points()
