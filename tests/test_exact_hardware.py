@@ -15,26 +15,34 @@ from spiketune.hardware.snn_dse.power import layer_energy_j
 
 
 def test_fc_cycles_by_hand_ideal_and_rtl():
-    # 8 neurons, 4 cores, 1 input channel of 8 bits in 4 chunks of 2; steps with 3 and 0 events
+    # 8 neurons, 4 cores, 1 input channel of 8 bits in PENC chunks of 2 bits (4 chunks);
+    # steps with 3 and 0 events
     counts = np.array([[[3], [0]]])
-    c = fc_cycles(counts, 8, 4, 1, 8, penc_chunks=4)
-    # compress per step IC + 2 + 2*chunks = 11, twice, + 2 per event (6) = 28
-    # iterate: groups (2) x ((3+2) + (1+2) + 1) = 18; + 4 control cycles
+    c = fc_cycles(counts, 8, 4, 1, 8, penc_size=2)
+    # compress per step IC + 2 + 2*chunks = 1 + 2 + 8 = 11, twice, + 2 per event (6) = 28
+    # iterate: groups ceil(8/4) = 2 x ((3+2) + (max(0,1)+2) + 1) = 18; + 4 control cycles = 50
     assert (int(c.compress[0]), int(c.latency[0]), int(c.end[0])) == (28, 50, 50)
     assert (int(c.accumulate[0]), int(c.activations[0]), int(c.activate[0]), c.groups) == (6, 4, 4, 2)
     assert int(c.dropped_events[0]) == 0
-    r = fc_cycles(counts, 8, 4, 1, 8, penc_chunks=4, mode="rtl")  # groups = 8 // 4 + 1 = 3
+    r = fc_cycles(counts, 8, 4, 1, 8, penc_size=2, mode="rtl")  # groups = 8 // 4 + 1 = 3
+    # 28 + 3 x 9 + 4 = 59; accumulates 3 x 3 = 9; sweeps 3 groups x 2 steps = 6
     assert (int(r.latency[0]), int(r.accumulate[0]), int(r.activations[0]), r.groups) == (59, 9, 6, 3)
+    # the published PENC_SIZE (200 bits): the 8-bit frame is one chunk, 1 + 2 + 2 = 5 per step;
+    # compress 10 + 6 = 16, iterate 18, + 4 = 38
+    d = fc_cycles(counts, 8, 4, 1, 8)
+    assert (int(d.compress[0]), int(d.latency[0])) == (16, 38)
 
 
 def test_fc_cycles_sums_input_channels_and_rounds_chunks_up():
-    # 2 channels of 5 bits = 10 bits, 4 chunks of ceil(10/4) = 3 bits -> ceil(10/3) = 4 chunks
+    # 2 channels of 5 bits = 10 bits; PENC_SIZE 3 -> ceil(10/3) = 4 chunks (3 would miss a bit)
     counts = np.array([[[1, 2]], [[0, 0]]])
-    c = fc_cycles(counts, 5, 5, 2, 5, penc_chunks=4)
+    c = fc_cycles(counts, 5, 5, 2, 5, penc_size=3)
     # sample 0: compress (2 + 2 + 8) + 2*3 = 18; iterate 1 x ((3+2) + 1) = 6; + 4 = 28
     # sample 1: compress 12; iterate 1 x ((1+2) + 1) = 4; + 4 = 20
     assert c.latency.tolist() == [28, 20] and c.compress.tolist() == [18, 12]
     assert c.accumulate.tolist() == [3, 0]
+    # legacy ``penc_chunks: 4``: PENC_SIZE = ceil(10/4) = 3 bits; otherwise the published 200
+    assert HardwareConfig(penc_chunks=4).fc_penc(10) == 3 and HardwareConfig().fc_penc(10) == 200
 
 
 def test_conv_cycles_one_empty_map_by_hand():
@@ -88,22 +96,32 @@ def _fc_traces(tmp_path, neuron="lif"):
 def test_simulate_report_by_hand(tmp_path):
     t = _fc_traces(tmp_path)
     rep = simulate(t, HardwareConfig())
-    # layer 0 (8 neurons, 8 cores, 1 group): latencies A 30 + 9 + 4 = 43, B 26 + 8 + 4 = 38
-    # layer 1 (4 neurons, 4 cores): A 26 + 8 + 4 = 38, B 26 + 7 + 4 = 37
-    assert rep.latency_cycles_per_sample.tolist() == [81, 75]
-    assert rep.latency_cycles == 78.0 and rep.latency_us == pytest.approx(78 / 200, rel=1e-12)
-    assert rep.fps == pytest.approx(200e6 / 78, rel=1e-12)
+    # both layers read one 8-bit frame: PENC_SIZE 200 -> 1 chunk, compress 1 + 2 + 2 = 5 per step
+    # cores: largest divisor of 8 (of 4) up to fc_cores 50 -> 8 (4), one group each
+    # layer 0, events A 3, 1: compress 10 + 8 = 18, iterate (3+2) + (1+2) + 1 = 9, + 4 = 31
+    #          events B 0, 2: compress 10 + 4 = 14, iterate (1+2) + (2+2) + 1 = 8, + 4 = 26
+    # layer 1, events A 2, 0: 10 + 4 = 14, (2+2) + (1+2) + 1 = 8, + 4 = 26
+    #          events B 1, 1: 10 + 4 = 14, (1+2) + (1+2) + 1 = 7, + 4 = 25
+    assert rep.latency_cycles_per_sample.tolist() == [57, 51]
+    assert rep.latency_cycles == 54.0 and rep.latency_us == pytest.approx(54 / 200, rel=1e-12)
+    assert rep.fps == pytest.approx(200e6 / 54, rel=1e-12)
     l0, l1 = rep.layers
-    assert (l0.cores, l0.groups, l0.latency_cycles, l0.compress_cycles) == (8, 1, 40.5, 28.0)
-    assert (l0.accumulate_cycles, l0.activate_cycles, l0.input_events) == (3.0, 2.0, 3.0)
-    assert l0.other_cycles == 40.5 - 5.0 and l0.core_utilisation == pytest.approx(5 / 40.5, rel=1e-12)
-    assert (l1.latency_cycles, l1.input_events, l1.dropped_events) == (37.5, 2.0, 0.0)
+    d0 = l0.to_dict()
+    assert (l0.cores, d0["groups"], l0.latency_cycles, d0["compress_cycles"]) == (8, 1, 28.5, 16.0)
+    # accumulates (4 + 2) / 2 = 3; sweeps 1 group x 2 steps = 2 cycles; events (4 + 2) / 2
+    assert (d0["accumulate_cycles"], d0["activate_cycles"], l0.input_events) == (3.0, 2.0, 3.0)
+    assert d0["other_cycles"] == 28.5 - 5.0 and d0["core_utilisation"] == pytest.approx(5 / 28.5, rel=1e-12)
+    assert l0.breakdown == {"accumulate (core replay)": 3.0, "neuron sweep": 2.0, "scan / control": 23.5}
+    assert (l0.name, l0.kind, l0.unit, l1.name) == ("L0:fc", "fc", "sparse fc", "L1:fc")
+    assert (l1.cores, l1.latency_cycles, l1.input_events, l1.dropped_events) == (4, 25.5, 2.0, 0.0)
+    assert (l0.dropped_fraction, rep.dropped_events, rep.accelerator, rep.num_samples) == (0.0, 0.0, "snn_dse", 2)
+    assert rep.warnings == []
     # dynamic energy, pJ: accumulates x cores reached x 2, updates x neurons x 3, ECU cycles x 1
-    e0 = 3 * 8 * 2.0 + 2 * 8 * 3.0 + 28 * 1.0  # 124
-    e1 = 2 * 4 * 2.0 + 2 * 4 * 3.0 + 26 * 1.0  # 66
+    e0 = 3 * 8 * 2.0 + 2 * 8 * 3.0 + 16 * 1.0  # 112
+    e1 = 2 * 4 * 2.0 + 2 * 4 * 3.0 + 14 * 1.0  # 54
     assert l0.energy_uj == pytest.approx(e0 * 1e-6, rel=1e-12)
     assert l1.energy_uj == pytest.approx(e1 * 1e-6, rel=1e-12)
-    fps = 200e6 / 78
+    fps = 200e6 / 54
     static = 0.6 + 12 * 0.4e-3  # device + 12 cores
     power = static + (e0 + e1) * 1e-12 * fps
     assert rep.total_cores == 12
@@ -121,19 +139,21 @@ def test_simulate_layer_pipelined_rtl_and_custom_power(tmp_path):
         "static_w": 1.0, "core_static_mw": 10.0, "accumulate_pj": 5.0, "update_pj": {"lif": 1.0, "lapicque": 7.0},
         "ecu_cycle_pj": 0.5})
     rep = simulate(t, hw, cores=[2, 4])
-    # layer 0 with 2 cores: 4 groups; A: 30 + 4*9 + 4 = 70, B: 26 + 4*8 + 4 = 62 -> mean 66
-    assert rep.layers[0].latency_cycles == 66.0 and rep.layers[0].groups == 4
-    assert rep.fps == pytest.approx(100e6 / 66, rel=1e-12)  # the slowest layer sets the rate
-    assert rep.latency_cycles == 66 + 37.5
+    # layer 0 with 2 cores: 4 groups; A: 18 + 4*9 + 4 = 58, B: 14 + 4*8 + 4 = 50 -> mean 54
+    assert rep.layers[0].latency_cycles == 54.0 and rep.layers[0].detail["groups"] == 4
+    assert rep.fps == pytest.approx(100e6 / 54, rel=1e-12)  # the slowest layer sets the rate
+    assert rep.fps_sequential == pytest.approx(100e6 / (54 + 25.5), rel=1e-12)
+    assert rep.latency_cycles == 54 + 25.5
     # layer 0: accumulates 4 groups x 3 x (8/4 = 2 cores) = 24 -> 120 pJ; updates 4 x 2 x 2 x 7 = 112;
-    # ECU 28 x 0.5 = 14. layer 1 (lif): 2 x 4 x 5 = 40; 2 x 4 x 1 = 8; 13
-    e = (120 + 112 + 14 + 40 + 8 + 13) * 1e-12
-    power = 1.0 + 6 * 10e-3 + e * 100e6 / 66
+    # ECU 16 x 0.5 = 8. layer 1 (lif): 2 x 4 x 5 = 40; 2 x 4 x 1 = 8; 14 x 0.5 = 7
+    e = (120 + 112 + 8 + 40 + 8 + 7) * 1e-12
+    power = 1.0 + 6 * 10e-3 + e * 100e6 / 54
     assert rep.power_w == pytest.approx(power, rel=1e-12)
-    # all 2 cores of each of the 4 groups busy: (accumulate 12 + sweeps 8) of 66 cycles
-    assert rep.layers[0].core_utilisation == pytest.approx((12 + 8) / 66, rel=1e-12)
+    # all 2 cores of each of the 4 groups busy: (accumulate 12 + sweeps 8) of 54 cycles
+    assert rep.layers[0].detail["core_utilisation"] == pytest.approx((12 + 8) / 54, rel=1e-12)
     rtl = simulate(t, HardwareConfig(mode="rtl"))
-    assert [l.groups for l in rtl.layers] == [2, 2] and rtl.mode == "rtl"
+    # rtl: an FC layer runs floor(N/E) + 1 groups: 8 // 8 + 1 = 2 and 4 // 4 + 1 = 2
+    assert [l.detail["groups"] for l in rtl.layers] == [2, 2] and rtl.mode == "rtl"
 
 
 def test_update_energy_of_an_unknown_neuron_takes_the_largest():
@@ -166,37 +186,66 @@ def test_cores_must_match_layers(tmp_path):
         simulate(t, HardwareConfig(), cores=[4])
     with pytest.raises(ConfigError, match="need 2 counts >= 1"):
         simulate(t, HardwareConfig(), cores=[4, 0])
-    assert [l.cores for l in simulate(t, HardwareConfig(fc_cores=5)).layers] == [5, 4]
-    assert [l.cores for l in simulate(t, HardwareConfig(cores=[1, 3])).layers] == [1, 3]
+    # fc_cores 5: the largest divisor of 8 up to 5 is 4, of 4 it is 4; ``ideal``: min(5, 8), min(5, 4)
+    assert [l.cores for l in simulate(t, HardwareConfig(fc_cores=5)).layers] == [4, 4]
+    assert [l.cores for l in simulate(t, HardwareConfig(fc_cores=5, core_counts="ideal")).layers] == [5, 4]
+    rep = simulate(t, HardwareConfig(cores=[1, 3]))  # 3 does not divide layer 1's 4 neurons
+    assert [l.cores for l in rep.layers] == [1, 3]
+    assert rep.warnings == ["L1: 3 cores do not divide its 4 channels/neurons; the RTL cannot build that "
+                            "(core_counts: ideal allows it)"]
+    assert simulate(t, HardwareConfig(cores=[1, 3], core_counts="ideal")).warnings == []
 
 
 # ---- allocation against exhaustive search ----
+# Mean layer latencies by hand (see test_simulate_report_by_hand) with G groups (ideal mode):
+# layer 0: A 18 + 9G + 4, B 14 + 8G + 4 -> 20 + 8.5G;  layer 1: A 18 + 8G, B 18 + 7G -> 18 + 7.5G
 
-def _latency(t, hw, cores):
-    rep = simulate(t, hw, cores=list(cores))
-    return [l.latency_cycles for l in rep.layers]
+def _hand(cores):
+    e0, e1 = cores
+    return [20 + 8.5 * math.ceil(8 / e0), 18 + 7.5 * math.ceil(4 / e1)]
 
 
+DIVISORS = (1, 2, 4, 8), (1, 2, 4)  # buildable: E divides 8 and 4 neurons
+ANY = tuple(range(1, 9)), tuple(range(1, 5))
+
+
+def test_hand_latencies_match_the_model(tmp_path):
+    t = _fc_traces(tmp_path)
+    for cores in [(1, 1), (3, 2), (5, 3), (8, 4)]:
+        got = [l.latency_cycles for l in simulate(t, HardwareConfig(core_counts="ideal"), cores=list(cores)).layers]
+        assert got == _hand(cores)
+
+
+@pytest.mark.parametrize("counts", ["divisors", "ideal"])
 @pytest.mark.parametrize("budget", [2, 5, 9, 12])
-def test_layer_pipelined_allocation_is_the_exhaustive_optimum(tmp_path, budget):
+def test_layer_pipelined_allocation_is_the_exhaustive_optimum(tmp_path, budget, counts):
     t = _fc_traces(tmp_path)
-    hw = HardwareConfig(pipeline="layer_pipelined")
-    best = min(max(_latency(t, hw, c)) for c in itertools.product(range(1, 9), range(1, 5))
-               if sum(c) <= budget)
+    hw = HardwareConfig(pipeline="layer_pipelined", core_counts=counts)
+    sets = DIVISORS if counts == "divisors" else ANY
+    best = min(max(_hand(c)) for c in itertools.product(*sets) if sum(c) <= budget)
     a = allocate(t, hw, budget)
-    assert a.objective == "max" and sum(a.cores) <= budget
-    assert a.latency_cycles == best == max(_latency(t, hw, a.cores))
+    assert a.objective == "max" and sum(a.cores) <= budget and all(e in s for e, s in zip(a.cores, sets))
+    assert a.latency_cycles == best == max(_hand(a.cores))
 
 
+def test_buildable_core_counts_cost_latency_at_budget_5(tmp_path):
+    # ideal: (3, 2) -> max(20 + 8.5*3, 18 + 7.5*2) = 45.5; buildable: (4, 1) -> max(37, 48) = 48
+    t = _fc_traces(tmp_path)
+    assert allocate(t, HardwareConfig(pipeline="layer_pipelined", core_counts="ideal"), 5).cores == [3, 2]
+    a = allocate(t, HardwareConfig(pipeline="layer_pipelined"), 5)
+    assert (a.cores, a.latency_cycles) == ([4, 1], 48.0)
+
+
+@pytest.mark.parametrize("counts", ["divisors", "ideal"])
 @pytest.mark.parametrize("budget", [2, 3, 6, 12])
-def test_sequential_allocation_is_the_exhaustive_optimum_on_a_convex_case(tmp_path, budget):
+def test_sequential_allocation_is_the_exhaustive_optimum_on_a_convex_case(tmp_path, budget, counts):
     t = _fc_traces(tmp_path)
-    hw = HardwareConfig()
-    best = min(sum(_latency(t, hw, c)) for c in itertools.product(range(1, 9), range(1, 5))
-               if sum(c) <= budget)
+    hw = HardwareConfig(core_counts=counts)
+    sets = DIVISORS if counts == "divisors" else ANY
+    best = min(sum(_hand(c)) for c in itertools.product(*sets) if sum(c) <= budget)
     a = allocate(t, hw, budget)
-    assert a.objective == "sum" and sum(a.cores) <= budget
-    assert a.latency_cycles == best == sum(_latency(t, hw, a.cores))
+    assert a.objective == "sum" and sum(a.cores) <= budget and all(e in s for e, s in zip(a.cores, sets))
+    assert a.latency_cycles == best == sum(_hand(a.cores))
 
 
 def test_allocation_through_the_config_and_its_budget_check(tmp_path):
