@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from spiketune import traces as tr
-from spiketune.errors import ConfigError
+from spiketune.errors import ConfigError, TraceError
 from spiketune.hardware import HardwareConfig, allocate, conv_cycles, fc_cycles, simulate
 from spiketune.hardware import fixed_point as fp
 from spiketune.hardware.snn_dse.power import layer_energy_j
@@ -292,3 +292,124 @@ def test_fixed_point_currents_by_hand():
     # biases 0.48 -> 0 and -8
     cur = fp.layer_currents(layer, w, np.array([[1, 1, 0]]), 0, hw)
     assert cur.tolist() == [[5, -6]]
+
+
+def _loop_conv(x, w, stride, pad):
+    """Integer convolution by explicit loops: x [C, H, W], w [O, C, K, K] -> [O, H', W']."""
+    c, h, wd = x.shape
+    o, _, k, _ = w.shape
+    xp = np.zeros((c, h + 2 * pad, wd + 2 * pad), np.int64)
+    xp[:, pad:pad + h, pad:pad + wd] = x
+    oh, ow = (h + 2 * pad - k) // stride + 1, (wd + 2 * pad - k) // stride + 1
+    out = np.zeros((o, oh, ow), np.int64)
+    for a in range(o):
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):
+                    for u in range(k):
+                        for v in range(k):
+                            out[a, i, j] += int(w[a, ch, u, v]) * int(xp[ch, i * stride + u, j * stride + v])
+    return out
+
+
+@pytest.mark.parametrize("pool", ["max", "avg"])
+def test_fixed_point_conv_currents_with_stride_padding_pool_and_batch_norm(pool):
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, (2, 2, 4, 4))  # two samples of event counts (0 fractional bits)
+    iw = rng.integers(-7, 8, (3, 2, 3, 3))
+    # stride 2, padding 1: (4 + 2 - 3) // 2 + 1 = 2 -> conv 2x2, pooled 2 -> 1x1
+    layer = tr.LayerSpec("conv", (2, 4, 4), (3, 2, 2), (3, 1, 1), kernel=3, stride=2, padding=1,
+                         pool=(pool, 2))
+    w = {"int_weight": iw, "scale": np.float32(0.5), "bias": np.array([0.25, -0.5, 0.0], np.float32),
+         "bn_scale": np.array([1.5, -0.75, 2.0], np.float32), "bn_shift": np.array([0.0, 1.0, -0.125], np.float32)}
+    hw = HardwareConfig(membrane_bits=16, membrane_frac_bits=4)
+    got = fp.layer_currents(layer, w, x, 0, hw)
+    for m in range(2):
+        acc = _loop_conv(x[m], iw, 2, 1)
+        # current = acc * 0.5 * 16 = 8 acc (exact), + bias 4 / -8 / 0 (in 1/16 units);
+        # batch norm: (cur * round(16 s)) >> 4 + round(16 b): scales 24, -12, 32; shifts 0, 16, -2
+        cur = 8 * acc + np.array([4, -8, 0])[:, None, None]
+        cur = (cur * np.array([24, -12, 32])[:, None, None]) // 16 + np.array([0, 16, -2])[:, None, None]
+        want = cur.max((1, 2)) if pool == "max" else cur.sum((1, 2)) // 4  # floor of the mean
+        assert got[m, :, 0, 0].tolist() == want.tolist()
+
+
+def test_fixed_point_avg_pool_drops_the_ragged_edge_and_floors():
+    # 5x5 frame, padding 1, stride 1 -> 5x5 currents; avg pool 3 keeps rows/cols 0..2 only
+    layer = tr.LayerSpec("conv", (1, 5, 5), (1, 5, 5), (1, 1, 1), kernel=3, padding=1, pool=("avg", 3))
+    x = np.zeros((1, 1, 5, 5), np.int64)
+    x[0, 0, 1, 1] = 1  # reaches conv outputs (0..2, 0..2): all 9 of the pooled window
+    x[0, 0, 4, 4] = 5  # reaches only outputs (3..4, 3..4): outside the pooled window
+    w = {"int_weight": np.ones((1, 1, 3, 3), np.int64), "scale": 1.0, "bias": np.array([-0.0625])}
+    hw = HardwareConfig(membrane_bits=16, membrane_frac_bits=4)
+    # each of the 9 window currents: 16 * 1 - 1 = 15; mean 15
+    assert fp.layer_currents(layer, w, x, 0, hw).tolist() == [[[[15]]]]
+    w["bias"] = np.array([-0.125])  # every current 16 - 2 = 14
+    x[0, 0, 3, 3] = 1  # reaches outputs (2..4, 2..4): only (2, 2) of the window, +16
+    # sum 9*14 + 16 = 142; 142 / 9 = 15.8 -> floor 15 (rounding would give 16)
+    assert fp.layer_currents(layer, w, x, 0, hw).tolist() == [[[[15]]]]
+
+
+def test_fixed_point_lapicque_zeroes_after_the_update():
+    # beta = exp(-0.5): C = 1/ln(1/beta) = 2, a = 1 - 1/C = 0.5 -> 8/16, b = 1/C = 0.5 -> 8/16
+    layer = tr.LayerSpec("fc", (1,), (1,), (1,), neuron="lapicque", beta=math.exp(-0.5), reset="zero")
+    hw = HardwareConfig(membrane_bits=16, membrane_frac_bits=4)  # threshold 16
+    # U0 = 0 + (8*40 + 8) >> 4 = 20 > 16 spikes; U1 = (8*20 + 8) >> 4 + 20 = 10 + 20 = 30, zeroed
+    # after the update (the reset of step 0), so no spike; U2 = 0 + 20 spikes
+    # (zeroing before the update would give U1 = 20, U2 = 20: [1, 1, 1])
+    assert fp.neuron_run(layer, np.array([[[40], [40], [40]]]), hw)[0, :, 0].tolist() == [1, 0, 1]
+    # LIF (a 8/16, b 16/16) zeroes before the update: U0 20 S; U1 0 + 20 S; U2 0 + 10 no
+    # (zeroing after: U1 10 + 20 -> 0, [1, 0, 0]; no reset: U2 15 + 10 = 25 S, [1, 1, 1])
+    lif = tr.LayerSpec("fc", (1,), (1,), (1,), beta=0.5, reset="zero")
+    assert fp.neuron_run(lif, np.array([[[20], [20], [10]]]), hw)[0, :, 0].tolist() == [1, 1, 0]
+
+
+def _fp_traces(tmp_path, encoding="rate", input_values=None, bits=True):
+    """2 inputs -> 2 LIF (identity weights) -> 2 LIF (class 1 sums both), T = 2, one sample."""
+    layers = [tr.LayerSpec("fc", (2,), (2,), (2,)), tr.LayerSpec("fc", (2,), (2,), (2,))]
+    b0 = np.array([[[1, 1], [1, 0]]], np.uint8)
+    b1 = np.array([[[0, 0], [0, 1]]], np.uint8)  # the float model's layer-0 spikes
+    b2 = np.array([[[0, 1], [0, 1]]], np.uint8)
+    weights = [{"int_weight": np.eye(2, dtype=np.int64), "scale": np.float32(1.0), "bias": np.zeros(2, np.float32)},
+               {"int_weight": np.array([[0, 0], [1, 1]]), "scale": np.float32(1.0),
+                "bias": np.array([0.0, 1.5], np.float32)}]
+    tr.write(tmp_path, num_steps=2, encoding=encoding, input_shape=(2,), layers=layers,
+             counts=[b0, b1, b2], bits=[b0, b1, b2] if bits else None, weights=weights,
+             labels=np.array([1]), predictions=np.array([1]), input_values=input_values,
+             meta={"num_classes": 2})
+    return tr.read(tmp_path)
+
+
+def test_fixed_point_check_and_chained_run_by_hand(tmp_path):
+    t = _fp_traces(tmp_path)
+    hw = HardwareConfig(membrane_bits=16, membrane_frac_bits=4)  # beta 0.5 -> 8/16, thr 16
+    # layer 0 currents 16x: t0 [16, 16] -> U 16, 16 (not > 16); t1 [16, 0] -> U 8 + 16 = 24, 8 + 0 = 8
+    # fixed spikes [[0, 0], [1, 0]] vs the float [[0, 0], [0, 1]]: 2 of 4 bits differ
+    # layer 1 fed the float spikes: neuron 1 gets 0 + 24 (bias 1.5) = 24 -> spike, then
+    # (8*24 + 8) >> 4 = 12, + 16 + 24 = 52 - 16 = 36 -> spike; neuron 0 never: as the float model
+    m = fp.check(t, hw)
+    assert [(x.name, x.spikes_float, x.spikes_fixed, x.mismatch_rate) for x in m] == [
+        ("L0:fc", 1, 1, 0.5), ("L1:fc", 2, 2, 0.0)]
+    # chained: layer 1 fed the fixed spikes ([1, 0] at t1) sums the same 1 event: same spikes
+    counts, pred = fp.run_chained(t, hw)
+    assert [c[0].tolist() for c in counts] == [[[1, 1], [1, 0]], [[0, 0], [1, 0]], [[0, 1], [0, 1]]]
+    assert counts[1].dtype == np.uint32 and pred.tolist() == [1]  # class 1: 2 spikes vs 0
+
+
+def test_fixed_point_direct_and_event_inputs(tmp_path):
+    hw = HardwareConfig(membrane_bits=16, membrane_frac_bits=4)
+    # direct: values 1.25, 0.5 -> 20, 8 with 4 fractional bits, repeated over both steps; currents
+    # 20*1 / 2^4 -> 20/16 * 16 = 20 and 8: U0 20 > 16 spikes, 8; U1 (8*20 + 8) >> 4 + 20 - 16 = 14,
+    # (8*8 + 8) >> 4 + 8 = 12: layer-0 spikes [[1, 0], [0, 0]]
+    t = _fp_traces(tmp_path / "d", "direct", np.array([[1.25, 0.5]], np.float32))
+    counts, _ = fp.run_chained(t, hw)
+    assert counts[1][0].tolist() == [[1, 0], [0, 0]]
+    # event frames: integer counts per step enter as they are: [2, 0], [0, 1] -> currents 32, 0 | 0, 16
+    # U0 32 spikes, 0; U1 16 + 0 - 16 = 0, 0 + 16 = 16 (not > 16)
+    t = _fp_traces(tmp_path / "e", "events", np.array([[[2, 0], [0, 1]]], np.int64))
+    counts, _ = fp.run_chained(t, hw)
+    assert counts[1][0].tolist() == [[1, 0], [0, 0]]
+    t = _fp_traces(tmp_path / "n", bits=False)
+    with pytest.raises(TraceError) as e:
+        fp.check(t, hw)
+    assert str(e.value) == f"{t.path} keeps no input events (profile.trace_samples = 0)"
