@@ -9,8 +9,11 @@ import pytest
 
 from spiketune import traces as tr
 from spiketune.errors import ConfigError, TraceError
-from spiketune.hardware import HardwareConfig, allocate, conv_cycles, fc_cycles, simulate
+from spiketune.hardware import HardwareConfig, allocate, build, conv_cycles, fc_cycles, from_dict, load, simulate
 from spiketune.hardware import fixed_point as fp
+from spiketune.hardware.config import identity as hw_identity
+from spiketune.hardware.hybrid import dense_cycles
+from spiketune.hardware.snn_dse.layers import check_memory, fc_input
 from spiketune.hardware.snn_dse.power import layer_energy_j
 
 
@@ -413,3 +416,126 @@ def test_fixed_point_direct_and_event_inputs(tmp_path):
     with pytest.raises(TraceError) as e:
         fp.check(t, hw)
     assert str(e.value) == f"{t.path} keeps no input events (profile.trace_samples = 0)"
+
+
+# ---- the published build: counter wrap, conv build parameters, memory, hybrid ----
+
+def _conv_net(count, encoding="rate"):
+    layers = [tr.LayerSpec("conv", (1, 4, 4), (1, 2, 2), (1, 2, 2), kernel=3)]
+    counts = [np.array([[[count]]]), np.zeros((1, 1, 1), np.int64)]
+    return tr.Traces(None, 1, encoding, (1, 4, 4), layers, counts, np.zeros(1), np.zeros(1))
+
+
+def test_rtl_counter_wrap_drops_spikes_and_warns():
+    # 4x4 frame: PENC 16 >> 2 = 4 bits (4 chunks), SPARSE 16 >> 1 = 8 -> $clog2(8) = 3-bit counter
+    assert HardwareConfig(mode="rtl").conv_build(16) == (4, 3) and HardwareConfig().conv_build(16) == (4, None)
+    # 9 spikes: scanned at full cost, 1 + 2*4 + 2*9 = 27 cycles from cycle 1 (ends 28); 9 mod 8 = 1
+    # replayed: 9 taps from 29 to 38, then the 2x2 sweep (3) to 41; ECU advance 30, step 31,
+    # group 32, done 33
+    rep = simulate(_conv_net(9), HardwareConfig(mode="rtl"))
+    l0 = rep.layers[0]
+    assert (l0.latency_cycles, l0.detail["accumulate_cycles"], l0.dropped_events) == (33.0, 9.0, 8.0)
+    assert l0.dropped_fraction == 8 / 9 and rep.dropped_events == 8.0
+    assert rep.warnings == ["L0:conv: the hardware drops 88.9% of its input spikes (8.0 per inference "
+                            "over its passes)"]
+    # ideal: no wrap; all 81 taps from 29 to 110, sweep to 113
+    ideal = simulate(_conv_net(9), HardwareConfig())
+    assert (ideal.layers[0].latency_cycles, ideal.dropped_events, ideal.warnings) == (113.0, 0.0, [])
+    # direct input on the sparse design carries a warning naming the hybrid design
+    assert simulate(_conv_net(9, "direct"), HardwareConfig()).warnings == [
+        "direct (analog) input is costed as events on the sparse cores, which no built design does; "
+        "the hybrid design (kind: hybrid, or --accelerator hybrid) computes the first layer on a dense core"]
+
+
+def test_conv_build_parameters():
+    # F = 18: PENC 18 >> 2 = 4 -> ceil(18/4) = 5 chunks; SPARSE 9 -> 4-bit counter
+    assert HardwareConfig(mode="rtl").conv_build(18) == (4, 4)
+    # legacy penc_chunks 4: PENC = ceil(18/4) = 5 bits; shifts configurable: F >> 3 = 2, SPARSE F >> 2 = 4 -> 2 bits
+    assert HardwareConfig(penc_chunks=4).conv_build(18) == (5, None)
+    assert HardwareConfig(mode="rtl", conv_penc_shift=3, conv_sparse_shift=2).conv_build(18) == (2, 2)
+    assert HardwareConfig(conv_penc_shift=6).conv_build(18) == (1, None)  # at least one bit per chunk
+    # the counter never has fewer bits than needed for SPARSE_SIZE - 1: 1024 >> 1 = 512 -> 9 bits
+    assert HardwareConfig(mode="rtl").conv_build(1024) == (256, 9)
+    # chunks in the cycle count: an empty map costs 1 + 2*5 scan cycles + 1 advance
+    c = conv_cycles(np.zeros((1, 1, 1)), 1, 1, 18, 4, kernel=3)
+    assert int(c.compress[0]) == 11
+
+
+def test_hardware_config_checks_and_identity(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        from_dict({"membrane_bits": 16, "membrane_frac_bits": 16})
+    assert "membrane_frac_bits must be below membrane_bits" in str(e.value)
+    assert str(e.value).startswith("invalid hardware config (snn_dse): ")
+    from_dict({"membrane_bits": 16, "membrane_frac_bits": 15})
+    with pytest.raises(ConfigError, match=r"every layer needs >= 1 neural core, got cores=\[2, 0\]"):
+        from_dict({"cores": [2, 0]})
+    assert load(None) == HardwareConfig()
+    (tmp_path / "hw.yaml").write_text("kind: hybrid\ndense_rows: 2\n")
+    h = load(tmp_path / "hw.yaml")
+    assert (h.kind, h.dense_rows) == ("hybrid", 2)
+    # sweep identity: later fields appear only when set away from their defaults
+    ident = HardwareConfig(core_counts="ideal", penc_chunks=2, fc_penc_size=100).identity()
+    assert (ident["core_counts"], ident["penc_chunks"], ident["fc_penc_size"]) == ("ideal", 2, 100)
+    assert "conv_penc_shift" not in ident and "kind" not in ident
+    assert hw_identity(HardwareConfig()) == HardwareConfig().identity()
+    assert HardwareConfig(clock_mhz=100).clock_hz == 100e6
+
+
+def test_memory_of_conv_layers_and_per_layer_weight_bits():
+    # conv 4 x 3 x 3 x 3 weights at the layer's 8 bits = 864 bits; FC 10 x 36 at 4 bits = 1440:
+    # 2304 bits > 2 kbit; fits 3 kbit
+    layers = [tr.LayerSpec("conv", (3, 8, 8), (4, 6, 6), (4, 3, 3), kernel=3, pool=("max", 2), weight_bits=8),
+              tr.LayerSpec("fc", (4, 3, 3), (10,), (10,))]
+    check_memory(layers, HardwareConfig(bram_kbits=1, bram_count=3))
+    with pytest.raises(ConfigError, match="need 0 KiB but the device has 0 KiB of block RAM"):
+        check_memory(layers, HardwareConfig(bram_kbits=1, bram_count=2))
+    # 72 kbit of weights: 9 KiB, against 2 x 36 kbit = 9 KiB fits; 1 x 36 does not
+    big = [tr.LayerSpec("fc", (1152,), (64,), (64,))]  # 73,728 weights x 1 bit = 72 kbit
+    check_memory(big, HardwareConfig(weight_bits=1, bram_count=2))
+    with pytest.raises(ConfigError) as e:
+        check_memory(big, HardwareConfig(weight_bits=1, bram_count=1))
+    assert str(e.value) == ("the network's weights need 9 KiB but the device has 4 KiB of block RAM "
+                            "(1 x 36 kbit)")
+
+
+def test_fc_after_conv_reads_channels_times_frame():
+    # FC fed by a 4 x 3 x 3 map: IC = 4, F = 9 -> 36 bits, one chunk of 200: per step 4 + 2 + 2 = 8
+    layers = [tr.LayerSpec("conv", (1, 4, 4), (4, 2, 2), (4, 2, 2), kernel=3),
+              tr.LayerSpec("fc", (4, 2, 2), (10,), (10,))]
+    counts = [np.zeros((1, 1, 1), np.int64), np.array([[[1, 0, 2, 0]]]), np.zeros((1, 1, 10), np.int64)]
+    t = tr.Traces(None, 1, "rate", (1, 4, 4), layers, counts, np.zeros(1), np.zeros(1))
+    rep = simulate(t, HardwareConfig(fc_cores=5))
+    # 3 events: compress 8 + 6 = 14; cores 5 (divides 10): 2 groups x ((3+2) + 1) = 12; + 4 = 30
+    assert rep.layers[1].cores == 5 and rep.layers[1].latency_cycles == 30.0
+    assert rep.layers[1].detail["compress_cycles"] == 14.0
+    assert fc_input(layers[1]) == (4, 4) and fc_input(tr.LayerSpec("fc", (7,), (2,), (2,))) == (1, 7)
+
+
+def test_hybrid_dense_layer_by_hand():
+    layers = [tr.LayerSpec("conv", (3, 8, 8), (4, 6, 6), (4, 3, 3), kernel=3, pool=("max", 2)),
+              tr.LayerSpec("fc", (4, 3, 3), (10,), (10,))]
+    counts = [np.full((2, 3, 3), 5), np.zeros((2, 3, 4), np.int64), np.zeros((2, 3, 10), np.int64)]
+    t = tr.Traces(None, 3, "direct", (3, 8, 8), layers, counts, np.zeros(2), np.zeros(2))
+    rep = build(from_dict({"kind": "hybrid", "dense_rows": 2, "dense_mac_pj": 0.5})).cost(t)
+    # 1 + (4/2 passes) * 3 steps * (64 pixels + 3*9 + 2) = 559 cycles, whatever the input
+    # MACs: 4 channels x 3 steps x 64 pixels x 27 = 20,736 x 0.5 pJ
+    d = rep.layers[0]
+    assert (d.latency_cycles, d.cores, d.detail["groups"], d.detail["macs"]) == (559.0, 2, 2, 20736.0)
+    assert (d.input_events, d.dropped_events, d.unit, d.name) == (45.0, 0.0, "dense conv", "L0:conv")
+    assert d.energy_uj == pytest.approx(20736 * 0.5e-6, rel=1e-12)
+    assert rep.layers[1].name == "L1:fc" and rep.accelerator == "hybrid"
+    # FC: no events, 3 steps x (4 + 2 + 2) = 24; 10 cores (divides 10): 1 x (3 x 3 + 1) = 10; + 4 = 38
+    assert rep.layers[1].latency_cycles == 38.0 and rep.latency_cycles == 559 + 38
+    assert rep.total_cores == 2 + 10 and not any("direct" in w for w in rep.warnings)
+    # cores given for every layer: the first entry is the dense core's and is ignored
+    assert build(from_dict({"kind": "hybrid"})).cost(t, cores=[9, 5]).layers[1].cores == 5
+    with pytest.raises(ConfigError) as e:
+        build(from_dict({"kind": "hybrid", "dense_rows": 3})).cost(t)
+    assert str(e.value) == "dense_rows 3 must divide the first layer's 4 output channels"
+    fc_first = tr.Traces(None, 3, "rate", (36,), [tr.LayerSpec("fc", (36,), (10,), (10,))],
+                         [np.zeros((2, 3, 36)), np.zeros((2, 3, 10))], np.zeros(2), np.zeros(2))
+    with pytest.raises(ConfigError) as e:
+        build(from_dict({"kind": "hybrid"})).cost(fc_first)
+    assert str(e.value) == ("the hybrid design computes a conv first layer on its dense core; "
+                            "this network starts with an fc layer")
+    assert dense_cycles(1, 1, 3, 4, kernel=1, rows=3) == 1 + 1 * 1 * (4 + 1 + 2)
