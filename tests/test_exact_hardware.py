@@ -13,6 +13,8 @@ from spiketune.hardware import HardwareConfig, allocate, build, conv_cycles, fc_
 from spiketune.hardware import fixed_point as fp
 from spiketune.hardware.config import identity as hw_identity
 from spiketune.hardware.hybrid import dense_cycles
+from spiketune.hardware import PowerConfig
+from spiketune.hardware.snn_dse import neuron_math as nm
 from spiketune.hardware.snn_dse.layers import check_memory, fc_input
 from spiketune.hardware.snn_dse.power import layer_energy_j
 
@@ -539,3 +541,36 @@ def test_hybrid_dense_layer_by_hand():
     assert str(e.value) == ("the hybrid design computes a conv first layer on its dense core; "
                             "this network starts with an fc layer")
     assert dense_cycles(1, 1, 3, 4, kernel=1, rows=3) == 1 + 1 * 1 * (4 + 1 + 2)
+
+
+def test_snn_dse_plugin_costs_as_simulate():
+    t = _conv_net(9)
+    acc = build(from_dict({"mode": "rtl"}))
+    rep = acc.cost(t)
+    assert (rep.accelerator, rep.layers[0].latency_cycles) == ("snn_dse", 33.0)  # as in the wrap test
+    assert acc.cost(t, cores=[1]).layers[0].cores == 1
+    assert [h for h, _, _ in acc.table(rep)][:3] == ["cores", "groups", "cycles"]
+    assert hw_identity(PowerConfig()) == PowerConfig().model_dump()  # a section without identity()
+
+
+def test_nc_crosscheck_stimulus_streams_by_hand():
+    # FC: step 0 has spikes at 0 and 2: en_accum for all but the last, en_activ, 3 idle, read-out;
+    # step 1 has none: only the idle cycles and the read-out
+    s = np.array([[1, 0, 1], [0, 0, 0]])
+    idle, read = [0, 0, 0, 1], [3, 0, 0, 1]
+    assert nm.fc_events(s, 1) == [[1, 0, 0, 1], [2, 0, 0, 1], idle, idle, idle, read, idle, idle, idle, read]
+    assert nm.fc_events(s[1:], 2) == [[0, 0, 0, 1]] * 3 + [[3, 0, 0, 1]] + [[0, 1, 0, 1]] * 3 + [[3, 1, 0, 1]]
+    # conv 3x3 map, one spike at (0, 0), padding 1: tap (i, j) reaches neuron (1 - i, 1 - j):
+    # taps 0 (0,0) -> neuron 4 = (1, 1); 1 (0,1) -> 3 = (1, 0); 3 (1,0) -> 1 = (0, 1); 4 (1,1) -> 0
+    sp = np.zeros((1, 1, 3, 3), np.uint8)
+    sp[0, 0, 0, 0] = 1
+    cmds = nm.conv_events(sp)
+    assert cmds[:5] == [[1, 1, 1, 0, 0, 1], [1, 1, 0, 0, 1, 1], [1, 0, 1, 0, 3, 1], [1, 0, 0, 0, 4, 1],
+                        [2, 0, 0, 0, 0, 1]]
+    assert cmds[5:] == [[0] * 6] * (9 + 4) + [[3, 0, 0, 0, 0, 0]]
+    # two steps, second channel: the flag ``last`` marks only the last step's commands
+    sp2 = np.zeros((2, 2, 3, 3), np.uint8)
+    sp2[1, 1, 2, 2] = 1  # reaches neurons (1..2, 1..2) with taps 4, 5, 7, 8
+    c2 = nm.conv_events(sp2)
+    assert c2[:15] == [[2, 0, 0, 0, 0, 0]] + [[0] * 6] * 13 + [[3, 0, 0, 0, 0, 0]]
+    assert c2[15:19] == [[1, 2, 2, 1, 4, 1], [1, 2, 1, 1, 5, 1], [1, 1, 2, 1, 7, 1], [1, 1, 1, 1, 8, 1]]
