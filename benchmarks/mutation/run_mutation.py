@@ -9,7 +9,9 @@ scratch copy of the project, so nothing is written to the working tree:
     python benchmarks/mutation/run_mutation.py hardware --survivors  # re-judge the last survivors
 
 ``--survivors`` reuses the target's scratch copy with the current tests and runs only the
-mutants that survived the last run (after adding tests against them).
+mutants that survived the last run (after adding tests against them). ``--only GLOB ...``
+runs only the mutants whose names match (e.g. ``'*_MultiStep*'`` for the fused neuron
+step); the score then covers those mutants only.
 
 mutmut runs with one worker; start it under ``nice -n 10`` on a shared machine. The
 per-target score (killed / (killed + survived), mutants no test reaches count as
@@ -106,15 +108,18 @@ def survivors(work: Path, names: list[str]) -> str:
     return "\n".join(out)
 
 
-def run(name: str, again: bool = False) -> dict:
-    previous = json.loads((OUT / f"{name}.json").read_text())["survivors"] if again else []
+def run(name: str, again: bool = False, only: list[str] | None = None) -> dict:
+    previous: list[str] = []
+    if again:
+        last = json.loads((OUT / f"{name}.json").read_text())
+        previous, only = last["survivors"], last.get("only")
     if again and not (SCRATCH / name / "mutants").is_dir():
         sys.exit(f"{name}: no earlier run in {SCRATCH / name} to re-judge")
     work = prepare(name, again)
     t0 = time.time()
     if not again or previous:
-        subprocess.run(["mutmut", "run", "--max-children", "1", *previous], cwd=work, check=False,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(["mutmut", "run", "--max-children", "1", *(previous or only or [])], cwd=work,
+                       check=False, stdout=subprocess.DEVNULL)
     listing = subprocess.run(["mutmut", "results", "--all", "true"], cwd=work, capture_output=True,
                              text=True).stdout
     status: dict[str, str] = {}
@@ -128,7 +133,8 @@ def run(name: str, again: bool = False) -> dict:
     alive = sorted(n for n, s in status.items() if s in ("survived", "no tests"))
     killed = sum(c for s, c in counts.items() if s in ("killed", "timeout", "segfault"))
     judged = killed + len(alive)
-    result = {"target": name, "files": TARGETS[name][0], "tests": TARGETS[name][1], "counts": counts,
+    result = {"target": name, "files": TARGETS[name][0], "tests": TARGETS[name][1], "only": only,
+              "counts": counts,
               "score": killed / judged if judged else float("nan"), "survivors": alive,
               "seconds": round(time.time() - t0)}
     OUT.mkdir(exist_ok=True)
@@ -144,6 +150,7 @@ def main() -> None:
     ap.add_argument("--all", action="store_true", help="run every target")
     ap.add_argument("--list", action="store_true", help="list the targets")
     ap.add_argument("--survivors", action="store_true", help="re-run only the last run's survivors")
+    ap.add_argument("--only", nargs="+", metavar="GLOB", help="run only the mutants matching these names")
     a = ap.parse_args()
     if a.list:
         for n, (files, tests) in TARGETS.items():
@@ -155,7 +162,7 @@ def main() -> None:
     if shutil.which("mutmut") is None:
         sys.exit("mutmut is not installed: pip install mutmut")
     for n in names:
-        run(n, a.survivors)
+        run(n, a.survivors, a.only)
 
 
 if __name__ == "__main__":
