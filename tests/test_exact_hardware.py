@@ -541,6 +541,8 @@ def test_hybrid_dense_layer_by_hand():
     assert str(e.value) == ("the hybrid design computes a conv first layer on its dense core; "
                             "this network starts with an fc layer")
     assert dense_cycles(1, 1, 3, 4, kernel=1, rows=3) == 1 + 1 * 1 * (4 + 1 + 2)
+    # one PE column by default: 3 passes of (4 + 1 + 2); a whole number of cycles
+    assert dense_cycles(1, 1, 3, 4, kernel=1) == 1 + 3 * 7 and type(dense_cycles(1, 1, 3, 4, kernel=1)) is int
 
 
 def test_snn_dse_plugin_costs_as_simulate():
