@@ -248,3 +248,9 @@ def test_lapicque_keeps_given_r_and_c_in_the_module_dtype():
 def test_make_learns_nothing_by_default():
     n = neurons.make("lif", 0.5, 1.0, "subtract", sg.get("atan"))
     assert list(n.parameters()) == [] and set(dict(n.named_buffers())) == {"beta", "threshold"}
+
+
+def test_unfused_path_over_one_step():
+    n = neurons.LIF(beta=0.5)
+    spk, mem = n(torch.tensor([[0.5, 1.5]]), return_mem=True)  # T = 1: U_0 = X
+    assert spk.tolist() == [[0.0, 1.0]] and mem.tolist() == [[0.5, 1.5]]
