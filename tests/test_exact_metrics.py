@@ -119,6 +119,8 @@ def test_profile_firing_rate_weights_layers_by_neurons_and_counts_every_batch():
     d = prof.to_dict()
     assert (d["total_spikes"], d["firing_rate"], d["synops"]) == (12, prof.firing_rate, 30)
     assert d["layers"][1]["spikes"] == 6 and d["accuracy"] == 1.0
+    assert (d["num_samples"], d["num_steps"]) == (3, 3) and set(d) == {
+        "accuracy", "num_samples", "num_steps", "total_spikes", "firing_rate", "synops", "layers"}
     m_metrics = metrics.compute(m, ds, 3, "direct", batch_size=2)
     assert m_metrics.activation_sparsity == pytest.approx(1 - 12 / 45, rel=1e-12)
     # inputs are 0/1, so every layer accumulates: layer 0, 2 samples x 3 steps x 1 non-zero
@@ -166,3 +168,33 @@ def test_profile_of_event_counts_keeps_their_values(tmp_path):
     assert t.meta["input_max_count"] == 3
     assert t.counts[0][:, :, 0].tolist() == [[1, 0], [0, 1]]
     np.testing.assert_array_equal(t.input_values(), frames.numpy())
+
+
+def test_layer_weights_export_quantised_weights_and_batch_norm_maps():
+    from spiketune.measure.profile import layer_weights
+
+    m = models.build("2C3-BN-MP2-3", (1, 6, 6), weight_bits=4)
+    conv, bn, fc = m.blocks[0].weight_layer, m.blocks[0].synapse[1], m.blocks[1].weight_layer
+    w = torch.tensor([0.7, -0.31, 0.12, 0.44, -0.66, 0.0, 0.29, -0.08, 0.52] * 2).reshape(2, 1, 3, 3)
+    with torch.no_grad():
+        conv.weight.copy_(w)
+        conv.bias.copy_(torch.tensor([0.25, -0.5]))
+        bn.weight.copy_(torch.tensor([3.0, 1.0]))
+        bn.bias.copy_(torch.tensor([0.5, -1.0]))
+        bn.running_mean.copy_(torch.tensor([1.0, 0.25]))
+        bn.running_var.copy_(torch.tensor([4.0, 0.25]))
+    bn.eps = 0.0
+    fc.bias = None  # a layer without bias exports zeros
+    w0, w1 = layer_weights(m)
+    assert set(w0) == {"weight", "bias", "int_weight", "scale", "bn_scale", "bn_shift"}
+    assert w0["weight"].dtype == np.float32 and w0["bias"].tolist() == [0.25, -0.5]
+    np.testing.assert_array_equal(w0["weight"], w.numpy())
+    # 4 bits: scale = max |w| / 7 = 0.1; w / 0.1 rounds to 7, -3, 1, 4, -7, 0, 3, -1, 5
+    assert w0["scale"] == np.float32(np.float32(0.7) / 7) and w0["scale"].dtype == np.float32
+    assert w0["int_weight"].reshape(2, 9)[0].tolist() == [7, -3, 1, 4, -7, 0, 3, -1, 5]
+    # eval-mode batch norm: scale = gamma / sqrt(var + eps) = 3/2, 1/0.5; shift = beta - mean*scale
+    assert w0["bn_scale"].tolist() == [1.5, 2.0] and w0["bn_shift"].tolist() == [-1.0, -1.5]
+    assert w0["bn_scale"].dtype == np.float32 and w0["bn_shift"].dtype == np.float32
+    assert w1["bias"].tolist() == [0.0, 0.0, 0.0] and w1["bias"].dtype == np.float32 and "bn_scale" not in w1
+    plain = layer_weights(models.build("2C3-3", (1, 4, 4)))
+    assert [set(x) for x in plain] == [{"weight", "bias"}] * 2
