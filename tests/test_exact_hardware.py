@@ -15,6 +15,7 @@ from spiketune.hardware.config import identity as hw_identity
 from spiketune.hardware.hybrid import dense_cycles
 from spiketune.hardware import PowerConfig
 from spiketune.hardware.snn_dse import neuron_math as nm
+from spiketune.hardware.snn_dse.alloc import candidates
 from spiketune.hardware.snn_dse.layers import check_memory, fc_input
 from spiketune.hardware.snn_dse.power import layer_energy_j
 
@@ -576,3 +577,57 @@ def test_nc_crosscheck_stimulus_streams_by_hand():
     c2 = nm.conv_events(sp2)
     assert c2[:15] == [[2, 0, 0, 0, 0, 0]] + [[0] * 6] * 13 + [[3, 0, 0, 0, 0, 0]]
     assert c2[15:19] == [[1, 2, 2, 1, 4, 1], [1, 2, 1, 1, 5, 1], [1, 1, 2, 1, 7, 1], [1, 1, 1, 1, 8, 1]]
+
+
+def test_cost_report_dict_and_run_fields():
+    t = _conv_net(9)
+    t.meta["input_max_count"] = 3
+    rep = simulate(t, HardwareConfig(mode="rtl", clock_mhz=50))
+    d = rep.to_dict()
+    # one layer of 33 cycles (see the wrap test): both FPS figures are f / 33
+    assert (d["pipeline"], d["clock_mhz"], d["input_max_count"], d["accelerator"]) == ("sequential", 50.0, 3, "snn_dse")
+    assert d["fps_pipelined"] == d["fps_sequential"] == pytest.approx(50e6 / 33, rel=1e-12)
+    assert d["dropped_events"] == 8.0 and "latency_cycles_per_sample" not in d
+    assert [l["name"] for l in d["layers"]] == ["L0:conv"] and d["layers"][0]["dropped_fraction"] == 8 / 9
+    assert d["layers"][0]["groups"] == 1 and "detail" not in d["layers"][0]
+
+
+def test_a_fraction_of_a_dropped_spike_per_inference_still_warns():
+    # 16 samples, one of them with a 9-spike map: 8 dropped / 16 = 0.5 per inference
+    layers = [tr.LayerSpec("conv", (1, 4, 4), (1, 2, 2), (1, 2, 2), kernel=3)]
+    c0 = np.zeros((16, 1, 1), np.int64)
+    c0[3] = 9
+    t = tr.Traces(None, 1, "rate", (1, 4, 4), layers, [c0, np.zeros((16, 1, 1))], np.zeros(16), np.zeros(16))
+    rep = simulate(t, HardwareConfig(mode="rtl"))
+    # events 9 / 16 per inference: 0.5 / 0.5625 = 88.9% of them dropped
+    assert rep.warnings == ["L0:conv: the hardware drops 88.9% of its input spikes (0.5 per inference "
+                            "over its passes)"]
+
+
+def test_hybrid_names_unbuildable_sparse_layers_by_their_network_index():
+    layers = [tr.LayerSpec("conv", (3, 8, 8), (4, 6, 6), (4, 3, 3), kernel=3, pool=("max", 2)),
+              tr.LayerSpec("fc", (4, 3, 3), (10,), (10,))]
+    counts = [np.zeros((1, 3, 3)), np.zeros((1, 3, 4)), np.zeros((1, 3, 10))]
+    t = tr.Traces(None, 3, "direct", (3, 8, 8), layers, counts, np.zeros(1), np.zeros(1))
+    rep = build(from_dict({"kind": "hybrid"})).cost(t, cores=[1, 3])
+    assert rep.warnings == ["L1: 3 cores do not divide its 10 channels/neurons; the RTL cannot build that "
+                            "(core_counts: ideal allows it)"]
+
+
+def test_hardware_config_file_errors_name_the_file(tmp_path):
+    f = tmp_path / "hw.yaml"
+    f.write_text("- 1\n")
+    with pytest.raises(ConfigError) as e:
+        load(f)
+    assert str(e.value) == f"hardware config {f} must be a mapping, got list"
+
+
+def test_core_count_candidates_by_hand():
+    fc8 = tr.LayerSpec("fc", (4,), (8,), (8,))
+    conv6 = tr.LayerSpec("conv", (1, 4, 4), (6, 2, 2), (6, 2, 2), kernel=3)
+    assert candidates(fc8, "ideal") == [1, 2, 4, 8] and candidates(conv6, "rtl") == [1, 2, 3, 6]  # divisors
+    # ideal counts, ceil(8/E) groups: E 1 -> 8, 2 -> 4, 3 -> 3, 4 -> 2, 8 -> 1 (5..7 also 2: not smallest)
+    assert candidates(fc8, "ideal", "ideal") == [1, 2, 3, 4, 8]
+    # rtl FC, 8 // E + 1 groups: E 1 -> 9, 2 -> 5, 3 -> 3, 4 -> 3, 5..8 -> 2: smallest per count 1, 2, 3, 5
+    assert candidates(fc8, "rtl", "ideal") == [1, 2, 3, 5]
+    assert candidates(tr.LayerSpec("conv", (1, 4, 4), (8, 2, 2), (8, 2, 2), kernel=3), "rtl", "ideal") == [1, 2, 3, 4, 8]
