@@ -590,6 +590,7 @@ def test_cost_report_dict_and_run_fields():
     assert d["dropped_events"] == 8.0 and "latency_cycles_per_sample" not in d
     assert [l["name"] for l in d["layers"]] == ["L0:conv"] and d["layers"][0]["dropped_fraction"] == 8 / 9
     assert d["layers"][0]["groups"] == 1 and "detail" not in d["layers"][0]
+    assert simulate(_conv_net(9), HardwareConfig()).input_max_count == 1  # no count recorded: a bitmap
 
 
 def test_a_fraction_of_a_dropped_spike_per_inference_still_warns():
