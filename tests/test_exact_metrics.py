@@ -198,3 +198,33 @@ def test_layer_weights_export_quantised_weights_and_batch_norm_maps():
     assert w1["bias"].tolist() == [0.0, 0.0, 0.0] and w1["bias"].dtype == np.float32 and "bn_scale" not in w1
     plain = layer_weights(models.build("2C3-3", (1, 4, 4)))
     assert [set(x) for x in plain] == [{"weight", "bias"}] * 2
+
+
+def test_layer_specs_describe_each_block():
+    from spiketune.measure.profile import layer_specs
+
+    m = models.build("4C3p1s2-BN-AP2-3", (1, 8, 8), neuron="lapicque", beta=0.7, threshold=0.4,
+                     reset="zero", weight_bits=4)
+    conv, fc = layer_specs(m)
+    # (8 + 2*1 - 3) // 2 + 1 = 4 -> conv 4x4x4, average-pooled 2 -> 4x2x2
+    f32 = lambda v: float(np.float32(v))  # noqa: E731 - the neuron keeps float32 scalars
+    assert conv == traces.LayerSpec("conv", (1, 8, 8), (4, 4, 4), (4, 2, 2), kernel=3, stride=2, padding=1,
+                                    pool=("avg", 2), neuron="lapicque", beta=f32(0.7), threshold=f32(0.4),
+                                    reset="zero", weight_bits=4)
+    assert (fc.kind, fc.in_shape, fc.conv_shape, fc.out_shape, fc.pool, fc.weight_bits) == (
+        "fc", (4, 2, 2), (3,), (3,), None, 4)
+    assert layer_specs(models.build("3", (5,)))[0].weight_bits is None
+
+
+def test_metrics_take_accuracy_and_the_encoding_seed_from_the_profile_pass():
+    m = _two_layer_hand_net()
+    x = torch.tensor([[1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    ds = TensorDataset("h", x, torch.tensor([0, 1, 0]), 2, "t")
+    assert metrics.compute(m, ds, 3, "direct").accuracy == pytest.approx(2 / 3)  # as run_profile's
+    # rate coding draws the input spikes from the seed: the default is seed 0, and another seed
+    # draws other spikes
+    xr = torch.full((6, 2), 0.5)
+    dr = TensorDataset("r", xr, torch.zeros(6, dtype=torch.long), 2, "t")
+    s0 = metrics.compute(m, dr, 8, "rate").synaptic_operations
+    assert metrics.compute(m, dr, 8, "rate", seed=0).synaptic_operations == s0
+    assert metrics.compute(m, dr, 8, "rate", seed=1).synaptic_operations != s0
