@@ -182,12 +182,12 @@ def test_layer_weights_export_quantised_weights_and_batch_norm_maps():
         bn.weight.copy_(torch.tensor([3.0, 1.0]))
         bn.bias.copy_(torch.tensor([0.5, -1.0]))
         bn.running_mean.copy_(torch.tensor([1.0, 0.25]))
-        bn.running_var.copy_(torch.tensor([4.0, 0.25]))
-    bn.eps = 0.0
+        bn.running_var.copy_(torch.tensor([3.75, 0.0]))
+    bn.eps = 0.25  # var + eps = 4, 0.25
     fc.bias = None  # a layer without bias exports zeros
     w0, w1 = layer_weights(m)
     assert set(w0) == {"weight", "bias", "int_weight", "scale", "bn_scale", "bn_shift"}
-    assert w0["weight"].dtype == np.float32 and w0["bias"].tolist() == [0.25, -0.5]
+    assert w0["weight"].dtype == w0["bias"].dtype == np.float32 and w0["bias"].tolist() == [0.25, -0.5]
     np.testing.assert_array_equal(w0["weight"], w.numpy())
     # 4 bits: scale = max |w| / 7 = 0.1; w / 0.1 rounds to 7, -3, 1, 4, -7, 0, 3, -1, 5
     assert w0["scale"] == np.float32(np.float32(0.7) / 7) and w0["scale"].dtype == np.float32
