@@ -119,6 +119,8 @@ def test_profile_firing_rate_weights_layers_by_neurons_and_counts_every_batch():
     d = prof.to_dict()
     assert (d["total_spikes"], d["firing_rate"], d["synops"]) == (12, prof.firing_rate, 30)
     assert d["layers"][1]["spikes"] == 6 and d["accuracy"] == 1.0
+    assert (d["num_samples"], d["num_steps"]) == (3, 3) and set(d) == {
+        "accuracy", "num_samples", "num_steps", "total_spikes", "firing_rate", "synops", "layers"}
     m_metrics = metrics.compute(m, ds, 3, "direct", batch_size=2)
     assert m_metrics.activation_sparsity == pytest.approx(1 - 12 / 45, rel=1e-12)
     # inputs are 0/1, so every layer accumulates: layer 0, 2 samples x 3 steps x 1 non-zero
@@ -166,3 +168,63 @@ def test_profile_of_event_counts_keeps_their_values(tmp_path):
     assert t.meta["input_max_count"] == 3
     assert t.counts[0][:, :, 0].tolist() == [[1, 0], [0, 1]]
     np.testing.assert_array_equal(t.input_values(), frames.numpy())
+
+
+def test_layer_weights_export_quantised_weights_and_batch_norm_maps():
+    from spiketune.measure.profile import layer_weights
+
+    m = models.build("2C3-BN-MP2-3", (1, 6, 6), weight_bits=4)
+    conv, bn, fc = m.blocks[0].weight_layer, m.blocks[0].synapse[1], m.blocks[1].weight_layer
+    w = torch.tensor([0.7, -0.31, 0.12, 0.44, -0.66, 0.0, 0.29, -0.08, 0.52] * 2).reshape(2, 1, 3, 3)
+    with torch.no_grad():
+        conv.weight.copy_(w)
+        conv.bias.copy_(torch.tensor([0.25, -0.5]))
+        bn.weight.copy_(torch.tensor([3.0, 1.0]))
+        bn.bias.copy_(torch.tensor([0.5, -1.0]))
+        bn.running_mean.copy_(torch.tensor([1.0, 0.25]))
+        bn.running_var.copy_(torch.tensor([3.75, 0.0]))
+    bn.eps = 0.25  # var + eps = 4, 0.25
+    fc.bias = None  # a layer without bias exports zeros
+    w0, w1 = layer_weights(m)
+    assert set(w0) == {"weight", "bias", "int_weight", "scale", "bn_scale", "bn_shift"}
+    assert w0["weight"].dtype == w0["bias"].dtype == np.float32 and w0["bias"].tolist() == [0.25, -0.5]
+    np.testing.assert_array_equal(w0["weight"], w.numpy())
+    # 4 bits: scale = max |w| / 7 = 0.1; w / 0.1 rounds to 7, -3, 1, 4, -7, 0, 3, -1, 5
+    assert w0["scale"] == np.float32(np.float32(0.7) / 7) and w0["scale"].dtype == np.float32
+    assert w0["int_weight"].reshape(2, 9)[0].tolist() == [7, -3, 1, 4, -7, 0, 3, -1, 5]
+    # eval-mode batch norm: scale = gamma / sqrt(var + eps) = 3/2, 1/0.5; shift = beta - mean*scale
+    assert w0["bn_scale"].tolist() == [1.5, 2.0] and w0["bn_shift"].tolist() == [-1.0, -1.5]
+    assert w0["bn_scale"].dtype == np.float32 and w0["bn_shift"].dtype == np.float32
+    assert w1["bias"].tolist() == [0.0, 0.0, 0.0] and w1["bias"].dtype == np.float32 and "bn_scale" not in w1
+    plain = layer_weights(models.build("2C3-3", (1, 4, 4)))
+    assert [set(x) for x in plain] == [{"weight", "bias"}] * 2
+
+
+def test_layer_specs_describe_each_block():
+    from spiketune.measure.profile import layer_specs
+
+    m = models.build("4C3p1s2-BN-AP2-3", (1, 8, 8), neuron="lapicque", beta=0.7, threshold=0.4,
+                     reset="zero", weight_bits=4)
+    conv, fc = layer_specs(m)
+    # (8 + 2*1 - 3) // 2 + 1 = 4 -> conv 4x4x4, average-pooled 2 -> 4x2x2
+    f32 = lambda v: float(np.float32(v))  # noqa: E731 - the neuron keeps float32 scalars
+    assert conv == traces.LayerSpec("conv", (1, 8, 8), (4, 4, 4), (4, 2, 2), kernel=3, stride=2, padding=1,
+                                    pool=("avg", 2), neuron="lapicque", beta=f32(0.7), threshold=f32(0.4),
+                                    reset="zero", weight_bits=4)
+    assert (fc.kind, fc.in_shape, fc.conv_shape, fc.out_shape, fc.pool, fc.weight_bits) == (
+        "fc", (4, 2, 2), (3,), (3,), None, 4)
+    assert layer_specs(models.build("3", (5,)))[0].weight_bits is None
+
+
+def test_metrics_take_accuracy_and_the_encoding_seed_from_the_profile_pass():
+    m = _two_layer_hand_net()
+    x = torch.tensor([[1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    ds = TensorDataset("h", x, torch.tensor([0, 1, 0]), 2, "t")
+    assert metrics.compute(m, ds, 3, "direct").accuracy == pytest.approx(2 / 3)  # as run_profile's
+    # rate coding draws the input spikes from the seed: the default is seed 0, and another seed
+    # draws other spikes
+    xr = torch.full((6, 2), 0.5)
+    dr = TensorDataset("r", xr, torch.zeros(6, dtype=torch.long), 2, "t")
+    s0 = metrics.compute(m, dr, 8, "rate").synaptic_operations
+    assert metrics.compute(m, dr, 8, "rate", seed=0).synaptic_operations == s0
+    assert metrics.compute(m, dr, 8, "rate", seed=1).synaptic_operations != s0

@@ -215,3 +215,42 @@ def test_fused_backward_records_chi_like_the_surrogate():
     x = torch.tensor([[1.0, 3.0]] * 3, dtype=torch.float64, requires_grad=True)
     n(x).sum().backward()
     assert (s.chi.active, s.chi.total) == (3, 6)
+
+
+def test_fused_backward_of_a_static_input_over_one_step():
+    n = neurons.LIF(beta=0.5).double()
+    x = torch.tensor([[0.5, 1.5]], dtype=torch.float64, requires_grad=True)
+    n(x, num_steps=1).sum().backward()  # U_0 = X: the same closed form as a one-step sequence
+    want = 1 / (1 + (math.pi / 2) ** 2)  # atan(2) derivative at U - thr = -0.5 and 0.5
+    assert x.grad[0].tolist() == pytest.approx([want, want], rel=1e-12)
+
+
+def test_fused_backward_passes_the_spikes_to_the_surrogate():
+    # sso: derivative 1 where the neuron spiked, else noise in [-variance/2, variance/2]
+    n = neurons.LIF(beta=0.5, surrogate=sg.get("sso", variance=1e-6)).double()
+    x = torch.tensor([[0.5, 1.5]], dtype=torch.float64, requires_grad=True)
+    n(x).sum().backward()  # U = 0.5 (no spike), 1.5 (spike)
+    assert abs(float(x.grad[0, 0])) <= 0.5e-6 and float(x.grad[0, 1]) == 1.0
+
+
+def test_lapicque_keeps_given_r_and_c_in_the_module_dtype():
+    # 0.3 and 0.7 are not float32 numbers: a float64 module must keep them exactly
+    n = neurons.Lapicque(R=0.3, C=0.7).double()
+    assert [float(v) for v in n.rc()] == [0.3, 0.7] and n.rc()[0].dtype == torch.float64
+    n = neurons.Lapicque(beta=0.8, C=0.7).double()
+    assert float(n.rc()[1]) == 0.7 and n.rc()[0].dtype == torch.float64
+    n = neurons.Lapicque(beta=0.8, R=0.3).double()
+    assert float(n.rc()[0]) == 0.3 and n.rc()[1].dtype == torch.float64
+    n = neurons.Lapicque(beta=0.8).double()
+    assert n.rc()[0].dtype == torch.float64 and float(n.rc()[0]) == 1.0
+
+
+def test_make_learns_nothing_by_default():
+    n = neurons.make("lif", 0.5, 1.0, "subtract", sg.get("atan"))
+    assert list(n.parameters()) == [] and set(dict(n.named_buffers())) == {"beta", "threshold"}
+
+
+def test_unfused_path_over_one_step():
+    n = neurons.LIF(beta=0.5)
+    spk, mem = n(torch.tensor([[0.5, 1.5]]), return_mem=True)  # T = 1: U_0 = X
+    assert spk.tolist() == [[0.0, 1.0]] and mem.tolist() == [[0.5, 1.5]]

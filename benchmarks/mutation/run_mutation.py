@@ -6,6 +6,12 @@ scratch copy of the project, so nothing is written to the working tree:
     python benchmarks/mutation/run_mutation.py surrogate            # one target
     python benchmarks/mutation/run_mutation.py --all                # every target, one after another
     python benchmarks/mutation/run_mutation.py --list
+    python benchmarks/mutation/run_mutation.py hardware --survivors  # re-judge the last survivors
+
+``--survivors`` reuses the target's scratch copy with the current tests and runs only the
+mutants that survived the last run (after adding tests against them). ``--only GLOB ...``
+runs only the mutants whose names match (e.g. ``'*_MultiStep*'`` for the fused neuron
+step); the score then covers those mutants only.
 
 mutmut runs with one worker; start it under ``nice -n 10`` on a shared machine. The
 per-target score (killed / (killed + survived), mutants no test reaches count as
@@ -50,10 +56,16 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
                  "tests/test_explore.py::test_pareto_ignores_nan",
                  "tests/test_explore.py::test_predictor_learns_a_known_relation",
                  "tests/test_explore.py::test_predictor_keeps_the_model_that_cross_validates_better"]),
-    "hardware": (["src/spiketune/hardware/snn_dse/alloc.py", "src/spiketune/hardware/snn_dse/cycles.py",
-                  "src/spiketune/hardware/snn_dse/power.py", "src/spiketune/hardware/snn_dse/simulate.py",
-                  "src/spiketune/hardware/fixed_point.py", "src/spiketune/hardware/config.py"],
-                 ["tests/test_hardware.py", "tests/test_fixed_point.py", "tests/test_exact_hardware.py"]),
+    "hardware": ([f"src/spiketune/hardware/{f}.py" for f in (
+        "base", "config", "fixed_point", "snn_dse/__init__", "snn_dse/alloc", "snn_dse/config",
+        "snn_dse/cycles", "snn_dse/layers", "snn_dse/neuron_math", "snn_dse/power", "snn_dse/simulate",
+        "hybrid/__init__", "hybrid/config", "hybrid/dense")],
+                 ["tests/test_exact_hardware.py", "tests/test_hardware.py", "tests/test_hardware_plugins.py",
+                  "tests/test_hardware_rtl.py", "tests/test_neuron_math.py", "tests/test_fixed_point.py",
+                  # each trains a network (20-30 s per mutant); the exact tests cover the same code
+                  "--deselect", "tests/test_hardware.py::test_allocation_beats_uniform_and_respects_budget",
+                  "--deselect", "tests/test_fixed_point.py::test_quantised_network_runs_bit_exact_within_tolerance",
+                  "--deselect", "tests/test_fixed_point.py::test_post_training_quantisation_is_reported_not_hidden"]),
 }
 
 PYPROJECT = """\
@@ -71,33 +83,48 @@ addopts = "-m 'not slow' -q"
 """
 
 
-def prepare(name: str) -> Path:
-    """A scratch copy of src/ and tests/ with a mutmut config for ``name``."""
+def prepare(name: str, again: bool = False) -> Path:
+    """A scratch copy of src/ and tests/ with a mutmut config for ``name``; ``again`` keeps
+    the copy (and mutmut's results) and refreshes only the tests."""
     files, tests = TARGETS[name]
     tests = [t for t in tests if not t.startswith("tests/") or (ROOT / t.split("::")[0]).is_file()]
     work = SCRATCH / name
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    if not again:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"),
+                    dirs_exist_ok=True)
     (work / "pyproject.toml").write_text(PYPROJECT.format(only=json.dumps(files), tests=json.dumps(tests)))
     return work
 
 
+SHOW = """
+import sys
+from mutmut.mutation.diff_apply import find_mutant, get_diff_for_mutant
+for name in sys.stdin.read().split():
+    print(f"# {name}\\n{get_diff_for_mutant(name, path=find_mutant(name).path)}")
+"""
+
+
 def survivors(work: Path, names: list[str]) -> str:
-    """The diffs of the surviving mutants."""
-    out = []
-    for n in names:
-        diff = subprocess.run(["mutmut", "show", n], cwd=work, capture_output=True, text=True).stdout
-        out.append(f"# {n}\n{diff}")
-    return "\n".join(out)
+    """The diffs of the surviving mutants (as ``mutmut show`` prints them, in one process)."""
+    return subprocess.run([sys.executable, "-c", SHOW], cwd=work, input="\n".join(names), capture_output=True,
+                          text=True, check=True).stdout
 
 
-def run(name: str) -> dict:
-    work = prepare(name)
+def run(name: str, again: bool = False, only: list[str] | None = None) -> dict:
+    previous: list[str] = []
+    if again:
+        last = json.loads((OUT / f"{name}.json").read_text())
+        previous, only = last["survivors"], last.get("only")
+    if again and not (SCRATCH / name / "mutants").is_dir():
+        sys.exit(f"{name}: no earlier run in {SCRATCH / name} to re-judge")
+    work = prepare(name, again)
     t0 = time.time()
-    subprocess.run(["mutmut", "run", "--max-children", "1"], cwd=work, check=False,
-                   stdout=subprocess.DEVNULL)
+    if not again or previous:
+        subprocess.run(["mutmut", "run", "--max-children", "1", *(previous or only or [])], cwd=work,
+                       check=False, stdout=subprocess.DEVNULL)
     listing = subprocess.run(["mutmut", "results", "--all", "true"], cwd=work, capture_output=True,
                              text=True).stdout
     status: dict[str, str] = {}
@@ -111,7 +138,8 @@ def run(name: str) -> dict:
     alive = sorted(n for n, s in status.items() if s in ("survived", "no tests"))
     killed = sum(c for s, c in counts.items() if s in ("killed", "timeout", "segfault"))
     judged = killed + len(alive)
-    result = {"target": name, "files": TARGETS[name][0], "tests": TARGETS[name][1], "counts": counts,
+    result = {"target": name, "files": TARGETS[name][0], "tests": TARGETS[name][1], "only": only,
+              "counts": counts,
               "score": killed / judged if judged else float("nan"), "survivors": alive,
               "seconds": round(time.time() - t0)}
     OUT.mkdir(exist_ok=True)
@@ -126,6 +154,8 @@ def main() -> None:
     ap.add_argument("targets", nargs="*", choices=[[], *TARGETS], metavar="TARGET")
     ap.add_argument("--all", action="store_true", help="run every target")
     ap.add_argument("--list", action="store_true", help="list the targets")
+    ap.add_argument("--survivors", action="store_true", help="re-run only the last run's survivors")
+    ap.add_argument("--only", nargs="+", metavar="GLOB", help="run only the mutants matching these names")
     a = ap.parse_args()
     if a.list:
         for n, (files, tests) in TARGETS.items():
@@ -137,7 +167,7 @@ def main() -> None:
     if shutil.which("mutmut") is None:
         sys.exit("mutmut is not installed: pip install mutmut")
     for n in names:
-        run(n)
+        run(n, a.survivors, a.only)
 
 
 if __name__ == "__main__":
