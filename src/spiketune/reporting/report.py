@@ -147,7 +147,7 @@ def _search_sections(root: Path, trials: list[dict[str, Any]]) -> list[Section]:
                     images=imgs, tables=[("Pareto-optimal trials", front), ("all trials", trials)])]
 
 
-def build(results_dir: str | Path) -> tuple[Path, Path]:
+def build(results_dir: str | Path, include_degenerate: bool = False) -> tuple[Path, Path]:
     """Write report.html and report.md for a results folder; returns their paths."""
     from spiketune.errors import SpiketuneError
 
