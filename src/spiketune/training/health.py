@@ -24,8 +24,8 @@ class DegenerateWarning(UserWarning):
 
 def chance_accuracy(labels: torch.Tensor | Sequence[int]) -> float:
     """Accuracy of always answering the most frequent class of ``labels``."""
-    y = torch.as_tensor(labels)
-    return float(torch.bincount(y).max()) / max(1, len(y))
+    y = torch.as_tensor(labels, dtype=torch.long)
+    return float(torch.bincount(y).max()) / len(y) if len(y) else 0.0
 
 
 def near_chance(accuracy: float, chance: float, n: int) -> bool:
@@ -77,7 +77,10 @@ class HealthCheck:
                     num_classes: int, val_accuracy: float, ce_loss: float | None, num_steps: int,
                     encoding: str) -> list[str]:
         """Check the network after ``epoch`` (``ce_loss``: the epoch's cross-entropy loss, None
-        under another loss); warn about each new reason; return all reasons."""
+        under another loss); warn about each new reason; return all reasons (none without
+        validation samples)."""
+        if not len(val_y):
+            return []
         rates = probe_rates(model, val_x[:PROBE_SAMPLES], num_steps, encoding)
         found = reasons(rates, val_accuracy, chance_accuracy(val_y), len(val_y), ce_loss, num_classes)
         for r in found:
