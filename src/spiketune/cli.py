@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 import yaml
@@ -99,15 +99,15 @@ def default_out(cfg: cfgmod.RunConfig) -> Path:
 
 
 @app.command()
-def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML run config"),
-        dataset: Optional[str] = typer.Option(None, help=" | ".join(DATASETS)),
-        data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset (data.root)"),
-        arch: Optional[str] = typer.Option(None, help="e.g. 32C3-P2-32C3-MP2-256-10"),
-        epochs: Optional[int] = typer.Option(None, help="training epochs"),
+def run(config: Path | None = typer.Option(None, "--config", "-c", help="YAML run config"),
+        dataset: str | None = typer.Option(None, help=" | ".join(DATASETS)),
+        data_root: Path | None = typer.Option(None, help="folder holding the dataset (data.root)"),
+        arch: str | None = typer.Option(None, help="e.g. 32C3-P2-32C3-MP2-256-10"),
+        epochs: int | None = typer.Option(None, help="training epochs"),
         set_: list[str] = typer.Option([], "--set", help="override, e.g. model.beta=0.9"),
         out: Path | None = typer.Option(None, "--out", "-o", help="results folder"),
         progress: bool = typer.Option(True, help="show progress (a bar on a terminal, else a line per epoch)"),
-        fmt: Optional[FigureFormat] = FIGURE_FORMAT) -> None:
+        fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
     """Train, profile and cost one network (default: digits) into a results folder.
 
     Re-running the same command resumes from the folder's last checkpoint; a larger
@@ -163,20 +163,20 @@ def _is_trained_run(folder: Path) -> bool:
 @app.command()
 def hw(results: Path = typer.Argument(..., help="results folder (or a trace folder); with --model, "
                                                  "where to write the model's traces"),
-       out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder to write hardware.json, "
+       out: Path | None = typer.Option(None, "--out", "-o", help="folder to write hardware.json, "
                                           "hardware_layers.csv and hardware_cycles.png to"),
-       tag: Optional[str] = typer.Option(None, help="write them to RESULTS/hw/TAG instead"),
-       model: Optional[Path] = typer.Option(None, help="a NIR model to cost instead of a trained run"),
+       tag: str | None = typer.Option(None, help="write them to RESULTS/hw/TAG instead"),
+       model: Path | None = typer.Option(None, help="a NIR model to cost instead of a trained run"),
        dataset: str = typer.Option("digits", help="dataset to run a --model on"),
-       data_root: Optional[Path] = typer.Option(None, help="folder holding that dataset"),
-       num_steps: Optional[int] = typer.Option(None, min=1, help="time steps to run a --model for "
+       data_root: Path | None = typer.Option(None, help="folder holding that dataset"),
+       num_steps: int | None = typer.Option(None, min=1, help="time steps to run a --model for "
                                                "(default: the dataset's)"),
-       reset: Optional[str] = typer.Option(None, help="reset of a --model's neurons (NIR has none)"),
-       hw_config: Optional[Path] = typer.Option(None, "--hw-config", help="hardware YAML"),
-       accelerator: Optional[str] = typer.Option(None, help="design to cost on: snn_dse | hybrid "
+       reset: str | None = typer.Option(None, help="reset of a --model's neurons (NIR has none)"),
+       hw_config: Path | None = typer.Option(None, "--hw-config", help="hardware YAML"),
+       accelerator: str | None = typer.Option(None, help="design to cost on: snn_dse | hybrid "
                                                   "(default: the YAML's kind, else snn_dse)"),
-       mode: Optional[Mode] = typer.Option(None, help="cycle model (default: the YAML's, else ideal)"),
-       pipeline: Optional[Pipeline] = typer.Option(None, help="layer schedule (default: the YAML's, "
+       mode: Mode | None = typer.Option(None, help="cycle model (default: the YAML's, else ideal)"),
+       pipeline: Pipeline | None = typer.Option(None, help="layer schedule (default: the YAML's, "
                                                    "else sequential)"),
        cores: str | None = typer.Option(None, help="cores per layer, e.g. 16,32,50,10"),
        budget: int | None = typer.Option(None, help="allocate this many cores across layers"),
@@ -190,10 +190,10 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
     never over a trained run's own traces or costing."""
     from spiketune.explore.run import cost_results
     from spiketune.hardware import build
-    from spiketune.results import check_name, folder_lock
     from spiketune.hardware.config import load as load_hw
     from spiketune.hardware.config import parse_cores, with_flags
     from spiketune.interop.nir_profile import profile_nir
+    from spiketune.results import check_name, folder_lock
 
     def go() -> None:
         cfg = with_flags(load_hw(hw_config), kind=accelerator, mode=mode and mode.value,
@@ -253,7 +253,7 @@ def sweep(config_file: Path = typer.Argument(..., metavar="CONFIG", help="sweep 
           out: Path = typer.Option(Path("results/sweep"), "--out", "-o"),
           yes: bool = typer.Option(False, "--yes", "-y", help="run a grid of any size without asking"),
           progress: bool = typer.Option(True),
-          fmt: Optional[FigureFormat] = FIGURE_FORMAT) -> None:
+          fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
     """Run a grid sweep; re-running resumes (finished points are kept, failed ones retried).
 
     Exits with 1 when points failed and none finished."""
@@ -295,7 +295,7 @@ def search(config_file: Path = typer.Argument(..., metavar="CONFIG", help="searc
            grace: int = typer.Option(180, help="seconds without heartbeat before a trial fails"),
            progress: bool = typer.Option(True),
            include_degenerate: bool = INCLUDE_DEGENERATE,
-           fmt: Optional[FigureFormat] = FIGURE_FORMAT) -> None:
+           fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
     """Multi-objective Optuna search; run the same command on many machines with --storage."""
     from spiketune.explore.search import SearchConfig, run_search, summary, write_pareto
 
@@ -347,7 +347,7 @@ def predict(results: Path = typer.Argument(..., help="sweep, search or reproduct
 
 @app.command()
 def energy(results: list[Path] = typer.Argument(..., help="run, sweep or search folders"),
-           out: Optional[Path] = typer.Option(None, help="write energy.csv and energy.json here")) -> None:
+           out: Path | None = typer.Option(None, help="write energy.csv and energy.json here")) -> None:
     """Energy per inference of every run under each literature estimator and the accelerator
     model, and their rank agreement (Spearman)."""
     from spiketune.explore import energy_table as et
@@ -364,7 +364,7 @@ def energy(results: list[Path] = typer.Argument(..., help="run, sweep or search 
 @app.command()
 def report(results: Path = typer.Argument(..., help="run, sweep, search or reproduction folder"),
            include_degenerate: bool = INCLUDE_DEGENERATE,
-           fmt: Optional[FigureFormat] = FIGURE_FORMAT) -> None:
+           fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
     """Write report.html (self-contained) and report.md for a results folder."""
     from spiketune.reporting.report import build
 
@@ -402,9 +402,9 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("info")
 def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
-              root: Optional[Path] = typer.Option(None, "--root", "--data-root", help="dataset folder"),
-              num_steps: Optional[int] = typer.Option(None, min=1, help="time bins of event frames (default: the dataset's)"),
-              downsample: Optional[int] = typer.Option(None, help="spatial factor of event frames")) -> None:
+              root: Path | None = typer.Option(None, "--root", "--data-root", help="dataset folder"),
+              num_steps: int | None = typer.Option(None, min=1, help="time bins of event frames (default: the dataset's)"),
+              downsample: int | None = typer.Option(None, help="spatial factor of event frames")) -> None:
     """Shape, classes, split sizes, storage and frame cache of a dataset (nothing is downloaded)."""
     from spiketune.data.registry import describe
 
@@ -414,10 +414,10 @@ def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
 @data_app.command("show")
 def data_show(name: str = typer.Argument(..., help="dataset name"),
               out: Path = typer.Option(Path("samples.png"), "--out", "-o", help="PNG to write"),
-              root: Optional[Path] = typer.Option(None, "--root", "--data-root", help="dataset folder"),
+              root: Path | None = typer.Option(None, "--root", "--data-root", help="dataset folder"),
               split: str = typer.Option("test", help="train | test"),
               samples: int = typer.Option(4, min=1, max=32, help="how many samples (the first of the split)"),
-              num_steps: Optional[int] = typer.Option(None, min=1, help="time bins of event frames"),
+              num_steps: int | None = typer.Option(None, min=1, help="time bins of event frames"),
               set_: list[str] = typer.Option([], "--set", help="framing, e.g. data.denoise_us=10000")) -> None:
     """Plot the first samples of a split as the network sees them (event frames over time)."""
     from spiketune.reporting.plots import dataset_samples

@@ -28,11 +28,19 @@ import torch
 from spiketune import __version__, schema
 from spiketune.hardware import CostReport, HardwareConfig
 from spiketune.hardware.report import cost
-from spiketune.measure.neurobench import Counter as NeuroBenchCounter
 from spiketune.measure.energy import from_run as energy_from_run
+from spiketune.measure.neurobench import Counter as NeuroBenchCounter
 from spiketune.measure.profile import layer_specs, run_profile
 from spiketune.reporting.plots import firing_rates, hardware_cycles, training_curves
-from spiketune.results import FINISHED, folder_lock, mark_finished, save_torch, write_csv, write_json, write_text
+from spiketune.results import (
+    FINISHED,
+    folder_lock,
+    mark_finished,
+    save_torch,
+    write_csv,
+    write_json,
+    write_text,
+)
 from spiketune.training import config as cfgmod
 from spiketune.training import health
 from spiketune.training.config import RunConfig
@@ -138,10 +146,10 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
 def check_same_config(out: Path, cfg: RunConfig) -> None:
     """Refuse (before writing anything) a folder holding a run of another configuration,
     naming the keys that differ; a run may only be extended (more ``train.epochs``)."""
+    import yaml
+
     from spiketune.errors import ConfigError
     from spiketune.training.resume import check_resumable
-
-    import yaml
 
     saved = out / "config.yaml"
     if not saved.is_file():
@@ -169,6 +177,7 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Hard
     prof = run_profile(result.model, splits[2], cfg.data.num_steps, cfg.data.encoding,
                        trace_dir=out / "traces", trace_samples=cfg.profile.trace_samples,
                        seed=cfg.train.seed, observe=neurobench.update)
+    warn_trace_size(out / "traces", cfg.profile.trace_samples, prof.num_samples)
     history = [asdict(h) for h in result.history]
     chance = health.chance_accuracy(splits[2].y)
     degenerate = health.reasons([(layer.name, layer.firing_rate) for layer in prof.layers], prof.accuracy,
@@ -196,6 +205,21 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Hard
                     caption=f"{cfg.data.dataset}, T={cfg.data.num_steps}, {cfg.model.arch}")
     write_json(out / "metrics.json", metrics)
     return metrics
+
+
+TRACE_WARN_BYTES = 100 * 2**20  # traces larger than this get a warning offering profile.trace_samples
+
+
+def warn_trace_size(trace_dir: Path, trace_samples: int | None, num_samples: int) -> None:
+    """Warn when a run's spike traces exceed TRACE_WARN_BYTES, naming profile.trace_samples."""
+    import warnings
+
+    size = sum(f.stat().st_size for f in trace_dir.rglob("*") if f.is_file())
+    if size > TRACE_WARN_BYTES:
+        kept = trace_samples if trace_samples is not None else num_samples
+        warnings.warn(f"{trace_dir} holds {size / 2**20:,.0f} MB of spike traces ({kept} samples' full "
+                      f"spike bits); --set profile.trace_samples=256 keeps the bits of 256 samples only "
+                      f"(the counts of every sample are kept)", stacklevel=2)
 
 
 def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | None = None,
