@@ -149,8 +149,8 @@ def test_a_refused_run_changes_nothing_in_its_folder(tmp_path, trained):
     work = tmp_path / "run"
     shutil.copytree(trained, work)
     before = _snapshot(work)
-    other = config.from_dict({**TINY, "train": {**TINY["train"], "epochs": 2}})
-    with pytest.raises(ConfigError, match="different configuration"):
+    other = config.from_dict({**TINY, "train": {**TINY["train"], "lr": 0.5}})
+    with pytest.raises(ConfigError, match=r"different configuration: train\.lr \(0\.005 -> 0\.5\)"):
         run(other, work, progress=False)
     assert _snapshot(work) == before
 

@@ -27,7 +27,8 @@ def sweep_dir(tmp_path_factory):
 
 
 def test_report_files_are_self_contained(sweep_dir):
-    html, md = build(sweep_dir)
+    # one epoch on 400 samples leaves these networks degenerate; they are ranked only on request
+    html, md = build(sweep_dir, include_degenerate=True)
     text = html.read_text()
     assert "src='data:image/png;base64," in text and "report_files/" not in text
     n_img = text.count("<img ")
@@ -39,7 +40,7 @@ def test_report_files_are_self_contained(sweep_dir):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
 def test_report_renders_in_a_real_browser(sweep_dir, tmp_path):
-    html, _ = build(sweep_dir)
+    html, _ = build(sweep_dir, include_degenerate=True)
     url = html.resolve().as_uri()
     dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'u1'}",
                           "--virtual-time-budget=5000", "--dump-dom", url],
@@ -65,7 +66,8 @@ def test_surrogate_slope_preset_states_findings(tmp_path, monkeypatch):
     html, findings = rp.reproduce("surrogate-slope", "digits", quick=True, out=tmp_path, progress=False)
     assert html.is_file() and (tmp_path / "findings.json").is_file()
     assert len(findings) == 3
-    assert all(f["reproduced"] in ("yes", "no", "partly (same direction, smaller)") for f in findings)
+    assert all(f["reproduced"] in ("yes", "no", "partly (same direction, smaller)", "not tested")
+               for f in findings)
     assert "fast sigmoid fires less" in html.read_text()
     # 2 surrogates x 3 slopes + 3 x 3 beta x threshold, less the (beta 0.25, threshold 1.0)
     # point of the chosen slope that the slope sweep already ran: 14 runs
@@ -116,9 +118,12 @@ def test_study_b_preset_runs_on_event_data_from_a_data_root(tmp_path, monkeypatc
     assert all(f["reproduced"] in ("yes", "no") for f in findings)
     assert len(list((tmp_path / "out").glob("studies/*/trials/*/metrics.json"))) == 8
     assert "root: " + str(tmp_path / "nmnist") in (tmp_path / "out" / "preset.yaml").read_text()
-    # the cost predictor reads the trials of every configuration's study
-    r = subprocess.run([sys.executable, "-m", "spiketune", "predict", str(tmp_path / "out"), "--with-rate"],
-                       capture_output=True, text=True, check=False)
+    # the cost predictor reads the trials of every configuration's study; random events teach
+    # nothing, so the networks are degenerate and fitted only on request
+    predict = [sys.executable, "-m", "spiketune", "predict", str(tmp_path / "out"), "--with-rate"]
+    r = subprocess.run(predict, capture_output=True, text=True, check=False)
+    assert r.returncode == 2 and "all 8 runs" in r.stderr and "degenerate" in r.stderr, r.stderr
+    r = subprocess.run([*predict, "--include-degenerate"], capture_output=True, text=True, check=False)
     assert r.returncode == 0 and "latency_cycles from 8 runs" in r.stdout, r.stderr
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import warnings
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 import yaml
@@ -22,6 +24,35 @@ app = typer.Typer(add_completion=False, no_args_is_help=False,
 
 
 HW_SHOWN = (schema.LATENCY_CYCLES, schema.FPS, schema.POWER_W, schema.FPS_PER_W)  # printed per run
+Target = Enum("Target", {m.name: m.name for m in schema.TABLE if m.direction}, type=str)  # predict --target
+Mode = Enum("Mode", {"ideal": "ideal", "rtl": "rtl"}, type=str)
+Pipeline = Enum("Pipeline", {"sequential": "sequential", "layer_pipelined": "layer_pipelined"}, type=str)
+FigureFormat = Enum("FigureFormat", {"pdf": "pdf", "svg": "svg"}, type=str)
+FIGURE_FORMAT = typer.Option(None, "--format", help="also write every figure in this vector format beside its PNG")
+INCLUDE_DEGENERATE = typer.Option(False, "--include-degenerate",
+                                  help="rank degenerate runs (silent layer, chance loss or accuracy) too")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from spiketune import __version__
+
+        typer.echo(f"spiketune {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                              help="print the version and exit")) -> None:
+    """Train SNNs, profile their sparsity and cost them on an event-driven accelerator."""
+    warnings.formatwarning = lambda message, category, *_, **__: f"warning: {message}\n"
+
+
+def _figure_format(fmt: Enum | None) -> None:
+    if fmt:
+        from spiketune.reporting.plots import set_vector_formats
+
+        set_vector_formats([fmt.value])
 
 
 def _guard(fn: Callable[[], Any]) -> Any:
@@ -68,25 +99,32 @@ def default_out(cfg: cfgmod.RunConfig) -> Path:
 
 
 @app.command()
-def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML run config"),
-        dataset: Optional[str] = typer.Option(None, help=" | ".join(DATASETS)),
-        data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset (data.root)"),
-        arch: Optional[str] = typer.Option(None, help="e.g. 32C3-P2-32C3-MP2-256-10"),
-        epochs: Optional[int] = typer.Option(None, help="training epochs"),
+def run(config: Path | None = typer.Option(None, "--config", "-c", help="YAML run config"),
+        dataset: str | None = typer.Option(None, help=" | ".join(DATASETS)),
+        data_root: Path | None = typer.Option(None, help="folder holding the dataset (data.root)"),
+        arch: str | None = typer.Option(None, help="e.g. 32C3-P2-32C3-MP2-256-10"),
+        epochs: int | None = typer.Option(None, help="training epochs"),
         set_: list[str] = typer.Option([], "--set", help="override, e.g. model.beta=0.9"),
         out: Path | None = typer.Option(None, "--out", "-o", help="results folder"),
-        progress: bool = typer.Option(True, help="show a progress bar")) -> None:
+        progress: bool = typer.Option(True, help="show progress (a bar on a terminal, else a line per epoch)"),
+        fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
     """Train, profile and cost one network (default: digits) into a results folder.
 
-    Re-running the same command resumes from the folder's last checkpoint."""
+    Re-running the same command resumes from the folder's last checkpoint; a larger
+    --epochs (train.epochs) extends a finished or interrupted run."""
     from spiketune.explore.run import run as run_job
 
     def go() -> None:
+        _figure_format(fmt)
         cfg = make_config(config, dataset, arch, epochs, set_, data_root)
         folder = out or default_out(cfg)
-        m = run_job(cfg, folder, progress=progress,
-                    config_dir=config.resolve().parent if config else None)
-        typer.echo(f"results: {folder}")
+        typer.echo(f"results folder: {folder}")
+        try:
+            m = run_job(cfg, folder, progress=progress,
+                        config_dir=config.resolve().parent if config else None)
+        except KeyboardInterrupt:
+            typer.echo("interrupted; re-run the same command to resume", err=True)
+            raise typer.Exit(130) from None
         typer.echo(f"test accuracy {schema.TEST_ACCURACY.show(m['test_accuracy'])}  "
                    f"firing rate {schema.FIRING_RATE.show(schema.FIRING_RATE.read(m))}  "
                    f"synops/sample {m['profile']['synops'] / m['profile']['num_samples']:.3g}")
@@ -95,6 +133,9 @@ def run(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML
                        f"spikes {layer['spikes']:>10}  synops {layer['synops']:>12}")
         if "hardware" in m:
             typer.echo("hardware: " + ", ".join(x.show(x.read(m)) for x in HW_SHOWN))
+        for reason in m.get("degenerate_reasons", []):
+            typer.secho(f"degenerate: {reason} (left out of rankings)", fg=typer.colors.YELLOW)
+        typer.echo(f"results: {folder}")
 
     _guard(go)
 
@@ -122,20 +163,21 @@ def _is_trained_run(folder: Path) -> bool:
 @app.command()
 def hw(results: Path = typer.Argument(..., help="results folder (or a trace folder); with --model, "
                                                  "where to write the model's traces"),
-       out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder to write hardware.json, "
+       out: Path | None = typer.Option(None, "--out", "-o", help="folder to write hardware.json, "
                                           "hardware_layers.csv and hardware_cycles.png to"),
-       tag: Optional[str] = typer.Option(None, help="write them to RESULTS/hw/TAG instead"),
-       model: Optional[Path] = typer.Option(None, help="a NIR model to cost instead of a trained run"),
+       tag: str | None = typer.Option(None, help="write them to RESULTS/hw/TAG instead"),
+       model: Path | None = typer.Option(None, help="a NIR model to cost instead of a trained run"),
        dataset: str = typer.Option("digits", help="dataset to run a --model on"),
-       data_root: Optional[Path] = typer.Option(None, help="folder holding that dataset"),
-       num_steps: Optional[int] = typer.Option(None, min=1, help="time steps to run a --model for "
+       data_root: Path | None = typer.Option(None, help="folder holding that dataset"),
+       num_steps: int | None = typer.Option(None, min=1, help="time steps to run a --model for "
                                                "(default: the dataset's)"),
-       reset: Optional[str] = typer.Option(None, help="reset of a --model's neurons (NIR has none)"),
-       hw_config: Optional[Path] = typer.Option(None, "--hw-config", help="hardware YAML"),
-       accelerator: Optional[str] = typer.Option(None, help="design to cost on: snn_dse | hybrid "
+       reset: str | None = typer.Option(None, help="reset of a --model's neurons (NIR has none)"),
+       hw_config: Path | None = typer.Option(None, "--hw-config", help="hardware YAML"),
+       accelerator: str | None = typer.Option(None, help="design to cost on: snn_dse | hybrid "
                                                   "(default: the YAML's kind, else snn_dse)"),
-       mode: str | None = typer.Option(None, help="ideal | rtl"),
-       pipeline: str | None = typer.Option(None, help="sequential | layer_pipelined"),
+       mode: Mode | None = typer.Option(None, help="cycle model (default: the YAML's, else ideal)"),
+       pipeline: Pipeline | None = typer.Option(None, help="layer schedule (default: the YAML's, "
+                                                   "else sequential)"),
        cores: str | None = typer.Option(None, help="cores per layer, e.g. 16,32,50,10"),
        budget: int | None = typer.Option(None, help="allocate this many cores across layers"),
        clock_mhz: float | None = typer.Option(None, help="clock frequency (MHz)"),
@@ -148,13 +190,14 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
     never over a trained run's own traces or costing."""
     from spiketune.explore.run import cost_results
     from spiketune.hardware import build
-    from spiketune.results import check_name, folder_lock
     from spiketune.hardware.config import load as load_hw
     from spiketune.hardware.config import parse_cores, with_flags
     from spiketune.interop.nir_profile import profile_nir
+    from spiketune.results import check_name, folder_lock
 
     def go() -> None:
-        cfg = with_flags(load_hw(hw_config), kind=accelerator, mode=mode, pipeline=pipeline,
+        cfg = with_flags(load_hw(hw_config), kind=accelerator, mode=mode and mode.value,
+                         pipeline=pipeline and pipeline.value,
                          core_budget=budget, clock_mhz=clock_mhz)
         core_list = parse_cores(cores)
         if out is not None and tag is not None:
@@ -209,11 +252,16 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
 def sweep(config_file: Path = typer.Argument(..., metavar="CONFIG", help="sweep YAML"),
           out: Path = typer.Option(Path("results/sweep"), "--out", "-o"),
           yes: bool = typer.Option(False, "--yes", "-y", help="run a grid of any size without asking"),
-          progress: bool = typer.Option(True)) -> None:
-    """Run a grid sweep; re-running resumes (finished points are kept, failed ones retried)."""
-    from spiketune.explore.sweep import CONFIRM_ABOVE, SweepConfig, run_sweep
+          progress: bool = typer.Option(True),
+          fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
+    """Run a grid sweep; re-running resumes (finished points are kept, failed ones retried).
+
+    Exits with 1 when points failed and none finished."""
+    from spiketune.explore.show import format_table, sort_rows
+    from spiketune.explore.sweep import CONFIRM_ABOVE, SweepConfig, point_errors, run_sweep
 
     def go() -> None:
+        _figure_format(fmt)
         sc = SweepConfig.load(config_file)
         n = len(sc.points())
         if n > CONFIRM_ABOVE and not yes:
@@ -222,11 +270,16 @@ def sweep(config_file: Path = typer.Argument(..., metavar="CONFIG", help="sweep 
                                          f"pass --yes to run them all")
             typer.confirm(f"run all {n} points of the sweep?", abort=True)
         rows = run_sweep(sc, out, progress=progress)
-        typer.echo(f"{len(rows)} of {len(sc.points())} points finished -> {out / 'results.csv'}")
-        for r in rows:
-            typer.echo(f"  {r['run']}  " + "  ".join(
-                f"{m.label} {m.show(r[m.name]):>18}" for m in (schema.TEST_ACCURACY, schema.FIRING_RATE,
-                                                                 schema.LATENCY_CYCLES, schema.FPS_PER_W)))
+        failed = point_errors(sc, out)
+        typer.echo(f"{len(rows)} of {n} points finished -> {out / 'results.csv'}")
+        if rows:
+            typer.echo(format_table(sort_rows(rows, schema.TEST_ACCURACY.name)))
+        if failed:
+            rid, message = failed[0]
+            typer.secho(f"{len(failed)} point(s) failed; first: runs/{rid}: {message} "
+                        f"(each point's error is in runs/<id>/error.txt)", err=True, fg=typer.colors.RED)
+            if not rows:
+                raise typer.Exit(1)
 
     _guard(go)
 
@@ -240,39 +293,50 @@ def search(config_file: Path = typer.Argument(..., metavar="CONFIG", help="searc
            seed: int | None = typer.Option(None),
            heartbeat: int = typer.Option(60, help="seconds between worker heartbeats"),
            grace: int = typer.Option(180, help="seconds without heartbeat before a trial fails"),
-           progress: bool = typer.Option(True)) -> None:
+           progress: bool = typer.Option(True),
+           include_degenerate: bool = INCLUDE_DEGENERATE,
+           fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
     """Multi-objective Optuna search; run the same command on many machines with --storage."""
     from spiketune.explore.search import SearchConfig, run_search, summary, write_pareto
 
     def go() -> None:
+        _figure_format(fmt)
         sc = SearchConfig.load(config_file)
         st = run_search(sc, out, trials, study, storage, seed, heartbeat, grace, progress)
-        front = write_pareto(st, out)
+        front = write_pareto(st, out, include_degenerate)
         typer.echo(f"study '{study}': {summary(st)}; {len(front)} Pareto-optimal -> {out / 'pareto.csv'}")
         for r in front:
-            typer.echo("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                        for k, v in r.items() if k != "pareto"))
+            typer.echo(f"  trial {r['trial']}: " + ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items() if k in sc.space)
+                + "  |  " + ", ".join(m.show(r.get(m.name)) for m in (schema.TEST_ACCURACY, schema.FIRING_RATE,
+                                                                      schema.LATENCY_CYCLES, schema.FPS_PER_W)))
 
     _guard(go)
 
 
 @app.command()
 def predict(results: Path = typer.Argument(..., help="sweep, search or reproduction folder"),
-            target: str = typer.Option(schema.LATENCY_CYCLES.name, help="a metric of results.csv: "
-                                       + " | ".join(m.name for m in schema.TABLE)),
-            with_rate: bool = typer.Option(False, help="also use the measured firing rate")) -> None:
+            target: Target = typer.Option(schema.LATENCY_CYCLES.name,
+                                          help="the metric (a column of results.csv) to predict"),
+            with_rate: bool = typer.Option(False, help="also use the measured firing rate"),
+            include_degenerate: bool = INCLUDE_DEGENERATE) -> None:
     """Fit a hardware-cost predictor on finished runs; print its cross-validated error."""
     from spiketune.explore.predict import fit
     from spiketune.explore.sweep import collect
 
     def go() -> None:
-        rows = [r for pattern in ("runs/*/", "trials/*/", "studies/*/trials/*/")
-                for r in collect(results, pattern)]
-        if not rows:
+        found = [r for pattern in ("runs/*/", "trials/*/", "studies/*/trials/*/")
+                 for r in collect(results, pattern)]
+        if not found:
             raise cfgmod.ConfigError(f"no finished runs under {results} "
                                      f"(runs/, trials/ or studies/*/trials/)")
-        p = fit(rows, target, with_rate)
-        typer.echo(f"{target} from {p.n_runs} runs, {p.method}: cross-validated MAE {p.cv_mae:.4g} "
+        rows = schema.ranked(found, include_degenerate)
+        if not rows:
+            raise cfgmod.ConfigError(f"all {len(found)} runs under {results} are degenerate; "
+                                     f"--include-degenerate fits them anyway")
+        p = fit(rows, target.value, with_rate)
+        left = f", {len(found) - len(rows)} degenerate left out" if len(found) > len(rows) else ""
+        typer.echo(f"{target.value} from {p.n_runs} runs{left}, {p.method}: cross-validated MAE {p.cv_mae:.4g} "
                    f"({100 * p.cv_mape:.1f}% MAPE) vs {p.baseline_mae:.4g} predicting the mean ("
                    + ", ".join(f"{m} {e:.4g}" for m, e in p.cv_mae_by_method.items()) + ")")
         for k, v in p.importances.items():
@@ -283,7 +347,7 @@ def predict(results: Path = typer.Argument(..., help="sweep, search or reproduct
 
 @app.command()
 def energy(results: list[Path] = typer.Argument(..., help="run, sweep or search folders"),
-           out: Optional[Path] = typer.Option(None, help="write energy.csv and energy.json here")) -> None:
+           out: Path | None = typer.Option(None, help="write energy.csv and energy.json here")) -> None:
     """Energy per inference of every run under each literature estimator and the accelerator
     model, and their rank agreement (Spearman)."""
     from spiketune.explore import energy_table as et
@@ -298,12 +362,15 @@ def energy(results: list[Path] = typer.Argument(..., help="run, sweep or search 
 
 
 @app.command()
-def report(results: Path = typer.Argument(..., help="run, sweep, search or reproduction folder")) -> None:
+def report(results: Path = typer.Argument(..., help="run, sweep, search or reproduction folder"),
+           include_degenerate: bool = INCLUDE_DEGENERATE,
+           fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
     """Write report.html (self-contained) and report.md for a results folder."""
     from spiketune.reporting.report import build
 
     def go() -> None:
-        h, m = build(results)
+        _figure_format(fmt)
+        h, m = build(results, include_degenerate)
         typer.echo(f"wrote {h} and {m}")
 
     _guard(go)
@@ -335,9 +402,9 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("info")
 def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
-              root: Optional[Path] = typer.Option(None, "--root", "--data-root", help="dataset folder"),
-              num_steps: Optional[int] = typer.Option(None, min=1, help="time bins of event frames (default: the dataset's)"),
-              downsample: Optional[int] = typer.Option(None, help="spatial factor of event frames")) -> None:
+              root: Path | None = typer.Option(None, "--root", "--data-root", help="dataset folder"),
+              num_steps: int | None = typer.Option(None, min=1, help="time bins of event frames (default: the dataset's)"),
+              downsample: int | None = typer.Option(None, help="spatial factor of event frames")) -> None:
     """Shape, classes, split sizes, storage and frame cache of a dataset (nothing is downloaded)."""
     from spiketune.data.registry import describe
 
@@ -347,10 +414,10 @@ def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
 @data_app.command("show")
 def data_show(name: str = typer.Argument(..., help="dataset name"),
               out: Path = typer.Option(Path("samples.png"), "--out", "-o", help="PNG to write"),
-              root: Optional[Path] = typer.Option(None, "--root", "--data-root", help="dataset folder"),
+              root: Path | None = typer.Option(None, "--root", "--data-root", help="dataset folder"),
               split: str = typer.Option("test", help="train | test"),
               samples: int = typer.Option(4, min=1, max=32, help="how many samples (the first of the split)"),
-              num_steps: Optional[int] = typer.Option(None, min=1, help="time bins of event frames"),
+              num_steps: int | None = typer.Option(None, min=1, help="time bins of event frames"),
               set_: list[str] = typer.Option([], "--set", help="framing, e.g. data.denoise_us=10000")) -> None:
     """Plot the first samples of a split as the network sees them (event frames over time)."""
     from spiketune.reporting.plots import dataset_samples
@@ -367,9 +434,47 @@ def data_show(name: str = typer.Argument(..., help="dataset name"),
 
 
 @app.command()
-def config(dataset: str = typer.Option("digits")) -> None:
-    """Print the default configuration (YAML) to start a config file from."""
-    _guard(lambda: typer.echo(cfgmod.dump(cfgmod.from_dict({"data": {"dataset": dataset}}).resolved())))
+def config(dataset: str = typer.Option("digits", help=" | ".join(DATASETS)),
+           hardware: bool = typer.Option(False, "--hardware", help="print the default hardware YAML "
+                                         "(for hw --hw-config and a sweep's or search's hardware:)")) -> None:
+    """Print the default run configuration (YAML) to start a config file from."""
+    def go() -> None:
+        if hardware:
+            from spiketune.hardware.config import from_dict as hw_from_dict
+
+            typer.echo(yaml.safe_dump(hw_from_dict({}).model_dump(), sort_keys=False).rstrip())
+        else:
+            typer.echo(cfgmod.dump(cfgmod.from_dict({"data": {"dataset": dataset}}).resolved()))
+
+    _guard(go)
+
+
+def _show(path: Path, sort: str, reverse: bool) -> None:
+    from spiketune.explore.show import format_table, rows_of, sort_rows
+
+    rows = rows_of(path)
+    typer.echo(format_table(sort_rows(rows, sort, reverse)))
+    bad = sum(schema.is_degenerate(r) for r in rows)
+    if bad:
+        typer.echo(f"{bad} of {len(rows)} runs degenerate (left out of rankings, fronts and tuned points)")
+
+
+@app.command()
+def show(path: Path = typer.Argument(..., help="run, sweep, search or reproduction folder"),
+         sort: str = typer.Option(schema.TEST_ACCURACY.name, help="a metric (best first: "
+                                  + ", ".join(m.name for m in schema.TABLE if m.direction)
+                                  + ") or a setting, e.g. model.beta (ascending)"),
+         reverse: bool = typer.Option(False, help="reverse the order")) -> None:
+    """A table of the runs in PATH: the knobs that vary, accuracy, firing rate, latency, FPS/W,
+    and whether each is degenerate."""
+    _guard(lambda: _show(path, sort, reverse))
+
+
+@app.command("ls", hidden=True)
+def ls(path: Path = typer.Argument(...), sort: str = typer.Option(schema.TEST_ACCURACY.name),
+       reverse: bool = typer.Option(False)) -> None:
+    """Same as show."""
+    _guard(lambda: _show(path, sort, reverse))
 
 
 def main() -> None:  # pragma: no cover

@@ -41,6 +41,8 @@ class Metric:
         """The value with its unit, e.g. '97.25%' or '1,234 cycles/inference'."""
         if value is None:
             return ""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
         text = f"{self.scaled(value):{self.fmt}}"
         return text + "%" if self.percent else f"{text} {self.unit}"
 
@@ -68,16 +70,23 @@ POWER_W = Metric("power_w", ("hardware", "power_w"), "power", "W", "min", ".3f")
 FPS_PER_W = Metric("fps_per_w", ("hardware", "fps_per_w"), "efficiency", "FPS/W", "max", ",.1f")
 ENERGY_UJ = Metric("energy_per_inference_uj", ("hardware", "energy_per_inference_uj"),
                    "energy per inference", "uJ", "min", ".4g")
+TOTAL_CORES = Metric("total_cores", ("hardware", "total_cores"), "accelerator cores", "cores", None, "d")
+# the accuracy of always answering the test set's most frequent class
+CHANCE_ACCURACY = Metric("chance_accuracy", ("chance_accuracy",), "chance accuracy", "fraction", None,
+                         ".2f", True)
+# a silent layer, a loss at ln(classes) or chance accuracy (spiketune.training.health); its
+# reasons are in metrics.json's "degenerate_reasons"
+DEGENERATE = Metric("degenerate", ("degenerate",), "degenerate", "yes/no", None, "")
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
     TEST_ACCURACY, BEST_VAL_ACCURACY, FIRING_RATE, SYNOPS, EPOCHS_RUN, CHI, PARAM_CHI, LATENCY_CYCLES,
-    LATENCY_US, FPS, POWER_W, FPS_PER_W, ENERGY_UJ)}
+    LATENCY_US, FPS, POWER_W, FPS_PER_W, ENERGY_UJ, TOTAL_CORES, CHANCE_ACCURACY, DEGENERATE)}
 
 # the metric columns of a results table (results.csv), in column order
 TABLE = (TEST_ACCURACY, FIRING_RATE, SYNOPS, EPOCHS_RUN, CHI, PARAM_CHI, LATENCY_CYCLES, LATENCY_US, FPS,
-         POWER_W, FPS_PER_W)
+         POWER_W, FPS_PER_W, TOTAL_CORES, CHANCE_ACCURACY, DEGENERATE)
 # the metric columns a search keeps per trial (trials.csv), in column order
-TRIAL = (LATENCY_CYCLES, FPS, POWER_W, FPS_PER_W, TEST_ACCURACY, FIRING_RATE)
+TRIAL = (LATENCY_CYCLES, FPS, POWER_W, FPS_PER_W, TEST_ACCURACY, FIRING_RATE, CHANCE_ACCURACY, DEGENERATE)
 # the per-layer firing rate columns of a results table: LAYER_RATE_PREFIX + layer name
 LAYER_RATE_PREFIX = "rate."
 
@@ -90,15 +99,28 @@ def metric(name: str) -> Metric:
         raise ConfigError(f"unknown metric '{name}'; known: {', '.join(METRICS)}") from None
 
 
+def is_degenerate(row: dict[str, Any]) -> bool:
+    """Whether a results row (or metrics dict) is flagged degenerate (CSV text 'True' too)."""
+    value = row.get(DEGENERATE.name)
+    return value is True or str(value).lower() == "true"
+
+
+def ranked(rows: list[dict[str, Any]], include_degenerate: bool = False) -> list[dict[str, Any]]:
+    """The rows rankings consider: all with ``include_degenerate``, else the non-degenerate."""
+    return list(rows) if include_degenerate else [r for r in rows if not is_degenerate(r)]
+
+
 TUNED_MAX_DROP = 0.03  # accuracy (fraction) a tuned point may give up against the best
 
 
 def tuned_point(rows: list[dict[str, Any]], cost: Metric = LATENCY_CYCLES,
-                max_drop: float = TUNED_MAX_DROP) -> tuple[dict[str, Any], dict[str, Any]] | None:
+                max_drop: float = TUNED_MAX_DROP,
+                include_degenerate: bool = False) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(best-accuracy row, tuned row): the tuned row is the one with the best ``cost`` (in the
     cost's direction) among the rows within ``max_drop`` test accuracy of the best. Rows
-    without the cost are left out; ties go to the earlier row; None when no row is left."""
-    rows = [r for r in rows if r.get(cost.name) is not None]
+    without the cost, and degenerate rows unless ``include_degenerate``, are left out; ties
+    go to the earlier row; None when no row is left."""
+    rows = [r for r in ranked(rows, include_degenerate) if r.get(cost.name) is not None]
     if not rows:
         return None
     acc = TEST_ACCURACY.name

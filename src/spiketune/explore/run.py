@@ -28,12 +28,21 @@ import torch
 from spiketune import __version__, schema
 from spiketune.hardware import CostReport, HardwareConfig
 from spiketune.hardware.report import cost
-from spiketune.measure.neurobench import Counter as NeuroBenchCounter
 from spiketune.measure.energy import from_run as energy_from_run
+from spiketune.measure.neurobench import Counter as NeuroBenchCounter
 from spiketune.measure.profile import layer_specs, run_profile
 from spiketune.reporting.plots import firing_rates, hardware_cycles, training_curves
-from spiketune.results import FINISHED, folder_lock, mark_finished, save_torch, write_csv, write_json, write_text
+from spiketune.results import (
+    FINISHED,
+    folder_lock,
+    mark_finished,
+    save_torch,
+    write_csv,
+    write_json,
+    write_text,
+)
 from spiketune.training import config as cfgmod
+from spiketune.training import health
 from spiketune.training.config import RunConfig
 from spiketune.training.memory import check_memory
 from spiketune.training.trainer import TrainingDiverged, build_model, load_splits, train
@@ -135,21 +144,23 @@ def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
 
 
 def check_same_config(out: Path, cfg: RunConfig) -> None:
-    """Refuse (before writing anything) a folder holding a run of another configuration."""
-    from spiketune.errors import ConfigError
-
+    """Refuse (before writing anything) a folder holding a run of another configuration,
+    naming the keys that differ; a run may only be extended (more ``train.epochs``)."""
     import yaml
+
+    from spiketune.errors import ConfigError
+    from spiketune.training.resume import check_resumable
 
     saved = out / "config.yaml"
     if not saved.is_file():
         return
     try:
-        same = yaml.safe_load(saved.read_text(encoding="utf-8")) == yaml.safe_load(cfgmod.dump(cfg))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        same = False
-    if not same:
-        raise ConfigError(f"{out} holds a run with a different configuration ({saved}); "
-                          f"use another output folder")
+        old = yaml.safe_load(saved.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"{saved} is unreadable ({type(e).__name__}); use another output folder") from None
+    if not isinstance(old, dict):
+        raise ConfigError(f"{saved} is not a configuration; use another output folder")
+    check_resumable(old, yaml.safe_load(cfgmod.dump(cfg)), str(out))
 
 
 def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: HardwareConfig | None,
@@ -166,13 +177,21 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Hard
     prof = run_profile(result.model, splits[2], cfg.data.num_steps, cfg.data.encoding,
                        trace_dir=out / "traces", trace_samples=cfg.profile.trace_samples,
                        seed=cfg.train.seed, observe=neurobench.update)
+    warn_trace_size(out / "traces", cfg.profile.trace_samples, prof.num_samples)
     history = [asdict(h) for h in result.history]
+    chance = health.chance_accuracy(splits[2].y)
+    degenerate = health.reasons([(layer.name, layer.firing_rate) for layer in prof.layers], prof.accuracy,
+                                chance, prof.num_samples,
+                                history[result.best_epoch - 1]["loss"] if cfg.train.loss == "ce_count" else None,
+                                splits[2].num_classes)
     metrics: dict[str, Any] = {
         schema.TEST_ACCURACY.name: prof.accuracy, schema.BEST_VAL_ACCURACY.name: result.best_val_accuracy,
         "best_epoch": result.best_epoch, schema.EPOCHS_RUN.name: len(history),
         "stopped_early": result.stopped_early, "profile": prof.to_dict(),
         schema.CHI.name: history[-1]["chi"], schema.PARAM_CHI.name: history[-1]["param_chi"],
         "surrogate_widths": history[-1]["layer_width"],
+        schema.CHANCE_ACCURACY.name: chance, schema.DEGENERATE.name: bool(degenerate),
+        "degenerate_reasons": degenerate,
         "environment": environment(config_dir)}
     layer_rows = [asdict(layer) for layer in prof.layers]
     metrics["hardware"] = cost_results(out, hardware, out_dir=out).to_dict()
@@ -182,9 +201,25 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Hard
     write_csv(out / "layers.csv", layer_rows)
     firing_rates({"test set": [(layer.name, layer.firing_rate) for layer in prof.layers]},
                  out / "firing_rates.png")
-    training_curves(history, out / "training.png")
+    training_curves(history, out / "training.png", chance=chance,
+                    caption=f"{cfg.data.dataset}, T={cfg.data.num_steps}, {cfg.model.arch}")
     write_json(out / "metrics.json", metrics)
     return metrics
+
+
+TRACE_WARN_BYTES = 100 * 2**20  # traces larger than this get a warning offering profile.trace_samples
+
+
+def warn_trace_size(trace_dir: Path, trace_samples: int | None, num_samples: int) -> None:
+    """Warn when a run's spike traces exceed TRACE_WARN_BYTES, naming profile.trace_samples."""
+    import warnings
+
+    size = sum(f.stat().st_size for f in trace_dir.rglob("*") if f.is_file())
+    if size > TRACE_WARN_BYTES:
+        kept = trace_samples if trace_samples is not None else num_samples
+        warnings.warn(f"{trace_dir} holds {size / 2**20:,.0f} MB of spike traces ({kept} samples' full "
+                      f"spike bits); --set profile.trace_samples=256 keeps the bits of 256 samples only "
+                      f"(the counts of every sample are kept)", stacklevel=2)
 
 
 def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | None = None,

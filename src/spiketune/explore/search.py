@@ -359,27 +359,31 @@ def study_objectives(study: optuna.Study) -> list[schema.Metric]:
     return [OBJECTIVES[n] for n in names]
 
 
-def write_pareto(study: optuna.Study, out_dir: Path) -> list[dict[str, Any]]:
-    """Write trials.csv and pareto.csv (non-dominated trials under the schema's directions)
-    and, for two objectives, pareto.png; return the Pareto rows."""
+def write_pareto(study: optuna.Study, out_dir: Path, include_degenerate: bool = False) -> list[dict[str, Any]]:
+    """Write trials.csv and pareto.csv (non-dominated trials under the schema's directions;
+    degenerate trials are never on the front unless ``include_degenerate``) and, for two
+    objectives, pareto.png; return the Pareto rows."""
     rows = trial_rows(study)
     if not rows:
         return []
     names, metrics = study.metric_names, study_objectives(study)
-    mask = non_dominated([[r[f"objective.{n}"] for n in names] for r in rows],
-                         [m.direction for m in metrics])
+    ranked = [include_degenerate or not schema.is_degenerate(r) for r in rows]
+    mask = non_dominated([[r[f"objective.{n}"] if keep else float("nan") for n in names]
+                          for r, keep in zip(rows, ranked, strict=True)], [m.direction for m in metrics])
     for r, on_front in zip(rows, mask, strict=True):
         r["pareto"] = bool(on_front)
     write_table(out_dir, rows, "trials")
     front = [r for r in rows if r["pareto"]]
     write_table(out_dir, front, "pareto")
     if len(names) == 2:
-        from spiketune.reporting.plots import pareto_front
+        from spiketune.reporting.plots import chance_of, pareto_front
 
         (y_name, x_name), (y, x) = names, metrics
         pts = [(x.scaled(r[f"objective.{x_name}"]), y.scaled(r[f"objective.{y_name}"])) for r in rows]
         pareto_front(pts, mask, Path(out_dir) / "pareto.png", xlabel=x.axis_label, ylabel=y.axis_label,
-                     title=f"{y_name} vs {x_name}: {len(front)} of {len(rows)} trials non-dominated")
+                     title=f"{y.label} vs {x.label}: {len(front)} of {len(rows)} trials non-dominated",
+                     degenerate=[not k for k in ranked],
+                     chance=chance_of(rows) if y is schema.TEST_ACCURACY else None)
     return front
 
 

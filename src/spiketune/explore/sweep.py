@@ -114,6 +114,19 @@ def collect(out_dir: str | Path, pattern: str = "runs/*/") -> list[dict[str, Any
     return rows
 
 
+def point_errors(sc: SweepConfig, out_dir: str | Path) -> list[tuple[str, str]]:
+    """(run id, error message) of each point of the sweep whose last attempt failed: the
+    last line of its ``error.txt`` (the exception, also when a traceback precedes it)."""
+    found = []
+    for cfg in sc.points():
+        rid = run_id(cfg, sc.hardware)
+        err = Path(out_dir) / "runs" / rid / "error.txt"
+        if err.is_file():
+            lines = [ln for ln in err.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+            found.append((rid, lines[-1] if lines else "unknown error"))
+    return found
+
+
 CONFIRM_ABOVE = 64  # points; a larger grid runs only when confirmed (``--yes``)
 
 
@@ -157,7 +170,7 @@ def _run_sweep(sc: SweepConfig, out: Path, progress: bool) -> list[dict[str, Any
     write_table(out, rows)
     by_id = {r["run"]: r for r in rows}
     sweep_figures([(g, [by_id[i] for i in (run_id(c, sc.hardware) for c in sc.grid_points(g))
-                        if i in by_id]) for g in sc.grids], out / "figures")
+                        if i in by_id]) for g in sc.grids], out / "figures", sc.hardware)
     write_json(out / "sweep_status.json", {"points": len(points), "finished": len(rows),
                                            "failed_this_time": failures})
     return rows

@@ -18,10 +18,40 @@ from spiketune import schema
 from spiketune.reporting import plots
 from spiketune.results import write_text
 
-SETTINGS = ("run", "model.surrogate", "model.slope", "model.neuron", "model.beta", "model.threshold")
+SETTINGS = ("run", "model.surrogate", "model.slope", "model.neuron", "model.beta", "model.threshold",
+            "train.seed")
 SHOWN = (schema.TEST_ACCURACY, schema.FIRING_RATE, schema.CHI, schema.LATENCY_CYCLES, schema.FPS,
-         schema.POWER_W, schema.FPS_PER_W)  # the metrics of the report's tables and run summary
-COLUMNS = SETTINGS + tuple(m.name for m in SHOWN)
+         schema.POWER_W, schema.FPS_PER_W, schema.DEGENERATE)  # the metrics of the report's tables
+
+
+@dataclass(frozen=True)
+class Link:
+    """A table cell linking to a file or folder relative to the report."""
+
+    text: str
+    href: str
+
+
+def _display(rows: list[dict[str, Any]], run_dir: str | None = None) -> list[dict[str, Any]]:
+    """Rows as a person reads them: schema metrics under their axis labels, fractions as
+    percentages; the run column a link to ``run_dir/<run>/`` when given."""
+    out = []
+    for r in rows:
+        d: dict[str, Any] = {}
+        for k, v in r.items():
+            m = schema.METRICS.get(k)
+            if m is not None:
+                d[m.axis_label] = m.show(v).removesuffix(f" {m.unit}") if v is not None else ""
+            elif k == "run" and run_dir is not None and v:
+                d[k] = Link(str(v), f"{run_dir}/{v}/")
+            else:
+                d[k] = v
+        out.append(d)
+    return out
+
+
+def _percent(v: Any) -> str:
+    return f"{100 * v:.2f}%" if isinstance(v, (int, float)) else ""
 
 
 @dataclass
@@ -33,6 +63,10 @@ class Section:
 
 
 def _fmt(v: Any) -> str:
+    if isinstance(v, Link):
+        return v.text
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
     return "" if v is None else str(v)
@@ -42,12 +76,12 @@ def _load(p: Path) -> Any:
     return json.loads(p.read_text()) if p.is_file() else None
 
 
-def tuned_vs_best(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def tuned_vs_best(rows: list[dict[str, Any]], include_degenerate: bool = False) -> dict[str, Any] | None:
     """The tuned point (:func:`spiketune.schema.tuned_point`: lowest latency near the best
     accuracy) compared with the best-accuracy run; None with fewer than two costed runs."""
     lat, acc, eff = schema.LATENCY_CYCLES.name, schema.TEST_ACCURACY.name, schema.FPS_PER_W.name
-    picked = schema.tuned_point(rows)
-    if picked is None or sum(r.get(lat) is not None for r in rows) < 2:
+    picked = schema.tuned_point(rows, include_degenerate=include_degenerate)
+    if picked is None or sum(r.get(lat) is not None for r in schema.ranked(rows, include_degenerate)) < 2:
         return None
     best, tuned = picked
     return {"best": best, "tuned": tuned,
@@ -61,55 +95,72 @@ def _layer_rates(row: dict[str, Any]) -> list[tuple[str, float]]:
             if k.startswith(schema.LAYER_RATE_PREFIX)]
 
 
-def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list[Section]:
+def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
+                    include_degenerate: bool = False) -> list[Section]:
     secs = []
-    cmp = tuned_vs_best(rows)
+    ranked = schema.ranked(rows, include_degenerate)
+    cmp = tuned_vs_best(ranked, include_degenerate)
+    columns = [k for k in SETTINGS if k == "run" or len({str(r.get(k)) for r in rows}) > 1] + [m.name for m in SHOWN]
     acc, eff, lat = schema.TEST_ACCURACY.name, schema.FPS_PER_W.name, schema.LATENCY_CYCLES
-    best_acc = max(rows, key=lambda r: r[acc])
-    best_eff = max(rows, key=lambda r: r[eff] or 0)
-    summary = [{"": "best accuracy", **{k: best_acc.get(k) for k in COLUMNS}},
-               {"": "best FPS/W", **{k: best_eff.get(k) for k in COLUMNS}}]
+    n_bad = len(rows) - len(schema.ranked(rows))
     text = f"{len(rows)} finished runs."
+    if n_bad:
+        text += (f" {n_bad} are degenerate (a layer that never fires, a loss at ln(classes) or an accuracy "
+                 f"within noise of chance): " + ("ranked here on request." if include_degenerate else
+                                                "left out of the best, tuned and Pareto points below "
+                                                "(spiketune report --include-degenerate ranks them)."))
+    summary = []
+    if ranked:
+        best_acc = max(ranked, key=lambda r: r[acc])
+        best_eff = max(ranked, key=lambda r: r[eff] or 0)
+        summary = [{"": "best accuracy", **{k: best_acc.get(k) for k in columns}},
+                   {"": "best FPS/W", **{k: best_eff.get(k) for k in columns}}]
     if cmp:
-        summary.append({"": f"tuned (lowest latency within {100 * schema.TUNED_MAX_DROP:g} pts)",
-                        **{k: cmp["tuned"].get(k) for k in COLUMNS}})
+        summary.append({"": f"tuned (lowest latency within {100 * schema.TUNED_MAX_DROP:g} points of accuracy)",
+                        **{k: cmp["tuned"].get(k) for k in columns}})
         text += (f" The tuned point cuts latency by {100 * cmp['latency_reduction']:.1f}% "
                  f"({lat.show(cmp['best'][lat.name])} -> {lat.show(cmp['tuned'][lat.name])}) "
                  f"versus the best-accuracy point, for {100 * cmp['accuracy_cost']:.2f} points of accuracy "
                  f"and {cmp['fps_per_w_gain']:.2f}x its FPS/W.")
-    secs.append(Section("Summary", text, tables=[("Best and tuned points", summary)]))
+    secs.append(Section("Summary", text, tables=[("Best and tuned points (the run links open its folder)",
+                                                  _display(summary, "runs"))]))
     figs = sorted((root / "figures").glob("*.png"))
     if figs:
-        secs.append(Section("Sweep figures", "Accuracy, firing rate and hardware cost versus surrogate "
-                            "slope (one line per surrogate); beta x threshold heatmaps with the "
-                            "best-accuracy point (circle) and the tuned point (star).",
-                            images=[(f.stem.replace("_", " "), f) for f in figs]))
+        secs.append(Section("Sweep figures", images=[(_figure_caption(f), f) for f in figs]))
     if cmp:
         rates = {"best accuracy": _layer_rates(cmp["best"]), "tuned": _layer_rates(cmp["tuned"])}
-        neurons = sorted({r.get("model.neuron") for r in rows})
+        neurons = sorted({r.get("model.neuron") for r in ranked})
         if len(neurons) > 1:  # e.g. LIF vs Lapicque: the best run of each
             for value in neurons:
-                sel = [r for r in rows if r.get("model.neuron") == value]
+                sel = [r for r in ranked if r.get("model.neuron") == value]
                 rates[f"best neuron={value}"] = _layer_rates(max(sel, key=lambda r: r[acc]))
         if all(rates.values()):
             p = plots.firing_rates(rates, files / "layer_rates.png", "Per-layer firing rate of chosen runs")
-            secs.append(Section("Per-layer firing rates", images=[("per-layer firing rate", p)],
-                                tables=[("Per-layer firing rate (fraction)",
-                                         [{"layer": n, **{k: dict(v)[n] for k, v in rates.items()}}
-                                          for n, _ in rates["best accuracy"]])]))
+            secs.append(Section("Per-layer firing rates", images=[(
+                "Per-layer firing rate (% of neurons spiking per time step, test set) of the best-accuracy "
+                "run, the tuned run and, where the sweep varies the neuron, the best run of each neuron.", p)],
+                tables=[("Per-layer firing rate", [{"layer": n, **{k: _percent(dict(v)[n]) for k, v in rates.items()}}
+                                                   for n, _ in rates["best accuracy"]])]))
         run_dir = root / "runs" / cmp["best"]["run"]
         if (run_dir / "training.png").is_file():
-            secs.append(Section("Training of the best-accuracy run",
-                                "Loss, accuracy, firing rate and chi per epoch.",
-                                images=[("training curves", run_dir / "training.png")]))
+            secs.append(Section("Training of the best-accuracy run", images=[(
+                "Training loss, train and validation accuracy (dashed: chance), mean firing rate and "
+                "chi (the fraction of neurons and weights the surrogate gradient reaches) per epoch.",
+                run_dir / "training.png")]))
         hw = _load(run_dir / "hardware.json")
         if hw:
             secs.append(Section("Hardware per layer (best-accuracy run)",
-                                images=[("cycles per layer", run_dir / "hardware_cycles.png")],
-                                tables=[("layers", [{k: layer[k] for k in ("name", "unit", "cores", "groups",
+                                images=[("Cycles per inference of each layer on the accelerator model, "
+                                         "split by activity.", run_dir / "hardware_cycles.png")],
+                                tables=[("Per layer (input events and cycles per inference)", [
+                                    {k: (_percent(layer[k]) if k in ("core_utilisation", "dropped_fraction")
+                                         else layer[k]) for k in ("name", "unit", "cores", "groups",
                                          "latency_cycles", "accumulate_cycles", "activate_cycles",
                                          "core_utilisation", "input_events", "dropped_fraction")
-                                         if k in layer} for layer in hw["layers"]])]))
+                                     if k in layer} for layer in hw["layers"]])]))
+        nb = (_load(run_dir / "metrics.json") or {}).get("neurobench")
+        if nb:
+            secs.append(Section("NeuroBench metrics (best-accuracy run)", tables=[("NeuroBench", _neurobench(nb))]))
     from spiketune.network import surrogate as sg
 
     def width(r: dict[str, Any]) -> float:  # the run's width, or its family's default
@@ -122,32 +173,76 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path) -> list
     prof = [(n, {sg.FAMILIES[n].width_param: w} if sg.FAMILIES[n].width_param else {})
             for n, w in curves][:12]
     p = plots.surrogate_profiles(prof, files / "surrogate_profiles.png")
-    secs.append(Section("Surrogate derivatives", "dS/dU versus U - threshold for the surrogates "
-                        "and slopes of this study.", images=[("surrogate derivative profiles", p)]))
-    secs.append(Section("All runs", tables=[("one row per run",
-                                             [{k: r.get(k) for k in COLUMNS} for r in rows])]))
+    secs.append(Section("Surrogate derivatives", images=[(
+        "Surrogate derivative dS/dU versus U - threshold for the surrogates and slopes of this study "
+        "(the stochastic SSO as its expected value).", p)]))
+    secs.append(Section("All runs", tables=[("One row per run, best accuracy first (the run links open its folder)",
+                                             _display([{k: r.get(k) for k in columns} for r in
+                                                       sorted(rows, key=lambda r: -(r.get(acc) or 0))], "runs"))]))
     return secs
+
+
+def _figure_caption(path: Path) -> str:
+    """A caption for a sweep figure from its file name (``grid<i>_<kind>``)."""
+    grid, _, kind = path.stem.partition("_")
+    what = {"slope_fps_per_w": "Test accuracy (dashed: chance), firing rate and FPS/W versus surrogate slope, "
+                               "one line per surrogate (the mean over seeds; red crosses: degenerate runs).",
+            "slope_latency": "Test accuracy (dashed: chance), firing rate and latency versus surrogate slope, "
+                             "one line per surrogate (the mean over seeds; red crosses: degenerate runs).",
+            "beta_threshold": "Test accuracy, latency and firing rate over membrane decay (beta) and threshold; "
+                              "circle: best accuracy, star: tuned point, hatched: degenerate; the red mark "
+                              "on the accuracy colour bar is chance."}.get(kind, kind.replace("_", " "))
+    return f"{what} ({grid.replace('grid', 'grid ')} of the sweep)"
+
+
+def _neurobench(nb: dict[str, Any]) -> list[dict[str, Any]]:
+    ops = nb.get("synaptic_operations", {})
+    return [{"metric": "footprint", "value": f"{nb['footprint']:,} bytes"},
+            {"metric": "parameters", "value": f"{nb['parameter_count']:,}"},
+            {"metric": "connection sparsity", "value": _percent(nb["connection_sparsity"])},
+            {"metric": "activation sparsity", "value": _percent(nb["activation_sparsity"])},
+            *({"metric": f"synaptic operations per sample: {k.replace('_', ' ')}", "value": f"{v:,.0f}"}
+              for k, v in ops.items())]
+
+
+def _environment(env: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"": k.replace("_", " "), "value": v if v is not None else "(not in a git repository)"}
+            for k, v in env.items()]
 
 
 def _run_sections(root: Path, m: dict[str, Any]) -> list[Section]:
     hw = m.get("hardware", {})
-    summary = [{metric.axis_label: metric.show(metric.read(m)) for metric in SHOWN}]
-    imgs = [(n, root / f) for n, f in (("training", "training.png"), ("firing rates", "firing_rates.png"),
-                                       ("cycles per layer", "hardware_cycles.png")) if (root / f).is_file()]
-    return [Section("Summary", tables=[("run", summary)]), Section("Figures", images=imgs),
-            Section("Layers", tables=[("sparsity", m["profile"]["layers"]),
-                                      ("hardware", [{k: v for k, v in layer.items() if k != "breakdown"}
-                                                    for layer in hw.get("layers", [])])])]
+    summary = [{metric.axis_label: metric.show(metric.read(m)).removesuffix(f" {metric.unit}")
+                for metric in (*SHOWN, schema.CHANCE_ACCURACY)}]
+    text = ""
+    if m.get("degenerate_reasons"):
+        text = "This network is degenerate: " + "; ".join(m["degenerate_reasons"]) + "."
+    caps = {"training.png": "Training loss, accuracy (dashed: chance), mean firing rate and chi per epoch.",
+            "firing_rates.png": "Firing rate of each spiking layer on the test set (% of neurons per time step).",
+            "hardware_cycles.png": "Cycles per inference of each layer on the accelerator model, by activity."}
+    imgs = [(cap, root / f) for f, cap in caps.items() if (root / f).is_file()]
+    secs = [Section("Summary", text, tables=[("run", summary)]), Section("Figures", images=imgs),
+            Section("Layers", tables=[
+                ("Sparsity per layer (test set: spikes, input events and synaptic operations in total)",
+                 [{**layer, "firing_rate": _percent(layer["firing_rate"]), "sparsity": _percent(layer["sparsity"])}
+                  for layer in m["profile"]["layers"]]),
+                ("Hardware per layer (input events and cycles per inference)",
+                 [{k: v for k, v in layer.items() if k != "breakdown"} for layer in hw.get("layers", [])])])]
+    if m.get("neurobench"):
+        secs.append(Section("NeuroBench metrics", tables=[("NeuroBench", _neurobench(m["neurobench"]))]))
+    return secs
 
 
 def _search_sections(root: Path, trials: list[dict[str, Any]]) -> list[Section]:
     front = [t for t in trials if t.get("pareto")]
-    imgs = [("Pareto front", root / "pareto.png")] if (root / "pareto.png").is_file() else []
-    return [Section("Search", f"{len(trials)} completed trials, {len(front)} non-dominated.",
-                    images=imgs, tables=[("Pareto-optimal trials", front), ("all trials", trials)])]
+    imgs = [("Trials by their two objectives: the Pareto front (red), dominated trials (grey), "
+             "degenerate trials (crosses, never on the front).", root / "pareto.png")] \
+        if (root / "pareto.png").is_file() else []
+    return [Section("Search", f"{len(trials)} completed trials, {len(front)} non-dominated.", images=imgs,
+                    tables=[("Pareto-optimal trials", _display(front)), ("All trials", _display(trials))])]
 
 
-def build(results_dir: str | Path) -> tuple[Path, Path]:
+def build(results_dir: str | Path, include_degenerate: bool = False) -> tuple[Path, Path]:
     """Write report.html and report.md for a results folder; returns their paths."""
     from spiketune.errors import SpiketuneError
 
@@ -158,13 +253,9 @@ def build(results_dir: str | Path) -> tuple[Path, Path]:
     findings = _load(root / "findings.json")
     if findings:
         sections.append(Section("Study findings tested", tables=[("findings", findings)]))
-    for name in ("preset.yaml", "sweep.yaml", "search.yaml", "config.yaml"):
-        if (root / name).is_file():
-            sections.append(Section("Configuration", "```\n" + (root / name).read_text() + "```"))
-            break
     found = False
     if (rows := _load(root / "results.json")):
-        sections += _sweep_sections(root, rows, files)
+        sections += _sweep_sections(root, rows, files, include_degenerate)
         found = True
     if (trials := _load(root / "trials.json")):
         sections += _search_sections(root, trials)
@@ -174,9 +265,27 @@ def build(results_dir: str | Path) -> tuple[Path, Path]:
         found = True
     if not found:
         raise SpiketuneError(f"{root} holds no results (metrics.json, results.json or trials.json)")
+    env = (m or {}).get("environment") or _first_environment(root)
+    if env:
+        sections.append(Section("Environment", tables=[("libraries, machine and git revision", _environment(env))]))
+    for name in ("preset.yaml", "sweep.yaml", "search.yaml", "config.yaml"):
+        if (root / name).is_file():
+            sections.append(Section("Configuration", "```\n" + (root / name).read_text() + "```"))
+            break
     title = f"spiketune report: {root.resolve().name}"
     return (write_text(root / "report.html", _html(title, sections)),
             write_text(root / "report.md", _markdown(title, sections, root, files)))
+
+
+def _first_environment(root: Path) -> dict[str, Any] | None:
+    """The environment of the first finished run under a sweep, search or reproduction folder."""
+    for pattern in ("runs/*/metrics.json", "trials/*/metrics.json", "studies/*/trials/*/metrics.json"):
+        for p in sorted(root.glob(pattern)):
+            try:
+                return json.loads(p.read_text()).get("environment")
+            except (OSError, ValueError):
+                continue
+    return None
 
 
 def _table_html(rows: list[dict[str, Any]]) -> str:
@@ -184,34 +293,52 @@ def _table_html(rows: list[dict[str, Any]]) -> str:
         return "<p>(none)</p>"
     cols = list(dict.fromkeys(k for r in rows for k in r))
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in cols) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{_cell_html(r.get(c))}</td>" for c in cols) + "</tr>"
                    for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _cell_html(v: Any) -> str:
+    if isinstance(v, Link):
+        return f"<a href='{html.escape(v.href)}'>{html.escape(v.text)}</a>"
+    return html.escape(_fmt(v))
+
+
 def _text_html(text: str) -> str:
     if text.startswith("```"):
-        return (f"<details><summary>show</summary><pre>{html.escape(text.strip('`').strip())}"
+        return (f"<details><summary>show the configuration</summary><pre>{html.escape(text.strip('`').strip())}"
                 f"</pre></details>")
     return f"<p>{html.escape(text)}</p>" if text else ""
 
 
+CSS = ("body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1200px;margin:2em auto;"
+       "padding:0 1.5em;color:#1d1d1f;background:#fff}h1{font-size:1.6em;margin-bottom:.2em}"
+       "h2{font-size:1.25em;border-bottom:2px solid #e5e5e5;padding-bottom:.2em;margin-top:2em}"
+       "h3{font-size:1em;color:#444;margin:1.2em 0 .3em}nav{font-size:.9em;color:#666;margin-bottom:1em}"
+       "nav a,td a{color:#0b63c5;text-decoration:none}nav a:hover,td a:hover{text-decoration:underline}"
+       ".scroll{overflow-x:auto}table{border-collapse:collapse;font-size:13px;margin:.3em 0 1em}"
+       "td,th{padding:4px 10px;border-bottom:1px solid #e5e5e5;text-align:right;white-space:nowrap}"
+       "th{background:#f5f5f7;font-weight:600;position:sticky;top:0}td:first-child,th:first-child{text-align:left}"
+       "tbody tr:nth-child(even){background:#fafafa}tbody tr:hover{background:#eef5ff}"
+       "img{max-width:100%;display:block;margin:.5em auto}figure{margin:1.2em 0}"
+       "figcaption{font-size:13px;color:#555;max-width:60em;margin:.3em auto 0}"
+       "pre{background:#f5f5f7;padding:.8em;font-size:12px;overflow-x:auto}"
+       "details summary{cursor:pointer;color:#0b63c5}p{max-width:60em}")
+
+
 def _html(title: str, sections: list[Section]) -> str:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             "<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;color:#222}"
-             "table{border-collapse:collapse;font-size:12px;margin:.5em 0}td,th{border:1px solid #ccc;"
-             "padding:3px 6px;text-align:right}th{background:#f0f0f0}img{max-width:100%;display:block;"
-             "margin:.5em 0}figure{margin:1em 0}figcaption{font-size:12px;color:#555}"
-             "pre{background:#f6f6f6;padding:.5em;font-size:12px}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>"]
-    for s in sections:
-        parts.append(f"<section><h2>{html.escape(s.title)}</h2>{_text_html(s.text)}")
+             f"<style>{CSS}</style></head><body>", f"<h1>{html.escape(title)}</h1>",
+             "<nav>" + " · ".join(f"<a href='#s{i}'>{html.escape(s.title)}</a>" for i, s in enumerate(sections))
+             + "</nav>"]
+    for i, s in enumerate(sections):
+        parts.append(f"<section id='s{i}'><h2>{html.escape(s.title)}</h2>{_text_html(s.text)}")
         for cap, path in s.images:
             data = base64.b64encode(Path(path).read_bytes()).decode()
             parts.append(f"<figure><img alt='{html.escape(cap)}' src='data:image/png;base64,{data}'>"
-                         f"<figcaption>{html.escape(cap)}</figcaption></figure>")
+                         f"<figcaption>Figure. {html.escape(cap)}</figcaption></figure>")
         for cap, rows in s.tables:
-            parts.append(f"<h3>{html.escape(cap)}</h3>{_table_html(rows)}")
+            parts.append(f"<h3>{html.escape(cap)}</h3><div class='scroll'>{_table_html(rows)}</div>")
         parts.append("</section>")
     # self-check for browsers and tests: how many images decoded, how many tables laid out
     parts.append("<script>window.addEventListener('load',()=>{const ok=[...document.images]"
@@ -219,6 +346,11 @@ def _html(title: str, sections: list[Section]) -> str:
                  "document.body.dataset.tables=document.querySelectorAll('table').length;});</script>")
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _cell_md(v: Any) -> str:
+    text = _fmt(v).replace("|", "/")
+    return f"[{text}]({v.href})" if isinstance(v, Link) else text
 
 
 def _markdown(title: str, sections: list[Section], root: Path, files: Path) -> str:
@@ -231,12 +363,12 @@ def _markdown(title: str, sections: list[Section], root: Path, files: Path) -> s
                 target = files / f"{path.parent.name}_{path.name}"
                 shutil.copyfile(path, target)
                 path = target
-            out.append(f"![{cap}]({path.relative_to(root).as_posix()})\n")
+            out.append(f"![{cap}]({path.relative_to(root).as_posix()})\n\n*{cap}*\n")
         for cap, rows in s.tables:
             if not rows:
                 continue
             cols = list(dict.fromkeys(k for r in rows for k in r))
             out.append(f"**{cap}**\n\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
-            out += ["| " + " | ".join(_fmt(r.get(c)).replace("|", "/") for c in cols) + " |" for r in rows]
+            out += ["| " + " | ".join(_cell_md(r.get(c)) for c in cols) + " |" for r in rows]
             out.append("")
     return "\n".join(out) + "\n"

@@ -20,6 +20,7 @@ from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.network.models import SpikingNetwork
 from spiketune.results import write_atomic
 from spiketune.training.chi import ChiTracker
+from spiketune.training.resume import check_resumable
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -89,9 +90,10 @@ class Checkpoint:
         except Exception as e:  # torch raises several types for truncated or foreign files
             raise SpiketuneError(f"checkpoint {self.path} is unreadable ({type(e).__name__}: {e}); "
                                  f"delete it to start this run afresh") from None
-        if ck.get("config") != self.config:
-            raise ConfigError(f"{self.path} belongs to a run with a different configuration; "
-                              f"use another output folder")
+        saved = ck.get("config")
+        if not isinstance(saved, dict):
+            raise ConfigError(f"{self.path} holds no run configuration; delete it to start this run afresh")
+        check_resumable(saved, self.config, str(self.path))
         self.model.load_state_dict(ck["model"])
         self.optimizer.load_state_dict(ck["optimizer"])
         self.scheduler.load_state_dict(ck["scheduler"])

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from spiketune.training import progress as prog
 from spiketune.data.datasets import TensorDataset
 from spiketune.data.encoding import encode
 from spiketune.data.splits import stratified_split
@@ -26,6 +27,7 @@ from spiketune.network.models import SpikingNetwork, build
 from spiketune.training.checkpoint import CHECKPOINT, Checkpoint, LoopState
 from spiketune.training.chi import ChiTracker
 from spiketune.training.config import RunConfig
+from spiketune.training.health import HealthCheck
 from spiketune.training.losses import ce_count_loss, mse_count_loss
 
 __all__ = ["CHECKPOINT", "EpochLoop", "EpochRecord", "TrainResult", "TrainingDiverged", "build_model",
@@ -227,14 +229,24 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
                          [b.weight_layer.weight for b in model.blocks], cfg.chi, t.epochs)
     ck = Checkpoint(Path(out_dir) / CHECKPOINT, cfg.to_dict(), model, opt, sched) if out_dir else None
     state = (ck.restore() if ck else None) or LoopState()
+    if state.epoch and isinstance(sched, torch.optim.lr_scheduler.CosineAnnealingLR) and not t.t_max:
+        sched.T_max = t.epochs * iters  # an extended run anneals over its new length
+    if state.epoch and progress:
+        prog.say(f"resuming from epoch {state.epoch} of {t.epochs}")
     tracker.epoch = state.epoch
-    bar = tqdm(total=t.epochs * iters, initial=state.epoch * iters, disable=not progress,
-               desc="train", unit="batch", dynamic_ncols=True)
+    bar = prog.bar(t.epochs * iters, state.epoch * iters, progress)
     loop = EpochLoop(cfg, model, opt, sched, tracker, train_ds, val_ds, bar)
+    health = HealthCheck()
     for epoch in range(state.epoch + 1, t.epochs + 1):
         if state.stopped:
             break
         record = loop.run(epoch)
+        health.after_epoch(epoch, model, val_ds.x, val_ds.y, train_ds.num_classes, record.val_accuracy,
+                           record.loss if t.loss == "ce_count" else None, cfg.data.num_steps,
+                           cfg.data.encoding)
+        if progress and bar.disable:
+            prog.say(prog.epoch_line(epoch, t.epochs, record.loss, record.train_accuracy,
+                                     record.val_accuracy, record.firing_rate, record.seconds))
         state.epoch = epoch
         state.history.append(asdict(record))
         state.best.update(epoch, record.val_accuracy, model)
