@@ -38,12 +38,20 @@ def parse_seeds(d: dict[str, Any], where: str) -> list[int] | None:
     if "seeds" not in d:
         return None
     seeds = d["seeds"]
-    if (not isinstance(seeds, list) or not seeds
-            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= 2**32 - 1 for s in seeds)):
-        raise ConfigError(f"{where}: 'seeds' must be a non-empty list of integers in 0..2^32-1, got {seeds!r}")
+    if not isinstance(seeds, list) or not seeds or not all(_is_seed(s) for s in seeds):
+        raise ConfigError(f"{where}: 'seeds' must be a non-empty list of integers in 0..2^32-1, "
+                          f"got {seeds!r}")
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"{where}: 'seeds' repeats a seed: {seeds}")
     return list(seeds)
+
+
+def _is_seed(s: Any) -> bool:
+    return isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= 2**32 - 1
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def replicate(cfg: cfgmod.RunConfig, seeds: list[int] | None) -> list[cfgmod.RunConfig]:
@@ -116,7 +124,7 @@ def replicate_figures(grid_rows: list[tuple[dict[str, list], list[dict[str, Any]
     for i, (grid, rows) in enumerate(grid_rows):
         if not rows or not replicated(rows):
             continue
-        numeric = [k for k, v in grid.items() if len(v) > 1 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)]
+        numeric = [k for k, v in grid.items() if len(v) > 1 and all(_is_number(x) for x in v)]
         if not numeric:
             continue
         x = max(numeric, key=lambda k: len(grid[k]))

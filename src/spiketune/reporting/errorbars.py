@@ -19,6 +19,11 @@ from spiketune.results import save_figure  # noqa: E402
 VERDICT_COLOURS = {"reproduced": "#1b7837", "contradicted": "#b2182b", "inconclusive": "#777777"}
 
 
+def _moved(v: float, shift: float, span: float, log_x: bool) -> float:
+    """``v`` moved by ``shift`` of the axis span (a factor on a log axis)."""
+    return v * span ** shift if log_x else v + shift * span
+
+
 def _label(key: str, value: Any) -> str:
     return f"{key.split('.')[-1]}={value}"
 
@@ -41,20 +46,19 @@ def replicate_curves(summary: Sequence[dict], rows: Sequence[dict], path: str | 
         name = ", ".join(_label(k, v) for k, v in zip(series, key, strict=True)) or "mean"
         pts = sorted((float(r[x]), r) for r in summary if tuple(r.get(k) for k in series) == key)
         seeds = [r for r in rows if tuple(r.get(k) for k in series) == key]
-        # dots beside their bar: a small offset per series keeps overlapping series readable
+        # bars and dots of a series shifted a little sideways, so overlapping series stay readable
         shift = (i - (len(keys) - 1) / 2) * 0.015
-        def moved(v: float) -> float:
-            return v * span ** shift if log_x else v + shift * span
-
+        xs = [_moved(p[0], shift, span, log_x) for p in pts]
+        dots = [_moved(float(r[x]), shift, span, log_x) for r in seeds]
         for ax, m in panels:
-            xs = [moved(p[0]) for p in pts]
             mean = [m.scaled(float(p[1][m.name])) for p in pts]
-            low = [mu - m.scaled(float(p[1].get(f"{m.name}.ci_low", float("nan")))) for mu, p in zip(mean, pts)]
-            high = [m.scaled(float(p[1].get(f"{m.name}.ci_high", float("nan")))) - mu for mu, p in zip(mean, pts)]
-            ax.errorbar(xs, mean, yerr=[low, high], color=colour, marker="o", capsize=3, lw=1.4,
-                        label=name)
-            ax.scatter([moved(float(r[x])) for r in seeds], [m.scaled(float(r[m.name])) for r in seeds], s=9, color=colour, alpha=0.45,
-                       zorder=3, linewidths=0)
+            low = [m.scaled(float(p[1].get(f"{m.name}.ci_low", float("nan")))) for p in pts]
+            high = [m.scaled(float(p[1].get(f"{m.name}.ci_high", float("nan")))) for p in pts]
+            ax.errorbar(xs, mean, yerr=[[mu - lo for mu, lo in zip(mean, low, strict=True)],
+                                        [hi - mu for mu, hi in zip(mean, high, strict=True)]],
+                        color=colour, marker="o", capsize=3, lw=1.4, label=name)
+            ax.scatter(dots, [m.scaled(float(r[m.name])) for r in seeds], s=9, color=colour,
+                       alpha=0.45, zorder=3, linewidths=0)
     for ax, m in panels:
         if log_x:
             ax.set_xscale("log")
