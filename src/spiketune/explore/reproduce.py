@@ -29,7 +29,7 @@ import yaml
 from spiketune import schema
 from spiketune.errors import ConfigError
 from spiketune.explore import findings
-from spiketune.explore.replicates import parse_seeds, summary_rows
+from spiketune.explore.replicates import parse_seeds, replicate_figures, summary_rows
 from spiketune.explore.sweep import SweepConfig, collect, run_id, run_sweep
 from spiketune.explore.table import write_table
 from spiketune.reporting.report import build
@@ -115,11 +115,13 @@ def study_a_findings(out: Path) -> list[dict[str, Any]]:
     rows = collect(out)
     ids1 = {run_id(c, s1.hardware) for c in s1.points()}
     ids2 = {run_id(c, s2.hardware) for c in s2.grid_points(preset["beta_threshold_grid"])}
+    phase1, phase2 = [r for r in rows if r["run"] in ids1], [r for r in rows if r["run"] in ids2]
     write_table(out, rows)
     write_table(out, summary_rows(rows), "results_summary")
+    replicate_figures([(preset["slope_grid"], phase1), (preset["beta_threshold_grid"], phase2)],
+                      out / "figures")
     flags = findings.degenerate_flags(rows, {r["run"]: out / "runs" / r["run"] for r in rows})
-    return findings.study_a([r for r in rows if r["run"] in ids1], [r for r in rows if r["run"] in ids2],
-                            flags)
+    return findings.study_a(phase1, phase2, flags)
 
 
 def _study_name(surrogate: str, neuron: str, seed: int) -> str:

@@ -21,7 +21,9 @@ def _effect(metric: str | None, value: Any) -> str:
     m = schema.METRICS.get(metric or "")
     if m is None:
         return f"{value:+.3g}"
-    return f"{100 * value:+.2f} pts" if m.percent else f"{value:+,.4g} {m.unit}"
+    if m.percent:
+        return f"{100 * value:+.2f} pts"
+    return f"{value:+,.0f} {m.unit}" if abs(value) >= 1000 else f"{value:+.4g} {m.unit}"
 
 
 def _number(value: Any, fmt: str) -> str:
