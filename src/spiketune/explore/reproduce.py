@@ -15,8 +15,11 @@ loss, up to 200 epochs, Optuna's median pruner; its batch size and early-stoppin
 (32 and 5 here). The dataset's default network supplies batch norm, dropout and the
 population output (Study B's VGG-9 for the event datasets).
 
-Each writes a sweep-style folder (``results.csv/json``), ``findings.json`` (what each
-finding predicts, what this run measured, reproduced yes/no) and the report.
+Both plans run once per seed (replicates sharing the data split; Study B: one Optuna study
+per configuration and seed). Each writes a sweep-style folder (``results.csv/json`` per seed,
+``results_summary.csv/json`` per configuration), ``findings.json`` (each finding tested on the
+replicates with a verdict, see :mod:`spiketune.explore.findings`) and the report;
+:func:`restate` tests the findings again on the stored runs alone.
 """
 
 from __future__ import annotations
