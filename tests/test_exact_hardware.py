@@ -2,6 +2,7 @@
 FPS/W (every term), exhaustive allocation search and hand-rounded fixed point."""
 
 import itertools
+import math
 
 import numpy as np
 import pytest

@@ -78,6 +78,14 @@ def _overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def _seeds(text: str) -> list[int]:
+    """``0,1,2`` -> [0, 1, 2]; a bad item is named."""
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise cfgmod.ConfigError(f"--seeds expects comma-separated integers, got '{text}'") from None
+
+
 def make_config(config: Path | None, dataset: str | None, arch: str | None,
                 epochs: int | None, sets: list[str], data_root: Path | None = None) -> cfgmod.RunConfig:
     cfg = cfgmod.load(config) if config else cfgmod.RunConfig()
@@ -106,6 +114,8 @@ def run(config: Path | None = typer.Option(None, "--config", "-c", help="YAML ru
         epochs: int | None = typer.Option(None, help="training epochs"),
         set_: list[str] = typer.Option([], "--set", help="override, e.g. model.beta=0.9"),
         out: Path | None = typer.Option(None, "--out", "-o", help="results folder"),
+        seeds: str | None = typer.Option(None, help="replicates, e.g. 0,1,2: one folder OUT/seed-<s> "
+                                            "per training seed, all on the same data split"),
         progress: bool = typer.Option(True, help="show progress (a bar on a terminal, else a line per epoch)"),
         fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
     """Train, profile and cost one network (default: digits) into a results folder.
@@ -117,6 +127,8 @@ def run(config: Path | None = typer.Option(None, "--config", "-c", help="YAML ru
     def go() -> None:
         _figure_format(fmt)
         cfg = make_config(config, dataset, arch, epochs, set_, data_root)
+        if seeds is not None:
+            return run_replicates(cfg, out or default_out(cfg), _seeds(seeds), progress)
         folder = out or default_out(cfg)
         typer.echo(f"results folder: {folder}")
         try:
@@ -138,6 +150,26 @@ def run(config: Path | None = typer.Option(None, "--config", "-c", help="YAML ru
         typer.echo(f"results: {folder}")
 
     _guard(go)
+
+
+def run_replicates(cfg: cfgmod.RunConfig, out: Path, seeds: list[int], progress: bool) -> None:
+    """One run per seed into ``out/seed-<s>`` (finished ones are kept), then mean and 95% CI."""
+    from spiketune.explore.replicates import parse_seeds, replicate
+    from spiketune.explore.run import run as run_job
+    from spiketune.explore.stats import summarize
+    from spiketune.explore.sweep import finished_run
+
+    results = []
+    for rep in replicate(cfg, parse_seeds({"seeds": seeds}, "--seeds")):
+        folder = out / f"seed-{rep.train.seed}"
+        done = finished_run(folder)
+        results.append(done[1] if done is not None else run_job(rep, folder, progress=progress))
+        typer.echo(f"results: {folder}")
+    for m in (schema.TEST_ACCURACY, schema.FIRING_RATE, *HW_SHOWN):
+        st = summarize([m.read(r) for r in results if m.read(r) is not None])
+        if st.n:
+            typer.echo(f"{m.label}: mean {m.show(st.mean)}, 95% CI {m.show(st.ci_low)} to "
+                       f"{m.show(st.ci_high)} (n={st.n})")
 
 
 @app.command()
@@ -383,14 +415,18 @@ def reproduce(name: str = typer.Argument(..., help="surrogate-slope | surrogates
               data_root: Path | None = typer.Option(None, help="folder holding the dataset"),
               set_: list[str] = typer.Option([], "--set", help="over the preset's base, e.g. train.epochs=4"),
               out: Path | None = typer.Option(None, "--out", "-o"),
+              seeds: str = typer.Option("0,1,2", help="replicates: training seeds (Study B: study "
+                                        "seeds), e.g. 0,1,2,3,4; more seeds later add only the new ones"),
               progress: bool = typer.Option(True)) -> None:
     """Run a study's experiment plan and write its report with the findings tested."""
     from spiketune.explore.reproduce import reproduce as run_preset
 
     def go() -> None:
-        html, findings = run_preset(name, dataset, quick, out, progress, data_root, _overrides(set_))
+        html, findings = run_preset(name, dataset, quick, out, progress, data_root, _overrides(set_),
+                                    _seeds(seeds))
         for f in findings:
-            typer.echo(f"[{f['reproduced']}] {f['finding']}: {f['measured']}")
+            typer.echo(f"[{f['verdict']}] {f['finding']}: {f['measured']} "
+                       f"(n={f['n']}, {f['test']}, seeds needed {f['seeds_needed']})")
         typer.echo(f"report: {html}")
 
     _guard(go)

@@ -17,6 +17,8 @@ A search config (YAML)::
                                             # trials at the same epoch ({median: {n_startup_trials:
                                             # 5, n_warmup_steps: 0}} sets Optuna's options)
     hardware: {}
+    seeds: [0, 1, 2]                        # optional: each trial trains one replicate per seed
+                                            # (or replicates: N) and is scored by their mean
 
 Storage: an SQLite file (default ``OUT/study.db``) or a PostgreSQL URL
 (``postgresql+psycopg://user:pass@host/db``) shared by workers on many machines, each
@@ -49,6 +51,7 @@ from sqlalchemy.exc import DBAPIError
 from spiketune import schema
 from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.explore.pareto import non_dominated
+from spiketune.explore.replicates import parse_seeds, replicate
 from spiketune.explore.table import write_table
 from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
@@ -78,10 +81,12 @@ class SearchConfig:
     sampler: str = "nsga2"
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     pruner: dict[str, Any] | None = None  # MedianPruner options, None: no pruning
+    seeds: list[int] | None = None  # training seeds of each trial's replicates; None: one run
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> SearchConfig:
-        unknown = set(d) - {"base", "space", "objectives", "sampler", "hardware", "pruner"}
+        unknown = set(d) - {"base", "space", "objectives", "sampler", "hardware", "pruner", "seeds",
+                            "replicates"}
         if unknown:
             raise ConfigError(f"unknown search keys {sorted(unknown)}")
         space = d.get("space") or {}
@@ -99,7 +104,7 @@ class SearchConfig:
             raise ConfigError(f"unknown sampler '{sampler}'; valid: nsga2, tpe")
         pruner = _pruner_options(d.get("pruner"), objectives)
         sc = SearchConfig(cfgmod.from_dict(d.get("base") or {}), space, objectives, sampler,
-                          hw_from_dict(d.get("hardware") or {}), pruner)
+                          hw_from_dict(d.get("hardware") or {}), pruner, parse_seeds(d, "search config"))
         cfgmod.with_overrides(sc.base, {k: _example(v) for k, v in space.items()})  # keys valid?
         return sc
 
@@ -202,7 +207,8 @@ def open_study(sc: SearchConfig, out: Path, study_name: str = "spiketune", stora
     write_text(out / "search.yaml", yaml.safe_dump(
         {"base": sc.base.to_dict(), "space": sc.space, "objectives": sc.objectives,
          "sampler": sc.sampler, "pruner": None if sc.pruner is None else {"median": sc.pruner},
-         "hardware": sc.hardware.model_dump()}, sort_keys=False))
+         "hardware": sc.hardware.model_dump(), **({"seeds": sc.seeds} if sc.seeds is not None else {})},
+        sort_keys=False))
     sampler = (optuna.samplers.NSGAIISampler(seed=seed) if sc.sampler == "nsga2"
                else optuna.samplers.TPESampler(seed=seed))
     pruner = optuna.pruners.MedianPruner(**sc.pruner) if sc.pruner is not None else optuna.pruners.NopPruner()
@@ -226,33 +232,50 @@ class Worker:
     started: set[int] = field(default_factory=set)  # trial numbers this worker has run
 
     def objective(self, trial: optuna.Trial) -> tuple[float, ...]:
-        """Train, profile and cost one suggested config; its objective values."""
+        """Train, profile and cost one suggested config (once per seed when the search has
+        seeds: folders ``<study>-<number>-s<seed>``); its objective values (the replicates' mean).
+        A pruner sees the first replicate's validation accuracy."""
+        import numpy as np
+
         from spiketune.explore.run import run
+        from spiketune.explore.sweep import finished_run
         from spiketune.training.trainer import TrainingDiverged
 
         self.started.add(trial.number)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         params = suggest(trial, self.sc.space)
-        cfg = cfgmod.with_overrides(self.sc.base, params)
-        folder = self.out / "trials" / f"{self.study.study_name}-{trial.number}"
+        configs = replicate(cfgmod.with_overrides(self.sc.base, params), self.sc.seeds)
+        name = f"{self.study.study_name}-{trial.number}"
+        folders = [self.out / "trials" / (name if self.sc.seeds is None else f"{name}-s{c.train.seed}")
+                   for c in configs]
 
         def report(epoch: int, val_accuracy: float) -> None:
             trial.report(val_accuracy, epoch)
             if trial.should_prune():
                 trial.set_user_attr("pruned_reason", f"validation accuracy {val_accuracy:.4f} below the "
                                                      f"median of earlier trials at epoch {epoch}")
-                trial.set_user_attr("folder", str(folder))
+                trial.set_user_attr("folder", str(folders[0]))
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
-        try:
-            m = run(cfg, folder, progress=False, hardware=self.sc.hardware,
-                    on_epoch=report if self.sc.pruner is not None else None)
-        except TrainingDiverged as e:
-            trial.set_user_attr("pruned_reason", str(e))
-            raise optuna.TrialPruned(str(e)) from None
-        values = tuple(float(OBJECTIVES[o].read(m)) for o in self.sc.objectives)
-        trial.set_user_attr("folder", str(folder))
-        trial.set_user_attr("metrics", {metric.name: metric.read(m) for metric in schema.TRIAL})
+        results = []
+        for i, (cfg, folder) in enumerate(zip(configs, folders, strict=True)):
+            done = finished_run(folder)  # a replicate finished before this trial was retried
+            if done is not None:
+                results.append(done[1])
+                continue
+            try:
+                results.append(run(cfg, folder, progress=False, hardware=self.sc.hardware,
+                                   on_epoch=report if self.sc.pruner is not None and i == 0 else None))
+            except TrainingDiverged as e:
+                trial.set_user_attr("pruned_reason", str(e))
+                raise optuna.TrialPruned(str(e)) from None
+        values = tuple(float(np.mean([OBJECTIVES[o].read(m) for m in results])) for o in self.sc.objectives)
+        trial.set_user_attr("folder", str(folders[0]))
+        trial.set_user_attr("metrics", {metric.name: _mean([metric.read(m) for m in results])
+                                        for metric in schema.TRIAL})
+        if self.sc.seeds is not None:
+            trial.set_user_attr("folders", [str(f) for f in folders])
+            trial.set_user_attr("n_seeds", len(results))
         return values
 
     def retry_lost_trials(self) -> None:
@@ -325,6 +348,12 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
         raise SpiketuneError(scrub(str(e), storage)) from None
     write_pareto(study, out)
     return study
+
+
+def _mean(values: list[Any]) -> float | None:
+    """Mean of the present values (None when none is)."""
+    present = [float(v) for v in values if v is not None]
+    return sum(present) / len(present) if present else None
 
 
 def _db_error(exc: BaseException) -> DBAPIError | None:

@@ -183,3 +183,46 @@ def seeds_needed(effect: float, sd: float, *, paired: bool, confidence: float = 
         else:
             lo = mid + 1
     return hi
+
+
+def equivalent(a: list[float] | np.ndarray, b: list[float] | np.ndarray, margin: float, *,
+               paired: bool, confidence: float = 0.95, degenerate: bool = False) -> Verdict:
+    """Test the finding ``|mean(a) - mean(b)| < margin`` ("similar accuracy") on replicates.
+
+    *reproduced* when the difference's confidence interval (as in :func:`compare`) lies inside
+    ``(-margin, margin)``, *contradicted* when it lies entirely outside it, *inconclusive*
+    otherwise. ``seeds_needed`` is the smallest replicate count at which the interval's
+    expected half-width, at the observed spread, fits between the observed effect and the margin.
+    """
+    if margin <= 0:
+        raise ValueError(f"margin must be positive, got {margin}")
+    v = compare(a, b, 1, paired=paired, confidence=confidence, degenerate=degenerate)
+    low, high = v.ci_low, v.ci_high
+    if degenerate or math.isnan(low) or math.isnan(high):
+        verdict: VerdictName = "inconclusive"
+    elif -margin < low and high < margin:
+        verdict = "reproduced"
+    elif low >= margin or high <= -margin:
+        verdict = "contradicted"
+    else:
+        verdict = "inconclusive"
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    sd = float(np.std(x - y, ddof=1)) if paired and len(x) > 1 else (
+        math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2) if min(len(x), len(y)) > 1 else math.nan)
+    room = margin - abs(v.effect)
+    needed = None
+    if not math.isnan(sd) and room > 0:
+        n = 2
+        while n <= MAX_SEEDS:
+            scale = 1 / math.sqrt(n) if paired else math.sqrt(2 / n)
+            if float(stats.t.ppf(0.5 + confidence / 2, n - 1 if paired else 2 * n - 2)) * sd * scale < room:
+                needed = n
+                break
+            n += 1
+    p = math.nan  # two one-sided tests (TOST): the larger of their p-values (paired design)
+    if paired and v.n >= 2 and sd > 0:
+        se = sd / math.sqrt(v.n)
+        p = max(float(stats.t.sf((v.effect + margin) / se, v.n - 1)),
+                float(stats.t.cdf((v.effect - margin) / se, v.n - 1)))
+    return Verdict(verdict, v.effect, low, high, v.effect_size, p, v.n,
+                   f"{v.test}, equivalence within +-{margin:g}", needed, v.note)

@@ -8,12 +8,16 @@ A sweep config (YAML)::
       - {model.surrogate: [fast_sigmoid, atan], model.slope: [2, 10, 25]}
       - {model.beta: [0.25, 0.5, 0.9], model.threshold: [0.5, 1.0, 1.5]}
     hardware: {}     # a hardware config for every point (spiketune.hardware.config)
+    seeds: [0, 1, 2] # optional: every point once per training seed (or replicates: N)
 
 Each point runs in ``OUT/runs/<id>`` where ``id`` hashes its resolved config, so
 re-running the sweep skips finished points (finished marker present and whole), resumes
 interrupted ones from their checkpoint and retries failed ones. ``OUT/results.csv``
 and ``results.json`` hold one row per finished point and are rebuilt from the run
-folders, so no row is ever duplicated or lost.
+folders, so no row is ever duplicated or lost. With ``seeds`` every replicate is a point of
+its own (replicates of a configuration share the data split, see
+:mod:`spiketune.explore.replicates`), and ``results_summary.csv``/``.json`` aggregate them:
+mean, standard deviation, 95% confidence interval and ``n`` per configuration.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from tqdm.auto import tqdm
 
 from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.explore.figures import sweep_figures
+from spiketune.explore.replicates import (parse_seeds, replicate, replicate_figures, replicated,
+                                            summary_rows)
 from spiketune.explore.table import row, write_table
 from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
@@ -45,12 +51,14 @@ class SweepConfig:
     base: cfgmod.RunConfig
     grids: list[dict[str, list[Any]]]
     hardware: HardwareConfig
+    seeds: list[int] | None = None  # training seeds of the replicates; None: one run per point
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> SweepConfig:
-        unknown = set(d) - {"base", "grids", "grid", "hardware"}
+        unknown = set(d) - {"base", "grids", "grid", "hardware", "seeds", "replicates"}
         if unknown:
-            raise ConfigError(f"unknown sweep keys {sorted(unknown)}; use base, grids, hardware")
+            raise ConfigError(f"unknown sweep keys {sorted(unknown)}; use base, grids, hardware, "
+                              f"seeds or replicates")
         grids = d.get("grids") or ([d["grid"]] if "grid" in d else [])
         if not grids:
             raise ConfigError("a sweep needs 'grids' (a list of {setting: [values]})")
@@ -58,17 +66,18 @@ class SweepConfig:
             if not isinstance(g, dict) or not all(isinstance(v, list) and v for v in g.values()):
                 raise ConfigError(f"each grid maps settings to non-empty lists, got {g!r}")
         return SweepConfig(cfgmod.from_dict(d.get("base") or {}), grids,
-                           hw_from_dict(d.get("hardware") or {}))
+                           hw_from_dict(d.get("hardware") or {}), parse_seeds(d, "sweep config"))
 
     @staticmethod
     def load(path: str | Path) -> SweepConfig:
         return SweepConfig.from_dict(read_mapping(path, "sweep config"))
 
     def grid_points(self, grid: dict[str, list[Any]]) -> list[cfgmod.RunConfig]:
-        """Resolved run configs of one grid."""
+        """Resolved run configs of one grid (each once per seed when the sweep has seeds)."""
         keys = list(grid)
-        return [cfgmod.with_overrides(self.base, dict(zip(keys, values, strict=True))).resolved()
-                for values in itertools.product(*grid.values())]
+        return [rep.resolved() for values in itertools.product(*grid.values())
+                for rep in replicate(cfgmod.with_overrides(self.base, dict(zip(keys, values, strict=True))),
+                                     self.seeds)]
 
     def points(self) -> list[cfgmod.RunConfig]:
         """Every distinct resolved run config of the sweep, in grid order."""
@@ -142,8 +151,8 @@ def _run_sweep(sc: SweepConfig, out: Path, progress: bool) -> list[dict[str, Any
 
     (out / "runs").mkdir(parents=True, exist_ok=True)
     write_text(out / "sweep.yaml", yaml.safe_dump(
-        {"base": sc.base.to_dict(), "grids": sc.grids, "hardware": sc.hardware.model_dump()},
-        sort_keys=False))
+        {"base": sc.base.to_dict(), "grids": sc.grids, "hardware": sc.hardware.model_dump(),
+         **({"seeds": sc.seeds} if sc.seeds is not None else {})}, sort_keys=False))
     points = sc.points()
     bar = tqdm(points, desc="sweep", unit="run", disable=not progress)
     failures = 0
@@ -168,9 +177,15 @@ def _run_sweep(sc: SweepConfig, out: Path, progress: bool) -> list[dict[str, Any
         write_table(out, rows)
     rows = collect(out)
     write_table(out, rows)
+    write_table(out, summary_rows(rows), "results_summary")
     by_id = {r["run"]: r for r in rows}
-    sweep_figures([(g, [by_id[i] for i in (run_id(c, sc.hardware) for c in sc.grid_points(g))
-                        if i in by_id]) for g in sc.grids], out / "figures", sc.hardware)
+    grid_rows = [(g, [by_id[i] for i in (run_id(c, sc.hardware) for c in sc.grid_points(g)) if i in by_id])
+                 for g in sc.grids]
+    if replicated(rows):  # figures of the means, and of every replicate with error bars
+        sweep_figures([(g, summary_rows(r)) for g, r in grid_rows], out / "figures", sc.hardware)
+        replicate_figures(grid_rows, out / "figures")
+    else:
+        sweep_figures(grid_rows, out / "figures", sc.hardware)
     write_json(out / "sweep_status.json", {"points": len(points), "finished": len(rows),
                                            "failed_this_time": failures})
     return rows

@@ -252,10 +252,16 @@ def build(results_dir: str | Path, include_degenerate: bool = False) -> tuple[Pa
     sections: list[Section] = []
     findings = _load(root / "findings.json")
     if findings:
-        sections.append(Section("Study findings tested", tables=[("findings", findings)]))
+        from spiketune.reporting.findings import findings_section
+
+        sections.append(findings_section(findings, files))
     found = False
     if (rows := _load(root / "results.json")):
         sections += _sweep_sections(root, rows, files, include_degenerate)
+        if (summary := _load(root / "results_summary.json")) and any(s.get("n", 1) > 1 for s in summary):
+            from spiketune.reporting.findings import replicates_section
+
+            sections.append(replicates_section(summary))
         found = True
     if (trials := _load(root / "trials.json")):
         sections += _search_sections(root, trials)

@@ -35,6 +35,7 @@ class DataConfig(_Section):
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     train_limit: int | None = Field(None, ge=1)  # use only the first N training samples
     test_limit: int | None = Field(None, ge=1)
+    split_seed: int | None = Field(None, ge=0, le=2**32 - 1)  # validation split; None: train.seed
     download: bool = True  # fetch an absent dataset through its library's download path
     # event datasets only (see spiketune.data.events.Framing)
     time_window_us: float | None = Field(None, gt=0)  # frames of this length instead of T equal bins

@@ -89,7 +89,8 @@ def load_splits(cfg: RunConfig, progress: bool = False) -> tuple[TensorDataset, 
     if d.test_limit:
         test = test.subset(np.arange(min(d.test_limit, len(test))))
     if d.val_fraction > 0:
-        tr_idx, val_idx = stratified_split(train_full.y.numpy(), d.val_fraction, cfg.train.seed)
+        split_seed = cfg.train.seed if d.split_seed is None else d.split_seed  # replicates share one
+        tr_idx, val_idx = stratified_split(train_full.y.numpy(), d.val_fraction, split_seed)
         train, val = train_full.subset(tr_idx), train_full.subset(val_idx)
     else:
         train, val = train_full, test
