@@ -2,7 +2,8 @@
 
 Execution is multi-step: each conv/linear runs once over all ``T*B`` inputs, and
 for a static (direct-coded) input the first block's synapse runs once and is
-broadcast over time.
+broadcast over time. ``precision="bf16"`` runs the synapses in bfloat16 autocast;
+the neurons' state and update stay float32 and spikes are exact 0/1 either way.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from spiketune.network import surrogate as sg
 from spiketune.network.quant import QuantConv2d, QuantLinear
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
 class SpikingBlock(nn.Module):
     """Synapse (conv/linear [+BN] [+pool]) -> spiking neuron -> [dropout]."""
 
     def __init__(self, spec: arch_mod.Block, neuron: neurons.SpikingNeuron,
-                 weight_bits: int | None) -> None:
+                 weight_bits: int | None, precision: str = "fp32") -> None:
         super().__init__()
         self.spec = spec
+        self.precision = precision
         layers: list[nn.Module] = []
         if spec.kind == "conv":
             cin = spec.in_shape[0]
@@ -59,10 +64,19 @@ class SpikingBlock(nn.Module):
             return x.contiguous(memory_format=torch.channels_last)
         return x
 
+    def _synapse(self, x: torch.Tensor) -> torch.Tensor:
+        """The synapse on [N, ...]; in bf16 precision its conv/linear run under bfloat16
+        autocast (weights kept in float32) and the result returns to float32 for the neuron."""
+        if self.precision == "fp32":
+            return self.synapse(self._prepare(x))
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            y = self.synapse(self._prepare(x))
+        return y.float()
+
     def synapse_seq(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Apply the synapse to [T, B, ...] at once."""
         t, b = x_seq.shape[:2]
-        y = self.synapse(self._prepare(x_seq.reshape(t * b, *x_seq.shape[2:])))
+        y = self._synapse(x_seq.reshape(t * b, *x_seq.shape[2:]))
         return y.reshape(t, b, *y.shape[1:])
 
     def _neuron(self, cur: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
@@ -76,7 +90,7 @@ class SpikingBlock(nn.Module):
 
     def forward_static(self, x: torch.Tensor, num_steps: int) -> torch.Tensor:
         """Direct input [B, ...]: one synapse pass, broadcast over ``num_steps``."""
-        return self._neuron(self.synapse(self._prepare(x)), num_steps)
+        return self._neuron(self._synapse(x), num_steps)
 
 
 class SpikingNetwork(nn.Module):
@@ -88,8 +102,10 @@ class SpikingNetwork(nn.Module):
                  reset: str = "subtract", surrogate: sg.Surrogate | list[sg.Surrogate] | None = None,
                  learn_beta: bool = False, learn_threshold: bool = False,
                  weight_bits: int | None = None, neuron_params: dict | None = None,
-                 readout: str | None = None) -> None:
+                 readout: str | None = None, precision: str = "fp32") -> None:
         super().__init__()
+        if precision not in PRECISIONS:
+            raise ArchError(f"unknown precision '{precision}'; valid: {', '.join(PRECISIONS)}")
         specs = arch_mod.parse(arch, input_shape)
         units = specs[-1].out_channels
         num_classes = num_classes or units
@@ -109,7 +125,7 @@ class SpikingNetwork(nn.Module):
                                             s if s is not None else sg.get(sg.DEFAULT),
                                             learn_beta, learn_threshold,
                                             **(neuron_params or {}) if k == neuron else {}),
-                         weight_bits)
+                         weight_bits, precision)
             for spec, s, k in zip(specs, surrogates, kinds, strict=True))
         hidden = [i for i, b in enumerate(self.blocks[:-1]) if not b.neuron.spiking]
         if hidden:
@@ -153,7 +169,8 @@ def build(arch: str, input_shape: tuple[int, ...], num_classes: int | None = Non
 
     Keyword arguments go to :class:`SpikingNetwork` (neuron, beta, threshold, reset,
     surrogate, learn_beta, learn_threshold, weight_bits, neuron_params: e.g. CubaLIF's
-    ``{"alpha": 0.6}``, readout: the output layer's neuron model, e.g. ``li``).
+    ``{"alpha": 0.6}``, readout: the output layer's neuron model, e.g. ``li``, precision:
+    ``fp32`` or ``bf16``, the synapses' arithmetic; neurons always run in float32).
     """
     return SpikingNetwork(arch, input_shape, num_classes, **kwargs)
 

@@ -156,6 +156,5 @@ class FusedMultiStep(torch.autograd.Function):
                         ZERO_AFTER=neuron.zero_after_update, CHI=chi, BLOCK=BLOCK,
                         enable_fp_fusion=False)
         if chi:
-            s.chi.active += int(counter.item())
-            s.chi.total += steps * n
+            s.chi.add(counter, steps * n)
         return grad_x, None, None, None, None
