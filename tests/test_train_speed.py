@@ -170,3 +170,91 @@ def test_cli_refuses_cuda_graphs_on_cpu_before_writing(tmp_path):
                         "--set", "train.cuda_graphs=true"], capture_output=True, text=True)
     assert r.returncode == 2 and "cuda_graphs needs device 'cuda'" in r.stderr
     assert "Traceback" not in r.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("shape,channels_last,dtype", [
+    ((3, 5, 7, 2), True, torch.float32), ((13,), False, torch.float32),
+    ((4, 33), False, torch.bfloat16), ((2, 3, 4, 5), False, torch.float32)])
+def test_packed_spikes_rebuild_values_layout_and_dtype(shape, channels_last, dtype):
+    from spiketune.network.spike_bits import PackedSpikes
+
+    t = (torch.rand(shape) > 0.6).to(dtype)
+    if channels_last:
+        t = t.contiguous(memory_format=torch.channels_last)
+    p = PackedSpikes.pack(t)
+    assert p.bits.dtype == torch.uint8 and p.bits.numel() == math.ceil(t.numel() / 8)
+    # one bit per spike, LSB first in memory order: the first byte by hand
+    order = t.permute(0, 2, 3, 1).reshape(-1) if channels_last else t.reshape(-1)
+    assert int(p.bits[0]) == sum(int(v) << i for i, v in enumerate(order[:8].tolist()))
+    u = p.unpack()
+    assert torch.equal(u, t) and u.dtype == dtype and u.stride() == t.stride()
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_spikes_saved_as_bits_give_identical_gradients(precision, monkeypatch):
+    from spiketune.network.spike_bits import PackedSpikes
+
+    packed = []
+    real_pack = PackedSpikes.pack.__func__
+    monkeypatch.setattr(PackedSpikes, "pack", classmethod(
+        lambda cls, t: packed.append((tuple(t.shape), t.dtype)) or real_pack(cls, t)))
+    grads = {}
+    for bits in (False, True):
+        torch.manual_seed(1)
+        net = models.build("8C3-MP2-12C3-MP2-20-10", (2, 14, 14), beta=0.5,
+                           surrogate=sg.get("atan"), precision=precision)
+        for blk in net.blocks:
+            blk.spike_bits = bits
+        x = torch.rand(6, 2, 14, 14) * 3
+        out = net(x, num_steps=5)
+        (out.sum(0) * torch.arange(10.0)).sum().backward()
+        grads[bits] = [p.grad.clone() for p in net.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(grads[False], grads[True], strict=True))
+    assert any(g.abs().sum() > 0 for g in grads[True][2:])  # the packed layers got gradient
+    dt = torch.bfloat16 if precision == "bf16" else torch.float32
+    # the spike inputs of blocks 1-3 (T*B = 30 samples), nothing else
+    assert packed == [((30, 8, 6, 6), dt), ((30, 12 * 2 * 2), dt), ((30, 20), dt)]
+
+
+TRITON_CHECK = """
+import itertools, torch
+from spiketune.network import neurons, surrogate as sg
+from spiketune.network.kernels import triton_neuron as tn
+from spiketune.network.neurons.single_state import _MultiStep
+torch.manual_seed(0)
+for kind, reset, sur, static in itertools.product(
+        ["lif", "lapicque"], ["subtract", "zero", "none"],
+        ["atan", "fast_sigmoid", "sigmoid", "spike_rate_escape", "straight_through", "triangular"],
+        [False, True]):
+    res = []
+    x0 = (torch.rand(3, 4, 5, 5) if static else torch.rand(6, 3, 4, 5, 5)) * 1.5
+    x0 = x0.contiguous(memory_format=torch.channels_last) if static else x0
+    for fused in (True, False):
+        n = neurons.make(kind, 0.7, 1.0, reset, sg.get(sur), False, False)
+        n.surrogate.chi = sg.ChiCounter(0.1)
+        a, b = n.coefficients()
+        x = x0.clone().requires_grad_()
+        seq = x.unsqueeze(0).expand(6, *x.shape) if static else x
+        s = (tn.FusedMultiStep.apply(seq, a, b, n.threshold, n) if fused
+             else _MultiStep.apply(x, a, b, n.threshold, n, 6 if static else None))
+        s.backward(torch.linspace(-1, 1, s.numel()).view_as(s))
+        res.append((s, x.grad, n.surrogate.chi.take()))
+    (s1, g1, c1), (s2, g2, c2) = res
+    assert torch.equal(s1, s2), (kind, reset, sur, static)
+    # float32 rounding only (the interpreter's numpy exp is not torch's)
+    assert (g1 - g2).abs().max() <= 1e-6 * g2.abs().max() + 1e-6, (kind, reset, sur, static)
+    assert c1 == c2, (kind, reset, sur, static, c1, c2)
+print("ok")
+"""
+
+
+def test_triton_kernels_match_the_torch_path_in_the_interpreter():
+    """The GPU kernels, run by Triton's CPU interpreter: spikes, input gradients and chi
+    counts equal to the torch path's (which the float64 tests check)."""
+    pytest.importorskip("triton")
+    import os
+
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    r = subprocess.run([sys.executable, "-c", TRITON_CHECK], capture_output=True, text=True, env=env,
+                       timeout=600)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

@@ -9,6 +9,7 @@ the neurons' state and update stay float32 and spikes are exact 0/1 either way.
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 
 import torch
 from torch import nn
@@ -17,6 +18,7 @@ from spiketune.errors import ArchError
 from spiketune.network import arch as arch_mod
 from spiketune.network import neurons
 from spiketune.network import surrogate as sg
+from spiketune.network.spike_bits import saving_as_bits
 from spiketune.network.quant import QuantConv2d, QuantLinear
 
 
@@ -24,7 +26,14 @@ PRECISIONS = ("fp32", "bf16")
 
 
 class SpikingBlock(nn.Module):
-    """Synapse (conv/linear [+BN] [+pool]) -> spiking neuron -> [dropout]."""
+    """Synapse (conv/linear [+BN] [+pool]) -> spiking neuron -> [dropout].
+
+    ``spike_input`` (set by the network): the input is another block's 0/1 spikes, so the
+    synapse keeps it for backward as bits (:mod:`spiketune.network.spike_bits`) when
+    ``spike_bits`` says so (None: on CUDA devices, where memory traffic bounds the step)."""
+
+    spike_input = False
+    spike_bits: bool | None = None
 
     def __init__(self, spec: arch_mod.Block, neuron: neurons.SpikingNeuron,
                  weight_bits: int | None, precision: str = "fp32") -> None:
@@ -62,15 +71,21 @@ class SpikingBlock(nn.Module):
         # channels-last convolutions run ~4x faster on CPU (oneDNN) and suit cuDNN too
         if self.spec.kind == "conv":
             return x.contiguous(memory_format=torch.channels_last)
-        return x
+        return x.flatten(1)
 
     def _synapse(self, x: torch.Tensor) -> torch.Tensor:
         """The synapse on [N, ...]; in bf16 precision its conv/linear run under bfloat16
         autocast (weights kept in float32) and the result returns to float32 for the neuron."""
-        if self.precision == "fp32":
-            return self.synapse(self._prepare(x))
-        with torch.autocast(x.device.type, dtype=torch.bfloat16):
-            y = self.synapse(self._prepare(x))
+        x = self._prepare(x)
+        if self.spike_input and self.precision == "bf16":
+            x = x.to(torch.bfloat16)  # exact for 0/1, and the tensor the synapse saves
+        bits = self.spike_input and torch.is_grad_enabled() and (
+            x.is_cuda if self.spike_bits is None else self.spike_bits)
+        with saving_as_bits(x) if bits else nullcontext():
+            if self.precision == "fp32":
+                return self.synapse(x)
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
+                y = self.synapse(x)
         return y.float()
 
     def synapse_seq(self, x_seq: torch.Tensor) -> torch.Tensor:
@@ -127,6 +142,8 @@ class SpikingNetwork(nn.Module):
                                             **(neuron_params or {}) if k == neuron else {}),
                          weight_bits, precision)
             for spec, s, k in zip(specs, surrogates, kinds, strict=True))
+        for prev, block in zip(self.blocks[:-1], self.blocks[1:], strict=True):
+            block.spike_input = prev.neuron.spiking and not prev.spec.dropout
         hidden = [i for i, b in enumerate(self.blocks[:-1]) if not b.neuron.spiking]
         if hidden:
             raise ArchError(f"layer {hidden[0]} of '{arch}' has a non-spiking '{neuron}' neuron; "

@@ -252,6 +252,8 @@ class EpochLoop:
         """One training step on a batch already on the device; no host synchronisation."""
         model, t, T = self.model, self.cfg.train, self.cfg.data.num_steps
         out, rec = model(encode(x, self.cfg.data.encoding, T), num_steps=T, record=True)
+        spikes = sum(r.detach().sum() for r in rec)
+        del rec  # the hidden layers' float spikes are not needed in backward
         loss = self.loss_fn(out, y)
         finite = torch.stack([blk.finite for blk in model.blocks] + [torch.isfinite(loss)])
         self.optimizer.zero_grad(set_to_none=True)
@@ -261,7 +263,6 @@ class EpochLoop:
             torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
         self.optimizer.step()
         correct = (model.decode(out).argmax(1) == y).sum()
-        spikes = sum(r.detach().sum() for r in rec)
         return StepStats(loss.detach(), correct, spikes, finite)
 
     def run(self, epoch: int) -> EpochRecord:
