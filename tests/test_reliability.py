@@ -122,7 +122,8 @@ def test_same_config_and_seed_give_bit_identical_metrics(tmp_path):
     cfg = config.from_dict(TINY)
     a = run(cfg, tmp_path / "a", progress=False)
     b = run(cfg, tmp_path / "b", progress=False)
-    assert a == b
+    speeds = [m.pop("timing")["train_samples_per_s"] for m in (a, b)]  # wall-clock: differs
+    assert a == b and all(v > 0 for v in speeds)
     env = a["environment"]
     assert env["torch"] == torch.__version__ and env["device"] == "cpu" and "git_revision" in env
 

@@ -94,14 +94,14 @@ def _resolve_head(gitdir: Path) -> str | None:
     return None
 
 
-def environment(config_dir: Path | None = None) -> dict[str, str | None]:
+def environment(config_dir: Path | None = None, device: str = "cpu") -> dict[str, str | None]:
     """Library versions, machine, device and the git revision of the config's folder."""
     import numpy
     import optuna
 
     return {"spiketune": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
             "optuna": optuna.__version__, "python": platform.python_version(),
-            "machine": platform.machine(), "device": "cpu", "threads": str(torch.get_num_threads()),
+            "machine": platform.machine(), "device": device, "threads": str(torch.get_num_threads()),
             "git_revision": git_revision(config_dir or Path.cwd())}
 
 
@@ -170,8 +170,9 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Hard
     try:
         result = train(cfg, out, progress=progress, data=splits, on_epoch=on_epoch)
     except TrainingDiverged as e:  # record why the run stopped, then report it
-        write_json(out / "failed.json", {"reason": str(e), "environment": environment()})
+        write_json(out / "failed.json", {"reason": str(e), "environment": environment(device=cfg.train.device)})
         raise
+    result.model.cpu()  # profiled on the CPU whatever it trained on (traces are host arrays)
     save_torch(out / "model.pt", {"model": result.model.state_dict(), "config": cfg.to_dict()})
     neurobench = NeuroBenchCounter(result.model)
     prof = run_profile(result.model, splits[2], cfg.data.num_steps, cfg.data.encoding,
@@ -192,7 +193,8 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Hard
         "surrogate_widths": history[-1]["layer_width"],
         schema.CHANCE_ACCURACY.name: chance, schema.DEGENERATE.name: bool(degenerate),
         "degenerate_reasons": degenerate,
-        "environment": environment(config_dir)}
+        "timing": {"train_samples_per_s": result.samples_per_s},
+        "environment": environment(config_dir, cfg.train.device)}
     layer_rows = [asdict(layer) for layer in prof.layers]
     metrics["hardware"] = cost_results(out, hardware, out_dir=out).to_dict()
     metrics["neurobench"] = asdict(neurobench.result(prof))

@@ -2,12 +2,14 @@
 
 Execution is multi-step: each conv/linear runs once over all ``T*B`` inputs, and
 for a static (direct-coded) input the first block's synapse runs once and is
-broadcast over time.
+broadcast over time. ``precision="bf16"`` runs the synapses in bfloat16 autocast;
+the neurons' state and update stay float32 and spikes are exact 0/1 either way.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 
 import torch
 from torch import nn
@@ -16,16 +18,28 @@ from spiketune.errors import ArchError
 from spiketune.network import arch as arch_mod
 from spiketune.network import neurons
 from spiketune.network import surrogate as sg
+from spiketune.network.spike_bits import saving_as_bits
 from spiketune.network.quant import QuantConv2d, QuantLinear
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
 class SpikingBlock(nn.Module):
-    """Synapse (conv/linear [+BN] [+pool]) -> spiking neuron -> [dropout]."""
+    """Synapse (conv/linear [+BN] [+pool]) -> spiking neuron -> [dropout].
+
+    ``spike_input`` (set by the network): the input is another block's 0/1 spikes, so the
+    synapse keeps it for backward as bits (:mod:`spiketune.network.spike_bits`) when
+    ``spike_bits`` says so (None: on CUDA devices, where memory traffic bounds the step)."""
+
+    spike_input = False
+    spike_bits: bool | None = None
 
     def __init__(self, spec: arch_mod.Block, neuron: neurons.SpikingNeuron,
-                 weight_bits: int | None) -> None:
+                 weight_bits: int | None, precision: str = "fp32") -> None:
         super().__init__()
         self.spec = spec
+        self.precision = precision
         layers: list[nn.Module] = []
         if spec.kind == "conv":
             cin = spec.in_shape[0]
@@ -57,12 +71,27 @@ class SpikingBlock(nn.Module):
         # channels-last convolutions run ~4x faster on CPU (oneDNN) and suit cuDNN too
         if self.spec.kind == "conv":
             return x.contiguous(memory_format=torch.channels_last)
-        return x
+        return x.flatten(1)
+
+    def _synapse(self, x: torch.Tensor) -> torch.Tensor:
+        """The synapse on [N, ...]; in bf16 precision its conv/linear run under bfloat16
+        autocast (weights kept in float32) and the result returns to float32 for the neuron."""
+        x = self._prepare(x)
+        if self.spike_input and self.precision == "bf16":
+            x = x.to(torch.bfloat16)  # exact for 0/1, and the tensor the synapse saves
+        bits = self.spike_input and torch.is_grad_enabled() and (
+            x.is_cuda if self.spike_bits is None else self.spike_bits)
+        with saving_as_bits(x) if bits else nullcontext():
+            if self.precision == "fp32":
+                return self.synapse(x)
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
+                y = self.synapse(x)
+        return y.float()
 
     def synapse_seq(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Apply the synapse to [T, B, ...] at once."""
         t, b = x_seq.shape[:2]
-        y = self.synapse(self._prepare(x_seq.reshape(t * b, *x_seq.shape[2:])))
+        y = self._synapse(x_seq.reshape(t * b, *x_seq.shape[2:]))
         return y.reshape(t, b, *y.shape[1:])
 
     def _neuron(self, cur: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
@@ -76,7 +105,7 @@ class SpikingBlock(nn.Module):
 
     def forward_static(self, x: torch.Tensor, num_steps: int) -> torch.Tensor:
         """Direct input [B, ...]: one synapse pass, broadcast over ``num_steps``."""
-        return self._neuron(self.synapse(self._prepare(x)), num_steps)
+        return self._neuron(self._synapse(x), num_steps)
 
 
 class SpikingNetwork(nn.Module):
@@ -88,8 +117,10 @@ class SpikingNetwork(nn.Module):
                  reset: str = "subtract", surrogate: sg.Surrogate | list[sg.Surrogate] | None = None,
                  learn_beta: bool = False, learn_threshold: bool = False,
                  weight_bits: int | None = None, neuron_params: dict | None = None,
-                 readout: str | None = None) -> None:
+                 readout: str | None = None, precision: str = "fp32") -> None:
         super().__init__()
+        if precision not in PRECISIONS:
+            raise ArchError(f"unknown precision '{precision}'; valid: {', '.join(PRECISIONS)}")
         specs = arch_mod.parse(arch, input_shape)
         units = specs[-1].out_channels
         num_classes = num_classes or units
@@ -109,8 +140,10 @@ class SpikingNetwork(nn.Module):
                                             s if s is not None else sg.get(sg.DEFAULT),
                                             learn_beta, learn_threshold,
                                             **(neuron_params or {}) if k == neuron else {}),
-                         weight_bits)
+                         weight_bits, precision)
             for spec, s, k in zip(specs, surrogates, kinds, strict=True))
+        for prev, block in zip(self.blocks[:-1], self.blocks[1:], strict=True):
+            block.spike_input = prev.neuron.spiking and not prev.spec.dropout
         hidden = [i for i, b in enumerate(self.blocks[:-1]) if not b.neuron.spiking]
         if hidden:
             raise ArchError(f"layer {hidden[0]} of '{arch}' has a non-spiking '{neuron}' neuron; "
@@ -153,7 +186,8 @@ def build(arch: str, input_shape: tuple[int, ...], num_classes: int | None = Non
 
     Keyword arguments go to :class:`SpikingNetwork` (neuron, beta, threshold, reset,
     surrogate, learn_beta, learn_threshold, weight_bits, neuron_params: e.g. CubaLIF's
-    ``{"alpha": 0.6}``, readout: the output layer's neuron model, e.g. ``li``).
+    ``{"alpha": 0.6}``, readout: the output layer's neuron model, e.g. ``li``, precision:
+    ``fp32`` or ``bf16``, the synapses' arithmetic; neurons always run in float32).
     """
     return SpikingNetwork(arch, input_shape, num_classes, **kwargs)
 

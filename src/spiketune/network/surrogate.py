@@ -139,22 +139,40 @@ class _SpikeFunction(torch.autograd.Function):
 
 class ChiCounter:
     """Counts how many neuron states fall in the surrogate's effective domain:
-    ``|dS/dU| > eps * peak`` with ``peak`` the derivative's maximum (see spiketune.training.chi)."""
+    ``|dS/dU| > eps * peak`` with ``peak`` the derivative's maximum (see spiketune.training.chi).
+
+    The counts stay on the states' device, updated in place (no host synchronisation, and a
+    captured CUDA graph keeps counting when replayed); :meth:`take` reads them."""
 
     def __init__(self, eps: float) -> None:
         self.eps = eps
-        self.active = 0
-        self.total = 0
+        self._counts: torch.Tensor | None = None  # int64 [active, total]
+
+    def add(self, active: torch.Tensor, total: int) -> None:
+        """Add ``active`` (a device count) of ``total`` states."""
+        if self._counts is None or self._counts.device != active.device:
+            self._counts = torch.zeros(2, dtype=torch.int64, device=active.device)
+        self._counts[0].add_(active.reshape(()))
+        self._counts[1].add_(total)
 
     def record(self, d: torch.Tensor, peak: float) -> None:
-        self.active += int((d.detach().abs() > self.eps * peak).sum())
-        self.total += d.numel()
+        self.add((d.detach().abs() > self.eps * peak).sum(), d.numel())
+
+    @property
+    def active(self) -> int:
+        return int(self._counts[0]) if self._counts is not None else 0
+
+    @property
+    def total(self) -> int:
+        return int(self._counts[1]) if self._counts is not None else 0
 
     def take(self) -> float:
         """The fraction since the last call (NaN if nothing was recorded), then reset."""
-        value = self.active / self.total if self.total else float("nan")
-        self.active = self.total = 0
-        return value
+        if self._counts is None:
+            return float("nan")
+        active, total = self._counts.tolist()
+        self._counts.zero_()
+        return active / total if total else float("nan")
 
 
 @dataclass

@@ -90,15 +90,24 @@ class ChiTracker:
                     s.params[s.width_param] = cfg.anneal_from
         for s in surrogates:
             s.chi = ChiCounter(cfg.eps)
-        self._param_sum = [0.0] * len(weights)
+        # float64 sums on the weights' device, updated in place (no host synchronisation)
+        self._param_sum = [torch.zeros((), dtype=torch.float64, device=w.device) for w in weights]
         self._param_n = 0
         self._since_update = 0
 
+    def record_params(self) -> None:
+        """Device work after a ``loss.backward()``: add each layer's parameter chi."""
+        for acc, w in zip(self._param_sum, self.weights, strict=True):
+            if w.grad is not None:
+                acc.add_((w.grad.abs() > self.cfg.param_eps).float().mean().double())
+
     def after_backward(self) -> None:
         """Call after each ``loss.backward()``: records parameter chi, adapts if due."""
-        for i, w in enumerate(self.weights):
-            if w.grad is not None:
-                self._param_sum[i] += float((w.grad.abs() > self.cfg.param_eps).float().mean())
+        self.record_params()
+        self.batch_done()
+
+    def batch_done(self) -> None:
+        """Host bookkeeping of a batch whose parameter chi is recorded; adapts if due."""
         self._param_n += 1
         self._since_update += 1
         if (self.cfg.adaptive and self.cfg.rule == "chi" and self.cfg.interval
@@ -109,8 +118,10 @@ class ChiTracker:
     def epoch_end(self) -> dict[str, list[float]]:
         """Per-layer neuron chi, parameter chi and widths of the epoch; adapts if due."""
         neuron = [_take(s) for s in self.surrogates]
-        param = [v / max(1, self._param_n) for v in self._param_sum]
-        self._param_sum = [0.0] * len(self.weights)
+        sums = torch.stack(self._param_sum).tolist() if self._param_sum else []
+        param = [v / max(1, self._param_n) for v in sums]
+        for acc in self._param_sum:
+            acc.zero_()
         self._param_n = 0
         widths = [self.width(s) for s in self.surrogates]
         self.epoch += 1

@@ -103,6 +103,24 @@ class TrainConfig(_Section):
     incorrect_rate: float = Field(0.0, ge=0.0, le=1.0)
     grad_clip: float | None = Field(None, gt=0.0)
     seed: int = Field(0, ge=0, le=2**32 - 1)  # numpy's seed range
+    device: str = "cpu"  # "cpu", "cuda" or "cuda:N"
+    precision: Literal["fp32", "bf16"] = "fp32"  # bf16: synapses (conv/linear) in bfloat16 autocast
+    cuda_graphs: bool = False  # capture the training step (forward, backward, Adam) in a CUDA graph
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, v: str) -> str:
+        kind, _, index = v.partition(":")
+        if kind not in ("cpu", "cuda") or (index and (kind == "cpu" or not index.isdigit())):
+            raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got '{v}'")
+        return v
+
+    @model_validator(mode="after")
+    def _graphs_on_cuda(self) -> TrainConfig:
+        if self.cuda_graphs and not self.device.startswith("cuda"):
+            raise ValueError(f"cuda_graphs needs device 'cuda' (a CUDA graph replays GPU work); "
+                             f"this run trains on '{self.device}'")
+        return self
 
 
 class ProfileConfig(_Section):
@@ -115,6 +133,13 @@ class RunConfig(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
     chi: ChiConfig = Field(default_factory=ChiConfig)
+
+    @model_validator(mode="after")
+    def _graphs_without_adaptation(self) -> RunConfig:
+        if self.train.cuda_graphs and self.chi.adaptive:
+            raise ValueError("train.cuda_graphs cannot be combined with chi.adaptive: a captured "
+                             "graph replays the surrogate widths it was captured with")
+        return self
 
     def resolved(self) -> RunConfig:
         """A copy with dataset defaults (arch, num_steps) filled in."""

@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from spiketune.training import progress as prog
@@ -27,11 +29,13 @@ from spiketune.network.models import SpikingNetwork, build
 from spiketune.training.checkpoint import CHECKPOINT, Checkpoint, LoopState
 from spiketune.training.chi import ChiTracker
 from spiketune.training.config import RunConfig
+from spiketune.training.cuda_graph import GraphedStep
 from spiketune.training.health import HealthCheck
 from spiketune.training.losses import ce_count_loss, mse_count_loss
 
-__all__ = ["CHECKPOINT", "EpochLoop", "EpochRecord", "TrainResult", "TrainingDiverged", "build_model",
-           "evaluate", "load_splits", "surrogates_for", "train"]
+__all__ = ["CHECKPOINT", "EpochLoop", "EpochRecord", "EpochTotals", "StepStats", "TrainResult",
+           "TrainingDiverged", "build_model", "device_of", "evaluate", "load_splits", "surrogates_for",
+           "train"]
 
 
 class TrainingDiverged(SpiketuneError):
@@ -68,8 +72,21 @@ def surrogates_for(cfg: RunConfig, num_layers: int) -> list[sg.Surrogate]:
     return out
 
 
+def device_of(cfg: RunConfig) -> torch.device:
+    """The device ``train.device`` names, refused with a clear error when absent."""
+    device = torch.device(cfg.train.device)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"train.device is '{cfg.train.device}' but this torch "
+                              f"({torch.__version__}) has no CUDA device")
+        if (device.index or 0) >= torch.cuda.device_count():
+            raise ConfigError(f"train.device '{cfg.train.device}': this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
 def build_model(cfg: RunConfig, input_shape: tuple[int, ...], num_classes: int) -> SpikingNetwork:
-    """The network a (resolved) config describes."""
+    """The network a (resolved) config describes, on its ``train.device``."""
     from spiketune.network.arch import parse
 
     m = cfg.model
@@ -77,7 +94,7 @@ def build_model(cfg: RunConfig, input_shape: tuple[int, ...], num_classes: int) 
     return build(m.arch, input_shape, num_classes, neuron=m.neuron, beta=m.beta,
                  threshold=m.threshold, reset=m.reset, surrogate=surrogates_for(cfg, n_layers),
                  learn_beta=m.learn_beta, learn_threshold=m.learn_threshold,
-                 weight_bits=m.weight_bits)
+                 weight_bits=m.weight_bits, precision=cfg.train.precision).to(device_of(cfg))
 
 
 def load_splits(cfg: RunConfig, progress: bool = False) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
@@ -123,13 +140,14 @@ def evaluate(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding:
              batch_size: int = 512, seed: int = 0) -> float:
     """Accuracy of ``model`` on ``ds``."""
     model.eval()
+    device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
-    correct = 0
+    correct = torch.zeros((), dtype=torch.int64, device=device)
     for start in range(0, len(ds), batch_size):
         x, y = ds.x[start:start + batch_size], ds.y[start:start + batch_size]
-        out = model(encode(x, encoding, num_steps, gen), num_steps=num_steps)
-        correct += int((model.decode(out).argmax(1) == y).sum())
-    return correct / max(1, len(ds))
+        out = model(encode(x, encoding, num_steps, gen).to(device), num_steps=num_steps)
+        correct += (model.decode(out).argmax(1) == y.to(device)).sum()
+    return int(correct) / max(1, len(ds))
 
 
 def _nanmean(values: list[float]) -> float:
@@ -144,6 +162,65 @@ class TrainResult:
     best_epoch: int
     best_val_accuracy: float
     stopped_early: bool
+    samples_per_s: float | None = None  # training batches only, epochs run by this call
+
+
+SYNC_EVERY = 50  # batches between the batch loop's host reads (progress bar, divergence check)
+DEVICE_DATA_BYTES = 2**30  # training sets up to this size are held on the GPU
+
+
+class StepStats(NamedTuple):
+    """What a training step leaves on the device: loss, correct predictions, spikes of all
+    layers and the finiteness flags of every layer's membrane input and of the loss."""
+
+    loss: torch.Tensor
+    correct: torch.Tensor
+    spikes: torch.Tensor
+    finite: torch.Tensor
+
+
+class EpochTotals:
+    """An epoch's training sums, kept on the device and read by :meth:`check`/:meth:`read`:
+    the batch loop never waits for the device. Sums are float64 in batch order, so the
+    results equal those of summing on the host after every batch."""
+
+    def __init__(self, device: torch.device, flags: int) -> None:
+        self.loss = torch.zeros((), dtype=torch.float64, device=device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=device)
+        self.spikes = torch.zeros((), dtype=torch.float64, device=device)
+        self.bad_batch = torch.full((), -1, dtype=torch.int64, device=device)  # first non-finite
+        self.bad_flags = torch.ones(flags, dtype=torch.bool, device=device)  # its flags
+        self.bad_loss = torch.zeros((), dtype=torch.float32, device=device)
+        self.samples = 0
+
+    def add(self, batch: int, stats: StepStats, n: int) -> None:
+        self.loss += stats.loss.double() * n
+        self.correct += stats.correct
+        self.spikes += stats.spikes.double()
+        first = (self.bad_batch < 0) & ~stats.finite.all()
+        self.bad_batch.copy_(torch.where(first, batch, self.bad_batch))
+        self.bad_flags.copy_(torch.where(first, stats.finite, self.bad_flags))
+        self.bad_loss.copy_(torch.where(first, stats.loss, self.bad_loss))
+        self.samples += n
+
+    def check(self, epoch: int, blocks: nn.ModuleList) -> float:
+        """Raise :class:`TrainingDiverged` naming the first non-finite batch; else the mean
+        loss so far (one host read)."""
+        loss, bad = torch.stack([self.loss, self.bad_batch.double()]).tolist()
+        if bad >= 0:
+            flags = self.bad_flags.tolist()
+            layers = [f"L{i}:{'-'.join(blk.spec.tokens)}" for i, blk in enumerate(blocks)
+                      if not flags[i]]
+            raise TrainingDiverged(
+                f"training diverged at epoch {epoch}, batch {int(bad)}: "
+                + (f"non-finite membrane input in layer {layers[0]}" if layers else
+                   f"loss became {float(self.bad_loss)}"))
+        return loss / max(1, self.samples)
+
+    def read(self) -> tuple[float, int, float]:
+        """(summed loss, correct predictions, spikes)."""
+        loss, spikes = torch.stack([self.loss, self.spikes]).tolist()
+        return loss, int(self.correct), spikes
 
 
 @dataclass
@@ -158,54 +235,73 @@ class EpochLoop:
     train_ds: TensorDataset
     val_ds: TensorDataset
     bar: tqdm
+    train_seconds: float = 0.0  # batch loops of the epochs this loop ran
+    train_samples: int = 0
+
+    def __post_init__(self) -> None:
+        self.device = next(self.model.parameters()).device
+        self.x, self.y = self.train_ds.x, self.train_ds.y
+        if self.device.type != "cpu" and self.x.nbytes + self.y.nbytes <= DEVICE_DATA_BYTES:
+            self.x, self.y = self.x.to(self.device), self.y.to(self.device)
+        self.loss_fn = _loss_fn(self.cfg, self.train_ds.num_classes)
+        self.graphed = GraphedStep(self.step) if self.cfg.train.cuda_graphs else None
 
     @property
     def iters(self) -> int:
         """Batches per epoch."""
         return math.ceil(len(self.train_ds) / self.cfg.data.batch_size)
 
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> StepStats:
+        """One training step on a batch already on the device; no host synchronisation."""
+        model, t, T = self.model, self.cfg.train, self.cfg.data.num_steps
+        out, rec = model(encode(x, self.cfg.data.encoding, T), num_steps=T, record=True)
+        spikes = sum(r.detach().sum() for r in rec)
+        del rec  # the hidden layers' float spikes are not needed in backward
+        loss = self.loss_fn(out, y)
+        finite = torch.stack([blk.finite for blk in model.blocks] + [torch.isfinite(loss)])
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.tracker.record_params()
+        if t.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+        self.optimizer.step()
+        correct = (model.decode(out).argmax(1) == y).sum()
+        return StepStats(loss.detach(), correct, spikes, finite)
+
     def run(self, epoch: int) -> EpochRecord:
         """Train one epoch (batches in a seeded order), then validate; raises
         :class:`TrainingDiverged` on a non-finite loss or membrane input."""
         cfg, model, train_ds = self.cfg, self.model, self.train_ds
         t, bs, T, enc = cfg.train, cfg.data.batch_size, cfg.data.num_steps, cfg.data.encoding
-        loss_fn = _loss_fn(cfg, train_ds.num_classes)
         model.train()
         t0 = time.perf_counter()
         order = torch.randperm(len(train_ds), generator=torch.Generator().manual_seed(
-            t.seed * 100_003 + epoch))
-        tot_loss, correct, spikes, slots = 0.0, 0, 0.0, 0
+            t.seed * 100_003 + epoch)).to(self.x.device)
+        totals = EpochTotals(self.device, len(model.blocks) + 1)
+        slots = 0
         for b in range(self.iters):
             idx = order[b * bs:(b + 1) * bs]
-            x, y = train_ds.x[idx], train_ds.y[idx]
-            out, rec = model(encode(x, enc, T), num_steps=T, record=True)
-            loss = loss_fn(out, y)
-            finite = torch.stack([blk.finite for blk in model.blocks] + [torch.isfinite(loss)])
-            if not bool(finite.all()):
-                bad = [f"L{i}:{'-'.join(blk.spec.tokens)}" for i, blk in enumerate(model.blocks)
-                       if not bool(blk.finite)]
-                raise TrainingDiverged(
-                    f"training diverged at epoch {epoch}, batch {b}: "
-                    + (f"non-finite membrane input in layer {bad[0]}" if bad else
-                       f"loss became {loss.item()}"))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.tracker.after_backward()
-            if t.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-            self.optimizer.step()
+            x, y = self.x[idx].to(self.device), self.y[idx].to(self.device)
+            full = self.graphed is not None and len(idx) == bs
+            stats = self.graphed(x, y) if full else self.step(x, y)
+            self.tracker.batch_done()
             self.scheduler.step()
-            tot_loss += loss.item() * len(y)
-            correct += int((model.decode(out).argmax(1) == y).sum())
-            spikes += float(sum(r.detach().sum() for r in rec))
-            slots += sum(r[0].numel() for r in rec) * T
+            totals.add(b, stats, len(idx))
+            slots += sum(math.prod(blk.spec.out_shape) for blk in model.blocks) * len(idx) * T
             self.bar.update(1)
-            self.bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+            if (b + 1) % SYNC_EVERY == 0:
+                mean_loss = totals.check(epoch, model.blocks)
+                self.bar.set_postfix(epoch=epoch, loss=f"{mean_loss:.3f}")
+        totals.check(epoch, model.blocks)
+        tot_loss, correct, spikes = totals.read()
+        seconds = time.perf_counter() - t0
+        self.train_seconds += seconds
+        self.train_samples += len(train_ds)
         chi = self.tracker.epoch_end()
         val_acc = evaluate(model, self.val_ds, T, enc, seed=t.seed)
         self.bar.set_postfix(epoch=epoch, val=f"{val_acc:.3f}")
         return EpochRecord(epoch, tot_loss / len(train_ds), correct / len(train_ds), val_acc,
-                           spikes / max(1, slots), self.optimizer.param_groups[0]["lr"],
+                           spikes / max(1, slots), float(self.optimizer.param_groups[0]["lr"]),
                            time.perf_counter() - t0, _nanmean(chi["chi"]),
                            _nanmean(chi["param_chi"]), chi["chi"], chi["width"])
 
@@ -222,8 +318,10 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
     train_ds, val_ds, _ = data or load_splits(cfg)
     model = build_model(cfg, train_ds.input_shape, train_ds.num_classes)
     t = cfg.train
-    opt = torch.optim.Adam(model.parameters(), lr=t.lr, betas=t.adam_betas,
-                           weight_decay=t.weight_decay)
+    # a captured optimizer step reads its step count and learning rate from the device
+    lr = torch.tensor(t.lr, device=device_of(cfg)) if t.cuda_graphs else t.lr
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=t.adam_betas,
+                           weight_decay=t.weight_decay, capturable=t.cuda_graphs)
     iters = math.ceil(len(train_ds) / cfg.data.batch_size)
     sched = _scheduler(cfg, opt, iters)
     tracker = ChiTracker([n.surrogate for n in model.neurons()],
@@ -261,4 +359,4 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
     if state.best.state is not None:
         model.load_state_dict(state.best.state)
     return TrainResult(model, [EpochRecord(**h) for h in state.history], state.best.epoch, state.best.acc,
-                       state.stopped)
+                       state.stopped, loop.train_samples / loop.train_seconds if loop.train_seconds else None)

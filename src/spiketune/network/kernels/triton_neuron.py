@@ -1,8 +1,9 @@
 """Fused multi-step single-state neurons (LIF, Lapicque, IF) in Triton (GPU).
 
 One kernel runs all T steps of a layer's neurons in registers (forward: membrane and
-spikes; backward: the BPTT recurrence, recomputing nothing but reading the stored
-membranes), instead of several kernel launches per step. The arithmetic matches the
+spikes; backward: the BPTT recurrence from the stored membranes, the previous step's
+spike recomputed from its membrane by the forward's comparison, so no spikes are kept),
+instead of several kernel launches per step. The arithmetic matches the
 torch path operation by operation, with floating-point contraction (FMA) disabled, so
 spikes are identical. Used for CUDA float32 inputs, fixed (not learned) beta and
 threshold, and every surrogate family with a kernel branch (``Family.kernel``); anything
@@ -86,7 +87,7 @@ if triton is not None:
             tl.store(spk_ptr + t * N + offs, (mem - thr > 0).to(tl.float32), mask=mask)
 
     @triton.jit
-    def _backward(gs_ptr, mem_ptr, spk_ptr, gx_ptr, cnt_ptr, coef_ptr, T, N, p0, p1, chi_level,
+    def _backward(gs_ptr, mem_ptr, gx_ptr, cnt_ptr, coef_ptr, T, N, p0, p1, chi_level,
                   KIND: tl.constexpr, MODE: tl.constexpr, ZERO_AFTER: tl.constexpr,
                   CHI: tl.constexpr, BLOCK: tl.constexpr):
         offs, mask, a, b, thr = _block(coef_ptr, N, BLOCK)
@@ -100,7 +101,8 @@ if triton is not None:
             if CHI:
                 active += (tl.abs(d) > chi_level).to(tl.int32) * mask.to(tl.int32)
             g = gs * d + carry
-            prev = tl.load(spk_ptr + (t - 1) * N + offs, mask=mask & (t > 0), other=0.0)
+            prev_mem = tl.load(mem_ptr + tl.maximum(t - 1, 0) * N + offs, mask=mask, other=0.0)
+            prev = tl.where(t > 0, (prev_mem - thr > 0).to(tl.float32), 0.0)  # S_{t-1}
             keep = 1.0 - prev
             if MODE == 1 and ZERO_AFTER:
                 gb = g * keep
@@ -133,29 +135,28 @@ class FusedMultiStep(torch.autograd.Function):
         _forward[grid](x_seq, spikes, mems, coef, steps, n, x_step,
                        MODE=MODES[neuron.reset_mode], ZERO_AFTER=neuron.zero_after_update,
                        BLOCK=BLOCK, enable_fp_fusion=False)
-        ctx.save_for_backward(mems, spikes, coef)
-        ctx.neuron = neuron
+        ctx.save_for_backward(mems, coef)
+        ctx.neuron, ctx.layout = neuron, layout
         return spikes
 
     @staticmethod
     def backward(ctx, grad_s):  # type: ignore[override]
-        mems, spikes, coef = ctx.saved_tensors
-        neuron = ctx.neuron
-        if grad_s.stride() != spikes.stride():
-            grad_s = torch.empty_like(spikes).copy_(grad_s)
+        mems, coef = ctx.saved_tensors
+        neuron, layout = ctx.neuron, ctx.layout
+        if grad_s.stride() != layout[1]:
+            grad_s = torch.empty_strided(*layout, dtype=mems.dtype, device=mems.device).copy_(grad_s)
         steps, n = mems.shape
-        grad_x = torch.empty_like(spikes)
+        grad_x = torch.empty_strided(*layout, dtype=mems.dtype, device=mems.device)
         s = neuron.surrogate
         p0, p1 = ([s.params[k] for k in s.family.defaults] + [0.0, 0.0])[:2]
         counter = torch.zeros(1, dtype=torch.int32, device=mems.device)
         chi = s.chi is not None
         grid = (triton.cdiv(n, BLOCK),)
-        _backward[grid](grad_s, mems, spikes, grad_x, counter, coef, steps, n, float(p0),
+        _backward[grid](grad_s, mems, grad_x, counter, coef, steps, n, float(p0),
                         float(p1), float(s.chi.eps * s.peak()) if chi else 0.0,
                         KIND=s.family.kernel, MODE=MODES[neuron.reset_mode],
                         ZERO_AFTER=neuron.zero_after_update, CHI=chi, BLOCK=BLOCK,
                         enable_fp_fusion=False)
         if chi:
-            s.chi.active += int(counter.item())
-            s.chi.total += steps * n
+            s.chi.add(counter, steps * n)
         return grad_x, None, None, None, None

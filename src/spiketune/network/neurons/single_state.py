@@ -65,7 +65,9 @@ class _MultiStep(torch.autograd.Function):
     identical) without recording a graph, keeping each step's membrane and writing the
     spikes straight into the [T, ...] output (the reset of step t is the spike of step
     t-1). A static input [B, ...] (``num_steps`` given) is applied at every step and gets
-    its gradient summed over time. Backward runs the BPTT recurrence
+    its gradient summed over time. Only the membranes are kept for backward: the spikes are
+    recomputed from them by the forward's own comparison (``S_t = U_t > thr``, exact), so
+    the spike output is not held by this node. Backward runs the BPTT recurrence
     ``g_t = dL/dS_t * s'(U_t - thr) + g_{t+1} * dU_{t+1}/dU_t`` (resets detached, as in
     snnTorch) and returns gradients for the input, the decay a, the gain b and the threshold.
     """
@@ -94,7 +96,7 @@ class _MultiStep(torch.autograd.Function):
             mems.append(mem)
             out[t].copy_(mem > thr)
         ctx.save_for_backward(x if b.requires_grad else None, a, b, thr)
-        ctx.mems, ctx.spikes, ctx.neuron = mems, out, neuron
+        ctx.mems, ctx.neuron = mems, neuron
         ctx.static, ctx.unit_gain = static, unit_gain
         return out
 
@@ -103,22 +105,25 @@ class _MultiStep(torch.autograd.Function):
         from spiketune.network.surrogate import FAMILIES
 
         x, a, b, thr = ctx.saved_tensors
-        mems, spikes, n = ctx.mems, ctx.spikes, ctx.neuron
+        mems, n = ctx.mems, ctx.neuron
         mode, zero_after, s = n.reset_mode, n.zero_after_update, n.surrogate
         derivative, peak = FAMILIES[s.name].derivative, s.peak()
         need_a, need_b, need_thr = a.requires_grad, b.requires_grad, thr.requires_grad
         steps = len(mems)
         # dL/d(b*x_t) per step, or its sum over steps for a static input
-        gin = torch.zeros_like(mems[0]) if ctx.static else torch.empty_like(spikes)
+        m0 = mems[0]
+        gin = torch.zeros_like(m0) if ctx.static else torch.empty_strided(
+            (steps, *m0.shape), (m0.numel(), *m0.stride()), dtype=m0.dtype, device=m0.device)
         grad_a = grad_b = grad_thr = None
         carry = None
+        spike = (mems[-1] > thr).to(m0.dtype)  # S_t, recomputed as the forward computed it
         for t in range(steps - 1, -1, -1):
-            d = derivative(mems[t] - thr, spikes[t], s.params)
+            d = derivative(mems[t] - thr, spike, s.params)
             if s.chi is not None:
                 s.chi.record(d, peak)
             direct = grad_s[t] * d  # dL/dU_t through S_t
             g = direct if carry is None else direct + carry
-            reset = spikes[t - 1] if t > 0 else None
+            reset = (mems[t - 1] > thr).to(m0.dtype) if t > 0 else None  # S_{t-1}
             keep = 1 - reset if (mode == "zero" and reset is not None) else None
             gb = g * keep if (zero_after and keep is not None) else g  # dL/d(b*x_t)
             if ctx.static:
@@ -139,7 +144,8 @@ class _MultiStep(torch.autograd.Function):
                 grad_thr = term if grad_thr is None else grad_thr + term
             if t > 0:  # dU_t/dU_{t-1}
                 carry = g * a * keep if keep is not None else g * a
-        del ctx.mems, ctx.spikes
+            spike = reset
+        del ctx.mems
         grad_x = gin if ctx.unit_gain else gin * b
         if need_a and grad_a is None:
             grad_a = torch.zeros_like(a)
