@@ -90,3 +90,19 @@ def test_search_trials_are_scored_by_the_mean_of_their_replicates(tmp_path):
     assert [f.name for f in folders] == ["s-0-s0", "s-0-s1"]
     accs = [json.loads((f / "metrics.json").read_text())["test_accuracy"] for f in folders]
     assert t.values[0] == pytest.approx(np.mean(accs), rel=1e-12) and t.user_attrs["n_seeds"] == 2
+
+
+def test_run_ids_of_earlier_configs_are_unchanged():
+    # run ids the previous release gave these configs (spiketune 0.1.0 before data.split_seed,
+    # train.device, train.precision and train.cuda_graphs existed): earlier sweeps resume
+    from spiketune.hardware import HardwareConfig
+    from spiketune.explore.sweep import run_id
+    from spiketune.training import config as cfgmod
+
+    hw = HardwareConfig()
+    assert run_id(cfgmod.RunConfig().resolved(), hw) == "a1f4d57093c9"
+    c = cfgmod.from_dict({"model": {"surrogate": "fast_sigmoid", "slope": 5.0}, "train": {"seed": 2}})
+    assert run_id(c.resolved(), hw) == "97b02424d0ad"
+    # a later key away from its default is part of the identity
+    b = cfgmod.from_dict({"train": {"precision": "bf16"}, "data": {"split_seed": 1}}).resolved()
+    assert run_id(b, hw) != "a1f4d57093c9" and "split_seed" in cfgmod.identity(b)["data"]

@@ -102,7 +102,7 @@ def make_config(config: Path | None, dataset: str | None, arch: str | None,
 
 
 def default_out(cfg: cfgmod.RunConfig) -> Path:
-    digest = hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    digest = hashlib.sha1(json.dumps(cfgmod.identity(cfg), sort_keys=True).encode()).hexdigest()[:8]
     return Path("results") / f"{cfg.data.dataset}-{digest}"
 
 

@@ -92,7 +92,7 @@ class SweepConfig:
 
 
 def run_id(cfg: cfgmod.RunConfig, hw: HardwareConfig) -> str:
-    blob = json.dumps({"run": cfg.to_dict(), "hw": hw_identity(hw)}, sort_keys=True)
+    blob = json.dumps({"run": cfgmod.identity(cfg), "hw": hw_identity(hw)}, sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 

@@ -60,7 +60,7 @@ class DataConfig(_Section):
 
 class ModelConfig(_Section):
     arch: str | None = None
-    neuron: Literal["lif", "lapicque"] = "lif"
+    neuron: Literal["lif", "lapicque", "if", "cuba_lif"] = "lif"  # network.neurons models that spike
     beta: float = Field(0.5, ge=0.0, le=1.0)
     threshold: float = Field(1.0, gt=0.0)
     reset: Literal["subtract", "zero", "none"] = "subtract"
@@ -162,6 +162,22 @@ class RunConfig(_Section):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+# Keys added after results folders and sweeps were first written: a config's identity (its
+# sweep run id and default results folder) leaves them out while they hold these defaults,
+# so earlier sweeps resume and earlier folders are found again.
+LATER_KEYS: dict[tuple[str, str], Any] = {("data", "split_seed"): None, ("train", "device"): "cpu",
+                                          ("train", "precision"): "fp32", ("train", "cuda_graphs"): False}
+
+
+def identity(cfg: RunConfig) -> dict[str, Any]:
+    """What identifies a run configuration: its settings, less later keys at their defaults."""
+    d = cfg.to_dict()
+    for (section, key), default in LATER_KEYS.items():
+        if key in d.get(section, {}) and d[section][key] == default:
+            del d[section][key]
+    return d
 
 
 def from_dict(d: dict[str, Any]) -> RunConfig:
