@@ -162,11 +162,14 @@ def test_simulate_layer_pipelined_rtl_and_custom_power(tmp_path):
     assert [l.detail["groups"] for l in rtl.layers] == [2, 2] and rtl.mode == "rtl"
 
 
-def test_update_energy_of_an_unknown_neuron_takes_the_largest():
-    layer = tr.LayerSpec("fc", (8,), (4,), (4,), neuron="izhikevich")
+def test_update_energy_of_an_unpriced_neuron_is_lifs_per_state():
     c = fc_cycles(np.array([[[0]]]), 4, 4, 1, 8)
     hw = HardwareConfig(power={"update_pj": {"lif": 1.0, "lapicque": 9.0}, "ecu_cycle_pj": 0.0})
-    assert layer_energy_j(layer, c, hw) == pytest.approx(1 * 4 * 9.0 * 1e-12, rel=1e-12)
+    # one activation of 4 neurons: an IF neuron (one state) costs LIF's 1 pJ, a CubaLIF (two) 2 pJ
+    one = tr.LayerSpec("fc", (8,), (4,), (4,), dynamics=tr.NeuronDynamics("if", 1.0))
+    two = tr.LayerSpec("fc", (8,), (4,), (4,), dynamics=tr.NeuronDynamics("cuba_lif", 0.5, synapse_decay=0.5))
+    assert layer_energy_j(one, c, hw) == pytest.approx(1 * 4 * 1.0 * 1e-12, rel=1e-12)
+    assert layer_energy_j(two, c, hw) == pytest.approx(1 * 4 * 2.0 * 1e-12, rel=1e-12)
 
 
 def test_conv_layer_energy_counts_every_neuron_of_the_frame():
@@ -376,8 +379,10 @@ def _fp_traces(tmp_path, encoding="rate", input_values=None, bits=True):
     b0 = np.array([[[1, 1], [1, 0]]], np.uint8)
     b1 = np.array([[[0, 0], [0, 1]]], np.uint8)  # the float model's layer-0 spikes
     b2 = np.array([[[0, 1], [0, 1]]], np.uint8)
-    weights = [{"int_weight": np.eye(2, dtype=np.int64), "scale": np.float32(1.0), "bias": np.zeros(2, np.float32)},
-               {"int_weight": np.array([[0, 0], [1, 1]]), "scale": np.float32(1.0),
+    w0, w1 = np.eye(2), np.array([[0, 0], [1, 1]])  # scale 1: the float weights are the integers
+    weights = [{"weight": w0.astype(np.float32), "int_weight": w0.astype(np.int64), "scale": np.float32(1.0),
+                "bias": np.zeros(2, np.float32)},
+               {"weight": w1.astype(np.float32), "int_weight": w1, "scale": np.float32(1.0),
                 "bias": np.array([0.0, 1.5], np.float32)}]
     tr.write(tmp_path, num_steps=2, encoding=encoding, input_shape=(2,), layers=layers,
              counts=[b0, b1, b2], bits=[b0, b1, b2] if bits else None, weights=weights,
@@ -470,7 +475,7 @@ def test_hardware_config_checks_and_identity(tmp_path):
     assert "membrane_frac_bits must be below membrane_bits" in str(e.value)
     assert str(e.value).startswith("invalid hardware config (snn_dse): ")
     from_dict({"membrane_bits": 16, "membrane_frac_bits": 15})
-    with pytest.raises(ConfigError, match=r"every layer needs >= 1 neural core, got cores=\[2, 0\]"):
+    with pytest.raises(ConfigError, match=r"cores.1: Input should be greater than or equal to 1"):
         from_dict({"cores": [2, 0]})
     assert load(None) == HardwareConfig()
     (tmp_path / "hw.yaml").write_text("kind: hybrid\ndense_rows: 2\n")

@@ -2,6 +2,7 @@
 over several batches (per-sample normalisation), non-zero biases and layers of
 different sizes and firing rates."""
 
+import math
 import numpy as np
 import pytest
 import torch
@@ -208,9 +209,12 @@ def test_layer_specs_describe_each_block():
     conv, fc = layer_specs(m)
     # (8 + 2*1 - 3) // 2 + 1 = 4 -> conv 4x4x4, average-pooled 2 -> 4x2x2
     f32 = lambda v: float(np.float32(v))  # noqa: E731 - the neuron keeps float32 scalars
+    # snnTorch's Lapicque from beta: R = 1, C = 1/ln(1/beta): gain 1/C, decay 1 - 1/C (float32)
+    g = math.log(1 / f32(0.7))
+    lapicque = traces.NeuronDynamics("lapicque", f32(1 - g), f32(g), None, "zero", True)
     assert conv == traces.LayerSpec("conv", (1, 8, 8), (4, 4, 4), (4, 2, 2), kernel=3, stride=2, padding=1,
                                     pool=("avg", 2), neuron="lapicque", beta=f32(0.7), threshold=f32(0.4),
-                                    reset="zero", weight_bits=4)
+                                    reset="zero", weight_bits=4, dynamics=lapicque)
     assert (fc.kind, fc.in_shape, fc.conv_shape, fc.out_shape, fc.pool, fc.weight_bits) == (
         "fc", (4, 2, 2), (3,), (3,), None, 4)
     assert layer_specs(models.build("3", (5,)))[0].weight_bits is None
