@@ -221,3 +221,11 @@ def test_sweep_config_errors_and_single_grid():
         SweepConfig.from_dict({"grids": [{"model.beta": []}]})
     with pytest.raises(ConfigError, match="non-empty lists"):
         SweepConfig.from_dict({"grids": [{"model.beta": 0.3}]})
+
+
+def test_sweep_config_keeps_the_base_settings_and_names_the_missing_grids():
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3]}]})
+    assert sc.base == cfgmod.from_dict(TINY) and sc.base != cfgmod.from_dict({})
+    with pytest.raises(ConfigError) as e:
+        SweepConfig.from_dict({})
+    assert str(e.value) == "a sweep needs 'grids' (a list of {setting: [values]})"
