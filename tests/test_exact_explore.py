@@ -229,3 +229,13 @@ def test_sweep_config_keeps_the_base_settings_and_names_the_missing_grids():
     with pytest.raises(ConfigError) as e:
         SweepConfig.from_dict({})
     assert str(e.value) == "a sweep needs 'grids' (a list of {setting: [values]})"
+
+
+def test_sweep_config_load_reads_yaml_and_names_the_file(tmp_path):
+    f = tmp_path / "sweep.yaml"
+    f.write_text(yaml.safe_dump({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]}))
+    assert [c.model.beta for c in SweepConfig.load(f).points()] == [0.3, 0.6]
+    f.write_text("- 1\n")
+    with pytest.raises(ConfigError) as e:
+        SweepConfig.load(f)
+    assert str(e.value) == f"sweep config {f} must be a mapping, got list"
