@@ -632,3 +632,23 @@ def test_core_count_candidates_by_hand():
     # rtl FC, 8 // E + 1 groups: E 1 -> 9, 2 -> 5, 3 -> 3, 4 -> 3, 5..8 -> 2: smallest per count 1, 2, 3, 5
     assert candidates(fc8, "rtl", "ideal") == [1, 2, 3, 5]
     assert candidates(tr.LayerSpec("conv", (1, 4, 4), (8, 2, 2), (8, 2, 2), kernel=3), "rtl", "ideal") == [1, 2, 3, 4, 8]
+
+
+def test_conv_sweep_queues_behind_a_running_sweep_in_ideal_mode():
+    # 2 steps of one empty 16-bit map (4 chunks), output frame 64: sweeps of 63 cycles.
+    # step 0: scan to 10, advance 11; sweep from idle 12..75; step advance 12
+    # step 1: scan 13..21, advance 22: the unit still sweeps, so ideal queues 75..138;
+    # step advance 23, group 24, done 25
+    c = conv_cycles(np.zeros((1, 2, 1), np.int64), 1, 1, 16, 64, kernel=3)
+    assert (int(c.activations[0]), int(c.latency[0]), int(c.end[0])) == (2, 138, 138)
+    # rtl: a step whose maps are all empty gets no sweep (after the first): one sweep, done at 25
+    r = conv_cycles(np.zeros((1, 2, 1), np.int64), 1, 1, 16, 64, kernel=3, mode="rtl")
+    assert (int(r.activations[0]), int(r.latency[0]), int(r.end[0])) == (1, 25, 75)
+
+
+def test_cycle_counts_are_whole_numbers():
+    for mode in ("ideal", "rtl"):
+        for c in (conv_cycles(np.array([[[3, 0], [9, 1]]]), 2, 1, 16, 4, kernel=3, counter_bits=3, mode=mode),
+                  fc_cycles(np.array([[[3], [0]]]), 8, 4, 1, 8, mode=mode)):
+            for a in (c.latency, c.end, c.compress, c.accumulate, c.activate, c.activations, c.dropped_events):
+                assert a.dtype == np.int64
