@@ -263,3 +263,8 @@ def test_predictor_features_read_empty_cells_as_missing():
     with pytest.raises(ConfigError) as e:
         _features([{"model.neuron": "lif"}, {"model.neuron": "lif"}], False)
     assert str(e.value) == "the runs differ in no known knob; nothing to predict from"
+
+
+def test_pareto_treats_a_missing_objective_as_nan():
+    # a trial without a value (None) is never on the front and dominates nothing
+    assert non_dominated([[1.0, None], [2.0, 3.0], [1.5, 4.0]], ["min", "min"]).tolist() == [False, True, True]
