@@ -11,6 +11,7 @@ import yaml
 
 from spiketune.training import config as cfgmod
 from spiketune.errors import ConfigError
+from spiketune.hardware import HardwareConfig
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.predict import _features, fit, predict
 from spiketune.explore.search import write_pareto
@@ -225,3 +226,49 @@ def test_sweep_config_errors_and_single_grid():
         SweepConfig.from_dict({"grids": [{"model.beta": []}]})
     with pytest.raises(ConfigError, match="non-empty lists"):
         SweepConfig.from_dict({"grids": [{"model.beta": 0.3}]})
+
+
+def test_sweep_config_keeps_the_base_settings_and_names_the_missing_grids():
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3]}]})
+    assert sc.base == cfgmod.from_dict(TINY) and sc.base != cfgmod.from_dict({})
+    with pytest.raises(ConfigError) as e:
+        SweepConfig.from_dict({})
+    assert str(e.value) == "a sweep needs 'grids' (a list of {setting: [values]})"
+
+
+def test_sweep_config_load_reads_yaml_and_names_the_file(tmp_path):
+    f = tmp_path / "sweep.yaml"
+    f.write_text(yaml.safe_dump({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]}))
+    assert [c.model.beta for c in SweepConfig.load(f).points()] == [0.3, 0.6]
+    f.write_text("- 1\n")
+    with pytest.raises(ConfigError) as e:
+        SweepConfig.load(f)
+    assert str(e.value) == f"sweep config {f} must be a mapping, got list"
+
+
+def test_run_id_is_the_hash_of_the_documented_blob():
+    # sha1 of {"run": resolved config, "hw": hardware identity} with sorted keys, first 12 hex
+    import hashlib
+
+    cfg = cfgmod.from_dict(TINY).resolved()
+    hw = HardwareConfig()
+    blob = json.dumps({"hw": hw.identity(), "run": cfg.to_dict()}, sort_keys=True)
+    assert run_id(cfg, hw) == hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def test_sweep_points_are_distinct_across_grids():
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}, {"model.beta": [0.6, 0.9]}]})
+    assert [c.model.beta for c in sc.points()] == [0.3, 0.6, 0.9]
+
+
+def test_predictor_features_read_empty_cells_as_missing():
+    x, names = _features([{"model.slope": 2.0}, {"model.slope": ""}, {"model.slope": None}], False)
+    assert names == ["model.slope"] and x[0, 0] == 2.0 and np.isnan(x[1:, 0]).all()
+    with pytest.raises(ConfigError) as e:
+        _features([{"model.neuron": "lif"}, {"model.neuron": "lif"}], False)
+    assert str(e.value) == "the runs differ in no known knob; nothing to predict from"
+
+
+def test_pareto_treats_a_missing_objective_as_nan():
+    # a trial without a value (None) is never on the front and dominates nothing
+    assert non_dominated([[1.0, None], [2.0, 3.0], [1.5, 4.0]], ["min", "min"]).tolist() == [False, True, True]

@@ -637,3 +637,60 @@ def test_core_count_candidates_by_hand():
     # rtl FC, 8 // E + 1 groups: E 1 -> 9, 2 -> 5, 3 -> 3, 4 -> 3, 5..8 -> 2: smallest per count 1, 2, 3, 5
     assert candidates(fc8, "rtl", "ideal") == [1, 2, 3, 5]
     assert candidates(tr.LayerSpec("conv", (1, 4, 4), (8, 2, 2), (8, 2, 2), kernel=3), "rtl", "ideal") == [1, 2, 3, 4, 8]
+
+
+def test_conv_sweep_queues_behind_a_running_sweep_in_ideal_mode():
+    # 2 steps of one empty 16-bit map (4 chunks), output frame 64: sweeps of 63 cycles.
+    # step 0: scan to 10, advance 11; sweep from idle 12..75; step advance 12
+    # step 1: scan 13..21, advance 22: the unit still sweeps, so ideal queues 75..138;
+    # step advance 23, group 24, done 25
+    c = conv_cycles(np.zeros((1, 2, 1), np.int64), 1, 1, 16, 64, kernel=3)
+    assert (int(c.activations[0]), int(c.latency[0]), int(c.end[0])) == (2, 138, 138)
+    # rtl: a step whose maps are all empty gets no sweep (after the first): one sweep, done at 25
+    r = conv_cycles(np.zeros((1, 2, 1), np.int64), 1, 1, 16, 64, kernel=3, mode="rtl")
+    assert (int(r.activations[0]), int(r.latency[0]), int(r.end[0])) == (1, 25, 75)
+
+
+def test_cycle_counts_are_whole_numbers():
+    for mode in ("ideal", "rtl"):
+        for c in (conv_cycles(np.array([[[3, 0], [9, 1]]]), 2, 1, 16, 4, kernel=3, counter_bits=3, mode=mode),
+                  fc_cycles(np.array([[[3], [0]]]), 8, 4, 1, 8, mode=mode)):
+            for a in (c.latency, c.end, c.compress, c.accumulate, c.activate, c.activations, c.dropped_events):
+                assert a.dtype == np.int64
+
+
+def test_fixed_point_saturates_at_the_format_limits():
+    # 8-bit membrane, 4 fractional bits: integers in [-128, 127]
+    hw = HardwareConfig(membrane_bits=8, membrane_frac_bits=4)
+    layer = tr.LayerSpec("fc", (1,), (3,), (3,))
+    w = {"int_weight": np.zeros((3, 1), np.int64), "scale": 1.0, "bias": np.array([100.0, -100.0, 7.96875])}
+    # biases 1600 -> 127, -1600 -> -128, 127.5 -> 128 (nearest even) -> 127
+    assert fp.layer_currents(layer, w, np.zeros((1, 1), np.int64), 0, hw).tolist() == [[127, -128, 127]]
+    # a saturated membrane at 127 against thresholds 126/16 and 127/16 (beta 1, one step)
+    cur = np.array([[[200]]])
+    hi = tr.LayerSpec("fc", (1,), (1,), (1,), beta=1.0, threshold=126 / 16)
+    at = tr.LayerSpec("fc", (1,), (1,), (1,), beta=1.0, threshold=127 / 16)
+    assert fp.neuron_run(hi, cur, hw)[0, 0, 0] == 1 and fp.neuron_run(at, cur, hw)[0, 0, 0] == 0
+    # negative saturation: -200 -> -128, then + 150 = 22 > 16 spikes (unsaturated: -50)
+    one = tr.LayerSpec("fc", (1,), (1,), (1,), beta=1.0, threshold=1.0)
+    assert fp.neuron_run(one, np.array([[[-200], [150]]]), hw)[0, :, 0].tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_fixed_point_lapicque_tracks_float64(reset):
+    # snnTorch's RC form with R = 1, C = 1/ln(1/beta): U = (1 - ln(1/beta)) U + ln(1/beta) I
+    beta, thr = 0.8, 0.6
+    lb = math.log(1 / beta)
+    rng = np.random.default_rng(1)
+    cur = rng.normal(1.5, 2.0, size=(3000, 20))
+    layer = tr.LayerSpec("fc", (1,), (3000,), (3000,), neuron="lapicque", beta=beta, threshold=thr, reset=reset)
+    hw = HardwareConfig(membrane_frac_bits=24, membrane_bits=48)
+    got = fp.neuron_run(layer, np.round(cur * 2.0**24).astype(np.int64)[:, :, None], hw)[:, :, 0]
+    mem, ref = np.zeros(3000), []
+    for t in range(20):
+        r = mem > thr
+        mem = (1 - lb) * mem + lb * cur[:, t]
+        mem = mem - r * thr if reset == "subtract" else np.where(r, 0.0, mem)
+        ref.append(mem > thr)
+    ref = np.stack(ref, 1)
+    assert 0.1 < ref.mean() < 0.9 and (got != ref).mean() <= 1e-4
