@@ -74,7 +74,7 @@ def test_verdict_table_and_error_bars_render_in_a_real_browser(tmp_path):
     n_img = html.read_text().count("<img ")
     m = re.search(r'data-images-loaded="(\d+)"', dom)
     assert m and int(m.group(1)) == n_img, "not every image decoded in the browser"
-    table = re.search(r"<h3>Verdicts</h3><table>(.*?)</table>", dom, re.S)
+    table = re.search(r"<h3>Verdicts</h3>\s*(?:<div[^>]*>)?\s*<table>(.*?)</table>", dom, re.S)
     assert table, "no verdict table in the page"
     heads = re.findall(r"<th>([^<]*)</th>", table.group(1))
     assert {"verdict", "effect", "95% CI", "n", "test", "seeds needed (80% power)"} <= set(heads)

@@ -91,7 +91,7 @@ def conv_core(spikes: np.ndarray, weights: np.ndarray, bias: float, core: CorePa
     out = np.zeros((t_steps, w * w), np.uint8)
     for t in range(t_steps):
         ev = _conv_stream(spikes, t)[1:]  # the first event only wakes the core
-        taps = [(ic, i, j) for _, ic, i, j in ev[1:]] + [(0, 0, 0)]  # weight: next cycle's tap
+        taps = [(ic, i, j) for _, ic, i, j in ev[1:]] + [(0, 0, 0)] * bool(ev)  # weight: next cycle's tap
         prev, stale = -1, 0.0
         for (a, *_), (ic, i, j) in zip(ev, taps, strict=True):
             read = pot[a] if a != prev else stale  # read-first memory: the previous write is not seen
