@@ -193,9 +193,12 @@ def memory(batch: int, steps: int) -> None:
     import subprocess
 
     print(f"peak resident memory of one training step (fresh process each), batch {batch}, T={steps}:")
+    # a fixed mmap threshold: every large tensor is mapped and unmapped by itself, so the
+    # resident peak follows the live tensors (glibc's adaptive threshold keeps freed ones)
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
     for name in MEMORY_RUNS:
         r = subprocess.run([sys.executable, __file__, "--memory-child", name, "--batch", str(batch),
-                            "--steps", str(steps)], capture_output=True, text=True)
+                            "--steps", str(steps)], capture_output=True, text=True, env=env)
         out = r.stdout.strip().splitlines()
         print(f"{name:<20} " + (f"{float(out[-1]):8.1f} MiB" if r.returncode == 0 and out
                                 else f"failed: {r.stderr.strip().splitlines()[-1:]}"), flush=True)
