@@ -56,11 +56,11 @@ class PackedSpikes:
 def saving_as_bits(spikes: torch.Tensor):
     """Inside, a tensor autograd saves that holds ``spikes`` (the tensor or a view of all of
     it) is kept as bits; every other saved tensor is kept as usual."""
-    storage = spikes.untyped_storage().data_ptr()
+    # the hooks live as long as what they saved: they must not hold the spikes themselves
+    storage, numel, dtype = spikes.untyped_storage().data_ptr(), spikes.numel(), spikes.dtype
 
     def pack(t: torch.Tensor):
-        if (t.numel() == spikes.numel() and t.dtype == spikes.dtype
-                and t.untyped_storage().data_ptr() == storage):
+        if t.numel() == numel and t.dtype == dtype and t.untyped_storage().data_ptr() == storage:
             return PackedSpikes.pack(t)
         return t
 
