@@ -73,6 +73,23 @@ def trainer_run(device: str, steps: int, batch: int, iters: int, precision: str)
     return train(cfg, progress=False, data=(ds, val, val)).samples_per_s
 
 
+def spiketune_graphed_step(device: str, steps: int, batch: int = 128):
+    """spiketune with forward and backward captured in CUDA graphs (static shapes)."""
+    net = models.build(ARCH, (3, 32, 32), neuron="lif", beta=0.5, surrogate=surrogate.get("atan")).to(device)
+
+    class Fixed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return self.net(x, num_steps=steps)
+
+    sample = torch.rand(BATCH[0], 3, 32, 32, device=device)
+    graphed = torch.cuda.make_graphed_callables(Fixed(), (sample,))
+    return net, graphed
+
+
 BATCH = [128]
 
 
@@ -265,7 +282,8 @@ def main() -> None:
             if other in speeds:
                 print(f"{ours} / {other}: "
                       f"{statistics.median(speeds[ours]) / statistics.median(speeds[other]):.2f}x median"
-                      + (f", {max(best[ours]) / max(best[other]):.2f}x best step" if a.device == "cpu" else ""))
+                      + (f", {max(best[ours]) / max(best[other]):.2f}x best step"
+                         if a.device == "cpu" else ""))
     if a.device == "cpu":
         print("best single step: " + ", ".join(f"{n} {max(v):.1f}" for n, v in best.items()))
 
