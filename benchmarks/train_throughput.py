@@ -14,7 +14,9 @@ the other libraries run as they ship, in float32. ``--trainer`` also times spike
 trainer (:class:`spiketune.training.trainer.EpochLoop` on a synthetic data set of the same
 shape, ``iters`` batches per epoch, samples/s of its batch loop) beside the bare step.
 ``--repeats N`` interleaves the libraries N times (on a shared machine every library then
-sees the same load) and reports the median and the range.
+sees the same load) and reports the median and the range. ``--memory`` (CPU) reports the
+peak resident memory one forward + backward adds, each library in a fresh process,
+spiketune with its spike inputs saved as float or as bits.
 """
 
 from __future__ import annotations
@@ -69,6 +71,23 @@ def trainer_run(device: str, steps: int, batch: int, iters: int, precision: str)
                   "cuda_graphs": device == "cuda", "scheduler": "none", "lr": 1e-3}})
     train(cfg, progress=False, data=(ds.subset(torch.arange(min(3 * batch, n))), val, val))
     return train(cfg, progress=False, data=(ds, val, val)).samples_per_s
+
+
+def spiketune_graphed_step(device: str, steps: int, batch: int = 128):
+    """spiketune with forward and backward captured in CUDA graphs (static shapes)."""
+    net = models.build(ARCH, (3, 32, 32), neuron="lif", beta=0.5, surrogate=surrogate.get("atan")).to(device)
+
+    class Fixed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return self.net(x, num_steps=steps)
+
+    sample = torch.rand(BATCH[0], 3, 32, 32, device=device)
+    graphed = torch.cuda.make_graphed_callables(Fixed(), (sample,))
+    return net, graphed
 
 
 BATCH = [128]
@@ -157,6 +176,51 @@ def measure(name: str, make, device: str, batch: int, steps: int, iters: int) ->
     return r
 
 
+def _rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+MEMORY_RUNS = {"spiketune-fp32": (spiketune_step, False), "spiketune-fp32-bits": (spiketune_step, True),
+               "spiketune-bf16": (spiketune_bf16_step, False),
+               "spiketune-bf16-bits": (spiketune_bf16_step, True),
+               "snntorch": (snntorch_step, None), "spikingjelly": (spikingjelly_step, None)}
+
+
+def memory_child(name: str, batch: int, steps: int) -> None:
+    """Print the peak resident memory (MiB) one training step adds, in this fresh process."""
+    make, bits = MEMORY_RUNS[name]
+    net, fwd = make("cpu", steps)
+    if bits is not None:
+        for block in net.blocks:
+            block.spike_bits = bits
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(batch, 3, 32, 32, generator=g), torch.randint(0, 10, (batch,), generator=g)
+    with torch.no_grad():
+        fwd(x[:2])  # library code loaded before the baseline
+    base = _rss_kib("VmRSS")
+    ce_count_loss(fwd(x), y, 10).backward()
+    print((_rss_kib("VmHWM") - base) / 1024)
+
+
+def memory(batch: int, steps: int) -> None:
+    """Peak CPU memory of one forward + backward per library, each in a fresh process."""
+    import subprocess
+
+    print(f"peak resident memory of one training step (fresh process each), batch {batch}, T={steps}:")
+    # a fixed mmap threshold: every large tensor is mapped and unmapped by itself, so the
+    # resident peak follows the live tensors (glibc's adaptive threshold keeps freed ones)
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
+    for name in MEMORY_RUNS:
+        r = subprocess.run([sys.executable, __file__, "--memory-child", name, "--batch", str(batch),
+                            "--steps", str(steps)], capture_output=True, text=True, env=env)
+        out = r.stdout.strip().splitlines()
+        print(f"{name:<20} " + (f"{float(out[-1]):8.1f} MiB" if r.returncode == 0 and out
+                                else f"failed: {r.stderr.strip().splitlines()[-1:]}"), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -172,7 +236,14 @@ def main() -> None:
     ap.add_argument("--cudnn-benchmark", action="store_true",
                     help="let cuDNN pick the fastest convolution algorithms (all libraries)")
     ap.add_argument("--cuda-graph", action="store_true", help="also time spiketune in CUDA graphs")
+    ap.add_argument("--memory", action="store_true",
+                    help="CPU: peak memory of one step per library (fresh processes), then exit")
+    ap.add_argument("--memory-child", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.memory_child or a.memory:
+        torch.set_num_threads(a.threads or 1)
+        memory_child(a.memory_child, a.batch, a.steps) if a.memory_child else memory(a.batch, a.steps)
+        return
     torch.backends.cudnn.benchmark = a.cudnn_benchmark
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -211,7 +282,8 @@ def main() -> None:
             if other in speeds:
                 print(f"{ours} / {other}: "
                       f"{statistics.median(speeds[ours]) / statistics.median(speeds[other]):.2f}x median"
-                      + (f", {max(best[ours]) / max(best[other]):.2f}x best step" if a.device == "cpu" else ""))
+                      + (f", {max(best[ours]) / max(best[other]):.2f}x best step"
+                         if a.device == "cpu" else ""))
     if a.device == "cpu":
         print("best single step: " + ", ".join(f"{n} {max(v):.1f}" for n, v in best.items()))
 

@@ -170,7 +170,8 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Hard
     try:
         result = train(cfg, out, progress=progress, data=splits, on_epoch=on_epoch)
     except TrainingDiverged as e:  # record why the run stopped, then report it
-        write_json(out / "failed.json", {"reason": str(e), "environment": environment(device=cfg.train.device)})
+        write_json(out / "failed.json",
+                   {"reason": str(e), "environment": environment(device=cfg.train.device)})
         raise
     result.model.cpu()  # profiled on the CPU whatever it trained on (traces are host arrays)
     save_torch(out / "model.pt", {"model": result.model.state_dict(), "config": cfg.to_dict()})

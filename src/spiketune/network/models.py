@@ -18,9 +18,8 @@ from spiketune.errors import ArchError
 from spiketune.network import arch as arch_mod
 from spiketune.network import neurons
 from spiketune.network import surrogate as sg
-from spiketune.network.spike_bits import saving_as_bits
 from spiketune.network.quant import QuantConv2d, QuantLinear
-
+from spiketune.network.spike_bits import saving_as_bits
 
 PRECISIONS = ("fp32", "bf16")
 

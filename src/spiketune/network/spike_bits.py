@@ -35,16 +35,17 @@ class PackedSpikes:
 
     @classmethod
     def pack(cls, t: torch.Tensor) -> PackedSpikes:
-        flat = _memory_order(t).to(torch.uint8)
-        flat = torch.nn.functional.pad(flat, (0, -flat.numel() % 8))
+        flat = _memory_order(t).to(torch.uint8)  # one byte per spike, briefly
+        if flat.numel() % 8:
+            flat = torch.nn.functional.pad(flat, (0, -flat.numel() % 8))
         shifts = torch.arange(8, dtype=torch.uint8, device=t.device)
-        bits = (flat.view(-1, 8) << shifts).sum(1, dtype=torch.uint8)
+        bits = flat.view(-1, 8).bitwise_left_shift_(shifts).sum(1, dtype=torch.uint8)
         return cls(bits, t.shape, t.dtype, _channels_last(t))
 
     def unpack(self) -> torch.Tensor:
         shifts = torch.arange(8, dtype=torch.uint8, device=self.bits.device)
         n = self.shape.numel()
-        flat = ((self.bits.unsqueeze(1) >> shifts) & 1).view(-1)[:n].to(self.dtype)
+        flat = (self.bits.unsqueeze(1) >> shifts).bitwise_and_(1).view(-1)[:n].to(self.dtype)
         if self.channels_last:
             b, c, h, w = self.shape
             return flat.view(b, h, w, c).permute(0, 3, 1, 2)
@@ -55,11 +56,11 @@ class PackedSpikes:
 def saving_as_bits(spikes: torch.Tensor):
     """Inside, a tensor autograd saves that holds ``spikes`` (the tensor or a view of all of
     it) is kept as bits; every other saved tensor is kept as usual."""
-    storage = spikes.untyped_storage().data_ptr()
+    # the hooks live as long as what they saved: they must not hold the spikes themselves
+    storage, numel, dtype = spikes.untyped_storage().data_ptr(), spikes.numel(), spikes.dtype
 
     def pack(t: torch.Tensor):
-        if (t.numel() == spikes.numel() and t.dtype == spikes.dtype
-                and t.untyped_storage().data_ptr() == storage):
+        if t.numel() == numel and t.dtype == dtype and t.untyped_storage().data_ptr() == storage:
             return PackedSpikes.pack(t)
         return t
 

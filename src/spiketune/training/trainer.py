@@ -2,7 +2,10 @@
 
 :func:`train` sets a run up (data, network, optimizer, schedule, chi tracker), restores its
 :class:`~spiketune.training.checkpoint.Checkpoint` if there is one, and runs the
-:class:`EpochLoop` epoch by epoch, checkpointing after each.
+:class:`EpochLoop` epoch by epoch, checkpointing after each. The batch loop never waits
+for the device: its totals (:class:`EpochTotals`) stay there until the epoch's end (and
+every :data:`SYNC_EVERY` batches, for the progress bar and the divergence check), and with
+``train.cuda_graphs`` each step is one replayed CUDA graph (:mod:`.cuda_graph`).
 """
 
 from __future__ import annotations
