@@ -10,8 +10,8 @@ import time
 
 from spiketune.training.checkpoint import CHECKPOINT
 
-# interval 7 does not divide the batches per epoch, so width updates straddle epoch ends
-CHI = ("--set", "chi.adaptive=true", "--set", "chi.interval=7", "--set", "chi.low=0.9", "--set", "chi.high=0.95",
+# interval 8 does not divide the 21 batches per epoch, so width updates straddle epoch ends
+CHI = ("--set", "chi.adaptive=true", "--set", "chi.interval=8", "--set", "chi.low=0.9", "--set", "chi.high=0.95",
        "--set", "model.surrogate=fast_sigmoid")
 
 

@@ -69,6 +69,7 @@ class Checkpoint:
     model: SpikingNetwork
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
+    chi: ChiTracker | None = None  # its batch counter decides when widths adapt next
 
     def save(self, state: LoopState) -> None:
         """Write the checkpoint atomically (the old one stays whole until the new one is)."""
@@ -76,7 +77,8 @@ class Checkpoint:
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "rng": torch.get_rng_state(), "history": state.history, "best": state.best.to_dict(),
                 "stopped": state.stopped, "config": self.config,
-                "widths": [ChiTracker.width(n.surrogate) for n in self.model.neurons()]}
+                "widths": [ChiTracker.width(n.surrogate) for n in self.model.neurons()],
+                "chi_since_update": self.chi.since_update if self.chi is not None else 0}
         write_atomic(self.path, lambda f: torch.save(blob, f))
 
     def restore(self) -> LoopState | None:
@@ -101,5 +103,7 @@ class Checkpoint:
         for n, w in zip(self.model.neurons(), ck.get("widths", []), strict=False):
             if n.surrogate.width_param:
                 n.surrogate.params[n.surrogate.width_param] = w
+        if self.chi is not None:
+            self.chi.since_update = int(ck.get("chi_since_update", 0))
         return LoopState(ck["epoch"], ck["history"], EarlyStopping(**ck["best"]), bool(ck.get("stopped")))
 

@@ -93,7 +93,7 @@ class ChiTracker:
         # float64 sums on the weights' device, updated in place (no host synchronisation)
         self._param_sum = [torch.zeros((), dtype=torch.float64, device=w.device) for w in weights]
         self._param_n = 0
-        self._since_update = 0
+        self.since_update = 0  # batches since the widths last adapted (saved in checkpoints)
 
     def record_params(self) -> None:
         """Device work after a ``loss.backward()``: add each layer's parameter chi."""
@@ -109,11 +109,11 @@ class ChiTracker:
     def batch_done(self) -> None:
         """Host bookkeeping of a batch whose parameter chi is recorded; adapts if due."""
         self._param_n += 1
-        self._since_update += 1
+        self.since_update += 1
         if (self.cfg.adaptive and self.cfg.rule == "chi" and self.cfg.interval
-                and self._since_update >= self.cfg.interval):
+                and self.since_update >= self.cfg.interval):
             self.adapt([_take(s) for s in self.surrogates])
-            self._since_update = 0
+            self.since_update = 0
 
     def epoch_end(self) -> dict[str, list[float]]:
         """Per-layer neuron chi, parameter chi and widths of the epoch; adapts if due."""

@@ -329,7 +329,7 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
     sched = _scheduler(cfg, opt, iters)
     tracker = ChiTracker([n.surrogate for n in model.neurons()],
                          [b.weight_layer.weight for b in model.blocks], cfg.chi, t.epochs)
-    ck = Checkpoint(Path(out_dir) / CHECKPOINT, cfg.to_dict(), model, opt, sched) if out_dir else None
+    ck = Checkpoint(Path(out_dir) / CHECKPOINT, cfg.to_dict(), model, opt, sched, tracker) if out_dir else None
     state = (ck.restore() if ck else None) or LoopState()
     if state.epoch and isinstance(sched, torch.optim.lr_scheduler.CosineAnnealingLR) and not t.t_max:
         sched.T_max = t.epochs * iters  # an extended run anneals over its new length
