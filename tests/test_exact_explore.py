@@ -247,12 +247,13 @@ def test_sweep_config_load_reads_yaml_and_names_the_file(tmp_path):
 
 
 def test_run_id_is_the_hash_of_the_documented_blob():
-    # sha1 of {"run": resolved config, "hw": hardware identity} with sorted keys, first 12 hex
+    # sha1 of {"run": the config's identity (later keys at their defaults left out), "hw": hardware
+    # identity} with sorted keys, first 12 hex
     import hashlib
 
     cfg = cfgmod.from_dict(TINY).resolved()
     hw = HardwareConfig()
-    blob = json.dumps({"hw": hw.identity(), "run": cfg.to_dict()}, sort_keys=True)
+    blob = json.dumps({"hw": hw.identity(), "run": cfgmod.identity(cfg)}, sort_keys=True)
     assert run_id(cfg, hw) == hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
