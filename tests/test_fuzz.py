@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from spiketune import traces
 from spiketune.errors import SpiketuneError
+from test_hostile import _trace_folder
 
 hostile = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.integers(-2**70, 2**70),
                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
@@ -22,18 +24,7 @@ hostile = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.integers(-2
 
 def _valid_folder(path: Path) -> Path:
     """A valid folder: conv 3x3 (2x4x4 -> 3x2x2), then fc 12 -> 5; 3 samples, T = 2."""
-    rng = np.random.default_rng(0)
-    n, t = 3, 2
-    layers = [traces.LayerSpec("conv", (2, 4, 4), (3, 2, 2), (3, 2, 2), kernel=3),
-              traces.LayerSpec("fc", (3, 2, 2), (5,), (5,))]
-    shapes = [(2, 4, 4), (3, 2, 2), (5,)]
-    ev = [rng.random((n, t, *s)) < 0.3 for s in shapes]
-    counts = [e.reshape(n, t, s[0], -1).sum(-1) for e, s in zip(ev, shapes)]
-    weights = [{"weight": rng.normal(size=(3, 2, 3, 3)).astype(np.float32), "bias": np.zeros(3, np.float32)},
-               {"weight": rng.normal(size=(5, 12)).astype(np.float32), "bias": np.zeros(5, np.float32)}]
-    return traces.write(path, num_steps=t, encoding="events", input_shape=(2, 4, 4), layers=layers,
-                        counts=counts, bits=ev, weights=weights, labels=np.arange(n) % 5,
-                        predictions=np.zeros(n, int))
+    return _trace_folder(path, n=3, t=2)
 
 
 MANIFEST_KEYS = ["num_steps", "num_samples", "encoding", "input_shape", "layers", "meta", "files", "version"]

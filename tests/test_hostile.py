@@ -261,10 +261,9 @@ def test_hw_writes_only_to_a_named_output(tmp_path, trained):
 
 # ---- nothing silently wrong --------------------------------------------------------------
 
-def _trace_folder(path: Path, bits: bool = True) -> Path:
-    """A valid two-layer trace folder: conv (2x4x4 -> 3x2x2) then fc 12 -> 5."""
+def _trace_folder(path: Path, bits: bool = True, n: int = 4, t: int = 3) -> Path:
+    """A valid two-layer trace folder: conv (2x4x4 -> 3x2x2) then fc 12 -> 5; n samples, T = t."""
     rng = np.random.default_rng(0)
-    n, t = 4, 3
     layers = [traces.LayerSpec("conv", (2, 4, 4), (3, 2, 2), (3, 2, 2), kernel=3),
               traces.LayerSpec("fc", (3, 2, 2), (5,), (5,))]
     shapes = [(2, 4, 4), (3, 2, 2), (5,)]
