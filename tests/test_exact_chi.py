@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
+from spiketune.errors import ConfigError
 from spiketune.network import surrogate as sg
 from spiketune.training.chi import ChiConfig, ChiTracker
-from spiketune.errors import ConfigError
 
 
 def _weight(grad):

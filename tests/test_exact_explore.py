@@ -9,14 +9,14 @@ import optuna
 import pytest
 import yaml
 
-from spiketune.training import config as cfgmod
 from spiketune.errors import ConfigError
-from spiketune.hardware import HardwareConfig
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.predict import _features, fit, predict
 from spiketune.explore.search import write_pareto
 from spiketune.explore.sweep import SweepConfig, collect, run_id, run_sweep
+from spiketune.hardware import HardwareConfig
 from spiketune.results import mark_finished
+from spiketune.training import config as cfgmod
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 

@@ -9,11 +9,20 @@ import pytest
 
 from spiketune import traces as tr
 from spiketune.errors import ConfigError, TraceError
-from spiketune.hardware import HardwareConfig, allocate, build, conv_cycles, fc_cycles, from_dict, load, simulate
+from spiketune.hardware import (
+    HardwareConfig,
+    PowerConfig,
+    allocate,
+    build,
+    conv_cycles,
+    fc_cycles,
+    from_dict,
+    load,
+    simulate,
+)
 from spiketune.hardware import fixed_point as fp
 from spiketune.hardware.config import identity as hw_identity
 from spiketune.hardware.hybrid import dense_cycles
-from spiketune.hardware import PowerConfig
 from spiketune.hardware.snn_dse import neuron_math as nm
 from spiketune.hardware.snn_dse.alloc import candidates
 from spiketune.hardware.snn_dse.layers import check_memory, fc_input

@@ -3,15 +3,16 @@ over several batches (per-sample normalisation), non-zero biases and layers of
 different sizes and firing rates."""
 
 import math
+
 import numpy as np
 import pytest
 import torch
 
-from spiketune.measure import neurobench as metrics
-from spiketune.network import models
 from spiketune import traces
 from spiketune.data.datasets import TensorDataset
+from spiketune.measure import neurobench as metrics
 from spiketune.measure.profile import run_profile
+from spiketune.network import models
 
 nb_macs = pytest.importorskip("neurobench.metrics.utils.layers.macs")
 nb_static = pytest.importorskip("neurobench.metrics.static")

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
+from spiketune.errors import ConfigError
 from spiketune.network import neurons
 from spiketune.network import surrogate as sg
-from spiketune.errors import ConfigError
 
 
 def _run(n, x, fused, **kw):

@@ -369,7 +369,6 @@ def test_bad_nir_parameters_are_named(graph, needle):
 def test_frame_caches_of_different_time_windows_are_apart(tmp_path):
     sys.path.insert(0, str(Path(__file__).parent))
     from eventfiles import nmnist_bytes
-
     from spiketune.data import datasets as data
 
     folder = tmp_path / "Train" / "1"

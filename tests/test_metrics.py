@@ -1,9 +1,9 @@
 import pytest
 import torch
 
+from spiketune.data.datasets import TensorDataset
 from spiketune.measure import neurobench as metrics
 from spiketune.network import models
-from spiketune.data.datasets import TensorDataset
 
 
 def _net():

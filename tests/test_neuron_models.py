@@ -167,8 +167,9 @@ def test_bad_neuron_parameters_are_named():
 
 @pytest.mark.parametrize("kind", ["synaptic", "leaky_per_neuron"])
 def test_snntorch_converter_keeps_synaptic_and_learnable_per_neuron_beta(kind):
-    from spiketune.interop.snntorch_io import convert
     from snntorch import utils as snn_utils
+
+    from spiketune.interop.snntorch_io import convert
 
     torch.manual_seed(0)
     grad = snn.surrogate.fast_sigmoid(slope=10)

@@ -5,9 +5,9 @@ import pytest
 import snntorch as snn
 import torch
 
+from spiketune.errors import ConfigError
 from spiketune.network import neurons
 from spiketune.network import surrogate as sg
-from spiketune.errors import ConfigError
 
 
 def reference(x, a, b, thr, reset, zero_after):

@@ -7,8 +7,8 @@ import torch
 
 nir = pytest.importorskip("nir")
 
-from spiketune.network import models  # noqa: E402
 from spiketune.interop import nir_io  # noqa: E402
+from spiketune.network import models  # noqa: E402
 
 
 @pytest.mark.parametrize("arch,neuron,reset", [("8C3p1-AP2-16-10", "lif", "subtract"),

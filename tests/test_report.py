@@ -122,6 +122,7 @@ def test_study_b_preset_runs_on_event_data_from_a_data_root(tmp_path, monkeypatc
     one trial each, findings stated, and the full size keeps Study B's published settings."""
     pytest.importorskip("tonic")
     import numpy as np
+
     from eventfiles import nmnist_bytes
 
     full = rp._study_b_base("cifar10dvs", quick=False)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from spiketune.network import arch
 from spiketune.hardware import resources as rs
+from spiketune.network import arch
 
 SYNTH = Path(__file__).resolve().parents[1] / "benchmarks" / "synth"
 

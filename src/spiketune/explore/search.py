@@ -52,10 +52,10 @@ from spiketune import schema
 from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.replicates import parse_seeds, replicate
+from spiketune.explore.storage_url import redact, scrub
 from spiketune.explore.table import write_table
 from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
-from spiketune.explore.storage_url import redact, scrub
 from spiketune.results import check_name, read_mapping, write_text
 from spiketune.training import config as cfgmod
 

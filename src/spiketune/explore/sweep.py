@@ -36,8 +36,7 @@ from tqdm.auto import tqdm
 
 from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.explore.figures import sweep_figures
-from spiketune.explore.replicates import (parse_seeds, replicate, replicate_figures, replicated,
-                                            summary_rows)
+from spiketune.explore.replicates import parse_seeds, replicate, replicate_figures, replicated, summary_rows
 from spiketune.explore.table import row, write_table
 from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
