@@ -24,7 +24,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=False,
 
 
 HW_SHOWN = (schema.LATENCY_CYCLES, schema.FPS, schema.POWER_W, schema.FPS_PER_W)  # printed per run
-Target = Enum("Target", {m.name: m.name for m in schema.TABLE if m.direction}, type=str)  # predict --target
+# predict --target: the directed metrics of the schema. mypy reads only literal Enum() members;
+# typer needs the Enum class itself to offer the choices.
+Target = Enum("Target", {m.name: m.name for m in schema.TABLE if m.direction}, type=str)  # type: ignore[misc]
 Mode = Enum("Mode", {"ideal": "ideal", "rtl": "rtl"}, type=str)
 Pipeline = Enum("Pipeline", {"sequential": "sequential", "layer_pipelined": "layer_pipelined"}, type=str)
 FigureFormat = Enum("FigureFormat", {"pdf": "pdf", "svg": "svg"}, type=str)
@@ -222,8 +224,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
     never over a trained run's own traces or costing."""
     from spiketune.explore.run import cost_results
     from spiketune.hardware import build
+    from spiketune.hardware.config import HardwareConfig, parse_cores, with_flags
     from spiketune.hardware.config import load as load_hw
-    from spiketune.hardware.config import parse_cores, with_flags
     from spiketune.interop.nir_profile import profile_nir
     from spiketune.results import check_name, folder_lock
 
@@ -263,7 +265,7 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
                    + f" | {rep.total_cores} cores ({rep.accelerator}, {rep.mode}, {rep.pipeline})")
         for w in rep.warnings:
             typer.echo(f"warning: {w}")
-        if rep.fixed_point:
+        if rep.fixed_point and isinstance(cfg, HardwareConfig):  # the fixed-point run's format
             q_int = cfg.membrane_bits - cfg.membrane_frac_bits
             typer.echo(f"fixed point ({cfg.weight_bits}-bit weights, Q{q_int}.{cfg.membrane_frac_bits} "
                        f"membrane): accuracy "

@@ -129,7 +129,7 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
         secs.append(Section("Sweep figures", images=[(_figure_caption(f), f) for f in figs]))
     if cmp:
         rates = {"best accuracy": _layer_rates(cmp["best"]), "tuned": _layer_rates(cmp["tuned"])}
-        neurons = sorted({r.get("model.neuron") for r in ranked})
+        neurons = sorted({r.get("model.neuron") for r in ranked}, key=str)
         if len(neurons) > 1:  # e.g. LIF vs Lapicque: the best run of each
             for value in neurons:
                 sel = [r for r in ranked if r.get("model.neuron") == value]
