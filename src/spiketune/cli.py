@@ -30,7 +30,8 @@ Target = Enum("Target", {m.name: m.name for m in schema.TABLE if m.direction}, t
 Mode = Enum("Mode", {"ideal": "ideal", "rtl": "rtl"}, type=str)
 Pipeline = Enum("Pipeline", {"sequential": "sequential", "layer_pipelined": "layer_pipelined"}, type=str)
 FigureFormat = Enum("FigureFormat", {"pdf": "pdf", "svg": "svg"}, type=str)
-FIGURE_FORMAT = typer.Option(None, "--format", help="also write every figure in this vector format beside its PNG")
+FIGURE_FORMAT = typer.Option(None, "--format",
+                             help="also write every figure in this vector format beside its PNG")
 INCLUDE_DEGENERATE = typer.Option(False, "--include-degenerate",
                                   help="rank degenerate runs (silent layer, chance loss or accuracy) too")
 
@@ -118,7 +119,8 @@ def run(config: Path | None = typer.Option(None, "--config", "-c", help="YAML ru
         out: Path | None = typer.Option(None, "--out", "-o", help="results folder"),
         seeds: str | None = typer.Option(None, help="replicates, e.g. 0,1,2: one folder OUT/seed-<s> "
                                             "per training seed, all on the same data split"),
-        progress: bool = typer.Option(True, help="show progress (a bar on a terminal, else a line per epoch)"),
+        progress: bool = typer.Option(True,
+                                      help="show progress (a bar on a terminal, else a line per epoch)"),
         fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
     """Train, profile and cost one network (default: digits) into a results folder.
 
@@ -239,7 +241,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
         dest = results / "hw" / check_name(tag, "--tag") if tag is not None else out
         if dest is None and model is not None:
             dest = results  # the --model's own folder
-        for folder, what in ((dest, "--out"), (results if model is not None else None, "RESULTS with --model")):
+        model_results = results if model is not None else None
+        for folder, what in ((dest, "--out"), (model_results, "RESULTS with --model")):
             if folder is not None and _is_trained_run(folder):
                 raise cfgmod.ConfigError(f"{what} {folder} is a trained run's results folder; its traces "
                                          f"and costing are kept (use --tag or another folder)")
@@ -339,11 +342,11 @@ def search(config_file: Path = typer.Argument(..., metavar="CONFIG", help="searc
         st = run_search(sc, out, trials, study, storage, seed, heartbeat, grace, progress)
         front = write_pareto(st, out, include_degenerate)
         typer.echo(f"study '{study}': {summary(st)}; {len(front)} Pareto-optimal -> {out / 'pareto.csv'}")
+        shown = (schema.TEST_ACCURACY, schema.FIRING_RATE, schema.LATENCY_CYCLES, schema.FPS_PER_W)
         for r in front:
             typer.echo(f"  trial {r['trial']}: " + ", ".join(
                 f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items() if k in sc.space)
-                + "  |  " + ", ".join(m.show(r.get(m.name)) for m in (schema.TEST_ACCURACY, schema.FIRING_RATE,
-                                                                      schema.LATENCY_CYCLES, schema.FPS_PER_W)))
+                + "  |  " + ", ".join(m.show(r.get(m.name)) for m in shown))
 
     _guard(go)
 
@@ -370,7 +373,8 @@ def predict(results: Path = typer.Argument(..., help="sweep, search or reproduct
                                      f"--include-degenerate fits them anyway")
         p = fit(rows, target.value, with_rate)
         left = f", {len(found) - len(rows)} degenerate left out" if len(found) > len(rows) else ""
-        typer.echo(f"{target.value} from {p.n_runs} runs{left}, {p.method}: cross-validated MAE {p.cv_mae:.4g} "
+        typer.echo(f"{target.value} from {p.n_runs} runs{left}, {p.method}: "
+                   f"cross-validated MAE {p.cv_mae:.4g} "
                    f"({100 * p.cv_mape:.1f}% MAPE) vs {p.baseline_mae:.4g} predicting the mean ("
                    + ", ".join(f"{m} {e:.4g}" for m, e in p.cv_mae_by_method.items()) + ")")
         for k, v in p.importances.items():
@@ -441,7 +445,8 @@ app.add_typer(data_app, name="data")
 @data_app.command("info")
 def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
               root: Path | None = typer.Option(None, "--root", "--data-root", help="dataset folder"),
-              num_steps: int | None = typer.Option(None, min=1, help="time bins of event frames (default: the dataset's)"),
+              num_steps: int | None = typer.Option(None, min=1,
+                                                   help="time bins of event frames (default: the dataset's)"),
               downsample: int | None = typer.Option(None, help="spatial factor of event frames")) -> None:
     """Shape, classes, split sizes, storage and frame cache of a dataset (nothing is downloaded)."""
     from spiketune.data.registry import describe
@@ -456,7 +461,8 @@ def data_show(name: str = typer.Argument(..., help="dataset name"),
               split: str = typer.Option("test", help="train | test"),
               samples: int = typer.Option(4, min=1, max=32, help="how many samples (the first of the split)"),
               num_steps: int | None = typer.Option(None, min=1, help="time bins of event frames"),
-              set_: list[str] = typer.Option([], "--set", help="framing, e.g. data.denoise_us=10000")) -> None:
+              set_: list[str] = typer.Option([], "--set",
+                                             help="framing, e.g. data.denoise_us=10000")) -> None:
     """Plot the first samples of a split as the network sees them (event frames over time)."""
     from spiketune.reporting.plots import dataset_samples
 
