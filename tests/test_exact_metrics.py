@@ -34,7 +34,7 @@ def _neurobench_ops(m, seq):
     """NeuroBench's per-layer operation counts summed over steps for a sequence [T, B, ...]."""
     out, rec = m(seq, record=True)
     acs = macs = dense = 0.0
-    for block, inp in zip(m.blocks, [seq, *rec[:-1]]):
+    for block, inp in zip(m.blocks, [seq, *rec[:-1]], strict=True):
         for t in range(seq.shape[0]):
             x = inp[t] if block.spec.kind == "conv" else inp[t].flatten(1)
             ops, spiking = nb_macs.single_layer_MACs(x, block.weight_layer)
