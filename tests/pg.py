@@ -35,7 +35,7 @@ class Server:
     def _run(self, *args: str) -> None:
         subprocess.run(self.prefix + list(args), check=True, capture_output=True)
 
-    def init(self) -> "Server":
+    def init(self) -> Server:
         self.root.mkdir(parents=True, exist_ok=True)
         if self.prefix:
             shutil.chown(self.root, "postgres")

@@ -1,10 +1,10 @@
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from spiketune.network import arch
-from spiketune.network import models
 from spiketune.errors import ArchError, SpiketuneError
+from spiketune.network import arch, models
 
 
 def test_svhn_network_has_published_parameter_count():

@@ -11,8 +11,8 @@ import time
 from spiketune.training.checkpoint import CHECKPOINT
 
 # interval 8 does not divide the 21 batches per epoch, so width updates straddle epoch ends
-CHI = ("--set", "chi.adaptive=true", "--set", "chi.interval=8", "--set", "chi.low=0.9", "--set", "chi.high=0.95",
-       "--set", "model.surrogate=fast_sigmoid")
+CHI = ("--set", "chi.adaptive=true", "--set", "chi.interval=8", "--set", "chi.low=0.9",
+       "--set", "chi.high=0.95", "--set", "model.surrogate=fast_sigmoid")
 
 
 def _cli(out, epochs):

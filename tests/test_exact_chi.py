@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
+from spiketune.errors import ConfigError
 from spiketune.network import surrogate as sg
 from spiketune.training.chi import ChiConfig, ChiTracker
-from spiketune.errors import ConfigError
 
 
 def _weight(grad):
@@ -123,8 +123,8 @@ def test_width_of_a_surrogate_without_one_is_nan():
 def test_adaptive_error_names_the_surrogates():
     with pytest.raises(ConfigError) as e:
         ChiTracker([sg.get("sso"), sg.get("triangular"), sg.get("sso")], [], ChiConfig(adaptive=True))
-    assert str(e.value) == ("chi.adaptive needs a surrogate with an adaptive width (fast_sigmoid, atan, sigmoid, "
-                            "spike_rate_escape); got sso, triangular")
+    assert str(e.value) == ("chi.adaptive needs a surrogate with an adaptive width (fast_sigmoid, atan, "
+                            "sigmoid, spike_rate_escape); got sso, triangular")
 
 
 def test_interval_counts_batches_from_zero_and_param_chi_restarts_each_epoch():

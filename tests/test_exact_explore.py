@@ -9,14 +9,14 @@ import optuna
 import pytest
 import yaml
 
-from spiketune.training import config as cfgmod
 from spiketune.errors import ConfigError
-from spiketune.hardware import HardwareConfig
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.predict import _features, fit, predict
 from spiketune.explore.search import write_pareto
 from spiketune.explore.sweep import SweepConfig, collect, run_id, run_sweep
+from spiketune.hardware import HardwareConfig
 from spiketune.results import mark_finished
+from spiketune.training import config as cfgmod
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
@@ -43,7 +43,8 @@ def test_search_pareto_file_equals_optunas_front(tmp_path, directions):
     rng = np.random.default_rng(len(directions) + (directions[0] == "minimize"))
     study = optuna.create_study(directions=directions)
     # objective names whose schema directions are the study's (the schema decides the front)
-    names = {("maximize", "minimize"): ["accuracy", "latency"], ("minimize", "minimize"): ["latency", "energy"],
+    names = {("maximize", "minimize"): ["accuracy", "latency"],
+             ("minimize", "minimize"): ["latency", "energy"],
              ("maximize", "maximize", "minimize"): ["accuracy", "fps_per_w", "latency"]}[tuple(directions)]
     study.set_metric_names(names)
     dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
@@ -258,7 +259,8 @@ def test_run_id_is_the_hash_of_the_documented_blob():
 
 
 def test_sweep_points_are_distinct_across_grids():
-    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}, {"model.beta": [0.6, 0.9]}]})
+    grids = [{"model.beta": [0.3, 0.6]}, {"model.beta": [0.6, 0.9]}]
+    sc = SweepConfig.from_dict({"base": TINY, "grids": grids})
     assert [c.model.beta for c in sc.points()] == [0.3, 0.6, 0.9]
 
 
@@ -272,4 +274,5 @@ def test_predictor_features_read_empty_cells_as_missing():
 
 def test_pareto_treats_a_missing_objective_as_nan():
     # a trial without a value (None) is never on the front and dominates nothing
-    assert non_dominated([[1.0, None], [2.0, 3.0], [1.5, 4.0]], ["min", "min"]).tolist() == [False, True, True]
+    mask = non_dominated([[1.0, None], [2.0, 3.0], [1.5, 4.0]], ["min", "min"])
+    assert mask.tolist() == [False, True, True]

@@ -9,11 +9,20 @@ import pytest
 
 from spiketune import traces as tr
 from spiketune.errors import ConfigError, TraceError
-from spiketune.hardware import HardwareConfig, allocate, build, conv_cycles, fc_cycles, from_dict, load, simulate
+from spiketune.hardware import (
+    HardwareConfig,
+    PowerConfig,
+    allocate,
+    build,
+    conv_cycles,
+    fc_cycles,
+    from_dict,
+    load,
+    simulate,
+)
 from spiketune.hardware import fixed_point as fp
 from spiketune.hardware.config import identity as hw_identity
 from spiketune.hardware.hybrid import dense_cycles
-from spiketune.hardware import PowerConfig
 from spiketune.hardware.snn_dse import neuron_math as nm
 from spiketune.hardware.snn_dse.alloc import candidates
 from spiketune.hardware.snn_dse.layers import check_memory, fc_input
@@ -120,7 +129,8 @@ def test_simulate_report_by_hand(tmp_path):
     assert l0.breakdown == {"accumulate (core replay)": 3.0, "neuron sweep": 2.0, "scan / control": 23.5}
     assert (l0.name, l0.kind, l0.unit, l1.name) == ("L0:fc", "fc", "sparse fc", "L1:fc")
     assert (l1.cores, l1.latency_cycles, l1.input_events, l1.dropped_events) == (4, 25.5, 2.0, 0.0)
-    assert (l0.dropped_fraction, rep.dropped_events, rep.accelerator, rep.num_samples) == (0.0, 0.0, "snn_dse", 2)
+    assert (l0.dropped_fraction, rep.dropped_events) == (0.0, 0.0)
+    assert (rep.accelerator, rep.num_samples) == ("snn_dse", 2)
     assert rep.warnings == []
     # dynamic energy, pJ: accumulates x cores reached x 2, updates x neurons x 3, ECU cycles x 1
     e0 = 3 * 8 * 2.0 + 2 * 8 * 3.0 + 16 * 1.0  # 112
@@ -142,8 +152,8 @@ def test_simulate_report_by_hand(tmp_path):
 def test_simulate_layer_pipelined_rtl_and_custom_power(tmp_path):
     t = _fc_traces(tmp_path, neuron="lapicque")
     hw = HardwareConfig(pipeline="layer_pipelined", clock_mhz=100, power={
-        "static_w": 1.0, "core_static_mw": 10.0, "accumulate_pj": 5.0, "update_pj": {"lif": 1.0, "lapicque": 7.0},
-        "ecu_cycle_pj": 0.5})
+        "static_w": 1.0, "core_static_mw": 10.0, "accumulate_pj": 5.0,
+        "update_pj": {"lif": 1.0, "lapicque": 7.0}, "ecu_cycle_pj": 0.5})
     rep = simulate(t, hw, cores=[2, 4])
     # layer 0 with 2 cores: 4 groups; A: 18 + 4*9 + 4 = 58, B: 14 + 4*8 + 4 = 50 -> mean 54
     assert rep.layers[0].latency_cycles == 54.0 and rep.layers[0].detail["groups"] == 4
@@ -159,7 +169,7 @@ def test_simulate_layer_pipelined_rtl_and_custom_power(tmp_path):
     assert rep.layers[0].detail["core_utilisation"] == pytest.approx((12 + 8) / 54, rel=1e-12)
     rtl = simulate(t, HardwareConfig(mode="rtl"))
     # rtl: an FC layer runs floor(N/E) + 1 groups: 8 // 8 + 1 = 2 and 4 // 4 + 1 = 2
-    assert [l.detail["groups"] for l in rtl.layers] == [2, 2] and rtl.mode == "rtl"
+    assert [layer.detail["groups"] for layer in rtl.layers] == [2, 2] and rtl.mode == "rtl"
 
 
 def test_update_energy_of_an_unpriced_neuron_is_lifs_per_state():
@@ -196,10 +206,11 @@ def test_cores_must_match_layers(tmp_path):
     with pytest.raises(ConfigError, match="need 2 counts >= 1"):
         simulate(t, HardwareConfig(), cores=[4, 0])
     # fc_cores 5: the largest divisor of 8 up to 5 is 4, of 4 it is 4; ``ideal``: min(5, 8), min(5, 4)
-    assert [l.cores for l in simulate(t, HardwareConfig(fc_cores=5)).layers] == [4, 4]
-    assert [l.cores for l in simulate(t, HardwareConfig(fc_cores=5, core_counts="ideal")).layers] == [5, 4]
+    assert [layer.cores for layer in simulate(t, HardwareConfig(fc_cores=5)).layers] == [4, 4]
+    ideal = simulate(t, HardwareConfig(fc_cores=5, core_counts="ideal"))
+    assert [layer.cores for layer in ideal.layers] == [5, 4]
     rep = simulate(t, HardwareConfig(cores=[1, 3]))  # 3 does not divide layer 1's 4 neurons
-    assert [l.cores for l in rep.layers] == [1, 3]
+    assert [layer.cores for layer in rep.layers] == [1, 3]
     assert rep.warnings == ["L1: 3 cores do not divide its 4 channels/neurons; the RTL cannot build that "
                             "(core_counts: ideal allows it)"]
     assert simulate(t, HardwareConfig(cores=[1, 3], core_counts="ideal")).warnings == []
@@ -221,7 +232,8 @@ ANY = tuple(range(1, 9)), tuple(range(1, 5))
 def test_hand_latencies_match_the_model(tmp_path):
     t = _fc_traces(tmp_path)
     for cores in [(1, 1), (3, 2), (5, 3), (8, 4)]:
-        got = [l.latency_cycles for l in simulate(t, HardwareConfig(core_counts="ideal"), cores=list(cores)).layers]
+        rep = simulate(t, HardwareConfig(core_counts="ideal"), cores=list(cores))
+        got = [layer.latency_cycles for layer in rep.layers]
         assert got == _hand(cores)
 
 
@@ -233,7 +245,8 @@ def test_layer_pipelined_allocation_is_the_exhaustive_optimum(tmp_path, budget, 
     sets = DIVISORS if counts == "divisors" else ANY
     best = min(max(_hand(c)) for c in itertools.product(*sets) if sum(c) <= budget)
     a = allocate(t, hw, budget)
-    assert a.objective == "max" and sum(a.cores) <= budget and all(e in s for e, s in zip(a.cores, sets))
+    assert a.objective == "max" and sum(a.cores) <= budget
+    assert all(e in s for e, s in zip(a.cores, sets, strict=True))
     assert a.latency_cycles == best == max(_hand(a.cores))
 
 
@@ -253,7 +266,8 @@ def test_sequential_allocation_is_the_exhaustive_optimum_on_a_convex_case(tmp_pa
     sets = DIVISORS if counts == "divisors" else ANY
     best = min(sum(_hand(c)) for c in itertools.product(*sets) if sum(c) <= budget)
     a = allocate(t, hw, budget)
-    assert a.objective == "sum" and sum(a.cores) <= budget and all(e in s for e, s in zip(a.cores, sets))
+    assert a.objective == "sum" and sum(a.cores) <= budget
+    assert all(e in s for e, s in zip(a.cores, sets, strict=True))
     assert a.latency_cycles == best == sum(_hand(a.cores))
 
 
@@ -330,7 +344,8 @@ def test_fixed_point_conv_currents_with_stride_padding_pool_and_batch_norm(pool)
     layer = tr.LayerSpec("conv", (2, 4, 4), (3, 2, 2), (3, 1, 1), kernel=3, stride=2, padding=1,
                          pool=(pool, 2))
     w = {"int_weight": iw, "scale": np.float32(0.5), "bias": np.array([0.25, -0.5, 0.0], np.float32),
-         "bn_scale": np.array([1.5, -0.75, 2.0], np.float32), "bn_shift": np.array([0.0, 1.0, -0.125], np.float32)}
+         "bn_scale": np.array([1.5, -0.75, 2.0], np.float32),
+         "bn_shift": np.array([0.0, 1.0, -0.125], np.float32)}
     hw = HardwareConfig(membrane_bits=16, membrane_frac_bits=4)
     got = fp.layer_currents(layer, w, x, 0, hw)
     for m in range(2):
@@ -436,7 +451,8 @@ def _conv_net(count, encoding="rate"):
 
 def test_rtl_counter_wrap_drops_spikes_and_warns():
     # 4x4 frame: PENC 16 >> 2 = 4 bits (4 chunks), SPARSE 16 >> 1 = 8 -> $clog2(8) = 3-bit counter
-    assert HardwareConfig(mode="rtl").conv_build(16) == (4, 3) and HardwareConfig().conv_build(16) == (4, None)
+    assert HardwareConfig(mode="rtl").conv_build(16) == (4, 3)
+    assert HardwareConfig().conv_build(16) == (4, None)
     # 9 spikes: scanned at full cost, 1 + 2*4 + 2*9 = 27 cycles from cycle 1 (ends 28); 9 mod 8 = 1
     # replayed: 9 taps from 29 to 38, then the 2x2 sweep (3) to 41; ECU advance 30, step 31,
     # group 32, done 33
@@ -458,7 +474,8 @@ def test_rtl_counter_wrap_drops_spikes_and_warns():
 def test_conv_build_parameters():
     # F = 18: PENC 18 >> 2 = 4 -> ceil(18/4) = 5 chunks; SPARSE 9 -> 4-bit counter
     assert HardwareConfig(mode="rtl").conv_build(18) == (4, 4)
-    # legacy penc_chunks 4: PENC = ceil(18/4) = 5 bits; shifts configurable: F >> 3 = 2, SPARSE F >> 2 = 4 -> 2 bits
+    # legacy penc_chunks 4: PENC = ceil(18/4) = 5 bits;
+    # shifts configurable: F >> 3 = 2, SPARSE F >> 2 = 4 -> 2 bits
     assert HardwareConfig(penc_chunks=4).conv_build(18) == (5, None)
     assert HardwareConfig(mode="rtl", conv_penc_shift=3, conv_sparse_shift=2).conv_build(18) == (2, 2)
     assert HardwareConfig(conv_penc_shift=6).conv_build(18) == (1, None)  # at least one bit per chunk
@@ -590,10 +607,12 @@ def test_cost_report_dict_and_run_fields():
     rep = simulate(t, HardwareConfig(mode="rtl", clock_mhz=50))
     d = rep.to_dict()
     # one layer of 33 cycles (see the wrap test): both FPS figures are f / 33
-    assert (d["pipeline"], d["clock_mhz"], d["input_max_count"], d["accelerator"]) == ("sequential", 50.0, 3, "snn_dse")
+    assert (d["pipeline"], d["clock_mhz"], d["input_max_count"]) == ("sequential", 50.0, 3)
+    assert d["accelerator"] == "snn_dse"
     assert d["fps_pipelined"] == d["fps_sequential"] == pytest.approx(50e6 / 33, rel=1e-12)
     assert d["dropped_events"] == 8.0 and "latency_cycles_per_sample" not in d
-    assert [l["name"] for l in d["layers"]] == ["L0:conv"] and d["layers"][0]["dropped_fraction"] == 8 / 9
+    assert [layer["name"] for layer in d["layers"]] == ["L0:conv"]
+    assert d["layers"][0]["dropped_fraction"] == 8 / 9
     assert d["layers"][0]["groups"] == 1 and "detail" not in d["layers"][0]
     assert simulate(_conv_net(9), HardwareConfig()).input_max_count == 1  # no count recorded: a bitmap
 
@@ -636,7 +655,8 @@ def test_core_count_candidates_by_hand():
     assert candidates(fc8, "ideal", "ideal") == [1, 2, 3, 4, 8]
     # rtl FC, 8 // E + 1 groups: E 1 -> 9, 2 -> 5, 3 -> 3, 4 -> 3, 5..8 -> 2: smallest per count 1, 2, 3, 5
     assert candidates(fc8, "rtl", "ideal") == [1, 2, 3, 5]
-    assert candidates(tr.LayerSpec("conv", (1, 4, 4), (8, 2, 2), (8, 2, 2), kernel=3), "rtl", "ideal") == [1, 2, 3, 4, 8]
+    conv8 = tr.LayerSpec("conv", (1, 4, 4), (8, 2, 2), (8, 2, 2), kernel=3)
+    assert candidates(conv8, "rtl", "ideal") == [1, 2, 3, 4, 8]
 
 
 def test_conv_sweep_queues_behind_a_running_sweep_in_ideal_mode():
@@ -655,7 +675,8 @@ def test_cycle_counts_are_whole_numbers():
     for mode in ("ideal", "rtl"):
         for c in (conv_cycles(np.array([[[3, 0], [9, 1]]]), 2, 1, 16, 4, kernel=3, counter_bits=3, mode=mode),
                   fc_cycles(np.array([[[3], [0]]]), 8, 4, 1, 8, mode=mode)):
-            for a in (c.latency, c.end, c.compress, c.accumulate, c.activate, c.activations, c.dropped_events):
+            for a in (c.latency, c.end, c.compress, c.accumulate, c.activate, c.activations,
+                      c.dropped_events):
                 assert a.dtype == np.int64
 
 
@@ -683,7 +704,8 @@ def test_fixed_point_lapicque_tracks_float64(reset):
     lb = math.log(1 / beta)
     rng = np.random.default_rng(1)
     cur = rng.normal(1.5, 2.0, size=(3000, 20))
-    layer = tr.LayerSpec("fc", (1,), (3000,), (3000,), neuron="lapicque", beta=beta, threshold=thr, reset=reset)
+    layer = tr.LayerSpec("fc", (1,), (3000,), (3000,), neuron="lapicque", beta=beta, threshold=thr,
+                         reset=reset)
     hw = HardwareConfig(membrane_frac_bits=24, membrane_bits=48)
     got = fp.neuron_run(layer, np.round(cur * 2.0**24).astype(np.int64)[:, :, None], hw)[:, :, 0]
     mem, ref = np.zeros(3000), []

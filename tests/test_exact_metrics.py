@@ -3,15 +3,16 @@ over several batches (per-sample normalisation), non-zero biases and layers of
 different sizes and firing rates."""
 
 import math
+
 import numpy as np
 import pytest
 import torch
 
-from spiketune.measure import neurobench as metrics
-from spiketune.network import models
 from spiketune import traces
 from spiketune.data.datasets import TensorDataset
+from spiketune.measure import neurobench as metrics
 from spiketune.measure.profile import run_profile
+from spiketune.network import models
 
 nb_macs = pytest.importorskip("neurobench.metrics.utils.layers.macs")
 nb_static = pytest.importorskip("neurobench.metrics.static")
@@ -33,7 +34,7 @@ def _neurobench_ops(m, seq):
     """NeuroBench's per-layer operation counts summed over steps for a sequence [T, B, ...]."""
     out, rec = m(seq, record=True)
     acs = macs = dense = 0.0
-    for block, inp in zip(m.blocks, [seq, *rec[:-1]]):
+    for block, inp in zip(m.blocks, [seq, *rec[:-1]], strict=True):
         for t in range(seq.shape[0]):
             x = inp[t] if block.spec.kind == "conv" else inp[t].flatten(1)
             ops, spiking = nb_macs.single_layer_MACs(x, block.weight_layer)

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from spiketune.network import surrogate as sg
 from spiketune.errors import ConfigError
+from spiketune.network import surrogate as sg
 
 
 @pytest.mark.parametrize("name,params,at", [

@@ -83,7 +83,8 @@ def test_interrupted_sweep_finishes_with_one_row_per_point(tmp_path):
         time.sleep(0.05)
     p.send_signal(signal.SIGKILL)
     p.wait()
-    first = {m.parent.name: (m.parent / "metrics.json").stat().st_mtime_ns for m in out.glob("runs/*/finished.json")}
+    first = {m.parent.name: (m.parent / "metrics.json").stat().st_mtime_ns
+             for m in out.glob("runs/*/finished.json")}
     assert 1 <= len(first) < 5, "the sweep was not interrupted mid-way"
     subprocess.run(cmd, check=True, capture_output=True)
     rows = collect(out)

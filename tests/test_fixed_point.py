@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from spiketune.training import config
 from spiketune import traces
+from spiketune.explore.run import run
 from spiketune.hardware import HardwareConfig
 from spiketune.hardware import fixed_point as fp
-from spiketune.explore.run import run
 from spiketune.traces import LayerSpec
+from spiketune.training import config
 
 
 def _float_lif(cur, beta, thr):

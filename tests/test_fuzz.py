@@ -65,14 +65,14 @@ def _check_valid(t: traces.Traces) -> None:
     """What a well-formed trace folder satisfies (the format in spiketune.traces' docstring)."""
     n, steps = t.num_samples, t.num_steps
     assert isinstance(steps, int) and steps >= 1 and n >= 1
-    shapes = [t.input_shape, *(l.out_shape for l in t.layers)]
+    shapes = [t.input_shape, *(layer.out_shape for layer in t.layers)]
     assert len(t.counts) == len(shapes)
-    for c, s in zip(t.counts, shapes):
+    for c, s in zip(t.counts, shapes, strict=True):
         assert c.dtype.kind in "iu" and c.shape == (n, steps, s[0])
         assert c.min() >= 0 and c.max() <= math.prod(s[1:])
-    for l in t.layers:
-        assert l.kind in ("conv", "fc") and l.threshold > 0 and 0 <= l.beta <= 1
-        assert l.reset in ("subtract", "zero", "none") and l.neuron in ("lif", "lapicque")
+    for layer in t.layers:
+        assert layer.kind in ("conv", "fc") and layer.threshold > 0 and 0 <= layer.beta <= 1
+        assert layer.reset in ("subtract", "zero", "none") and layer.neuron in ("lif", "lapicque")
     assert t.labels.shape == t.predictions.shape == (n,)
     for k in range(len(shapes)):
         b = t.bits(k)
@@ -104,7 +104,7 @@ def test_fuzz_trace_folders_are_read_valid_or_refused(damages):
 def _check_report(rep) -> None:
     d = rep.to_dict()
     numbers = [v for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    numbers += [v for l in d["layers"] for v in l.values() if isinstance(v, (int, float))
+    numbers += [v for layer in d["layers"] for v in layer.values() if isinstance(v, (int, float))
                 and not isinstance(v, bool)]
     assert all(math.isfinite(v) and v >= 0 for v in numbers), d
 
@@ -185,7 +185,8 @@ def nir_graphs(draw):
             w_shape = draw(st.sampled_from([(out, width + 1), (out, width, 1)]))
         w = np.asarray([val("weight", i, st.floats(-1, 1)) for _ in range(math.prod(w_shape))],
                        np.float32).reshape(w_shape)
-        nodes[f"fc{i}"] = nir.Affine(weight=w, bias=np.full(out, val("bias", i, st.floats(-1, 1)), np.float32))
+        bias = np.full(out, val("bias", i, st.floats(-1, 1)), np.float32)
+        nodes[f"fc{i}"] = nir.Affine(weight=w, bias=bias)
         meta = draw(st.fixed_dictionaries({}, optional={
             "spiketune.reset": st.sampled_from(["subtract", "zero", "none"]),
             "spiketune.neuron": st.sampled_from(["lif", "lapicque"]), "spiketune.beta": st.floats(0, 1)}))
@@ -201,7 +202,7 @@ def nir_graphs(draw):
         width = out
     nodes["output"] = nir.Output({"output": np.array([width])})
     chain.append("output")
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(chain[:-1], chain[1:])), type_check=False)
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(chain[:-1], chain[1:], strict=True)), type_check=False)
 
 
 @settings(max_examples=300, deadline=None)
@@ -217,7 +218,8 @@ def test_fuzz_nir_graphs_are_imported_valid_or_refused(graph, reset):
         return
     for block in net.blocks:
         neuron = block.neuron
-        assert torch.isfinite(block.weight_layer.weight).all() and torch.isfinite(block.weight_layer.bias).all()
+        w = block.weight_layer
+        assert torch.isfinite(w.weight).all() and torch.isfinite(w.bias).all()
         assert float(neuron.threshold) > 0 and 0 <= float(neuron.beta) <= 1
         assert neuron.reset_mode in ("subtract", "zero", "none")
     with torch.no_grad():

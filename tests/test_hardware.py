@@ -4,7 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spiketune import traces
 from spiketune.errors import ConfigError
@@ -160,7 +161,7 @@ def test_allocation_beats_uniform_and_respects_budget():
         best = simulate(t, hw, cores=a.cores)
         assert best.fps >= uniform.fps
         # the RTL builds only core counts dividing the channels/neurons
-        assert all(n % e == 0 for n, e in zip((8, 16, 10), a.cores))
+        assert all(n % e == 0 for n, e in zip((8, 16, 10), a.cores, strict=True))
         # exhaustive check on small budgets: nothing buildable is better for the max objective
         if pipeline == "layer_pipelined":
             import itertools

@@ -77,5 +77,5 @@ def test_default_fc_cores_divide_the_neurons():
     layers = [LayerSpec("fc", (64,), (256,), (256,)), LayerSpec("fc", (256,), (10,), (10,))]
     counts = [np.ones((1, 2, 64), int), np.ones((1, 2, 256), int), np.ones((1, 2, 10), int)]
     t = traces.Traces(Path("."), 2, "rate", (64,), layers, counts, np.zeros(1), np.zeros(1))
-    assert [l.cores for l in simulate(t, HardwareConfig()).layers] == [32, 10]
-    assert [l.cores for l in simulate(t, HardwareConfig(core_counts="ideal")).layers] == [50, 10]
+    assert [layer.cores for layer in simulate(t, HardwareConfig()).layers] == [32, 10]
+    assert [layer.cores for layer in simulate(t, HardwareConfig(core_counts="ideal")).layers] == [50, 10]

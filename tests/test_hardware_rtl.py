@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spiketune.hardware import conv_cycles
 from spiketune.hardware.snn_dse.cycles import counter_bits

@@ -83,8 +83,10 @@ def test_resume_allows_only_more_epochs_and_names_the_keys():
 
 
 def test_show_table_lists_varied_knobs_sorted_by_direction():
-    rows = [{"run": "r1", "model.beta": 0.5, "model.neuron": "lif", "test_accuracy": 0.9, "latency_cycles": 50.0},
-            {"run": "r2", "model.beta": 0.9, "model.neuron": "lif", "test_accuracy": 0.8, "latency_cycles": 20.0}]
+    rows = [{"run": "r1", "model.beta": 0.5, "model.neuron": "lif", "test_accuracy": 0.9,
+             "latency_cycles": 50.0},
+            {"run": "r2", "model.beta": 0.9, "model.neuron": "lif", "test_accuracy": 0.8,
+             "latency_cycles": 20.0}]
     assert varied(rows) == ["model.beta"]
     assert [r["run"] for r in sort_rows(rows, "latency_cycles")] == ["r2", "r1"]  # lower is better
     assert [r["run"] for r in sort_rows(rows, "test_accuracy")] == ["r1", "r2"]

@@ -268,7 +268,7 @@ def _trace_folder(path: Path, bits: bool = True, n: int = 4, t: int = 3) -> Path
               traces.LayerSpec("fc", (3, 2, 2), (5,), (5,))]
     shapes = [(2, 4, 4), (3, 2, 2), (5,)]
     ev = [rng.random((n, t, *s)) < 0.3 for s in shapes]
-    counts = [e.reshape(n, t, s[0], -1).sum(-1) for e, s in zip(ev, shapes)]
+    counts = [e.reshape(n, t, s[0], -1).sum(-1) for e, s in zip(ev, shapes, strict=True)]
     weights = [{"weight": rng.normal(size=(3, 2, 3, 3)).astype(np.float32), "bias": np.zeros(3, np.float32)},
                {"weight": rng.normal(size=(5, 12)).astype(np.float32), "bias": np.zeros(5, np.float32)}]
     return traces.write(path, num_steps=t, encoding="events", input_shape=(2, 4, 4), layers=layers,
@@ -284,8 +284,10 @@ def _edit_manifest(folder: Path, edit) -> None:
 
 @pytest.mark.parametrize("damage,needle", [
     (lambda f: np.save(f / "counts_1.npy", np.full((4, 3, 3), np.nan)), "counts_1.npy holds float64"),
-    (lambda f: np.save(f / "counts_1.npy", -np.ones((4, 3, 3), np.int32)), "counts_1.npy holds counts outside"),
-    (lambda f: np.save(f / "counts_2.npy", np.ones((4, 3, 7), np.uint32)), "counts_2.npy has shape (4, 3, 7)"),
+    (lambda f: np.save(f / "counts_1.npy", -np.ones((4, 3, 3), np.int32)),
+     "counts_1.npy holds counts outside"),
+    (lambda f: np.save(f / "counts_2.npy", np.ones((4, 3, 7), np.uint32)),
+     "counts_2.npy has shape (4, 3, 7)"),
     (lambda f: np.save(f / "counts_1.npy", np.full((4, 3, 3), 5, np.uint32)), "outside [0, 4]"),
     (lambda f: _edit_manifest(f, lambda m: m["layers"][1].update(threshold=-1.0)), "layers[1].threshold"),
     (lambda f: _edit_manifest(f, lambda m: m["layers"][0].update(reset="explode")), "layers[0].reset"),
@@ -313,7 +315,8 @@ def test_side_files_of_an_earlier_trace_are_not_read_back(tmp_path):
 
 def test_damaged_weights_and_bits_are_named(tmp_path):
     folder = _trace_folder(tmp_path / "tr")
-    np.savez(folder / "weights_1.npz", weight=np.full((5, 12), np.nan, np.float32), bias=np.zeros(5, np.float32))
+    np.savez(folder / "weights_1.npz", weight=np.full((5, 12), np.nan, np.float32),
+             bias=np.zeros(5, np.float32))
     np.save(folder / "bits_0.npy", np.zeros((4, 2, 4), np.uint8))
     t = traces.read(folder)
     with pytest.raises(TraceError, match="weights_1.npz: 'weight'"):
@@ -369,7 +372,6 @@ def test_bad_nir_parameters_are_named(graph, needle):
 def test_frame_caches_of_different_time_windows_are_apart(tmp_path):
     sys.path.insert(0, str(Path(__file__).parent))
     from eventfiles import nmnist_bytes
-
     from spiketune.data import datasets as data
 
     folder = tmp_path / "Train" / "1"

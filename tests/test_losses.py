@@ -1,6 +1,6 @@
 import pytest
-import torch
 import snntorch.functional as SF
+import torch
 
 from spiketune.training.losses import ce_count_loss, mse_count_loss
 

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
+from spiketune.data.datasets import TensorDataset
 from spiketune.measure import neurobench as metrics
 from spiketune.network import models
-from spiketune.data.datasets import TensorDataset
 
 
 def _net():
@@ -16,7 +16,8 @@ def _net():
 
 def test_hand_computed_static_metrics():
     m = _net()
-    r = metrics.compute(m, TensorDataset("t", torch.rand(2, 1, 4, 4), torch.tensor([0, 1]), 3, "t"), 3, "direct")
+    ds = TensorDataset("t", torch.rand(2, 1, 4, 4), torch.tensor([0, 1]), 3, "t")
+    r = metrics.compute(m, ds, 3, "direct")
     n_w = 4 * 9 + 6 * 16 + 3 * 6
     assert r.connection_sparsity == pytest.approx(9 / n_w)
     params = n_w + 4 + 6 + 3
@@ -51,7 +52,7 @@ def test_matches_neurobench_layer_operations():
     out, rec = m(x, num_steps=4, record=True)
     acs = macs = dense = 0
     inputs = [x.unsqueeze(0).expand(4, *x.shape)] + rec[:-1]
-    for block, inp in zip(m.blocks, inputs):
+    for block, inp in zip(m.blocks, inputs, strict=True):
         for t in range(4):
             layer_in = inp[t] if block.spec.kind == "conv" else inp[t].flatten(1)
             ops, spiking = nb.single_layer_MACs(layer_in, block.weight_layer)

@@ -63,7 +63,7 @@ def test_fused_path_equals_own_step_by_step_reference(kind, static):
         if n.spiking:
             assert 0 < float(ref[0].mean()) < 1, (kind, kw)  # both spikes and silences occur
         assert len(fused[1]) == len(ref[1]) == 1 + len(_params(n))
-        for gf, gr in zip(fused[1], ref[1]):
+        for gf, gr in zip(fused[1], ref[1], strict=True):
             assert gr.abs().sum() > 0
             torch.testing.assert_close(gf, gr, rtol=1e-10, atol=1e-10)
 
@@ -167,8 +167,9 @@ def test_bad_neuron_parameters_are_named():
 
 @pytest.mark.parametrize("kind", ["synaptic", "leaky_per_neuron"])
 def test_snntorch_converter_keeps_synaptic_and_learnable_per_neuron_beta(kind):
-    from spiketune.interop.snntorch_io import convert
     from snntorch import utils as snn_utils
+
+    from spiketune.interop.snntorch_io import convert
 
     torch.manual_seed(0)
     grad = snn.surrogate.fast_sigmoid(slope=10)
@@ -193,7 +194,7 @@ def test_snntorch_converter_keeps_synaptic_and_learnable_per_neuron_beta(kind):
     assert ref.sum() > 0 and torch.equal(ref, out)
     ref.sum().backward()
     out.sum().backward()
-    for ours_n, theirs_n in zip(ours.neurons(), [net[2], net[4]]):
+    for ours_n, theirs_n in zip(ours.neurons(), [net[2], net[4]], strict=True):
         for p in ("alpha", "beta") if kind == "synaptic" else ("beta",):
             ga, gb = getattr(ours_n, p).grad, getattr(theirs_n, p).grad
             assert ga.shape == gb.shape and gb.abs().sum() > 0

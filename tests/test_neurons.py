@@ -5,9 +5,9 @@ import pytest
 import snntorch as snn
 import torch
 
+from spiketune.errors import ConfigError
 from spiketune.network import neurons
 from spiketune.network import surrogate as sg
-from spiketune.errors import ConfigError
 
 
 def reference(x, a, b, thr, reset, zero_after):
@@ -39,7 +39,9 @@ def test_lif_matches_reference(reset, beta, thr):
     x = _inputs()
     n = neurons.LIF(beta=beta, threshold=thr, reset=reset).double()
     spk, mem = n(torch.from_numpy(x), return_mem=True)
-    f32 = lambda v: float(np.float32(v))  # parameters are stored in float32
+    def f32(v: float) -> float:  # parameters are stored in float32
+        return float(np.float32(v))
+
     rs, rm = reference(x, f32(beta), 1.0, f32(thr), reset, zero_after=False)
     assert spk.sum() > 0
     np.testing.assert_array_equal(spk.numpy(), rs)

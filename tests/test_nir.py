@@ -7,8 +7,8 @@ import torch
 
 nir = pytest.importorskip("nir")
 
-from spiketune.network import models  # noqa: E402
 from spiketune.interop import nir_io  # noqa: E402
+from spiketune.network import models  # noqa: E402
 
 
 @pytest.mark.parametrize("arch,neuron,reset", [("8C3p1-AP2-16-10", "lif", "subtract"),
@@ -24,7 +24,7 @@ def test_round_trip_gives_identical_spikes(tmp_path, arch, neuron, reset):
     x = torch.rand(6, *shape) * 6
     (_, a), (_, b) = m(x, num_steps=12, record=True), back(x, num_steps=12, record=True)
     assert sum(float(s.detach().sum()) for s in a) > 0
-    assert all(torch.equal(sa, sb) for sa, sb in zip(a, b))
+    assert all(torch.equal(sa, sb) for sa, sb in zip(a, b, strict=True))
 
 
 def test_snntorch_graph_imports_with_snntorch_spikes():
@@ -47,7 +47,7 @@ def test_snntorch_graph_imports_with_snntorch_spikes():
         names.append(str(i))
     nodes["output"] = nir.Output({"output": np.array([10])})
     names.append("output")
-    graph = nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:])), type_check=False)
+    graph = nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:], strict=True)), type_check=False)
     # snnTorch writes v_reset = 0 for its subtracting Leaky: the reset is named on import
     ours = nir_io.import_graph(graph, reset="subtract")
     x = torch.rand(15, 3, 1, 8, 8) * 2

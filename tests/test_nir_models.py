@@ -25,8 +25,9 @@ X = RNG.uniform(0, 1, (40, 3, 12))  # [T, B, inputs]
 def _graph(*nodes):
     names = ["input", "fc"] + [f"n{i}" for i in range(len(nodes))] + ["output"]
     all_nodes = dict(zip(names, [nir.Input({"input": np.array([12])}), nir.Affine(weight=W, bias=BIAS),
-                                 *nodes, nir.Output({"output": np.array([6])})]))
-    return nir.NIRGraph(nodes=all_nodes, edges=list(zip(names[:-1], names[1:])), type_check=False)
+                                 *nodes, nir.Output({"output": np.array([6])})], strict=True))
+    edges = list(zip(names[:-1], names[1:], strict=True))
+    return nir.NIRGraph(nodes=all_nodes, edges=edges, type_check=False)
 
 
 def _spec(kind, p, scale=1.0):
@@ -117,7 +118,7 @@ def test_sum_pooling_equals_k_squared_average():
              "if2": nir.IF(r=np.ones(4), v_threshold=np.ones(4)),
              "output": nir.Output({"output": np.array([4])})}
     names = list(nodes)
-    net = nir_io.import_graph(nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:])),
+    net = nir_io.import_graph(nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:], strict=True)),
                                            type_check=False)).double()
     x = rng.uniform(0, 1, (10, 2, 1, 6, 6))
     cur = torch.nn.functional.conv2d(torch.from_numpy(x).reshape(20, 1, 6, 6), torch.from_numpy(w).double(),
@@ -154,7 +155,7 @@ def test_round_trip_of_every_model_gives_identical_outputs(tmp_path, kind):
     x = torch.rand(7, 4, 1, 8, 8) * 3
     (_, a), (_, b) = net(x, record=True), back(x, record=True)
     assert all(float(s.detach().abs().sum()) > 0 for s in a)
-    assert all(torch.equal(sa, sb) for sa, sb in zip(a, b))
+    assert all(torch.equal(sa, sb) for sa, sb in zip(a, b, strict=True))
 
 
 def _sinabs_net(batch, reset_fn):
@@ -218,4 +219,4 @@ def test_cli_costs_a_cuba_lif_network(tmp_path):
     assert "second state RAM" in stdout
     manifest = json.loads((out / "traces" / "manifest.json").read_text())
     assert manifest["version"] == 2
-    assert [l["dynamics"]["states"] for l in manifest["layers"]] == [2, 2, 2]
+    assert [layer["dynamics"]["states"] for layer in manifest["layers"]] == [2, 2, 2]

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from spiketune.network import models
 from spiketune import traces
 from spiketune.data.datasets import TensorDataset
 from spiketune.measure.fanout import out_degree
 from spiketune.measure.profile import run_profile
+from spiketune.network import models
 
 
 def test_conv_out_degree_matches_brute_force():

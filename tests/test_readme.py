@@ -39,7 +39,8 @@ def readme_commands() -> list[str]:
 
 def test_the_readme_names_its_commands():
     cmds = readme_commands()
-    assert any(c.startswith("spiketune report") for c in cmds) and any(c.startswith("spiketune show") for c in cmds)
+    assert any(c.startswith("spiketune report") for c in cmds)
+    assert any(c.startswith("spiketune show") for c in cmds)
 
 
 @pytest.mark.slow

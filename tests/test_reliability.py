@@ -7,11 +7,12 @@ import sys
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from spiketune.training import config
 from spiketune.errors import SpiketuneError
 from spiketune.explore.run import run
+from spiketune.training import config
 
 TINY = {"data": {"num_steps": 3, "batch_size": 128, "train_limit": 400, "test_limit": 100},
         "train": {"epochs": 2, "patience": None}}

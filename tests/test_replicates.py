@@ -95,8 +95,8 @@ def test_search_trials_are_scored_by_the_mean_of_their_replicates(tmp_path):
 def test_run_ids_of_earlier_configs_are_unchanged():
     # run ids the previous release gave these configs (spiketune 0.1.0 before data.split_seed,
     # train.device, train.precision and train.cuda_graphs existed): earlier sweeps resume
-    from spiketune.hardware import HardwareConfig
     from spiketune.explore.sweep import run_id
+    from spiketune.hardware import HardwareConfig
     from spiketune.training import config as cfgmod
 
     hw = HardwareConfig()

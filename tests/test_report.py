@@ -34,7 +34,7 @@ def test_report_files_are_self_contained(sweep_dir):
     n_img = text.count("<img ")
     assert n_img >= 6
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md.read_text())
-    assert len(links) == n_img and all((sweep_dir / l).is_file() for l in links)
+    assert len(links) == n_img and all((sweep_dir / link).is_file() for link in links)
     assert "tuned point cuts latency" in text
 
 
@@ -99,7 +99,8 @@ def test_surrogate_slope_preset_states_findings(tmp_path, monkeypatch):
     # (2 surrogates x 3 slopes + 3 x 3 beta x threshold, less the (beta 0.25, threshold 1.0)
     # point of the chosen slope that the slope sweep already ran) x 2 seeds: 28 runs
     assert len(list(tmp_path.glob("runs/*/metrics.json"))) == 28
-    assert (tmp_path / "results_summary.csv").is_file() and (tmp_path / "figures" / "grid0_replicates.png").is_file()
+    assert (tmp_path / "results_summary.csv").is_file()
+    assert (tmp_path / "figures" / "grid0_replicates.png").is_file()
 
 
 def test_unknown_preset():
@@ -122,6 +123,7 @@ def test_study_b_preset_runs_on_event_data_from_a_data_root(tmp_path, monkeypatc
     one trial each, findings stated, and the full size keeps Study B's published settings."""
     pytest.importorskip("tonic")
     import numpy as np
+
     from eventfiles import nmnist_bytes
 
     full = rp._study_b_base("cifar10dvs", quick=False)

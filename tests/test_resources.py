@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from spiketune.network import arch
 from spiketune.hardware import resources as rs
+from spiketune.network import arch
 
 SYNTH = Path(__file__).resolve().parents[1] / "benchmarks" / "synth"
 
@@ -78,8 +78,8 @@ def _allocation(arch_text: str, shape: tuple[int, int, int], cores: list[int], s
 
 def test_digits_default_network_and_vgg9_fit_named_devices():
     digits = _allocation("16C3p1-MP2-32C3p1-MP2-64-10", (1, 8, 8), [16, 32, 50, 10], 8)
-    vgg9 = _allocation("64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-110",
-                       (2, 32, 32), [64, 28, 48, 54, 120, 126, 140, 56, 50], 20)
+    vgg9 = _allocation("64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2"
+                       "-1064-D0.1-110", (2, 32, 32), [64, 28, 48, 54, 120, 126, 140, 56, 50], 20)
     # digits: 108 cores; LUTs (mostly the cores' spike-row logic) exceed a Zynq-7020's 53,200
     assert rs.smallest_fit(digits.total) == "xc7a100t" and digits.total.lut > 53_200
     assert digits.total.dsp == 2 * 108

@@ -26,8 +26,8 @@ def _search_yaml(tmp_path, epochs):
 
 
 def _search(path, out, trials, *extra):
-    return [sys.executable, "-m", "spiketune", "search", str(path), "--out", str(out), "--trials", str(trials),
-            "--study", "s", "--no-progress", *extra]
+    return [sys.executable, "-m", "spiketune", "search", str(path), "--out", str(out),
+            "--trials", str(trials), "--study", "s", "--no-progress", *extra]
 
 
 def test_a_killed_sole_sqlite_worker_leaves_no_trial_running_after_a_restart(tmp_path):
@@ -75,7 +75,8 @@ open_study(sc, Path(sys.argv[2]), study_name="race", storage=sys.argv[3])
 def _race(tmp_path, url, workers=6):
     path = _search_yaml(tmp_path, epochs=1)
     start = time.time() + 4  # every worker has imported spiketune by then
-    procs = [subprocess.Popen([sys.executable, "-c", JOIN, str(path), str(tmp_path / f"w{i}"), url, str(start)],
+    procs = [subprocess.Popen([sys.executable, "-c", JOIN, str(path), str(tmp_path / f"w{i}"), url,
+                               str(start)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(workers)]
     results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]

@@ -24,11 +24,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=False,
 
 
 HW_SHOWN = (schema.LATENCY_CYCLES, schema.FPS, schema.POWER_W, schema.FPS_PER_W)  # printed per run
-Target = Enum("Target", {m.name: m.name for m in schema.TABLE if m.direction}, type=str)  # predict --target
+# predict --target: the directed metrics of the schema. mypy reads only literal Enum() members;
+# typer needs the Enum class itself to offer the choices.
+Target = Enum("Target", {m.name: m.name for m in schema.TABLE if m.direction}, type=str)  # type: ignore[misc]
 Mode = Enum("Mode", {"ideal": "ideal", "rtl": "rtl"}, type=str)
 Pipeline = Enum("Pipeline", {"sequential": "sequential", "layer_pipelined": "layer_pipelined"}, type=str)
 FigureFormat = Enum("FigureFormat", {"pdf": "pdf", "svg": "svg"}, type=str)
-FIGURE_FORMAT = typer.Option(None, "--format", help="also write every figure in this vector format beside its PNG")
+FIGURE_FORMAT = typer.Option(None, "--format",
+                             help="also write every figure in this vector format beside its PNG")
 INCLUDE_DEGENERATE = typer.Option(False, "--include-degenerate",
                                   help="rank degenerate runs (silent layer, chance loss or accuracy) too")
 
@@ -116,7 +119,8 @@ def run(config: Path | None = typer.Option(None, "--config", "-c", help="YAML ru
         out: Path | None = typer.Option(None, "--out", "-o", help="results folder"),
         seeds: str | None = typer.Option(None, help="replicates, e.g. 0,1,2: one folder OUT/seed-<s> "
                                             "per training seed, all on the same data split"),
-        progress: bool = typer.Option(True, help="show progress (a bar on a terminal, else a line per epoch)"),
+        progress: bool = typer.Option(True,
+                                      help="show progress (a bar on a terminal, else a line per epoch)"),
         fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
     """Train, profile and cost one network (default: digits) into a results folder.
 
@@ -222,8 +226,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
     never over a trained run's own traces or costing."""
     from spiketune.explore.run import cost_results
     from spiketune.hardware import build
+    from spiketune.hardware.config import HardwareConfig, parse_cores, with_flags
     from spiketune.hardware.config import load as load_hw
-    from spiketune.hardware.config import parse_cores, with_flags
     from spiketune.interop.nir_profile import profile_nir
     from spiketune.results import check_name, folder_lock
 
@@ -237,7 +241,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
         dest = results / "hw" / check_name(tag, "--tag") if tag is not None else out
         if dest is None and model is not None:
             dest = results  # the --model's own folder
-        for folder, what in ((dest, "--out"), (results if model is not None else None, "RESULTS with --model")):
+        model_results = results if model is not None else None
+        for folder, what in ((dest, "--out"), (model_results, "RESULTS with --model")):
             if folder is not None and _is_trained_run(folder):
                 raise cfgmod.ConfigError(f"{what} {folder} is a trained run's results folder; its traces "
                                          f"and costing are kept (use --tag or another folder)")
@@ -263,7 +268,7 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
                    + f" | {rep.total_cores} cores ({rep.accelerator}, {rep.mode}, {rep.pipeline})")
         for w in rep.warnings:
             typer.echo(f"warning: {w}")
-        if rep.fixed_point:
+        if rep.fixed_point and isinstance(cfg, HardwareConfig):  # the fixed-point run's format
             q_int = cfg.membrane_bits - cfg.membrane_frac_bits
             typer.echo(f"fixed point ({cfg.weight_bits}-bit weights, Q{q_int}.{cfg.membrane_frac_bits} "
                        f"membrane): accuracy "
@@ -337,11 +342,11 @@ def search(config_file: Path = typer.Argument(..., metavar="CONFIG", help="searc
         st = run_search(sc, out, trials, study, storage, seed, heartbeat, grace, progress)
         front = write_pareto(st, out, include_degenerate)
         typer.echo(f"study '{study}': {summary(st)}; {len(front)} Pareto-optimal -> {out / 'pareto.csv'}")
+        shown = (schema.TEST_ACCURACY, schema.FIRING_RATE, schema.LATENCY_CYCLES, schema.FPS_PER_W)
         for r in front:
             typer.echo(f"  trial {r['trial']}: " + ", ".join(
                 f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items() if k in sc.space)
-                + "  |  " + ", ".join(m.show(r.get(m.name)) for m in (schema.TEST_ACCURACY, schema.FIRING_RATE,
-                                                                      schema.LATENCY_CYCLES, schema.FPS_PER_W)))
+                + "  |  " + ", ".join(m.show(r.get(m.name)) for m in shown))
 
     _guard(go)
 
@@ -368,7 +373,8 @@ def predict(results: Path = typer.Argument(..., help="sweep, search or reproduct
                                      f"--include-degenerate fits them anyway")
         p = fit(rows, target.value, with_rate)
         left = f", {len(found) - len(rows)} degenerate left out" if len(found) > len(rows) else ""
-        typer.echo(f"{target.value} from {p.n_runs} runs{left}, {p.method}: cross-validated MAE {p.cv_mae:.4g} "
+        typer.echo(f"{target.value} from {p.n_runs} runs{left}, {p.method}: "
+                   f"cross-validated MAE {p.cv_mae:.4g} "
                    f"({100 * p.cv_mape:.1f}% MAPE) vs {p.baseline_mae:.4g} predicting the mean ("
                    + ", ".join(f"{m} {e:.4g}" for m, e in p.cv_mae_by_method.items()) + ")")
         for k, v in p.importances.items():
@@ -439,7 +445,8 @@ app.add_typer(data_app, name="data")
 @data_app.command("info")
 def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
               root: Path | None = typer.Option(None, "--root", "--data-root", help="dataset folder"),
-              num_steps: int | None = typer.Option(None, min=1, help="time bins of event frames (default: the dataset's)"),
+              num_steps: int | None = typer.Option(None, min=1,
+                                                   help="time bins of event frames (default: the dataset's)"),
               downsample: int | None = typer.Option(None, help="spatial factor of event frames")) -> None:
     """Shape, classes, split sizes, storage and frame cache of a dataset (nothing is downloaded)."""
     from spiketune.data.registry import describe
@@ -454,7 +461,8 @@ def data_show(name: str = typer.Argument(..., help="dataset name"),
               split: str = typer.Option("test", help="train | test"),
               samples: int = typer.Option(4, min=1, max=32, help="how many samples (the first of the split)"),
               num_steps: int | None = typer.Option(None, min=1, help="time bins of event frames"),
-              set_: list[str] = typer.Option([], "--set", help="framing, e.g. data.denoise_us=10000")) -> None:
+              set_: list[str] = typer.Option([], "--set",
+                                             help="framing, e.g. data.denoise_us=10000")) -> None:
     """Plot the first samples of a split as the network sees them (event frames over time)."""
     from spiketune.reporting.plots import dataset_samples
 

@@ -18,6 +18,7 @@ configurations are paired by study seed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def finding(study: str, text: str, figure: str, metric: str | None, verdict: sta
             baseline: float, measured: str, note: str = "") -> dict[str, Any]:
     """One finding's record (see the module docstring)."""
     d = verdict.to_dict()
-    d["note"] = "; ".join(x for x in (d["note"], note) if x)
+    d["note"] = "; ".join(x for x in (verdict.note, note) if x)
     return {"study": study, "finding": text, "figure": figure, "metric": metric, **d,
             "baseline": baseline, "measured": measured}
 
@@ -82,16 +83,17 @@ def study_a(slope_rows: list[dict[str, Any]], grid_rows: list[dict[str, Any]],
         a, b = (per_seed(n, metric) for n in ("fast_sigmoid", "atan")) if healthy else ([], [])
         v = stats.compare(a, b, sign, paired=True, degenerate=not healthy)
         m = schema.METRICS[metric]
-        measured = (f"fast sigmoid {m.show(np.mean(a))} vs arctangent {m.show(np.mean(b))} "
+        measured = (f"fast sigmoid {m.show(float(np.mean(a)))} vs arctangent {m.show(float(np.mean(b)))} "
                     f"(mean over seeds and slopes), {where}") if healthy else where
         out.append(finding(study, text, figure, metric, v, float(np.mean(b)) if b else float("nan"),
                            measured, note))
     a, b = (per_seed(n, ACC) for n in ("fast_sigmoid", "atan")) if healthy else ([], [])
     v = stats.equivalent(a, b, SIMILAR_ACCURACY, paired=True, degenerate=not healthy)
+    shown = [schema.TEST_ACCURACY.show(float(np.mean(x))) for x in (a, b)] if healthy else []
     out.append(finding(study, f"... at similar accuracy (within {100 * SIMILAR_ACCURACY:g} pts)",
                        "slope curves (accuracy)", ACC, v, float(np.mean(b)) if b else float("nan"),
-                       (f"fast sigmoid {schema.TEST_ACCURACY.show(np.mean(a))} vs arctangent "
-                        f"{schema.TEST_ACCURACY.show(np.mean(b))}, {where}") if healthy else where, note))
+                       f"fast sigmoid {shown[0]} vs arctangent {shown[1]}, {where}" if healthy else where,
+                       note))
     if (tuned := _tuned(grid_rows, degenerate)) is not None:
         out.append(tuned)
     return out
@@ -161,7 +163,7 @@ def study_b(trials: dict[tuple[str, str, int], list[dict[str, Any]]], k: int,
         rows = [r for (_, _, seed), rs in trials.items() if seed == s for r in rs if not degenerate[r["run"]]]
         rhos.append(abs(spearman([r[ACC] for r in rows], [r[EFF] for r in rows])))
     v = stats.compare(rhos, [POOR_CORRELATION] * len(rhos), -1, paired=True)
-    v = stats.Verdict(**{**v.to_dict(), "test": f"one-sample t-test of |rho| against {POOR_CORRELATION}"})
+    v = replace(v, test=f"one-sample t-test of |rho| against {POOR_CORRELATION}")
     n_deg = sum(degenerate[r["run"]] for rs in trials.values() for r in rs)
     out.append(finding(study, "accuracy alone predicts hardware efficiency poorly", "all trials: accuracy vs "
                        "FPS/W", None, v, POOR_CORRELATION,
@@ -188,7 +190,7 @@ def study_b(trials: dict[tuple[str, str, int], list[dict[str, Any]]], k: int,
     rival = max((sg for sg in SURROGATES if sg != "fast_sigmoid"), key=lambda sg: np.mean(acc[sg]))
     v = stats.compare(acc["fast_sigmoid"], acc[rival], +1, paired=True,
                       degenerate=bad([(sg, n) for sg in ("fast_sigmoid", rival) for n in NEURONS]))
-    shown = {sg: schema.TEST_ACCURACY.show(np.mean(acc[sg])) for sg in ("fast_sigmoid", rival)}
+    shown = {sg: schema.TEST_ACCURACY.show(float(np.mean(acc[sg]))) for sg in ("fast_sigmoid", rival)}
     out.append(finding(study, "fast sigmoid gives the best accuracy (paper: on CIFAR10-DVS)", BEST_TRIALS,
                        ACC, v, float(np.mean(acc[rival])),
                        f"fast sigmoid {shown['fast_sigmoid']} vs the strongest other surrogate, {rival}, "

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def non_dominated(points: np.ndarray, directions: list[str]) -> np.ndarray:
+def non_dominated(points: ArrayLike, directions: Sequence[str]) -> np.ndarray:
     """Boolean mask of the non-dominated rows of ``points`` [n, k].
 
     ``directions[j]`` is 'max' or 'min'. A row is dominated when another row is at least

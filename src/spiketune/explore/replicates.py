@@ -37,7 +37,11 @@ def parse_seeds(d: dict[str, Any], where: str) -> list[int] | None:
         return list(range(n))
     if "seeds" not in d:
         return None
-    seeds = d["seeds"]
+    return check_seeds(d["seeds"], where)
+
+
+def check_seeds(seeds: Any, where: str) -> list[int]:
+    """``seeds`` as a list of distinct training seeds; ConfigError naming ``where`` otherwise."""
     if not isinstance(seeds, list) or not seeds or not all(_is_seed(s) for s in seeds):
         raise ConfigError(f"{where}: 'seeds' must be a non-empty list of integers in 0..2^32-1, "
                           f"got {seeds!r}")

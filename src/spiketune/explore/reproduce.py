@@ -32,7 +32,7 @@ import yaml
 from spiketune import schema
 from spiketune.errors import ConfigError
 from spiketune.explore import findings
-from spiketune.explore.replicates import parse_seeds, replicate_figures, summary_rows
+from spiketune.explore.replicates import check_seeds, replicate_figures, summary_rows
 from spiketune.explore.sweep import SweepConfig, collect, run_id, run_sweep
 from spiketune.explore.table import write_table
 from spiketune.reporting.report import build
@@ -75,11 +75,8 @@ def _adjusted(base: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     return cfgmod.with_overrides(cfgmod.from_dict(base), settings).to_dict() if settings else base
 
 
-def _slope_sweeps(base: dict[str, Any], grid1: dict[str, list], grid2: dict[str, list] | None,
-                  seeds: list[int]) -> tuple[SweepConfig, SweepConfig | None]:
-    s1 = SweepConfig.from_dict({"base": base, "grids": [grid1], "seeds": seeds})
-    s2 = SweepConfig.from_dict({"base": base, "grids": [grid1, grid2], "seeds": seeds}) if grid2 else None
-    return s1, s2
+def _slope_sweep(base: dict[str, Any], grids: list[dict[str, list[Any]]], seeds: list[int]) -> SweepConfig:
+    return SweepConfig.from_dict({"base": base, "grids": grids, "seeds": seeds})
 
 
 def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool,
@@ -87,8 +84,8 @@ def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool,
     base = _adjusted(_base(dataset, quick), settings)
     base["model"] = {**base.get("model", {}), "beta": 0.25, "threshold": 1.0}
     slopes = [1, 4, 16] if quick else [1, 2, 4, 6, 8, 12, 16, 32, 48]
-    grid1 = {"model.surrogate": ["fast_sigmoid", "atan"], "model.slope": slopes}
-    s1, _ = _slope_sweeps(base, grid1, None, seeds)
+    grid1: dict[str, list[Any]] = {"model.surrogate": ["fast_sigmoid", "atan"], "model.slope": slopes}
+    s1 = _slope_sweep(base, [grid1], seeds)
     rows = run_sweep(s1, out, progress)
     ids1 = {run_id(c, s1.hardware) for c in s1.points()}
     fs = [r for r in rows if r["run"] in ids1 and r["model.surrogate"] == "fast_sigmoid"]
@@ -97,15 +94,17 @@ def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool,
     # chosen slope: the tuned fast-sigmoid point by efficiency (highest mean FPS/W near its best
     # accuracy); when every run is degenerate, the tuned point among them
     means = summary_rows(fs)
-    _, chosen = (schema.tuned_point(means, schema.FPS_PER_W)
-                 or schema.tuned_point(means, schema.FPS_PER_W, include_degenerate=True))
+    tuned = (schema.tuned_point(means, schema.FPS_PER_W)
+             or schema.tuned_point(means, schema.FPS_PER_W, include_degenerate=True))
+    if tuned is None:
+        raise ConfigError(f"the slope sweep's fast sigmoid runs have no {schema.FPS_PER_W.name}")
+    _, chosen = tuned
     slope = float(chosen["model.slope"])
     betas = [0.25, 0.5, 0.9] if quick else [0.1, 0.25, 0.5, 0.75, 0.9]
     thrs = [0.5, 1.0, 1.5] if quick else [0.5, 0.75, 1.0, 1.25, 1.5]
-    grid2 = {"model.surrogate": ["fast_sigmoid"], "model.slope": [slope], "model.beta": betas,
-             "model.threshold": thrs}
-    _, s2 = _slope_sweeps(base, grid1, grid2, seeds)
-    run_sweep(s2, out, progress)
+    grid2: dict[str, list[Any]] = {"model.surrogate": ["fast_sigmoid"], "model.slope": [slope],
+                                   "model.beta": betas, "model.threshold": thrs}
+    run_sweep(_slope_sweep(base, [grid1, grid2], seeds), out, progress)
     write_text(out / "preset.yaml", yaml.safe_dump(
         {"preset": "surrogate-slope", "dataset": dataset, "quick": quick, "base": base, "seeds": seeds,
          "slope_grid": grid1, "chosen_slope": slope, "beta_threshold_grid": grid2}, sort_keys=False))
@@ -116,8 +115,8 @@ def study_a_findings(out: Path) -> list[dict[str, Any]]:
     """Study A's findings from a finished (or partly finished) surrogate-slope folder; rewrites
     its results.csv (per seed) and results_summary.csv (per configuration)."""
     preset = read_mapping(out / "preset.yaml", "preset")
-    s1, s2 = _slope_sweeps(preset["base"], preset["slope_grid"], preset["beta_threshold_grid"],
-                           preset.get("seeds") or [0])
+    grid1, grid2, seeds = preset["slope_grid"], preset["beta_threshold_grid"], preset.get("seeds") or [0]
+    s1, s2 = _slope_sweep(preset["base"], [grid1], seeds), _slope_sweep(preset["base"], [grid1, grid2], seeds)
     rows = collect(out)
     ids1 = {run_id(c, s1.hardware) for c in s1.points()}
     ids2 = {run_id(c, s2.hardware) for c in s2.grid_points(preset["beta_threshold_grid"])}
@@ -223,7 +222,7 @@ def reproduce(name: str, dataset: str = "digits", quick: bool = False,
     Re-running with more seeds adds only the missing replicates."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset '{name}'; valid: {', '.join(PRESETS)}")
-    seeds = parse_seeds({"seeds": list(seeds if seeds is not None else DEFAULT_SEEDS)}, "--seeds")
+    seeds = check_seeds(list(seeds if seeds is not None else DEFAULT_SEEDS), "--seeds")
     folder = Path(out or f"results/reproduce-{name}-{dataset}{'-quick' if quick else ''}")
     folder.mkdir(parents=True, exist_ok=True)
     settings = dict(settings or {})

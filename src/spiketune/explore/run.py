@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import BaseModel
 
 from spiketune import __version__, schema
-from spiketune.hardware import CostReport, HardwareConfig
+from spiketune.hardware import CostReport
 from spiketune.hardware.report import cost
 from spiketune.measure.energy import from_run as energy_from_run
 from spiketune.measure.neurobench import Counter as NeuroBenchCounter
@@ -90,7 +91,7 @@ def _resolve_head(gitdir: Path) -> str | None:
         else:
             packed = common / "packed-refs"
             lines = packed.read_text().splitlines() if packed.is_file() else []
-            head = next((l.split()[0] for l in lines if l.endswith(" " + ref)), "")
+            head = next((line.split()[0] for line in lines if line.endswith(" " + ref)), "")
     return None
 
 
@@ -122,7 +123,7 @@ def check_writable(out: Path) -> None:
 
 
 def run(cfg: RunConfig, out_dir: str | Path, progress: bool = True,
-        hardware: HardwareConfig | None = None, config_dir: Path | None = None,
+        hardware: BaseModel | None = None, config_dir: Path | None = None,
         on_epoch: Callable[[int, float], None] | None = None) -> dict[str, Any]:
     """Train, profile and cost ``cfg`` into ``out_dir``; returns the metrics dict.
 
@@ -163,7 +164,7 @@ def check_same_config(out: Path, cfg: RunConfig) -> None:
     check_resumable(old, yaml.safe_load(cfgmod.dump(cfg)), str(out))
 
 
-def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: HardwareConfig | None,
+def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: BaseModel | None,
                        config_dir: Path | None, on_epoch: Callable[[int, float], None] | None,
                        splits: tuple) -> dict[str, Any]:
     write_text(out / "config.yaml", cfgmod.dump(cfg))
@@ -176,16 +177,16 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Hard
     result.model.cpu()  # profiled on the CPU whatever it trained on (traces are host arrays)
     save_torch(out / "model.pt", {"model": result.model.state_dict(), "config": cfg.to_dict()})
     neurobench = NeuroBenchCounter(result.model)
-    prof = run_profile(result.model, splits[2], cfg.data.num_steps, cfg.data.encoding,
+    num_steps, encoding = cfg.data.steps_and_encoding()
+    prof = run_profile(result.model, splits[2], num_steps, encoding,
                        trace_dir=out / "traces", trace_samples=cfg.profile.trace_samples,
                        seed=cfg.train.seed, observe=neurobench.update)
     warn_trace_size(out / "traces", cfg.profile.trace_samples, prof.num_samples)
     history = [asdict(h) for h in result.history]
     chance = health.chance_accuracy(splits[2].y)
+    ce_loss = history[result.best_epoch - 1]["loss"] if cfg.train.loss == "ce_count" else None
     degenerate = health.reasons([(layer.name, layer.firing_rate) for layer in prof.layers], prof.accuracy,
-                                chance, prof.num_samples,
-                                history[result.best_epoch - 1]["loss"] if cfg.train.loss == "ce_count" else None,
-                                splits[2].num_classes)
+                                chance, prof.num_samples, ce_loss, splits[2].num_classes)
     metrics: dict[str, Any] = {
         schema.TEST_ACCURACY.name: prof.accuracy, schema.BEST_VAL_ACCURACY.name: result.best_val_accuracy,
         "best_epoch": result.best_epoch, schema.EPOCHS_RUN.name: len(history),

@@ -39,23 +39,24 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 import yaml
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import MaxTrialsCallback
 from optuna.trial import TrialState
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
 from spiketune import schema
 from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.replicates import parse_seeds, replicate
+from spiketune.explore.storage_url import redact, scrub
 from spiketune.explore.table import write_table
 from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
-from spiketune.explore.storage_url import redact, scrub
 from spiketune.results import check_name, read_mapping, write_text
 from spiketune.training import config as cfgmod
 
@@ -68,7 +69,7 @@ OBJECTIVES: dict[str, schema.Metric] = {  # name in a search config -> the metri
 }
 
 
-def directions(objectives: list[str]) -> list[str]:
+def directions(objectives: list[str]) -> list[Literal["maximize", "minimize"]]:
     """Optuna's study directions of the named objectives (from the schema)."""
     return ["maximize" if OBJECTIVES[o].direction == "max" else "minimize" for o in objectives]
 
@@ -79,7 +80,7 @@ class SearchConfig:
     space: dict[str, dict[str, Any]]
     objectives: list[str] = field(default_factory=lambda: ["accuracy", "latency"])
     sampler: str = "nsga2"
-    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    hardware: BaseModel = field(default_factory=HardwareConfig)  # a design's validated config
     pruner: dict[str, Any] | None = None  # MedianPruner options, None: no pruning
     seeds: list[int] | None = None  # training seeds of each trial's replicates; None: one run
 
@@ -117,11 +118,10 @@ def _pruner_options(spec: Any, objectives: list[str]) -> dict[str, Any] | None:
     """``None``/``none``, ``median`` or ``{median: {MedianPruner options}}`` -> options."""
     if spec in (None, "none"):
         return None
-    if spec == "median":
-        opts = {}
-    else:
-        opts = spec.get("median") if isinstance(spec, dict) and set(spec) == {"median"} else None
-    if opts is None or not isinstance(opts, dict):
+    opts: object = {} if spec == "median" else None
+    if isinstance(spec, dict) and set(spec) == {"median"}:
+        opts = spec["median"]
+    if not isinstance(opts, dict):
         raise ConfigError(f"pruner must be 'median' or {{median: {{options}}}}, got {spec!r}")
     if len(objectives) != 1:
         raise ConfigError(f"a pruner needs a single objective (Optuna prunes only single-objective "
@@ -359,11 +359,12 @@ def _mean(values: list[Any]) -> float | None:
 def _db_error(exc: BaseException) -> DBAPIError | None:
     """The database error behind ``exc`` (itself, its cause or its context), if any."""
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, DBAPIError):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, DBAPIError):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
     return None
 
 
@@ -388,17 +389,19 @@ def study_objectives(study: optuna.Study) -> list[schema.Metric]:
     return [OBJECTIVES[n] for n in names]
 
 
-def write_pareto(study: optuna.Study, out_dir: Path, include_degenerate: bool = False) -> list[dict[str, Any]]:
+def write_pareto(study: optuna.Study, out_dir: Path,
+                 include_degenerate: bool = False) -> list[dict[str, Any]]:
     """Write trials.csv and pareto.csv (non-dominated trials under the schema's directions;
     degenerate trials are never on the front unless ``include_degenerate``) and, for two
     objectives, pareto.png; return the Pareto rows."""
     rows = trial_rows(study)
     if not rows:
         return []
-    names, metrics = study.metric_names, study_objectives(study)
+    names, metrics = study.metric_names or [], study_objectives(study)
     ranked = [include_degenerate or not schema.is_degenerate(r) for r in rows]
     mask = non_dominated([[r[f"objective.{n}"] if keep else float("nan") for n in names]
-                          for r, keep in zip(rows, ranked, strict=True)], [m.direction for m in metrics])
+                          for r, keep in zip(rows, ranked, strict=True)],
+                         ["max" if m.direction == "max" else "min" for m in metrics])
     for r, on_front in zip(rows, mask, strict=True):
         r["pareto"] = bool(on_front)
     write_table(out_dir, rows, "trials")

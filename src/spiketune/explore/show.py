@@ -46,7 +46,8 @@ def varied(rows: list[dict[str, Any]]) -> list[str]:
     """Config keys (``section.key``) whose values differ between rows; for one row, RUN_KNOBS."""
     if len(rows) == 1:
         return [k for k in RUN_KNOBS if k in rows[0]]
-    keys = dict.fromkeys(k for r in rows for k in r if "." in k and not k.startswith(schema.LAYER_RATE_PREFIX))
+    keys = dict.fromkeys(k for r in rows for k in r
+                         if "." in k and not k.startswith(schema.LAYER_RATE_PREFIX))
     return [k for k in keys if k not in IGNORED and len({json.dumps(r.get(k)) for r in rows}) > 1]
 
 

@@ -32,14 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 from tqdm.auto import tqdm
 
 from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.explore.figures import sweep_figures
-from spiketune.explore.replicates import (parse_seeds, replicate, replicate_figures, replicated,
-                                            summary_rows)
+from spiketune.explore.replicates import parse_seeds, replicate, replicate_figures, replicated, summary_rows
 from spiketune.explore.table import row, write_table
-from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
 from spiketune.hardware.config import identity as hw_identity
 from spiketune.results import folder_lock, is_finished, read_mapping, write_json, write_text
@@ -50,7 +49,7 @@ from spiketune.training import config as cfgmod
 class SweepConfig:
     base: cfgmod.RunConfig
     grids: list[dict[str, list[Any]]]
-    hardware: HardwareConfig
+    hardware: BaseModel  # a design's validated config (spiketune.hardware.config)
     seeds: list[int] | None = None  # training seeds of the replicates; None: one run per point
 
     @staticmethod
@@ -91,7 +90,7 @@ class SweepConfig:
         return out
 
 
-def run_id(cfg: cfgmod.RunConfig, hw: HardwareConfig) -> str:
+def run_id(cfg: cfgmod.RunConfig, hw: BaseModel) -> str:
     blob = json.dumps({"run": cfgmod.identity(cfg), "hw": hw_identity(hw)}, sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
@@ -107,7 +106,8 @@ def finished_run(folder: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
             raise ValueError("not a mapping")
         return cfgmod.load(folder / "config.yaml").to_dict(), metrics
     except (OSError, ValueError) as e:  # SpiketuneError is a ValueError
-        warnings.warn(f"{folder} is damaged ({type(e).__name__}: {e}); it is skipped, and re-run by a sweep")
+        warnings.warn(f"{folder} is damaged ({type(e).__name__}: {e}); it is skipped, and re-run by a sweep",
+                      stacklevel=2)
         return None
 
 
@@ -131,7 +131,8 @@ def point_errors(sc: SweepConfig, out_dir: str | Path) -> list[tuple[str, str]]:
         rid = run_id(cfg, sc.hardware)
         err = Path(out_dir) / "runs" / rid / "error.txt"
         if err.is_file():
-            lines = [ln for ln in err.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+            text = err.read_text(encoding="utf-8", errors="replace")
+            lines = [ln for ln in text.splitlines() if ln.strip()]
             found.append((rid, lines[-1] if lines else "unknown error"))
     return found
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from contextlib import nullcontext
+from typing import cast
 
 import torch
 from torch import nn
@@ -43,9 +44,8 @@ class SpikingBlock(nn.Module):
         if spec.kind == "conv":
             cin = spec.in_shape[0]
             args = (cin, spec.out_channels, spec.kernel)
-            kw = dict(stride=spec.stride, padding=spec.padding)
-            layers.append(QuantConv2d(*args, bits=weight_bits, **kw) if weight_bits
-                          else nn.Conv2d(*args, **kw))
+            layers.append(QuantConv2d(*args, stride=spec.stride, padding=spec.padding, bits=weight_bits)
+                          if weight_bits else nn.Conv2d(*args, stride=spec.stride, padding=spec.padding))
             if spec.batch_norm:
                 layers.append(nn.BatchNorm2d(spec.out_channels))
             if spec.pool:
@@ -141,13 +141,16 @@ class SpikingNetwork(nn.Module):
                                             **(neuron_params or {}) if k == neuron else {}),
                          weight_bits, precision)
             for spec, s, k in zip(specs, surrogates, kinds, strict=True))
-        for prev, block in zip(self.blocks[:-1], self.blocks[1:], strict=True):
+        blocks = self.spiking_blocks()
+        for prev, block in zip(blocks[:-1], blocks[1:], strict=True):
             block.spike_input = prev.neuron.spiking and not prev.spec.dropout
-        hidden = [i for i, b in enumerate(self.blocks[:-1]) if not b.neuron.spiking]
+        hidden = [i for i, b in enumerate(blocks[:-1]) if not b.neuron.spiking]
         if hidden:
             raise ArchError(f"layer {hidden[0]} of '{arch}' has a non-spiking '{neuron}' neuron; "
                             f"only the output layer may (readout)")
-        self.to(memory_format=torch.channels_last)  # conv weights in the layout of their inputs
+        # conv weights in the layout of their inputs; Module.to takes memory_format (documented)
+        # but torch's stubs leave it out of the overloads
+        self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def forward(self, x: torch.Tensor, num_steps: int | None = None,
                 record: bool = False):
@@ -157,14 +160,15 @@ class SpikingNetwork(nn.Module):
         static = x.dim() == len(self.input_shape) + 1
         if static and not num_steps:
             raise ValueError("a static input needs num_steps")
+        static_steps = num_steps if static else None
         expected = tuple(x.shape[1:] if static else x.shape[2:])
         if expected != self.input_shape:
             raise ArchError(f"network '{self.arch}' expects inputs of shape {self.input_shape}, "
                             f"got {expected}")
         recorded = []
         h = x
-        for i, block in enumerate(self.blocks):
-            h = block.forward_static(x, num_steps) if (static and i == 0) else block(h)
+        for i, block in enumerate(self.spiking_blocks()):
+            h = block.forward_static(x, static_steps) if (static_steps and i == 0) else block(h)
             if record:
                 recorded.append(h)
         return (h, recorded) if record else h
@@ -175,8 +179,12 @@ class SpikingNetwork(nn.Module):
         counts = spikes.sum(0)
         return counts.view(counts.shape[0], self.num_classes, self.pop_size).sum(-1)
 
+    def spiking_blocks(self) -> list[SpikingBlock]:
+        """The blocks, input to output (``blocks`` holds only :class:`SpikingBlock`s)."""
+        return cast(list[SpikingBlock], list(self.blocks))
+
     def neurons(self) -> list[neurons.SpikingNeuron]:
-        return [b.neuron for b in self.blocks]
+        return [b.neuron for b in self.spiking_blocks()]
 
 
 def build(arch: str, input_shape: tuple[int, ...], num_classes: int | None = None,

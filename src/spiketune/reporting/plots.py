@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -18,7 +18,10 @@ import matplotlib.ticker  # noqa: E402
 from spiketune import schema  # noqa: E402
 from spiketune.results import save_figure  # noqa: E402
 
-STYLE = {"figure.dpi": 120, "savefig.dpi": 200, "font.size": 9, "axes.titlesize": 10,
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+STYLE: dict[RcKeyType, Any] = {"figure.dpi": 120, "savefig.dpi": 200, "font.size": 9, "axes.titlesize": 10,
          "axes.labelsize": 9, "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8,
          "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
          "figure.constrained_layout.use": True}
@@ -279,10 +282,11 @@ def pareto_front(points: Sequence[tuple[float, float]], on_front: Sequence[bool]
     dom = [p for p, f, d in zip(points, on_front, bad, strict=True) if not f and not d]
     front = sorted(p for p, f in zip(points, on_front, strict=True) if f)
     if dom:
-        ax.scatter(*zip(*dom, strict=True), color="0.65", label="dominated", s=22)
+        xs, ys = zip(*dom, strict=True)
+        ax.scatter(xs, ys, color="0.65", label="dominated", s=22)
     if any(bad):
-        ax.scatter(*zip(*[p for p, d in zip(points, bad, strict=True) if d], strict=True), marker="x",
-                   color="red", s=40, label="degenerate (excluded)")
+        xs, ys = zip(*[p for p, d in zip(points, bad, strict=True) if d], strict=True)
+        ax.scatter(xs, ys, marker="x", color="red", s=40, label="degenerate (excluded)")
     if front:
         ax.plot(*zip(*front, strict=True), color="C3", marker="o", label="Pareto front",
                 drawstyle="steps-post")

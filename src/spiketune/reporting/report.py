@@ -100,7 +100,8 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
     secs = []
     ranked = schema.ranked(rows, include_degenerate)
     cmp = tuned_vs_best(ranked, include_degenerate)
-    columns = [k for k in SETTINGS if k == "run" or len({str(r.get(k)) for r in rows}) > 1] + [m.name for m in SHOWN]
+    varied = [k for k in SETTINGS if k == "run" or len({str(r.get(k)) for r in rows}) > 1]
+    columns = varied + [m.name for m in SHOWN]
     acc, eff, lat = schema.TEST_ACCURACY.name, schema.FPS_PER_W.name, schema.LATENCY_CYCLES
     n_bad = len(rows) - len(schema.ranked(rows))
     text = f"{len(rows)} finished runs."
@@ -116,8 +117,8 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
         summary = [{"": "best accuracy", **{k: best_acc.get(k) for k in columns}},
                    {"": "best FPS/W", **{k: best_eff.get(k) for k in columns}}]
     if cmp:
-        summary.append({"": f"tuned (lowest latency within {100 * schema.TUNED_MAX_DROP:g} points of accuracy)",
-                        **{k: cmp["tuned"].get(k) for k in columns}})
+        tuned = f"tuned (lowest latency within {100 * schema.TUNED_MAX_DROP:g} points of accuracy)"
+        summary.append({"": tuned, **{k: cmp["tuned"].get(k) for k in columns}})
         text += (f" The tuned point cuts latency by {100 * cmp['latency_reduction']:.1f}% "
                  f"({lat.show(cmp['best'][lat.name])} -> {lat.show(cmp['tuned'][lat.name])}) "
                  f"versus the best-accuracy point, for {100 * cmp['accuracy_cost']:.2f} points of accuracy "
@@ -129,18 +130,19 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
         secs.append(Section("Sweep figures", images=[(_figure_caption(f), f) for f in figs]))
     if cmp:
         rates = {"best accuracy": _layer_rates(cmp["best"]), "tuned": _layer_rates(cmp["tuned"])}
-        neurons = sorted({r.get("model.neuron") for r in ranked})
+        neurons = sorted({r.get("model.neuron") for r in ranked}, key=str)
         if len(neurons) > 1:  # e.g. LIF vs Lapicque: the best run of each
             for value in neurons:
                 sel = [r for r in ranked if r.get("model.neuron") == value]
                 rates[f"best neuron={value}"] = _layer_rates(max(sel, key=lambda r: r[acc]))
         if all(rates.values()):
             p = plots.firing_rates(rates, files / "layer_rates.png", "Per-layer firing rate of chosen runs")
+            table = [{"layer": n, **{k: _percent(dict(v)[n]) for k, v in rates.items()}}
+                     for n, _ in rates["best accuracy"]]
             secs.append(Section("Per-layer firing rates", images=[(
                 "Per-layer firing rate (% of neurons spiking per time step, test set) of the best-accuracy "
-                "run, the tuned run and, where the sweep varies the neuron, the best run of each neuron.", p)],
-                tables=[("Per-layer firing rate", [{"layer": n, **{k: _percent(dict(v)[n]) for k, v in rates.items()}}
-                                                   for n, _ in rates["best accuracy"]])]))
+                "run, the tuned run and, where the sweep varies the neuron, the best run of each neuron.",
+                p)], tables=[("Per-layer firing rate", table)]))
         run_dir = root / "runs" / cmp["best"]["run"]
         if (run_dir / "training.png").is_file():
             secs.append(Section("Training of the best-accuracy run", images=[(
@@ -160,7 +162,8 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
                                      if k in layer} for layer in hw["layers"]])]))
         nb = (_load(run_dir / "metrics.json") or {}).get("neurobench")
         if nb:
-            secs.append(Section("NeuroBench metrics (best-accuracy run)", tables=[("NeuroBench", _neurobench(nb))]))
+            secs.append(Section("NeuroBench metrics (best-accuracy run)",
+                                tables=[("NeuroBench", _neurobench(nb))]))
     from spiketune.network import surrogate as sg
 
     def width(r: dict[str, Any]) -> float:  # the run's width, or its family's default
@@ -176,22 +179,24 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
     secs.append(Section("Surrogate derivatives", images=[(
         "Surrogate derivative dS/dU versus U - threshold for the surrogates and slopes of this study "
         "(the stochastic SSO as its expected value).", p)]))
-    secs.append(Section("All runs", tables=[("One row per run, best accuracy first (the run links open its folder)",
-                                             _display([{k: r.get(k) for k in columns} for r in
-                                                       sorted(rows, key=lambda r: -(r.get(acc) or 0))], "runs"))]))
+    by_accuracy = [{k: r.get(k) for k in columns} for r in sorted(rows, key=lambda r: -(r.get(acc) or 0))]
+    caption = "One row per run, best accuracy first (the run links open its folder)"
+    secs.append(Section("All runs", tables=[(caption, _display(by_accuracy, "runs"))]))
     return secs
 
 
 def _figure_caption(path: Path) -> str:
     """A caption for a sweep figure from its file name (``grid<i>_<kind>``)."""
     grid, _, kind = path.stem.partition("_")
-    what = {"slope_fps_per_w": "Test accuracy (dashed: chance), firing rate and FPS/W versus surrogate slope, "
-                               "one line per surrogate (the mean over seeds; red crosses: degenerate runs).",
-            "slope_latency": "Test accuracy (dashed: chance), firing rate and latency versus surrogate slope, "
-                             "one line per surrogate (the mean over seeds; red crosses: degenerate runs).",
-            "beta_threshold": "Test accuracy, latency and firing rate over membrane decay (beta) and threshold; "
-                              "circle: best accuracy, star: tuned point, hatched: degenerate; the red mark "
-                              "on the accuracy colour bar is chance."}.get(kind, kind.replace("_", " "))
+    captions = {
+        "slope_fps_per_w": "Test accuracy (dashed: chance), firing rate and FPS/W versus surrogate slope, "
+                           "one line per surrogate (the mean over seeds; red crosses: degenerate runs).",
+        "slope_latency": "Test accuracy (dashed: chance), firing rate and latency versus surrogate slope, "
+                         "one line per surrogate (the mean over seeds; red crosses: degenerate runs).",
+        "beta_threshold": "Test accuracy, latency and firing rate over membrane decay (beta) and threshold; "
+                          "circle: best accuracy, star: tuned point, hatched: degenerate; the red mark "
+                          "on the accuracy colour bar is chance."}
+    what = captions.get(kind, kind.replace("_", " "))
     return f"{what} ({grid.replace('grid', 'grid ')} of the sweep)"
 
 
@@ -218,14 +223,16 @@ def _run_sections(root: Path, m: dict[str, Any]) -> list[Section]:
     if m.get("degenerate_reasons"):
         text = "This network is degenerate: " + "; ".join(m["degenerate_reasons"]) + "."
     caps = {"training.png": "Training loss, accuracy (dashed: chance), mean firing rate and chi per epoch.",
-            "firing_rates.png": "Firing rate of each spiking layer on the test set (% of neurons per time step).",
-            "hardware_cycles.png": "Cycles per inference of each layer on the accelerator model, by activity."}
+            "firing_rates.png": "Firing rate of each spiking layer on the test set "
+                                "(% of neurons per time step).",
+            "hardware_cycles.png": "Cycles per inference of each layer on the accelerator model, "
+                                   "by activity."}
     imgs = [(cap, root / f) for f, cap in caps.items() if (root / f).is_file()]
     secs = [Section("Summary", text, tables=[("run", summary)]), Section("Figures", images=imgs),
             Section("Layers", tables=[
                 ("Sparsity per layer (test set: spikes, input events and synaptic operations in total)",
-                 [{**layer, "firing_rate": _percent(layer["firing_rate"]), "sparsity": _percent(layer["sparsity"])}
-                  for layer in m["profile"]["layers"]]),
+                 [{**layer, "firing_rate": _percent(layer["firing_rate"]),
+                   "sparsity": _percent(layer["sparsity"])} for layer in m["profile"]["layers"]]),
                 ("Hardware per layer (input events and cycles per inference)",
                  [{k: v for k, v in layer.items() if k != "breakdown"} for layer in hw.get("layers", [])])])]
     if m.get("neurobench"):
@@ -273,7 +280,8 @@ def build(results_dir: str | Path, include_degenerate: bool = False) -> tuple[Pa
         raise SpiketuneError(f"{root} holds no results (metrics.json, results.json or trials.json)")
     env = (m or {}).get("environment") or _first_environment(root)
     if env:
-        sections.append(Section("Environment", tables=[("libraries, machine and git revision", _environment(env))]))
+        sections.append(Section("Environment",
+                                tables=[("libraries, machine and git revision", _environment(env))]))
     for name in ("preset.yaml", "sweep.yaml", "search.yaml", "config.yaml"):
         if (root / name).is_file():
             sections.append(Section("Configuration", "```\n" + (root / name).read_text() + "```"))
@@ -312,8 +320,8 @@ def _cell_html(v: Any) -> str:
 
 def _text_html(text: str) -> str:
     if text.startswith("```"):
-        return (f"<details><summary>show the configuration</summary><pre>{html.escape(text.strip('`').strip())}"
-                f"</pre></details>")
+        return (f"<details><summary>show the configuration</summary>"
+                f"<pre>{html.escape(text.strip('`').strip())}</pre></details>")
     return f"<p>{html.escape(text)}</p>" if text else ""
 
 
@@ -335,8 +343,8 @@ CSS = ("body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;max-wid
 def _html(title: str, sections: list[Section]) -> str:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<style>{CSS}</style></head><body>", f"<h1>{html.escape(title)}</h1>",
-             "<nav>" + " · ".join(f"<a href='#s{i}'>{html.escape(s.title)}</a>" for i, s in enumerate(sections))
-             + "</nav>"]
+             "<nav>" + " · ".join(f"<a href='#s{i}'>{html.escape(s.title)}</a>"
+                                  for i, s in enumerate(sections)) + "</nav>"]
     for i, s in enumerate(sections):
         parts.append(f"<section id='s{i}'><h2>{html.escape(s.title)}</h2>{_text_html(s.text)}")
         for cap, path in s.images:

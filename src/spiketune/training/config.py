@@ -48,6 +48,12 @@ class DataConfig(_Section):
     def _known_dataset(cls, v: str) -> str:
         return datasets.spec(v).name
 
+    def steps_and_encoding(self) -> tuple[int, str]:
+        """(num_steps, encoding) of a resolved config (:meth:`RunConfig.resolved` fills both)."""
+        if self.num_steps is None or self.encoding is None:
+            raise ConfigError("data.num_steps and data.encoding are unset until the config is resolved")
+        return self.num_steps, self.encoding
+
     def load(self, split: str, progress: bool = False) -> TensorDataset:
         """The ``split`` ('train' or 'test') of this dataset, framed as configured."""
         from spiketune.data.datasets import get_dataset
@@ -91,7 +97,8 @@ class ModelConfig(_Section):
 class TrainConfig(_Section):
     epochs: int = Field(15, ge=1)
     lr: float = Field(5e-3, gt=0.0)
-    adam_betas: tuple[Annotated[float, Field(ge=0.0, lt=1.0)], Annotated[float, Field(ge=0.0, lt=1.0)]] = (0.9, 0.999)
+    adam_betas: tuple[Annotated[float, Field(ge=0.0, lt=1.0)],
+                      Annotated[float, Field(ge=0.0, lt=1.0)]] = (0.9, 0.999)
     weight_decay: float = Field(0.0, ge=0.0)
     scheduler: Literal["cosine", "cosine_restarts", "none"] = "cosine"
     t_max: int | None = Field(None, ge=1)  # cosine: iterations to anneal over (default: all)

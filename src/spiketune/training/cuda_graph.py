@@ -12,7 +12,8 @@ chi counters); the config refuses what a replay would freeze (adaptive surrogate
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import torch
 
@@ -21,29 +22,38 @@ Stats = TypeVar("Stats")
 WARMUP = 3  # eager steps before capture (optimizer state, cuDNN and Triton autotuning)
 
 
-class GraphedStep:
+@dataclass
+class Captured(Generic[Stats]):
+    """A captured step: its graph, the fixed input tensors it reads and the outputs it writes."""
+
+    graph: torch.cuda.CUDAGraph
+    x: torch.Tensor
+    y: torch.Tensor
+    outputs: Stats
+
+
+class GraphedStep(Generic[Stats]):
     """``step(x, y)`` run eagerly for :data:`WARMUP` batches on a side stream (as capture
     requires), then captured once and replayed for every later batch of the same shape."""
 
     def __init__(self, step: Callable[[torch.Tensor, torch.Tensor], Stats]) -> None:
         self.step = step
         self.warm = 0
-        self.graph: torch.cuda.CUDAGraph | None = None
-        self.inputs: tuple[torch.Tensor, torch.Tensor] | None = None
-        self.outputs: Stats | None = None
+        self.captured: Captured[Stats] | None = None
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> Stats:
         if not x.is_cuda:
             raise RuntimeError("a CUDA graph step needs its batch on a CUDA device")
-        if self.graph is None and self.warm < WARMUP:
+        if self.captured is None and self.warm < WARMUP:
             self.warm += 1
             return self._on_side_stream(x, y)
-        if self.graph is None:
-            self._capture(x, y)
-        self.inputs[0].copy_(x)
-        self.inputs[1].copy_(y)
-        self.graph.replay()
-        return self.outputs
+        if self.captured is None:
+            self.captured = self._capture(x, y)
+        c = self.captured
+        c.x.copy_(x)
+        c.y.copy_(y)
+        c.graph.replay()
+        return c.outputs
 
     def _on_side_stream(self, x: torch.Tensor, y: torch.Tensor) -> Stats:
         side, main = torch.cuda.Stream(), torch.cuda.current_stream()
@@ -53,8 +63,9 @@ class GraphedStep:
         main.wait_stream(side)
         return out
 
-    def _capture(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        self.inputs = (x.clone(), y.clone())
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):  # records only: the batch is trained by the replay
-            self.outputs = self.step(*self.inputs)
+    def _capture(self, x: torch.Tensor, y: torch.Tensor) -> Captured[Stats]:
+        x, y = x.clone(), y.clone()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):  # records only: the batch is trained by the replay
+            outputs = self.step(x, y)
+        return Captured(graph, x, y, outputs)

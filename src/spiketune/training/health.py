@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from spiketune.network.models import SpikingBlock, SpikingNetwork
+
 CHANCE_SDS = 3.0  # an accuracy this many binomial standard deviations above chance is not chance
 LOSS_AT_CHANCE = 0.01  # a CE loss within this fraction of ln(classes) has learnt nothing
 PROBE_SAMPLES = 256  # validation samples whose per-layer spikes are checked after each epoch
@@ -50,7 +52,8 @@ def reasons(layer_rates: Sequence[tuple[str, float]], accuracy: float, chance: f
 
 
 @torch.no_grad()
-def probe_rates(model: torch.nn.Module, x: torch.Tensor, num_steps: int, encoding: str) -> list[tuple[str, float]]:
+def probe_rates(model: SpikingNetwork, x: torch.Tensor, num_steps: int,
+                encoding: str) -> list[tuple[str, float]]:
     """(layer name, firing rate) of each spiking layer of ``model`` on the inputs ``x``."""
     from spiketune.data.encoding import encode
 
@@ -59,10 +62,11 @@ def probe_rates(model: torch.nn.Module, x: torch.Tensor, num_steps: int, encodin
     _, rec = model(encode(x, encoding, num_steps, torch.Generator().manual_seed(0)), num_steps=num_steps,
                    record=True)
     model.train(was_training)
-    return [(layer_name(i, blk), float(r.float().mean())) for i, (blk, r) in enumerate(zip(model.blocks, rec))]
+    return [(layer_name(i, blk), float(r.float().mean()))
+            for i, (blk, r) in enumerate(zip(model.spiking_blocks(), rec, strict=True))]
 
 
-def layer_name(index: int, block: torch.nn.Module) -> str:
+def layer_name(index: int, block: SpikingBlock) -> str:
     """A spiking layer's name, as profiles and traces write it: ``L<i>:<arch tokens>``."""
     return f"L{index}:{'-'.join(block.spec.tokens)}"
 
@@ -73,7 +77,7 @@ class HealthCheck:
 
     warned: set[str] = field(default_factory=set)
 
-    def after_epoch(self, epoch: int, model: torch.nn.Module, val_x: torch.Tensor, val_y: torch.Tensor,
+    def after_epoch(self, epoch: int, model: SpikingNetwork, val_x: torch.Tensor, val_y: torch.Tensor,
                     num_classes: int, val_accuracy: float, ce_loss: float | None, num_steps: int,
                     encoding: str) -> list[str]:
         """Check the network after ``epoch`` (``ce_loss``: the epoch's cross-entropy loss, None

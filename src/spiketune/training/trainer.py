@@ -12,23 +12,22 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
-from spiketune.training import progress as prog
 from spiketune.data.datasets import TensorDataset
 from spiketune.data.encoding import encode
 from spiketune.data.splits import stratified_split
 from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.network import surrogate as sg
-from spiketune.network.models import SpikingNetwork, build
+from spiketune.network.models import SpikingBlock, SpikingNetwork, build
+from spiketune.training import progress as prog
 from spiketune.training.checkpoint import CHECKPOINT, Checkpoint, LoopState
 from spiketune.training.chi import ChiTracker
 from spiketune.training.config import RunConfig
@@ -64,7 +63,7 @@ def surrogates_for(cfg: RunConfig, num_layers: int) -> list[sg.Surrogate]:
     """One surrogate per layer from the model config (global or per-layer)."""
     m = cfg.model
     names = m.layer_surrogates or [m.surrogate] * num_layers
-    slopes = m.layer_slopes or [m.slope] * num_layers
+    slopes: Sequence[float | None] = m.layer_slopes or [m.slope] * num_layers
     if len(names) != num_layers or len(slopes) != num_layers:
         raise ConfigError(f"layer_surrogates/layer_slopes need {num_layers} entries "
                           f"(one per weight layer), got {len(names)}/{len(slopes)}")
@@ -93,6 +92,8 @@ def build_model(cfg: RunConfig, input_shape: tuple[int, ...], num_classes: int) 
     from spiketune.network.arch import parse
 
     m = cfg.model
+    if m.arch is None:
+        raise ConfigError("model.arch is unset until the config is resolved")
     n_layers = len(parse(m.arch, input_shape))
     return build(m.arch, input_shape, num_classes, neuron=m.neuron, beta=m.beta,
                  threshold=m.threshold, reset=m.reset, surrogate=surrogates_for(cfg, n_layers),
@@ -206,7 +207,7 @@ class EpochTotals:
         self.bad_loss.copy_(torch.where(first, stats.loss, self.bad_loss))
         self.samples += n
 
-    def check(self, epoch: int, blocks: nn.ModuleList) -> float:
+    def check(self, epoch: int, blocks: list[SpikingBlock]) -> float:
         """Raise :class:`TrainingDiverged` naming the first non-finite batch; else the mean
         loss so far (one host read)."""
         loss, bad = torch.stack([self.loss, self.bad_batch.double()]).tolist()
@@ -248,6 +249,7 @@ class EpochLoop:
             self.x, self.y = self.x.to(self.device), self.y.to(self.device)
         self.loss_fn = _loss_fn(self.cfg, self.train_ds.num_classes)
         self.graphed = GraphedStep(self.step) if self.cfg.train.cuda_graphs else None
+        self.num_steps, self.encoding = self.cfg.data.steps_and_encoding()
 
     @property
     def iters(self) -> int:
@@ -256,12 +258,12 @@ class EpochLoop:
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> StepStats:
         """One training step on a batch already on the device; no host synchronisation."""
-        model, t, T = self.model, self.cfg.train, self.cfg.data.num_steps
-        out, rec = model(encode(x, self.cfg.data.encoding, T), num_steps=T, record=True)
+        model, t, T = self.model, self.cfg.train, self.num_steps
+        out, rec = model(encode(x, self.encoding, T), num_steps=T, record=True)
         spikes = sum(r.detach().sum() for r in rec)
         del rec  # the hidden layers' float spikes are not needed in backward
         loss = self.loss_fn(out, y)
-        finite = torch.stack([blk.finite for blk in model.blocks] + [torch.isfinite(loss)])
+        finite = torch.stack([blk.finite for blk in model.spiking_blocks()] + [torch.isfinite(loss)])
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.tracker.record_params()
@@ -275,27 +277,28 @@ class EpochLoop:
         """Train one epoch (batches in a seeded order), then validate; raises
         :class:`TrainingDiverged` on a non-finite loss or membrane input."""
         cfg, model, train_ds = self.cfg, self.model, self.train_ds
-        t, bs, T, enc = cfg.train, cfg.data.batch_size, cfg.data.num_steps, cfg.data.encoding
+        t, bs, T, enc = cfg.train, cfg.data.batch_size, self.num_steps, self.encoding
+        blocks = model.spiking_blocks()
         model.train()
         t0 = time.perf_counter()
         order = torch.randperm(len(train_ds), generator=torch.Generator().manual_seed(
             t.seed * 100_003 + epoch)).to(self.x.device)
-        totals = EpochTotals(self.device, len(model.blocks) + 1)
+        totals = EpochTotals(self.device, len(blocks) + 1)
         slots = 0
         for b in range(self.iters):
             idx = order[b * bs:(b + 1) * bs]
             x, y = self.x[idx].to(self.device), self.y[idx].to(self.device)
-            full = self.graphed is not None and len(idx) == bs
-            stats = self.graphed(x, y) if full else self.step(x, y)
+            graphed = self.graphed if len(idx) == bs else None  # a short last batch runs eagerly
+            stats = graphed(x, y) if graphed is not None else self.step(x, y)
             self.tracker.batch_done()
             self.scheduler.step()
             totals.add(b, stats, len(idx))
-            slots += sum(math.prod(blk.spec.out_shape) for blk in model.blocks) * len(idx) * T
+            slots += sum(math.prod(blk.spec.out_shape) for blk in blocks) * len(idx) * T
             self.bar.update(1)
             if (b + 1) % SYNC_EVERY == 0:
-                mean_loss = totals.check(epoch, model.blocks)
+                mean_loss = totals.check(epoch, blocks)
                 self.bar.set_postfix(epoch=epoch, loss=f"{mean_loss:.3f}")
-        totals.check(epoch, model.blocks)
+        totals.check(epoch, blocks)
         tot_loss, correct, spikes = totals.read()
         seconds = time.perf_counter() - t0
         self.train_seconds += seconds
@@ -328,8 +331,9 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
     iters = math.ceil(len(train_ds) / cfg.data.batch_size)
     sched = _scheduler(cfg, opt, iters)
     tracker = ChiTracker([n.surrogate for n in model.neurons()],
-                         [b.weight_layer.weight for b in model.blocks], cfg.chi, t.epochs)
-    ck = Checkpoint(Path(out_dir) / CHECKPOINT, cfg.to_dict(), model, opt, sched, tracker) if out_dir else None
+                         [b.weight_layer.weight for b in model.spiking_blocks()], cfg.chi, t.epochs)
+    ck = (Checkpoint(Path(out_dir) / CHECKPOINT, cfg.to_dict(), model, opt, sched, tracker)
+          if out_dir else None)
     state = (ck.restore() if ck else None) or LoopState()
     if state.epoch and isinstance(sched, torch.optim.lr_scheduler.CosineAnnealingLR) and not t.t_max:
         sched.T_max = t.epochs * iters  # an extended run anneals over its new length
@@ -344,8 +348,7 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
             break
         record = loop.run(epoch)
         health.after_epoch(epoch, model, val_ds.x, val_ds.y, train_ds.num_classes, record.val_accuracy,
-                           record.loss if t.loss == "ce_count" else None, cfg.data.num_steps,
-                           cfg.data.encoding)
+                           record.loss if t.loss == "ce_count" else None, loop.num_steps, loop.encoding)
         if progress and bar.disable:
             prog.say(prog.epoch_line(epoch, t.epochs, record.loss, record.train_accuracy,
                                      record.val_accuracy, record.firing_rate, record.seconds))
