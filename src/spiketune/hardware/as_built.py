@@ -30,7 +30,7 @@ class LayerDivergence:
     spikes_trained: int
     spikes_hardware: int
     bit_divergence: float  # differing spike bits / all spike bits
-    count_ratio: float  # hardware spikes / trained spikes (inf when the trained layer is silent)
+    count_ratio: float | None  # hardware spikes / trained spikes (None when the trained layer is silent)
 
 
 def _bias(b: np.ndarray) -> tuple[np.ndarray, float]:
@@ -100,10 +100,21 @@ def divergence(traces: Traces, spikes: list[np.ndarray]) -> list[dict]:
         n_ref, n_got = int(ref.sum()), int(got.sum())
         out.append(asdict(LayerDivergence(
             f"L{k - 1}:{traces.layers[k - 1].kind}", n_ref, n_got, float((got != ref).mean()),
-            n_got / n_ref if n_ref else float("inf"))))
+            n_got / n_ref if n_ref else None)))
     return out
 
 
 def counts(spikes: list[np.ndarray]) -> list[np.ndarray]:
     """Events per channel [N, T, C] of each spike tensor (what the cycle model reads)."""
     return [s.reshape(s.shape[0], s.shape[1], s.shape[2], -1).sum(-1).astype(np.uint32) for s in spikes]
+
+
+def hardware_math_lines(d: dict) -> str:
+    """The cost report's ``neuron_math`` entry as text."""
+    ratio = [f"{m['count_ratio']:.2f}x" if m["count_ratio"] is not None else "n/a" for m in d["layers"]]
+    return (f"neuron arithmetic of the build ({d['build']}, FC wiring {d['wiring']}): accuracy "
+            f"{100 * d['accuracy']:.2f}% (trained {100 * d['accuracy_trained']:.2f}%), latency "
+            f"{d['latency_cycles_trained']:,.0f} cycles with the trained spikes\n"
+            + "\n".join(f"  {m['name']:<8} spike bits differing {100 * m['bit_divergence']:6.2f}%, "
+                        f"spikes {m['spikes_hardware']} vs {m['spikes_trained']} trained ({r})"
+                        for m, r in zip(d["layers"], ratio, strict=True)))
