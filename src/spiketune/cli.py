@@ -221,8 +221,9 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
        neuron_math: NeuronMath = typer.Option(
            NeuronMath.trained, "--neuron-math", help="spikes to cost: the trained network's, or "
            "those of the ISPASS build's own neuron arithmetic (re-run on the traced test samples)"),
-       fc_wiring: Wiring = typer.Option(Wiring.as_built, "--fc-wiring", help="with --neuron-math "
-                                        "hardware: FC weight layout and spike index as built or as intended")) -> None:
+       fc_wiring: Wiring = typer.Option(
+           Wiring.as_built, "--fc-wiring",
+           help="with --neuron-math hardware: FC weight layout and spike index as built or intended")) -> None:
     """Cost a trained network's spike traces on the accelerator model.
 
     Prints the costing; writes it where --out or --tag names (with --model: into RESULTS),

@@ -56,8 +56,8 @@ def hw_layers(traces: Traces, weight_bits: int, cores: list[int]) -> list[HwLaye
     out = []
     for i, spec in enumerate(traces.layers):
         if spec.kind == "conv" and (spec.kernel, spec.padding, spec.stride) != (3, 1, 1):
-            raise ConfigError(f"{traces.path}: layer {i}: the build's conv cores are 3x3, padding 1, "
-                              f"stride 1 (got kernel {spec.kernel}, padding {spec.padding}, stride {spec.stride})")
+            raise ConfigError(f"{traces.path}: layer {i}: the build's conv cores are 3x3, padding 1, stride 1 "
+                              f"(got kernel {spec.kernel}, padding {spec.padding}, stride {spec.stride})")
         if spec.pool is not None and spec.pool[1] != 2:
             raise ConfigError(f"{traces.path}: layer {i}: the build pools 2x2 only (got {spec.pool})")
         w = traces.weights(i)

@@ -116,7 +116,7 @@ def _accumulate(pot: np.ndarray, addr: np.ndarray, wv: np.ndarray) -> None:
     """``pot[:, a] += w`` event by event; back-to-back events on one neuron lose the earlier
     (read-first memory: the second reads the value from before the first's write)."""
     if not (addr[1:] == addr[:-1]).any():
-        np.add.at(pot, (slice(None), addr), wv)  # unbuffered, in event order
+        np.add.at(pot.T, addr, wv.T)  # unbuffered, in event order (pot.T is a view)
         return
     prev, stale = -1, np.zeros(pot.shape[0])
     for k, a in enumerate(addr):
