@@ -4,9 +4,9 @@ samples, their accuracy, and how far they are from the trained network's spikes.
 
 The build stores integer weights with one scale per layer (the trace's own when trained
 with quantised weights, else quantised here to ``weight_bits``, per-tensor symmetric) and
-8-bit integer biases with their own scale (the weight extraction quantises biases with
-Brevitas' ``Int8BiasPerTensorFloatInternalScaling``; here per-tensor symmetric); batch
-norm is not exported. Every layer runs the one neuron the build is configured with
+integer biases of the same width with their own scale (the study's networks quantise
+biases with Brevitas' ``Int8BiasPerTensorFloatInternalScaling`` at ``bias_bit_width =
+num_bits``; here per-tensor symmetric); batch norm is not exported. Every layer runs the one neuron the build is configured with
 (``NEURON_TYPE``, ``BETA``, threshold): the trace's LIF or Lapicque with its scalar beta.
 """
 
@@ -21,9 +21,6 @@ from ..traces import Traces
 from .fixed_point import _int_weights
 from .snn_dse.network_math import HwLayer, Wiring, run_network
 
-BIAS_BITS = 8
-
-
 @dataclass
 class LayerDivergence:
     name: str
@@ -33,8 +30,8 @@ class LayerDivergence:
     count_ratio: float | None  # hardware spikes / trained spikes (None when the trained layer is silent)
 
 
-def _bias(b: np.ndarray) -> tuple[np.ndarray, float]:
-    qmax = 2 ** (BIAS_BITS - 1) - 1
+def _bias(b: np.ndarray, bits: int) -> tuple[np.ndarray, float]:
+    qmax = 2 ** (bits - 1) - 1
     scale = max(float(np.abs(b).max()), 1e-12) / qmax
     return np.clip(np.round(b / scale), -qmax - 1, qmax).astype(np.int64), scale
 
@@ -61,8 +58,9 @@ def hw_layers(traces: Traces, weight_bits: int, cores: list[int]) -> list[HwLaye
         if spec.pool is not None and spec.pool[1] != 2:
             raise ConfigError(f"{traces.path}: layer {i}: the build pools 2x2 only (got {spec.pool})")
         w = traces.weights(i)
-        wq, w_scale = _int_weights(w, spec.weight_bits or weight_bits)
-        bq, b_scale = _bias(w["bias"])
+        bits = spec.weight_bits or weight_bits
+        wq, w_scale = _int_weights(w, bits)
+        bq, b_scale = _bias(w["bias"], bits)
         out.append(HwLayer(spec.kind, wq, bq, w_scale, b_scale, spec.pool is not None, cores[i]))
     return out
 

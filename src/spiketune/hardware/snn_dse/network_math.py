@@ -3,16 +3,23 @@
 them, from integer weights, per-layer scales and the input spike bitmap (no torch).
 
 * conv layers (3x3, padding 1, stride 1): one :func:`~.neuron_math.conv_core` per output
-  map at the input's resolution; a pooled layer keeps, for output bit ``j``, the OR of the
-  map's raster positions ``4j .. 4j+3`` (``top_wrapper.sv``: four consecutive positions,
-  not a 2x2 window), read by the next layer as a (W/2)x(W/2) map;
+  map at the input's resolution, reading its weight file: ``Scripts/Functions.py``
+  (``sparse_core_weights_and_biases``) writes a map's weights in reversed order
+  (``flatten()[::-1]``) then its bias, and the core reads word ``ic*9 + tap``, so as built
+  it applies ``W[C-1-ic, 2-i, 2-j]`` (channels reversed, kernel turned by 180 degrees); a
+  pooled layer keeps, for output bit ``j``, the OR of the map's raster positions
+  ``4j .. 4j+3`` (``top_wrapper.sv``: four consecutive positions, not a 2x2 window), read
+  by the next layer as a (W/2)x(W/2) map;
 * FC layers: ``E`` cores; the weight files put neurons ``c*S .. c*S+S-1`` (``S = O/E``) in
   core ``c``, each as its ``F`` weights followed by its bias (``F + 1`` words), while the
   core reads group ``k`` at words ``k*F + a`` and the bias at ``(k+1)*F``; the event unit
-  runs groups ``0 .. S`` (one more than the layer has). ``wiring="as_built"`` stores group
-  ``k`` of core ``c`` at index ``k*E + c`` (``k + c`` in the last layer, later writes
-  winning), as the top level writes them; ``wiring="intended"`` lays neuron ``k*E + c`` out
-  at ``k*F`` (the addressing the core assumes) and stores its spike at its own index.
+  runs groups ``0 .. S`` (one more than the layer has); the top level stores group ``k`` of
+  core ``c`` at index ``k*E + c`` (``k + c`` in the last layer, later writes winning).
+
+``wiring="as_built"`` is all of the above (``Scripts/Extract.py`` and ``Functions.py`` at
+1d52c17 with ``top_wrapper.sv``); ``wiring="intended"`` writes conv weights in the order the
+core reads them and lays FC neuron ``k*E + c`` out at ``k*F`` (the addressing the core
+assumes), its spike stored at its own index. The cores' arithmetic is the same in both.
 
 Not modelled: the top level's cycle bookkeeping of the stored FC spikes (the last layer's
 store is indexed by the compressor's step counter and zeroed between activations), and the
@@ -62,11 +69,19 @@ def or_pool(spikes: np.ndarray) -> np.ndarray:
     return spikes.reshape(t, -1, 4).any(-1).reshape(t, w // 2, w // 2).astype(np.uint8)
 
 
+def conv_words(layer: HwLayer, wiring: Wiring) -> np.ndarray:
+    """Each output map's weight-file words [O, C*9 + 1]: its weights (reversed as built), then its bias."""
+    flat = layer.weights.reshape(len(layer.bias), -1)
+    return np.concatenate([flat[:, ::-1] if wiring == "as_built" else flat, layer.bias[:, None]], 1)
+
+
 def conv_layer(spikes: np.ndarray, layer: HwLayer, lapicque: bool, beta: float,
-               threshold: float) -> np.ndarray:
+               threshold: float, wiring: Wiring) -> np.ndarray:
     """[T, C, W, W] input spikes -> [T, O, W', W'] output spikes (W' = W/2 when pooled)."""
     core = CoreParams(lapicque, beta, threshold, layer.w_scale, layer.b_scale)
-    out = conv_cores(spikes, layer.weights, layer.bias, core)  # [T, O, W, W]
+    words = conv_words(layer, wiring)
+    n = layer.weights[0].size  # the core reads word ic*9 + tap, and the bias after the weights
+    out = conv_cores(spikes, words[:, :n].reshape(layer.weights.shape), words[:, n], core)  # [T, O, W, W]
     if layer.pool:
         return np.stack([or_pool(out[:, o]) for o in range(out.shape[1])], 1)
     return out
@@ -120,7 +135,7 @@ def run_network(layers: list[HwLayer], spikes: np.ndarray, lapicque: bool, beta:
     outs = []
     for i, layer in enumerate(layers):
         if layer.kind == "conv":
-            y = conv_layer(x, layer, lapicque, beta, threshold)
+            y = conv_layer(x, layer, lapicque, beta, threshold, wiring)
         else:
             y = fc_layer(x.reshape(x.shape[0], -1), layer, lapicque, beta, threshold, wiring,
                          last=i == len(layers) - 1)
