@@ -69,6 +69,25 @@ def test_or_pool_takes_four_consecutive_raster_positions() -> None:
     assert netm.or_pool(m)[0].tolist() == [[0, 1], [0, 0]]
 
 
+def test_conv_weight_words_by_hand() -> None:
+    w = np.arange(18).reshape(1, 2, 3, 3)  # one map, two input channels
+    layer = netm.HwLayer("conv", w, np.array([-5]), 1.0, 1.0)
+    assert netm.conv_words(layer, "as_built").tolist() == [[*range(17, -1, -1), -5]]  # reversed, then the bias
+    assert netm.conv_words(layer, "intended").tolist() == [[*range(18), -5]]
+
+
+def test_conv_as_built_applies_the_turned_kernel() -> None:
+    # as built the core applies W[C-1-ic, 2-i, 2-j]: the same spikes as the turned kernel intended
+    rng = np.random.default_rng(2)
+    w = rng.integers(-8, 8, (3, 2, 3, 3))
+    layer = netm.HwLayer("conv", w, np.array([1, -2, 3]), 0.2, 0.1)
+    x = rng.random((4, 2, 5, 5)) < 0.5
+    turned = netm.HwLayer("conv", w[:, ::-1, ::-1, ::-1], layer.bias, 0.2, 0.1)
+    got = netm.conv_layer(x, layer, True, 0.5, 0.3, "as_built")
+    assert got.tolist() == netm.conv_layer(x, turned, True, 0.5, 0.3, "intended").tolist()
+    assert got.sum() > 0
+
+
 def test_fc_weight_words_by_hand() -> None:
     w = np.arange(12).reshape(4, 3) + 1  # neuron n: 3n+1, 3n+2, 3n+3
     layer = netm.HwLayer("fc", w, np.array([-1, -2, -3, -4]), 1.0, 1.0, cores=2)

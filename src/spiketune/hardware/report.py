@@ -26,7 +26,13 @@ def cost(trace_dir: str | Path, hw: BaseModel | None = None,
 
     ``fixed_point`` (default: when the network was trained with quantised weights) takes the
     event counts from the bit-exact fixed-point run and records its per-layer mismatch.
+    ``neuron_math="hardware"`` costs the spikes of the ISPASS build's own neuron arithmetic
+    instead (:mod:`.as_built`; ``wiring``: weight layout and spike index as built or as
+    intended) and records their accuracy, per-layer divergence from the trained spikes and
+    the latency with the trained spikes.
     """
+    if neuron_math not in ("trained", "hardware"):
+        raise ConfigError(f"neuron_math must be 'trained' or 'hardware', got {neuron_math!r}")
     hw = hw or HardwareConfig()
     traces = read(trace_dir)
     if fixed_point is None:
