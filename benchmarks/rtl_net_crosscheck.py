@@ -100,7 +100,8 @@ def rtl_fc(work: Path, fc: Path, x: np.ndarray, layer: netm.HwLayer, neuron: tup
     return out
 
 
-def assemble(kind: str, rtl: list, pool: bool, t: int, o: int, cores: int, wiring: str, last: bool) -> np.ndarray:
+def assemble(kind: str, rtl: list, pool: bool, t: int, o: int, cores: int, wiring: str,
+             last: bool) -> np.ndarray:
     """The layer's output [T, ...] from its cores' RTL spikes, as the top level stores them."""
     if kind == "conv":
         maps = np.array(rtl, np.uint8)  # [O, T, W*W]
@@ -159,7 +160,8 @@ def check_run(results: Path, rtl_dir: Path, samples: int, wiring: str) -> tuple[
             if n == 0:
                 record = {"run": results.name, "lapicque": lapicque, "beta": beta, "threshold": thr,
                           "wiring": wiring, "input": x_all[0].astype(int).tolist(),
-                          "layers": [{"kind": la.kind, "weights": la.weights.tolist(), "bias": la.bias.tolist(),
+                          "layers": [{"kind": la.kind, "weights": la.weights.tolist(),
+                                      "bias": la.bias.tolist(),
                                       "w_scale": la.w_scale, "b_scale": la.b_scale, "pool": la.pool,
                                       "cores": la.cores} for la in layers],
                           "rtl_cores": cores_rtl}
@@ -172,7 +174,8 @@ def main() -> int:
     ap.add_argument("results", type=Path, nargs="+", help="trained runs (results folders)")
     ap.add_argument("--samples", type=int, default=3)
     ap.add_argument("--wiring", choices=netm.WIRINGS, default="as_built")
-    ap.add_argument("--write", type=Path, help="save each run's first sample (inputs, layers, RTL spikes) as JSON")
+    ap.add_argument("--write", type=Path,
+                    help="save each run's first sample (inputs, layers, RTL spikes) as JSON")
     a = ap.parse_args()
     if not shutil.which("iverilog"):
         print("iverilog not found: apt-get install iverilog", file=sys.stderr)

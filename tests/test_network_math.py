@@ -51,7 +51,8 @@ def _from_rtl(la: dict, rtl: list, t: int, last: bool) -> np.ndarray:
 def test_network_matches_rtl_cores_layer_by_layer(i: int) -> None:
     case = CASES[i]
     x = np.array(case["input"], bool)
-    got = netm.run_network(_layers(case), x, case["lapicque"], case["beta"], case["threshold"], case["wiring"])
+    got = netm.run_network(_layers(case), x, case["lapicque"], case["beta"], case["threshold"],
+                           case["wiring"])
     assert len(got) == len(case["layers"]) == 4
     for k, (la, rtl) in enumerate(zip(case["layers"], case["rtl_cores"], strict=True)):
         ref = _from_rtl(la, rtl, x.shape[0], k == len(got) - 1)
@@ -72,7 +73,8 @@ def test_or_pool_takes_four_consecutive_raster_positions() -> None:
 def test_conv_weight_words_by_hand() -> None:
     w = np.arange(18).reshape(1, 2, 3, 3)  # one map, two input channels
     layer = netm.HwLayer("conv", w, np.array([-5]), 1.0, 1.0)
-    assert netm.conv_words(layer, "as_built").tolist() == [[*range(17, -1, -1), -5]]  # reversed, then the bias
+    # reversed, then the bias
+    assert netm.conv_words(layer, "as_built").tolist() == [[*range(17, -1, -1), -5]]
     assert netm.conv_words(layer, "intended").tolist() == [[*range(18), -5]]
 
 

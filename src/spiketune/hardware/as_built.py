@@ -6,8 +6,9 @@ The build stores integer weights with one scale per layer (the trace's own when 
 with quantised weights, else quantised here to ``weight_bits``, per-tensor symmetric) and
 integer biases of the same width with their own scale (the study's networks quantise
 biases with Brevitas' ``Int8BiasPerTensorFloatInternalScaling`` at ``bias_bit_width =
-num_bits``; here per-tensor symmetric); batch norm is not exported. Every layer runs the one neuron the build is configured with
-(``NEURON_TYPE``, ``BETA``, threshold): the trace's LIF or Lapicque with its scalar beta.
+num_bits``; here per-tensor symmetric); batch norm is not exported. Every layer runs the
+one neuron the build is configured with (``NEURON_TYPE``, ``BETA``, threshold): the trace's
+LIF or Lapicque with its scalar beta.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..errors import ConfigError, TraceError
 from ..traces import Traces
 from .fixed_point import _int_weights
 from .snn_dse.network_math import HwLayer, Wiring, run_network
+
 
 @dataclass
 class LayerDivergence:
@@ -53,8 +55,9 @@ def hw_layers(traces: Traces, weight_bits: int, cores: list[int]) -> list[HwLaye
     out = []
     for i, spec in enumerate(traces.layers):
         if spec.kind == "conv" and (spec.kernel, spec.padding, spec.stride) != (3, 1, 1):
-            raise ConfigError(f"{traces.path}: layer {i}: the build's conv cores are 3x3, padding 1, stride 1 "
-                              f"(got kernel {spec.kernel}, padding {spec.padding}, stride {spec.stride})")
+            raise ConfigError(f"{traces.path}: layer {i}: the build's conv cores are 3x3, padding 1, "
+                              f"stride 1 (got kernel {spec.kernel}, padding {spec.padding}, "
+                              f"stride {spec.stride})")
         if spec.pool is not None and spec.pool[1] != 2:
             raise ConfigError(f"{traces.path}: layer {i}: the build pools 2x2 only (got {spec.pool})")
         w = traces.weights(i)
