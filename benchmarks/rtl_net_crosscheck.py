@@ -14,8 +14,9 @@ trained run (``spiketune run``). The artifact's folder lacks the top level's oth
 core of every layer is replayed instead (``benchmarks/rtl/*_nc_tb.sv``) on that layer's
 input spikes from the runner, and the cores' outputs are assembled as the top level does
 (OR of four consecutive raster positions; the FC spike index). Spike for spike per layer,
-on every layer, is spike for spike through the network. ``--write`` saves the first
-sample of each run (the layers, the network input and every core's RTL output) for the
+on every layer, is spike for spike through the network. ``--neuron`` runs the cores
+as LIF or Lapicque whatever the network was trained with (the build's ``NEURON_TYPE`` is a
+synthesis setting). ``--write`` saves the first sample of each run (the layers, the network input and every core's RTL output) for the
 tests. Nothing of the RTL is stored in this project.
 """
 
@@ -125,11 +126,14 @@ def assemble(kind: str, rtl: list, pool: bool, t: int, o: int, cores: int, wirin
     return out
 
 
-def check_run(results: Path, rtl_dir: Path, samples: int, wiring: str) -> tuple[int, int, dict]:
+def check_run(results: Path, rtl_dir: Path, samples: int, wiring: str,
+              neuron: str | None) -> tuple[int, int, dict]:
     traces = read(results / "traces" if (results / "traces").is_dir() else results)
     hw = HardwareConfig()
     cores = default_cores(traces.layers, hw)
     lapicque, beta, thr = as_built.neuron(traces)
+    if neuron is not None:  # the build's NEURON_TYPE is a synthesis setting, not the trained one
+        lapicque = neuron == "lapicque"
     layers = as_built.hw_layers(traces, hw.weight_bits, cores)
     x_all = traces.bits(0)
     assert x_all is not None
@@ -158,7 +162,8 @@ def check_run(results: Path, rtl_dir: Path, samples: int, wiring: str) -> tuple[
                 cores_rtl.append(rtl)
                 x = model[i].astype(bool)  # the next layer's input: the runner's (equal when ok)
             if n == 0:
-                record = {"run": results.name, "lapicque": lapicque, "beta": beta, "threshold": thr,
+                name = results.name if neuron is None else f"{results.name}-as-{neuron}"
+                record = {"run": name, "lapicque": lapicque, "beta": beta, "threshold": thr,
                           "wiring": wiring, "input": x_all[0].astype(int).tolist(),
                           "layers": [{"kind": la.kind, "weights": la.weights.tolist(),
                                       "bias": la.bias.tolist(),
@@ -174,6 +179,8 @@ def main() -> int:
     ap.add_argument("results", type=Path, nargs="+", help="trained runs (results folders)")
     ap.add_argument("--samples", type=int, default=3)
     ap.add_argument("--wiring", choices=netm.WIRINGS, default="as_built")
+    ap.add_argument("--neuron", choices=("lif", "lapicque"),
+                    help="run the cores as this neuron (default: the trained network's)")
     ap.add_argument("--write", type=Path,
                     help="save each run's first sample (inputs, layers, RTL spikes) as JSON")
     a = ap.parse_args()
@@ -183,7 +190,7 @@ def main() -> int:
     total_ok = total_bad = 0
     records = []
     for r in a.results:
-        ok, bad, rec = check_run(r, a.rtl, a.samples, a.wiring)
+        ok, bad, rec = check_run(r, a.rtl, a.samples, a.wiring, a.neuron)
         total_ok, total_bad = total_ok + ok, total_bad + bad
         records.append(rec)
     if a.write:
