@@ -14,10 +14,10 @@ trained run (``spiketune run``). The artifact's folder lacks the top level's oth
 core of every layer is replayed instead (``benchmarks/rtl/*_nc_tb.sv``) on that layer's
 input spikes from the runner, and the cores' outputs are assembled as the top level does
 (OR of four consecutive raster positions; the FC spike index). Spike for spike per layer,
-on every layer, is spike for spike through the network. ``--neuron`` runs the cores
-as LIF or Lapicque whatever the network was trained with (the build's ``NEURON_TYPE`` is a
-synthesis setting). ``--write`` saves the first sample of each run (the layers, the network input and every core's RTL output) for the
-tests. Nothing of the RTL is stored in this project.
+on every layer, is spike for spike through the network. ``--neuron`` and ``--threshold``
+set the cores' neuron and threshold whatever the network was trained with (the build's
+``NEURON_TYPE`` and threshold are synthesis settings). ``--write`` saves the first sample
+of each run (the layers, the network input and every core's RTL output) for the tests. Nothing of the RTL is stored in this project.
 """
 
 from __future__ import annotations
@@ -127,13 +127,14 @@ def assemble(kind: str, rtl: list, pool: bool, t: int, o: int, cores: int, wirin
 
 
 def check_run(results: Path, rtl_dir: Path, samples: int, wiring: str,
-              neuron: str | None) -> tuple[int, int, dict]:
+              neuron: str | None, threshold: float | None) -> tuple[int, int, dict]:
     traces = read(results / "traces" if (results / "traces").is_dir() else results)
     hw = HardwareConfig()
     cores = default_cores(traces.layers, hw)
     lapicque, beta, thr = as_built.neuron(traces)
-    if neuron is not None:  # the build's NEURON_TYPE is a synthesis setting, not the trained one
+    if neuron is not None:  # the build's NEURON_TYPE and threshold are synthesis settings
         lapicque = neuron == "lapicque"
+    thr = thr if threshold is None else threshold
     layers = as_built.hw_layers(traces, hw.weight_bits, cores)
     x_all = traces.bits(0)
     assert x_all is not None
@@ -162,7 +163,8 @@ def check_run(results: Path, rtl_dir: Path, samples: int, wiring: str,
                 cores_rtl.append(rtl)
                 x = model[i].astype(bool)  # the next layer's input: the runner's (equal when ok)
             if n == 0:
-                name = results.name if neuron is None else f"{results.name}-as-{neuron}"
+                name = (results.name + (f"-as-{neuron}" if neuron else "")
+                        + (f"-thr{threshold}" if threshold else ""))
                 record = {"run": name, "lapicque": lapicque, "beta": beta, "threshold": thr,
                           "wiring": wiring, "input": x_all[0].astype(int).tolist(),
                           "layers": [{"kind": la.kind, "weights": la.weights.tolist(),
@@ -181,6 +183,7 @@ def main() -> int:
     ap.add_argument("--wiring", choices=netm.WIRINGS, default="as_built")
     ap.add_argument("--neuron", choices=("lif", "lapicque"),
                     help="run the cores as this neuron (default: the trained network's)")
+    ap.add_argument("--threshold", type=float, help="the cores' threshold (default: the trained network's)")
     ap.add_argument("--write", type=Path,
                     help="save each run's first sample (inputs, layers, RTL spikes) as JSON")
     a = ap.parse_args()
@@ -190,7 +193,7 @@ def main() -> int:
     total_ok = total_bad = 0
     records = []
     for r in a.results:
-        ok, bad, rec = check_run(r, a.rtl, a.samples, a.wiring, a.neuron)
+        ok, bad, rec = check_run(r, a.rtl, a.samples, a.wiring, a.neuron, a.threshold)
         total_ok, total_bad = total_ok + ok, total_bad + bad
         records.append(rec)
     if a.write:

@@ -21,9 +21,11 @@ them, from integer weights, per-layer scales and the input spike bitmap (no torc
 core reads them and lays FC neuron ``k*E + c`` out at ``k*F`` (the addressing the core
 assumes), its spike stored at its own index. The cores' arithmetic is the same in both.
 
-Not modelled: the top level's cycle bookkeeping of the stored FC spikes (the last layer's
-store is indexed by the compressor's step counter and zeroed between activations), and the
-float32 rounding of the build's ``shortreal`` (computed in float64, as Icarus does).
+Assumed, not simulated: an FC layer reads the previous layer's maps channel after channel
+(``fc_ec``'s concatenation), raster order inside each. Not modelled: the top level's cycle
+bookkeeping of the stored FC spikes (the last layer's store is indexed by the compressor's
+step counter and zeroed between activations), and the float32 rounding of the build's
+``shortreal`` (computed in float64, as Icarus does).
 """
 
 from __future__ import annotations
