@@ -17,7 +17,8 @@ input spikes from the runner, and the cores' outputs are assembled as the top le
 on every layer, is spike for spike through the network. ``--neuron`` and ``--threshold``
 set the cores' neuron and threshold whatever the network was trained with (the build's
 ``NEURON_TYPE`` and threshold are synthesis settings). ``--write`` saves the first sample
-of each run (the layers, the network input and every core's RTL output) for the tests. Nothing of the RTL is stored in this project.
+of each run (the layers, the network input and every core's RTL output) for the tests.
+Nothing of the RTL is stored in this project.
 """
 
 from __future__ import annotations
