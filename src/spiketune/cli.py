@@ -221,9 +221,9 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
        neuron_math: NeuronMath = typer.Option(
            NeuronMath.trained, "--neuron-math", help="spikes to cost: the trained network's, or "
            "those of the ISPASS build's own neuron arithmetic (re-run on the traced test samples)"),
-       fc_wiring: Wiring = typer.Option(
-           Wiring.as_built, "--fc-wiring",
-           help="with --neuron-math hardware: FC weight layout and spike index as built or intended")) -> None:
+       wiring: Wiring = typer.Option(
+           Wiring.as_built, "--wiring",
+           help="with --neuron-math hardware: weight files and FC spike index as built or intended")) -> None:
     """Cost a trained network's spike traces on the accelerator model.
 
     Prints the costing; writes it where --out or --tag names (with --model: into RESULTS),
@@ -257,11 +257,11 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
                        f"firing rate {100 * prof.firing_rate:.2f}%")
         if dest is None:
             rep = cost_results(results, cfg, core_list, fixed_point, neuron_math=neuron_math.value,
-                               wiring=fc_wiring.value)
+                               wiring=wiring.value)
         else:
             with folder_lock(dest):
                 rep = cost_results(results, cfg, core_list, fixed_point, out_dir=dest,
-                                   neuron_math=neuron_math.value, wiring=fc_wiring.value)
+                                   neuron_math=neuron_math.value, wiring=wiring.value)
         cols = build(cfg).table(rep)
         typer.echo(f"{'layer':<10}{'unit':<13}" + "".join(f"{h:>10}" for h, _, _ in cols))
         for layer in rep.layers:

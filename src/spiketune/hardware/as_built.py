@@ -113,7 +113,7 @@ def counts(spikes: list[np.ndarray]) -> list[np.ndarray]:
 def hardware_math_lines(d: dict) -> str:
     """The cost report's ``neuron_math`` entry as text."""
     ratio = [f"{m['count_ratio']:.2f}x" if m["count_ratio"] is not None else "n/a" for m in d["layers"]]
-    return (f"neuron arithmetic of the build ({d['build']}, FC wiring {d['wiring']}): accuracy "
+    return (f"neuron arithmetic of the build ({d['build']}, wiring {d['wiring']}): accuracy "
             f"{100 * d['accuracy']:.2f}% (trained {100 * d['accuracy_trained']:.2f}%), latency "
             f"{d['latency_cycles_trained']:,.0f} cycles with the trained spikes\n"
             + "\n".join(f"  {m['name']:<8} spike bits differing {100 * m['bit_divergence']:6.2f}%, "
