@@ -25,7 +25,7 @@ def _layers(case: dict) -> list[netm.HwLayer]:
                          la["b_scale"], la["pool"], la["cores"]) for la in case["layers"]]
 
 
-def _from_rtl(la: dict, rtl: list, t: int, last: bool) -> np.ndarray:
+def _from_rtl(la: dict, rtl: list, t: int, last: bool, wiring: str) -> np.ndarray:
     """A layer's output from its cores' recorded RTL spikes, wired as the top level does."""
     o = len(la["bias"])
     if la["kind"] == "conv":  # rtl[o][t] = the map's W*W bits
@@ -41,7 +41,10 @@ def _from_rtl(la: dict, rtl: list, t: int, last: bool) -> np.ndarray:
     out = np.zeros((t, o), int)
     for k in range(o // e + 1):  # groups 0 .. O/E, cores in order: later writes win
         for c in range(e):
-            idx = k + c if last else k * e + c
+            if wiring == "intended":  # neuron k*E + c at its own index; the extra group unused
+                idx = k * e + c if k < o // e else o
+            else:
+                idx = k + c if last else k * e + c
             if idx < o:
                 out[:, idx] = rtl[c][k]
     return out
@@ -55,13 +58,16 @@ def test_network_matches_rtl_cores_layer_by_layer(i: int) -> None:
                            case["wiring"])
     assert len(got) == len(case["layers"]) == 4
     for k, (la, rtl) in enumerate(zip(case["layers"], case["rtl_cores"], strict=True)):
-        ref = _from_rtl(la, rtl, x.shape[0], k == len(got) - 1)
+        ref = _from_rtl(la, rtl, x.shape[0], k == len(got) - 1, case["wiring"])
         assert got[k].tolist() == ref.tolist(), f"layer {k}"
     assert sum(int(g.sum()) for g in got[:3]) > 100  # the network fires
 
 
-def test_recorded_runs_cover_lif_and_lapicque() -> None:
-    assert sorted(c["lapicque"] for c in CASES) == [False, True]
+def test_recorded_runs_cover_lif_lapicque_and_both_wirings() -> None:
+    assert {c["lapicque"] for c in CASES} == {False, True}
+    assert {c["wiring"] for c in CASES} == {"as_built", "intended"}
+    last_layer_spikes = [np.sum(c["rtl_cores"][-1]) for c in CASES]
+    assert max(last_layer_spikes) > 0  # the output layer fires in at least one recorded run
 
 
 def test_or_pool_takes_four_consecutive_raster_positions() -> None:
