@@ -12,8 +12,6 @@ import pytest
 from spiketune.hardware.snn_dse import neuron_math as nm
 
 CASES = json.loads((Path(__file__).parent / "data" / "rtl_nc_cases.json").read_text())["cases"]
-# FC cases the model does not yet reproduce (open: see docs/hardware-model.md)
-OPEN = {25, 35, 51}
 
 
 def _core(c: dict) -> nm.CoreParams:
@@ -28,7 +26,7 @@ def test_conv_core_matches_rtl(i: int) -> None:
     assert out.reshape(c["T"], -1).tolist() == c["rtl"]
 
 
-@pytest.mark.parametrize("i", [i for i, c in enumerate(CASES) if c["kind"] == "fc" and i not in OPEN])
+@pytest.mark.parametrize("i", [i for i, c in enumerate(CASES) if c["kind"] == "fc"])
 def test_fc_core_matches_rtl(i: int) -> None:
     c = CASES[i]
     out = nm.fc_core(np.array(c["spikes_in"], bool), np.array(c["memory"]), c["N"], _core(c))

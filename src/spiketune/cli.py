@@ -29,6 +29,8 @@ HW_SHOWN = (schema.LATENCY_CYCLES, schema.FPS, schema.POWER_W, schema.FPS_PER_W)
 Target = Enum("Target", {m.name: m.name for m in schema.TABLE if m.direction}, type=str)  # type: ignore[misc]
 Mode = Enum("Mode", {"ideal": "ideal", "rtl": "rtl"}, type=str)
 Pipeline = Enum("Pipeline", {"sequential": "sequential", "layer_pipelined": "layer_pipelined"}, type=str)
+NeuronMath = Enum("NeuronMath", {"trained": "trained", "hardware": "hardware"}, type=str)
+Wiring = Enum("Wiring", {"as_built": "as_built", "intended": "intended"}, type=str)
 FigureFormat = Enum("FigureFormat", {"pdf": "pdf", "svg": "svg"}, type=str)
 FIGURE_FORMAT = typer.Option(None, "--format",
                              help="also write every figure in this vector format beside its PNG")
@@ -219,13 +221,20 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
        clock_mhz: float | None = typer.Option(None, help="clock frequency (MHz)"),
        fixed_point: bool | None = typer.Option(
            None, "--fixed-point/--float", help="events from the bit-exact fixed-point run "
-           "(default: when trained with quantised weights)")) -> None:
+           "(default: when trained with quantised weights)"),
+       neuron_math: NeuronMath = typer.Option(
+           NeuronMath.trained, "--neuron-math", help="spikes to cost: the trained network's, or "
+           "those of the ISPASS build's own neuron arithmetic (re-run on the traced test samples)"),
+       wiring: Wiring = typer.Option(
+           Wiring.as_built, "--wiring",
+           help="with --neuron-math hardware: weight files and FC spike index as built or intended")) -> None:
     """Cost a trained network's spike traces on the accelerator model.
 
     Prints the costing; writes it where --out or --tag names (with --model: into RESULTS),
     never over a trained run's own traces or costing."""
     from spiketune.explore.run import cost_results
     from spiketune.hardware import build
+    from spiketune.hardware.as_built import hardware_math_lines
     from spiketune.hardware.config import HardwareConfig, parse_cores, with_flags
     from spiketune.hardware.config import load as load_hw
     from spiketune.interop.nir_profile import profile_nir
@@ -252,10 +261,12 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
             typer.echo(f"{model} -> {net.arch}: accuracy {100 * prof.accuracy:.2f}% on {dataset}, "
                        f"firing rate {100 * prof.firing_rate:.2f}%")
         if dest is None:
-            rep = cost_results(results, cfg, core_list, fixed_point)
+            rep = cost_results(results, cfg, core_list, fixed_point, neuron_math=neuron_math.value,
+                               wiring=wiring.value)
         else:
             with folder_lock(dest):
-                rep = cost_results(results, cfg, core_list, fixed_point, out_dir=dest)
+                rep = cost_results(results, cfg, core_list, fixed_point, out_dir=dest,
+                                   neuron_math=neuron_math.value, wiring=wiring.value)
         cols = build(cfg).table(rep)
         typer.echo(f"{'layer':<10}{'unit':<13}" + "".join(f"{h:>10}" for h, _, _ in cols))
         for layer in rep.layers:
@@ -275,6 +286,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
                        f"{100 * rep.fixed_point['accuracy']:.2f}%, spike mismatch per layer "
                        + ", ".join(f"{m['name']} {100 * m['mismatch_rate']:.4f}%"
                                    for m in rep.fixed_point["layers"]))
+        if rep.neuron_math:
+            typer.echo(hardware_math_lines(rep.neuron_math))
         if rep.input_max_count > 1:
             typer.echo(f"note: the input frames hold up to {rep.input_max_count} events per pixel and step; "
                        f"the accelerator's input bitmap carries one (train with data.binary_frames: true "

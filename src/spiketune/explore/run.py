@@ -227,13 +227,16 @@ def warn_trace_size(trace_dir: Path, trace_samples: int | None, num_samples: int
 
 
 def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | None = None,
-                 fixed_point: bool | None = None, out_dir: str | Path | None = None) -> CostReport:
+                 fixed_point: bool | None = None, out_dir: str | Path | None = None,
+                 neuron_math: str = "trained", wiring: str = "as_built") -> CostReport:
     """Cost a results folder's traces (or a bare trace folder) on an accelerator (a validated
     hardware config, default: the default design); with ``out_dir`` write hardware.json,
-    hardware_layers.csv and hardware_cycles.png there."""
+    hardware_layers.csv and hardware_cycles.png there. ``neuron_math``/``wiring``: see
+    :func:`spiketune.hardware.report.cost`."""
     folder = Path(folder)
     trace_dir = folder / "traces" if (folder / "traces").is_dir() else folder
-    rep = cost(trace_dir, hardware, cores, out_dir=out_dir, fixed_point=fixed_point)
+    rep = cost(trace_dir, hardware, cores, out_dir=out_dir, fixed_point=fixed_point,
+               neuron_math=neuron_math, wiring=wiring)
     if out_dir is not None:
         hardware_cycles([layer.to_dict() for layer in rep.layers], Path(out_dir) / "hardware_cycles.png",
                         title=f"Cycles per layer ({rep.accelerator}, {rep.mode} mode, "

@@ -62,6 +62,7 @@ class CostReport:
     warnings: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)  # the config that produced it
     fixed_point: dict | None = None  # accuracy and per-layer mismatch of the fixed-point run
+    neuron_math: dict | None = None  # the build's own arithmetic: accuracy, divergence, trained latency
     input_max_count: int = 1  # most events per input pixel and step (the RTL's bitmap carries one)
     latency_cycles_per_sample: np.ndarray | None = None
 

@@ -51,21 +51,20 @@ class CoreParams:
         return 1.0 - self.beta if self.lapicque else self.beta
 
 
-TAPS = [(i, j) for i in range(3) for j in range(3)]
+TAPS = np.array([(i, j) for i in range(3) for j in range(3)])
 
 
-def _conv_stream(spikes: np.ndarray, t: int) -> list[tuple[int, int, int, int]]:
-    """Events of step ``t``: (neuron address, ic, tap row, tap col), channel by channel,
-    spikes in raster order, taps in order, taps outside the map skipped (padding 1)."""
+def _conv_stream(spikes: np.ndarray, t: int) -> np.ndarray:
+    """Events of step ``t`` as rows (neuron address, ic, tap row, tap col): channel by
+    channel, spikes in raster order, taps in order, taps outside the map skipped (padding 1)."""
     w = spikes.shape[-1]
-    out = []
-    for ic in range(spikes.shape[1]):
-        for r, c in zip(*np.nonzero(spikes[t, ic]), strict=True):
-            for i, j in TAPS:
-                y, x = int(r) - i + 1, int(c) - j + 1
-                if 0 <= y < w and 0 <= x < w:
-                    out.append((y * w + x, ic, i, j))
-    return out
+    ic, r, c = np.nonzero(spikes[t])
+    y = r[:, None] - TAPS[None, :, 0] + 1
+    x = c[:, None] - TAPS[None, :, 1] + 1
+    ok = ((y >= 0) & (y < w) & (x >= 0) & (x < w)).ravel()
+    rows = np.stack([(y * w + x).ravel(), np.repeat(ic, 9), np.tile(TAPS[:, 0], len(ic)),
+                     np.tile(TAPS[:, 1], len(ic))], 1)
+    return rows[ok]
 
 
 def conv_events(spikes: np.ndarray) -> list[list[int]]:
@@ -86,26 +85,45 @@ def conv_events(spikes: np.ndarray) -> list[list[int]]:
 def conv_core(spikes: np.ndarray, weights: np.ndarray, bias: float, core: CoreParams) -> np.ndarray:
     """Output spikes [T, W, W] of one conv core for ``spikes`` [T, IC, W, W] sent in the order
     of :func:`conv_events`; ``weights`` [IC, 3, 3] and ``bias`` are the stored integers."""
+    return conv_cores(spikes, np.asarray(weights)[None], np.array([bias]), core)[:, 0]
+
+
+def conv_cores(spikes: np.ndarray, weights: np.ndarray, bias: np.ndarray, core: CoreParams) -> np.ndarray:
+    """:func:`conv_core` for O output maps at once (they see the same events):
+    ``weights`` [O, IC, 3, 3], ``bias`` [O] -> spikes [T, O, W, W]."""
     t_steps, w = spikes.shape[0], spikes.shape[-1]
-    pot = np.zeros(w * w)
-    out = np.zeros((t_steps, w * w), np.uint8)
+    n_maps = weights.shape[0]
+    pot = np.zeros((n_maps, w * w))
+    out = np.zeros((t_steps, n_maps, w * w), np.uint8)
+    b = np.asarray(bias, np.float64)[:, None] * core.b_scale
     for t in range(t_steps):
         ev = _conv_stream(spikes, t)[1:]  # the first event only wakes the core
-        taps = [(ic, i, j) for _, ic, i, j in ev[1:]] + [(0, 0, 0)] * bool(ev)  # weight: next cycle's tap
-        prev, stale = -1, 0.0
-        for (a, *_), (ic, i, j) in zip(ev, taps, strict=True):
-            read = pot[a] if a != prev else stale  # read-first memory: the previous write is not seen
-            stale = pot[a]
-            pot[a] = read + weights[ic, i, j] * core.w_scale
-            prev = a
-        u = bias * core.b_scale + pot[:-1] * core.gain
+        if len(ev):
+            tap = np.vstack([ev[1:, 1:], [[0, 0, 0]]])  # each write takes the next cycle's tap weight
+            wv = weights[:, tap[:, 0], tap[:, 1], tap[:, 2]] * core.w_scale  # [O, events]
+            _accumulate(pot, ev[:, 0], wv)
+        u = b + pot[:, :-1] * core.gain
         fire = u > core.threshold
-        out[t, :-1] = fire
+        out[t, :, :-1] = fire
         if t == t_steps - 1:
-            pot[:-1] = 0.0
+            pot[:, :-1] = 0.0
         else:
-            pot[:-1] = np.where(fire, (u - core.threshold) * core.decay, u * core.decay)
-    return out.reshape(t_steps, w, w)
+            pot[:, :-1] = np.where(fire, (u - core.threshold) * core.decay, u * core.decay)
+    return out.reshape(t_steps, n_maps, w, w)
+
+
+def _accumulate(pot: np.ndarray, addr: np.ndarray, wv: np.ndarray) -> None:
+    """``pot[:, a] += w`` event by event; back-to-back events on one neuron lose the earlier
+    (read-first memory: the second reads the value from before the first's write)."""
+    if not (addr[1:] == addr[:-1]).any():
+        np.add.at(pot.T, addr, wv.T)  # unbuffered, in event order (pot.T is a view)
+        return
+    prev, stale = -1, np.zeros(pot.shape[0])
+    for k, a in enumerate(addr):
+        read = pot[:, a] if a != prev else stale
+        stale = pot[:, a].copy()
+        pot[:, a] = read + wv[:, k]
+        prev = a
 
 
 def fc_events(spikes: np.ndarray, groups: int) -> list[list[int]]:
@@ -132,9 +150,9 @@ def fc_core(spikes: np.ndarray, memory: np.ndarray, groups: int, core: CoreParam
         for t in range(spikes.shape[0]):
             addrs = np.flatnonzero(spikes[t])
             if len(addrs) >= 2:
-                u = last_read * core.w_scale
-                for a in addrs[1:-2]:
-                    u = u + memory[g * f + a] * core.w_scale
+                first = [last_read * core.w_scale] if len(addrs) >= 3 else [0.0]
+                # summed left to right, as the core accumulates (cumsum does not pair terms)
+                u = float(np.cumsum(np.concatenate([first, memory[g * f + addrs[1:-2]] * core.w_scale]))[-1])
                 last_read = float(memory[(g + 1) * f])
                 u = u * core.gain + last_read * core.b_scale
                 held = int(u > core.threshold)
