@@ -140,6 +140,7 @@ def run(config: Path | None = typer.Option(None, "--config", "-c", help="YAML ru
         typer.echo(f"test accuracy {schema.TEST_ACCURACY.show(m['test_accuracy'])}  "
                    f"firing rate {schema.FIRING_RATE.show(schema.FIRING_RATE.read(m))}  "
                    f"synops/sample {m['profile']['synops'] / m['profile']['num_samples']:.3g}")
+        typer.echo(f"  per layer, totals over the {m['profile']['num_samples']} test samples:")
         for layer in m["profile"]["layers"]:
             typer.echo(f"  {layer['name']:<24} rate {100 * layer['firing_rate']:6.2f}%  "
                        f"spikes {layer['spikes']:>10}  synops {layer['synops']:>12}")

@@ -202,10 +202,10 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Hard
     metrics["energy"] = energy_from_run(layer_specs(result.model), metrics)
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)
+    caption = f"{cfg.data.dataset}, T={cfg.data.num_steps}, {len(history)} epochs, {cfg.model.arch}"
     firing_rates({"test set": [(layer.name, layer.firing_rate) for layer in prof.layers]},
-                 out / "firing_rates.png")
-    training_curves(history, out / "training.png", chance=chance,
-                    caption=f"{cfg.data.dataset}, T={cfg.data.num_steps}, {cfg.model.arch}")
+                 out / "firing_rates.png", title=f"Per-layer firing rate, test set\n{caption}")
+    training_curves(history, out / "training.png", chance=chance, caption=caption)
     write_json(out / "metrics.json", metrics)
     return metrics
 
@@ -235,8 +235,8 @@ def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | No
     rep = cost(trace_dir, hardware, cores, out_dir=out_dir, fixed_point=fixed_point)
     if out_dir is not None:
         hardware_cycles([layer.to_dict() for layer in rep.layers], Path(out_dir) / "hardware_cycles.png",
-                        title=f"Cycles per layer ({rep.accelerator}, {rep.mode} mode, "
-                              f"{schema.LATENCY_CYCLES.show(rep.latency_cycles)})")
+                        title=f"Cycles per layer ({rep.accelerator}, {rep.mode} mode, {rep.pipeline}, "
+                              f"{rep.total_cores} cores; {schema.LATENCY_CYCLES.show(rep.latency_cycles)})")
     return rep
 
 

@@ -154,6 +154,7 @@ def hardware_cycles(layers: Sequence[dict], path: str | Path, title: str = "Cycl
         vals = [layer["breakdown"].get(part, 0.0) for layer in layers]
         ax.bar(names, vals, bottom=bottom, label=part)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.set_xticks(range(len(names)), names, rotation=25, ha="right")
     ax.set_ylabel("cycles per inference (mean)")
     ax.set_xlabel("layer")
     ax.set_title(title)

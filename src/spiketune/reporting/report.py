@@ -54,6 +54,18 @@ def _percent(v: Any) -> str:
     return f"{100 * v:.2f}%" if isinstance(v, (int, float)) else ""
 
 
+HARDWARE_COLUMNS = ("name", "unit", "cores", "groups", "latency_cycles", "accumulate_cycles", "activate_cycles",
+                    "core_utilisation", "input_events_per_inference", "dropped_fraction")
+
+
+def _hardware_row(layer: dict[str, Any]) -> dict[str, Any]:
+    """One layer of hardware.json as a report row (a file written before the per-inference
+    name holds the same value as ``input_events``)."""
+    layer = {"input_events_per_inference": layer.get("input_events"), **layer}
+    return {k: _percent(layer[k]) if k in ("core_utilisation", "dropped_fraction") else layer[k]
+            for k in HARDWARE_COLUMNS if layer.get(k) is not None}
+
+
 @dataclass
 class Section:
     title: str
@@ -152,12 +164,8 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
             secs.append(Section("Hardware per layer (best-accuracy run)",
                                 images=[("Cycles per inference of each layer on the accelerator model, "
                                          "split by activity.", run_dir / "hardware_cycles.png")],
-                                tables=[("Per layer (input events and cycles per inference)", [
-                                    {k: (_percent(layer[k]) if k in ("core_utilisation", "dropped_fraction")
-                                         else layer[k]) for k in ("name", "unit", "cores", "groups",
-                                         "latency_cycles", "accumulate_cycles", "activate_cycles",
-                                         "core_utilisation", "input_events", "dropped_fraction")
-                                     if k in layer} for layer in hw["layers"]])]))
+                                tables=[("Per layer (input events and cycles per inference)",
+                                         [_hardware_row(layer) for layer in hw["layers"]])]))
         nb = (_load(run_dir / "metrics.json") or {}).get("neurobench")
         if nb:
             secs.append(Section("NeuroBench metrics (best-accuracy run)", tables=[("NeuroBench", _neurobench(nb))]))
