@@ -84,3 +84,22 @@ def test_accuracy_reads_as_a_percentage_where_a_person_reads_it(run_dir):
     assert "test accuracy (%)" in shown and acc in shown
     for name in NAMES:  # the run's layer table uses the same names
         assert name in stdout
+
+
+def test_trace_layer_names_are_validated_and_older_folders_keep_kind_names(run_dir, tmp_path):
+    import shutil
+
+    from spiketune import traces as tr
+    from spiketune.errors import TraceError
+
+    out, _ = run_dir
+    folder = shutil.copytree(out / "traces", tmp_path / "traces")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert [tr.read(folder).layer_name(i) for i in range(4)] == NAMES
+    manifest["meta"]["layer_names"] = NAMES[:3]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(TraceError, match=r"manifest.json: meta.layer_names must be a list of 4 strings"):
+        tr.read(folder)
+    del manifest["meta"]["layer_names"]  # a folder written before the names were recorded
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert [tr.read(folder).layer_name(i) for i in range(4)] == ["L0:conv", "L1:conv", "L2:fc", "L3:fc"]

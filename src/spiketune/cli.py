@@ -439,7 +439,7 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("info")
 def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
-              root: Path | None = typer.Option(None, "--root", "--data-root", help="dataset folder"),
+              root: Path | None = typer.Option(None, "--data-root", help="dataset folder (data.root)"),
               num_steps: int | None = typer.Option(None, min=1, help="time bins of event frames (default: the dataset's)"),
               downsample: int | None = typer.Option(None, help="spatial factor of event frames")) -> None:
     """Shape, classes, split sizes, storage and frame cache of a dataset (nothing is downloaded)."""
@@ -451,7 +451,7 @@ def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
 @data_app.command("show")
 def data_show(name: str = typer.Argument(..., help="dataset name"),
               out: Path = typer.Option(Path("samples.png"), "--out", "-o", help="PNG to write"),
-              root: Path | None = typer.Option(None, "--root", "--data-root", help="dataset folder"),
+              root: Path | None = typer.Option(None, "--data-root", help="dataset folder (data.root)"),
               split: str = typer.Option("test", help="train | test"),
               samples: int = typer.Option(4, min=1, max=32, help="how many samples (the first of the split)"),
               num_steps: int | None = typer.Option(None, min=1, help="time bins of event frames"),
