@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,21 @@ def test_trace_layer_names_are_validated_and_older_folders_keep_kind_names(run_d
     del manifest["meta"]["layer_names"]  # a folder written before the names were recorded
     (folder / "manifest.json").write_text(json.dumps(manifest))
     assert [tr.read(folder).layer_name(i) for i in range(4)] == ["L0:conv", "L1:conv", "L2:fc", "L3:fc"]
+
+
+@pytest.mark.parametrize("kept,fewer", [(None, 256), (300, 150)])
+def test_large_traces_warn_offering_profile_trace_samples(tmp_path, kept, fewer):
+    from spiketune.explore.run import TRACE_WARN_BYTES, warn_trace_size
+
+    assert TRACE_WARN_BYTES == 100 * 2**20
+    with (tmp_path / "bits_1.npy").open("wb") as f:
+        f.truncate(TRACE_WARN_BYTES)  # exactly at the limit: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_trace_size(tmp_path, kept, 10_000)
+    with (tmp_path / "counts_1.npy").open("wb") as f:
+        f.truncate(20 * 2**20)
+    message = (rf"holds 120 MB of spike traces \({kept or 10_000} samples' full spike bits\); "
+               rf"--set profile.trace_samples={fewer} keeps the bits of {fewer} ")
+    with pytest.warns(UserWarning, match=message):
+        warn_trace_size(tmp_path, kept, 10_000)

@@ -220,9 +220,10 @@ def warn_trace_size(trace_dir: Path, trace_samples: int | None, num_samples: int
     size = sum(f.stat().st_size for f in trace_dir.rglob("*") if f.is_file())
     if size > TRACE_WARN_BYTES:
         kept = trace_samples if trace_samples is not None else num_samples
+        fewer = min(256, max(1, kept // 2))
         warnings.warn(f"{trace_dir} holds {size / 2**20:,.0f} MB of spike traces ({kept} samples' full "
-                      f"spike bits); --set profile.trace_samples=256 keeps the bits of 256 samples only "
-                      f"(the counts of every sample are kept)", stacklevel=2)
+                      f"spike bits); --set profile.trace_samples={fewer} keeps the bits of {fewer} samples "
+                      f"only (the counts of every sample are kept)", stacklevel=2)
 
 
 def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | None = None,
