@@ -60,3 +60,15 @@ def test_every_readme_example_runs_as_written(tmp_path):
             (tmp_path / cmd.split(">")[1].strip()).write_text(r.stdout)
         if args[1:] == ["run"]:
             run_folder = re.search(r"results folder: (\S+)", r.stdout).group(1)
+
+
+def test_the_readme_lists_every_config_key():
+    from spiketune.training import config
+
+    text = README.read_text()
+    table = text[text.index("| section | keys |"):text.index("**chi** is")]
+    rows = {line.split("|")[1].strip().strip("`"): line
+            for line in table.splitlines()[2:] if line.startswith("|")}
+    for section, keys in config.RunConfig().to_dict().items():
+        missing = [k for k in keys if f"`{k}`" not in rows[section]]
+        assert not missing, f"README's configuration table lacks {section}: {missing}"

@@ -253,10 +253,12 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
             with folder_lock(dest):
                 rep = cost_results(results, cfg, core_list, fixed_point, out_dir=dest)
         cols = build(cfg).table(rep)
-        typer.echo(f"{'layer':<10}{'unit':<13}" + "".join(f"{h:>10}" for h, _, _ in cols))
+        name_w = max(len("layer"), *(len(layer.name) for layer in rep.layers)) + 2
+        typer.echo(f"{'layer':<{name_w}}{'unit':<13}" + "".join(f"{h:>11}" for h, _, _ in cols))
         for layer in rep.layers:
             row = layer.to_dict()
-            typer.echo(f"{layer.name:<10}{layer.unit:<13}" + "".join(f"{row[k]:>10{f}}" for _, k, f in cols))
+            typer.echo(f"{layer.name:<{name_w}}{layer.unit:<13}"
+                       + "".join(f"{row[k]:>11{f}}" for _, k, f in cols))
         figures = {"hardware": rep.to_dict()}
         typer.echo(f"latency {schema.LATENCY_CYCLES.show(rep.latency_cycles)} = "
                    f"{schema.LATENCY_US.show(rep.latency_us)} at {rep.clock_mhz:g} MHz | "

@@ -236,8 +236,8 @@ def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | No
     rep = cost(trace_dir, hardware, cores, out_dir=out_dir, fixed_point=fixed_point)
     if out_dir is not None:
         hardware_cycles([layer.to_dict() for layer in rep.layers], Path(out_dir) / "hardware_cycles.png",
-                        title=f"Cycles per layer ({rep.accelerator}, {rep.mode} mode, {rep.pipeline}, "
-                              f"{rep.total_cores} cores; {schema.LATENCY_CYCLES.show(rep.latency_cycles)})")
+                        title=f"Cycles per layer: {schema.LATENCY_CYCLES.show(rep.latency_cycles)}\n"
+                              f"{rep.accelerator}, {rep.mode} mode, {rep.pipeline}, {rep.total_cores} cores")
     return rep
 
 
