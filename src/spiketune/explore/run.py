@@ -5,13 +5,15 @@ Results folder layout::
     config.yaml        the exact (resolved) configuration
     metrics.json       accuracy, sparsity profile, hardware figures, literature energy estimates, environment
     history.csv        one row per epoch
-    layers.csv         per-layer sparsity (and hardware) table
+    layers.csv         per-layer sparsity table (counts: totals over the profiled test samples)
     model.pt           trained weights (state dict) and the config
     checkpoint.pt      last-epoch training state (resume)
     traces/            spike traces (see spiketune.traces)
     firing_rates.png   per-layer firing-rate bars
-    hardware.json      latency, FPS, power, FPS/W and per-layer cycles (+ .csv, _cycles.png)
-    training.png       loss / accuracy / firing rate per epoch
+    hardware.json      latency, FPS, power, FPS/W and per-layer cycles, per inference (+ .csv, _cycles.png)
+    training.png       loss / accuracy / firing rate / chi per epoch
+
+Every file names a layer ``L<index>:<its arch tokens>``, as the profile does.
 """
 
 from __future__ import annotations
