@@ -120,6 +120,7 @@ def test_data_info_command(tmp_path):
     r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "digits"],
                        capture_output=True, text=True)
     assert r.returncode == 0 and "train 1438, test 359" in r.stdout and "(1, 8, 8)" in r.stdout
-    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "svhn", "--root", str(tmp_path)],
+    r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "svhn",
+                        "--data-root", str(tmp_path)],
                        capture_output=True, text=True)
     assert r.returncode == 0 and "not present" in r.stdout

@@ -243,7 +243,7 @@ def test_config_knobs_for_event_framing():
 def test_cifar10dvs_fixture_trains_one_epoch_and_data_info(tmp_path):
     _cifar10dvs(tmp_path, 10, np.random.default_rng(2))
     r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "cifar10dvs",
-                        "--root", str(tmp_path), "--num-steps", "2"],
+                        "--data-root", str(tmp_path), "--num-steps", "2"],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     assert "train: 90 files" in r.stdout and "test: 10 files" in r.stdout and "not cached yet" in r.stdout
@@ -257,7 +257,7 @@ def test_cifar10dvs_fixture_trains_one_epoch_and_data_info(tmp_path):
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert m["profile"]["num_samples"] == 10 and m["hardware"]["latency_cycles"] > 0
     r = subprocess.run([sys.executable, "-m", "spiketune", "data", "info", "cifar10dvs",
-                        "--root", str(tmp_path), "--num-steps", "2"],
+                        "--data-root", str(tmp_path), "--num-steps", "2"],
                        capture_output=True, text=True, check=False)
     assert "not cached yet" in r.stdout  # the run's frames were denoised: another cache file
     assert (tmp_path / "spiketune-frames-test-T2-bins-x4-dn300000us.npz").is_file()
@@ -347,7 +347,8 @@ def test_data_show_plots_event_frames_in_polarity_colours(tmp_path):
     _cifar10dvs(tmp_path, 10, np.random.default_rng(6), events=400)
     png = tmp_path / "frames.png"
     r = subprocess.run([sys.executable, "-m", "spiketune", "data", "show", "cifar10dvs",
-                        "--root", str(tmp_path), "--split", "train", "--samples", "2", "--num-steps", "3",
+                        "--data-root", str(tmp_path), "--split", "train", "--samples", "2",
+                        "--num-steps", "3",
                         "-o", str(png)],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr

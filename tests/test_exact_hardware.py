@@ -124,11 +124,12 @@ def test_simulate_report_by_hand(tmp_path):
     d0 = l0.to_dict()
     assert (l0.cores, d0["groups"], l0.latency_cycles, d0["compress_cycles"]) == (8, 1, 28.5, 16.0)
     # accumulates (4 + 2) / 2 = 3; sweeps 1 group x 2 steps = 2 cycles; events (4 + 2) / 2
-    assert (d0["accumulate_cycles"], d0["activate_cycles"], l0.input_events) == (3.0, 2.0, 3.0)
+    assert (d0["accumulate_cycles"], d0["activate_cycles"], l0.input_events_per_inference) == (3.0, 2.0, 3.0)
     assert d0["other_cycles"] == 28.5 - 5.0 and d0["core_utilisation"] == pytest.approx(5 / 28.5, rel=1e-12)
     assert l0.breakdown == {"accumulate (core replay)": 3.0, "neuron sweep": 2.0, "scan / control": 23.5}
     assert (l0.name, l0.kind, l0.unit, l1.name) == ("L0:fc", "fc", "sparse fc", "L1:fc")
-    assert (l1.cores, l1.latency_cycles, l1.input_events, l1.dropped_events) == (4, 25.5, 2.0, 0.0)
+    assert (l1.cores, l1.latency_cycles, l1.input_events_per_inference, l1.dropped_events) == (
+        4, 25.5, 2.0, 0.0)
     assert (l0.dropped_fraction, rep.dropped_events) == (0.0, 0.0)
     assert (rep.accelerator, rep.num_samples) == ("snn_dse", 2)
     assert rep.warnings == []
@@ -211,7 +212,7 @@ def test_cores_must_match_layers(tmp_path):
     assert [layer.cores for layer in ideal.layers] == [5, 4]
     rep = simulate(t, HardwareConfig(cores=[1, 3]))  # 3 does not divide layer 1's 4 neurons
     assert [layer.cores for layer in rep.layers] == [1, 3]
-    assert rep.warnings == ["L1: 3 cores do not divide its 4 channels/neurons; the RTL cannot build that "
+    assert rep.warnings == ["L1:fc: 3 cores do not divide its 4 channels/neurons; the RTL cannot build that "
                             "(core_counts: ideal allows it)"]
     assert simulate(t, HardwareConfig(cores=[1, 3], core_counts="ideal")).warnings == []
 
@@ -546,7 +547,8 @@ def test_hybrid_dense_layer_by_hand():
     # MACs: 4 channels x 3 steps x 64 pixels x 27 = 20,736 x 0.5 pJ
     d = rep.layers[0]
     assert (d.latency_cycles, d.cores, d.detail["groups"], d.detail["macs"]) == (559.0, 2, 2, 20736.0)
-    assert (d.input_events, d.dropped_events, d.unit, d.name) == (45.0, 0.0, "dense conv", "L0:conv")
+    assert (d.input_events_per_inference, d.dropped_events, d.unit, d.name) == (
+        45.0, 0.0, "dense conv", "L0:conv")
     assert d.energy_uj == pytest.approx(20736 * 0.5e-6, rel=1e-12)
     assert rep.layers[1].name == "L1:fc" and rep.accelerator == "hybrid"
     # FC: no events, 3 steps x (4 + 2 + 2) = 24; 10 cores (divides 10): 1 x (3 x 3 + 1) = 10; + 4 = 38
@@ -635,7 +637,7 @@ def test_hybrid_names_unbuildable_sparse_layers_by_their_network_index():
     counts = [np.zeros((1, 3, 3)), np.zeros((1, 3, 4)), np.zeros((1, 3, 10))]
     t = tr.Traces(None, 3, "direct", (3, 8, 8), layers, counts, np.zeros(1), np.zeros(1))
     rep = build(from_dict({"kind": "hybrid"})).cost(t, cores=[1, 3])
-    assert rep.warnings == ["L1: 3 cores do not divide its 10 channels/neurons; the RTL cannot build that "
+    assert rep.warnings == ["L1:fc: 3 cores do not divide its 10 channels/neurons; the RTL cannot build that "
                             "(core_counts: ideal allows it)"]
 
 

@@ -57,7 +57,7 @@ def test_cost_report_keeps_the_earlier_hardware_json_keys():
     for k in ("latency_cycles", "fps", "power_w", "fps_per_w", "energy_per_inference_uj", "total_cores"):
         assert k in d
     for k in ("name", "cores", "groups", "latency_cycles", "accumulate_cycles", "activate_cycles",
-              "core_utilisation", "input_events", "dropped_events"):
+              "core_utilisation", "input_events_per_inference", "dropped_events"):
         assert k in d["layers"][0]
     assert d["config"]["kind"] == "snn_dse"
 

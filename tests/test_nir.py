@@ -56,6 +56,22 @@ def test_snntorch_graph_imports_with_snntorch_spikes():
     assert ref.sum() > 0 and torch.equal(ours(x), ref)
 
 
+def test_a_max_pooling_default_network_is_refused_naming_its_average_pooling_twin(tmp_path):
+    default = "16C3p1-MP2-32C3p1-MP2-64-10"  # the digits default network
+    twin = "16C3p1-AP2-32C3p1-AP2-64-10"  # written by hand: every MP2 an AP2
+    with pytest.raises(nir_io.NIRError, match=f"layer 0 .* max pooling.* AvgPool2d .* --arch {twin}$"):
+        nir_io.export(models.build(default, (1, 8, 8)))
+    torch.manual_seed(0)
+    m = models.build(twin, (1, 8, 8), beta=0.7, threshold=0.6)
+    back = nir_io.read(nir_io.write(m, tmp_path / "twin.nir"))
+    graph = nir.read(tmp_path / "twin.nir")
+    assert back.arch == twin and sum(isinstance(n, nir.AvgPool2d) for n in graph.nodes.values()) == 2
+    x = torch.rand(6, 1, 8, 8) * 6
+    (_, a), (_, b) = m(x, num_steps=8, record=True), back(x, num_steps=8, record=True)
+    assert all(float(s.detach().sum()) > 0 for s in a[:2])
+    assert all(torch.equal(sa, sb) for sa, sb in zip(a, b, strict=True))
+
+
 def test_unsupported_networks_and_nodes_are_named(tmp_path):
     with pytest.raises(nir_io.NIRError, match="max pooling"):
         nir_io.export(models.build("8C3-MP2-10", (1, 8, 8)))

@@ -20,7 +20,6 @@ NEEDS = {  # a fragment of the command -> what it needs
     "--dataset fashion-mnist": "the Fashion-MNIST files (Debian dataset-fashion-mnist)",
     "--dataset cifar10dvs": "the CIFAR10-DVS files",
     "sweep-nmnist-framing": "the N-MNIST files",
-    "results/from-nir --model": "costs the exported model (needs nir)",
     "reproduce surrogates-neurons --dataset cifar10dvs": "the CIFAR10-DVS files",
 }
 
@@ -45,6 +44,7 @@ def test_the_readme_names_its_commands():
 
 @pytest.mark.slow
 def test_every_readme_example_runs_as_written(tmp_path):
+    pytest.importorskip("nir")  # the export example and the costing of its model
     env = {**os.environ, "PYTHONPATH": str(README.parent / "src"), "COLUMNS": "200"}
     (tmp_path / "examples").symlink_to(README.parent / "examples")
     run_folder = None
@@ -61,3 +61,15 @@ def test_every_readme_example_runs_as_written(tmp_path):
             (tmp_path / cmd.split(">")[1].strip()).write_text(r.stdout)
         if args[1:] == ["run"]:
             run_folder = re.search(r"results folder: (\S+)", r.stdout).group(1)
+
+
+def test_the_readme_lists_every_config_key():
+    from spiketune.training import config
+
+    text = README.read_text()
+    table = text[text.index("| section | keys |"):text.index("**chi** is")]
+    rows = {line.split("|")[1].strip().strip("`"): line
+            for line in table.splitlines()[2:] if line.startswith("|")}
+    for section, keys in config.RunConfig().to_dict().items():
+        missing = [k for k in keys if f"`{k}`" not in rows[section]]
+        assert not missing, f"README's configuration table lacks {section}: {missing}"

@@ -146,6 +146,7 @@ def run(config: Path | None = typer.Option(None, "--config", "-c", help="YAML ru
         typer.echo(f"test accuracy {schema.TEST_ACCURACY.show(m['test_accuracy'])}  "
                    f"firing rate {schema.FIRING_RATE.show(schema.FIRING_RATE.read(m))}  "
                    f"synops/sample {m['profile']['synops'] / m['profile']['num_samples']:.3g}")
+        typer.echo(f"  per layer, totals over the {m['profile']['num_samples']} test samples:")
         for layer in m["profile"]["layers"]:
             typer.echo(f"  {layer['name']:<24} rate {100 * layer['firing_rate']:6.2f}%  "
                        f"spikes {layer['spikes']:>10}  synops {layer['synops']:>12}")
@@ -268,10 +269,12 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
                 rep = cost_results(results, cfg, core_list, fixed_point, out_dir=dest,
                                    neuron_math=neuron_math.value, wiring=wiring.value)
         cols = build(cfg).table(rep)
-        typer.echo(f"{'layer':<10}{'unit':<13}" + "".join(f"{h:>10}" for h, _, _ in cols))
+        name_w = max(len("layer"), *(len(layer.name) for layer in rep.layers)) + 2
+        typer.echo(f"{'layer':<{name_w}}{'unit':<13}" + "".join(f"{h:>11}" for h, _, _ in cols))
         for layer in rep.layers:
             row = layer.to_dict()
-            typer.echo(f"{layer.name:<10}{layer.unit:<13}" + "".join(f"{row[k]:>10{f}}" for _, k, f in cols))
+            typer.echo(f"{layer.name:<{name_w}}{layer.unit:<13}"
+                       + "".join(f"{row[k]:>11{f}}" for _, k, f in cols))
         figures = {"hardware": rep.to_dict()}
         typer.echo(f"latency {schema.LATENCY_CYCLES.show(rep.latency_cycles)} = "
                    f"{schema.LATENCY_US.show(rep.latency_us)} at {rep.clock_mhz:g} MHz | "
@@ -457,7 +460,7 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("info")
 def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
-              root: Path | None = typer.Option(None, "--root", "--data-root", help="dataset folder"),
+              root: Path | None = typer.Option(None, "--data-root", help="dataset folder (data.root)"),
               num_steps: int | None = typer.Option(None, min=1,
                                                    help="time bins of event frames (default: the dataset's)"),
               downsample: int | None = typer.Option(None, help="spatial factor of event frames")) -> None:
@@ -470,7 +473,7 @@ def data_info(name: str = typer.Argument(..., help=" | ".join(DATASETS)),
 @data_app.command("show")
 def data_show(name: str = typer.Argument(..., help="dataset name"),
               out: Path = typer.Option(Path("samples.png"), "--out", "-o", help="PNG to write"),
-              root: Path | None = typer.Option(None, "--root", "--data-root", help="dataset folder"),
+              root: Path | None = typer.Option(None, "--data-root", help="dataset folder (data.root)"),
               split: str = typer.Option("test", help="train | test"),
               samples: int = typer.Option(4, min=1, max=32, help="how many samples (the first of the split)"),
               num_steps: int | None = typer.Option(None, min=1, help="time bins of event frames"),

@@ -27,6 +27,10 @@ Format ``spiketune-trace`` version 2 (version 1 still reads), a folder holding:
     [N_bits, T, *input_shape] (``meta.input_max_count`` > 1), which the accelerator's
     input bitmap sees as one event per active pixel and step.
 
+``meta.layer_names`` (optional) names each weight layer as the sparsity profile does
+(``L0:16C3p1-MP2``); every report of the traces uses these names, and ``L<i>:<kind>``
+for a folder written without them.
+
 This module depends on numpy only; the hardware model reads traces through it.
 """
 
@@ -258,6 +262,11 @@ class Traces:
     def num_samples(self) -> int:
         return int(self.counts[0].shape[0])
 
+    def layer_name(self, i: int) -> str:
+        """Layer ``i``'s name: ``meta.layer_names[i]``, else ``L<i>:<kind>``."""
+        names = self.meta.get("layer_names")
+        return names[i] if names is not None else f"L{i}:{self.layers[i].kind}"
+
     def spike_shape(self, k: int) -> tuple[int, ...]:
         return self.input_shape if k == 0 else self.layers[k - 1].out_shape
 
@@ -421,6 +430,10 @@ def read(path: str | Path) -> Traces:
     meta = m.get("meta", {})
     if not isinstance(meta, dict):
         raise TraceError(f"{mf}: meta must be a mapping")
+    names = meta.get("layer_names")
+    if names is not None and (not isinstance(names, list) or len(names) != len(layers)
+                              or not all(isinstance(x, str) for x in names)):
+        raise TraceError(f"{mf}: meta.layer_names must be a list of {len(layers)} strings, one per layer")
     _check_files(p, mf, m.get("files"), len(layers))
     shapes = [input_shape, *(layer.out_shape for layer in layers)]
     counts = []

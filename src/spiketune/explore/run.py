@@ -5,13 +5,15 @@ Results folder layout::
     config.yaml        the exact (resolved) configuration
     metrics.json       accuracy, sparsity profile, hardware figures, literature energy estimates, environment
     history.csv        one row per epoch
-    layers.csv         per-layer sparsity (and hardware) table
+    layers.csv         per-layer sparsity table (counts: totals over the profiled test samples)
     model.pt           trained weights (state dict) and the config
     checkpoint.pt      last-epoch training state (resume)
     traces/            spike traces (see spiketune.traces)
     firing_rates.png   per-layer firing-rate bars
-    hardware.json      latency, FPS, power, FPS/W and per-layer cycles (+ .csv, _cycles.png)
-    training.png       loss / accuracy / firing rate per epoch
+    hardware.json      latency, FPS, power, FPS/W and per-layer cycles, per inference (+ .csv, _cycles.png)
+    training.png       loss / accuracy / firing rate / chi per epoch
+
+Every file names a layer ``L<index>:<its arch tokens>``, as the profile does.
 """
 
 from __future__ import annotations
@@ -203,10 +205,10 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Base
     metrics["energy"] = energy_from_run(layer_specs(result.model), metrics)
     write_csv(out / "history.csv", history)
     write_csv(out / "layers.csv", layer_rows)
+    caption = f"{cfg.data.dataset}, T={cfg.data.num_steps}, {len(history)} epochs, {cfg.model.arch}"
     firing_rates({"test set": [(layer.name, layer.firing_rate) for layer in prof.layers]},
-                 out / "firing_rates.png")
-    training_curves(history, out / "training.png", chance=chance,
-                    caption=f"{cfg.data.dataset}, T={cfg.data.num_steps}, {cfg.model.arch}")
+                 out / "firing_rates.png", title=f"Per-layer firing rate, test set\n{caption}")
+    training_curves(history, out / "training.png", chance=chance, caption=caption)
     write_json(out / "metrics.json", metrics)
     return metrics
 
@@ -221,9 +223,10 @@ def warn_trace_size(trace_dir: Path, trace_samples: int | None, num_samples: int
     size = sum(f.stat().st_size for f in trace_dir.rglob("*") if f.is_file())
     if size > TRACE_WARN_BYTES:
         kept = trace_samples if trace_samples is not None else num_samples
+        fewer = min(256, max(1, kept // 2))
         warnings.warn(f"{trace_dir} holds {size / 2**20:,.0f} MB of spike traces ({kept} samples' full "
-                      f"spike bits); --set profile.trace_samples=256 keeps the bits of 256 samples only "
-                      f"(the counts of every sample are kept)", stacklevel=2)
+                      f"spike bits); --set profile.trace_samples={fewer} keeps the bits of {fewer} samples "
+                      f"only (the counts of every sample are kept)", stacklevel=2)
 
 
 def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | None = None,
@@ -239,8 +242,8 @@ def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | No
                neuron_math=neuron_math, wiring=wiring)
     if out_dir is not None:
         hardware_cycles([layer.to_dict() for layer in rep.layers], Path(out_dir) / "hardware_cycles.png",
-                        title=f"Cycles per layer ({rep.accelerator}, {rep.mode} mode, "
-                              f"{schema.LATENCY_CYCLES.show(rep.latency_cycles)})")
+                        title=f"Cycles per layer: {schema.LATENCY_CYCLES.show(rep.latency_cycles)}\n"
+                              f"{rep.accelerator}, {rep.mode} mode, {rep.pipeline}, {rep.total_cores} cores")
     return rep
 
 

@@ -27,7 +27,7 @@ class LayerCost:
     unit: str  # the design's unit that computes it, e.g. "sparse conv", "dense conv"
     cores: int  # parallel units serving the layer (neural cores, PE rows)
     latency_cycles: float
-    input_events: float
+    input_events_per_inference: float  # events into the layer (the profile's input_events / samples)
     dropped_events: float  # input events the hardware scans but never applies (all passes)
     dropped_fraction: float  # dropped / (input events x passes over the input)
     energy_uj: float

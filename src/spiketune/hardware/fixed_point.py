@@ -158,7 +158,7 @@ def check(traces: Traces, hw: HardwareConfig | None = None) -> list[LayerMismatc
         if ref is None:
             raise TraceError(f"{traces.path} keeps no spike bits for layer {i}")
         got = _layer(traces, i, x[: len(ref)], frac, hw)
-        out.append(LayerMismatch(f"L{i}:{traces.layers[i].kind}", int(ref.sum()), int(got.sum()),
+        out.append(LayerMismatch(traces.layer_name(i), int(ref.sum()), int(got.sum()),
                                  float((got != ref).mean())))
         x, frac = ref.astype(np.int64), 0
     return out

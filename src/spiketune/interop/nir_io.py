@@ -27,6 +27,7 @@ batch norm: networks using them raise a clear error on export.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,11 @@ class NIRError(SpiketuneError):
     """A NIR graph spiketune cannot represent, or a network NIR cannot."""
 
 
+def average_pooled(arch: str) -> str:
+    """``arch`` with every max-pool token (``P2``, ``MP2``) an average pool (``AP2``)."""
+    return "-".join(re.sub(r"^M?P(\d+)$", r"AP\1", token) for token in arch.split("-"))
+
+
 def export(model: SpikingNetwork) -> nir.NIRGraph:
     """The network as a NIR graph (Input -> [Conv2d|Affine] -> [AvgPool2d] -> LIF ... -> Output)."""
     import nir
@@ -61,8 +67,9 @@ def export(model: SpikingNetwork) -> nir.NIRGraph:
         if spec.batch_norm:
             raise NIRError(f"layer {i} ({'-'.join(spec.tokens)}) uses batch norm, which NIR 1.0 lacks")
         if spec.pool and spec.pool[0] == "max":
-            raise NIRError(f"layer {i} ({'-'.join(spec.tokens)}) uses max pooling, which NIR 1.0 "
-                           f"lacks; use average pooling (AP) for NIR models")
+            raise NIRError(f"layer {i} ({'-'.join(spec.tokens)}) uses max pooling, which NIR 1.0 has no "
+                           f"node for (it offers AvgPool2d and SumPool2d); train the average-pooling "
+                           f"network to exchange it: --arch {average_pooled(model.arch)}")
         w = block.weight_layer.weight.detach().cpu().numpy().astype(np.float32)
         b = block.weight_layer.bias
         bias = np.zeros(w.shape[0], np.float32) if b is None else b.detach().cpu().numpy().astype(np.float32)

@@ -189,5 +189,6 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
                  weights=layer_weights(model), labels=labels, predictions=predictions,
                  input_values=np.concatenate(inputs) if inputs else None,
                  meta={"arch": model.arch, "accuracy": prof.accuracy,
-                       "num_classes": model.num_classes, "input_max_count": max_count})
+                       "num_classes": model.num_classes, "input_max_count": max_count,
+                       "layer_names": [layer.name for layer in layers]})
     return prof

@@ -129,18 +129,18 @@ def training_curves(history: Sequence[dict], path: str | Path, caption: str = ""
     axes[1].plot(ep, [100 * h["val_accuracy"] for h in history], marker="s", label="validation")
     _chance_line(axes[1], chance)
     axes[1].set_ylabel("accuracy (%)")
-    axes[1].legend(loc="best")
     axes[2].plot(ep, [100 * h["firing_rate"] for h in history], marker="o", color="C3")
     axes[2].set_ylabel("mean firing rate (%)")
     axes[3].plot(ep, [h.get("chi", float("nan")) for h in history], marker="o", label="neuron chi")
     axes[3].plot(ep, [h.get("param_chi", float("nan")) for h in history], marker="s", label="parameter chi")
     axes[3].set_ylabel("chi (fraction reached by gradient)")
     axes[3].set_ylim(0, 1.05)
-    axes[3].legend(loc="best")
     for ax, title in zip(axes, ("Loss", "Accuracy", "Firing rate", "Chi"), strict=True):
         ax.set_xlabel("epoch")
         ax.set_title(title)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        if ax.get_legend_handles_labels()[0]:  # below the axes, off the curves
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     if caption:
         fig.suptitle(caption)
     return _save(fig, path)
@@ -157,6 +157,7 @@ def hardware_cycles(layers: Sequence[dict], path: str | Path, title: str = "Cycl
         vals = [layer["breakdown"].get(part, 0.0) for layer in layers]
         ax.bar(names, vals, bottom=bottom, label=part)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.set_xticks(range(len(names)), names, rotation=25, ha="right")
     ax.set_ylabel("cycles per inference (mean)")
     ax.set_xlabel("layer")
     ax.set_title(title)

@@ -54,6 +54,18 @@ def _percent(v: Any) -> str:
     return f"{100 * v:.2f}%" if isinstance(v, (int, float)) else ""
 
 
+HARDWARE_COLUMNS = ("name", "unit", "cores", "groups", "latency_cycles", "accumulate_cycles",
+                    "activate_cycles", "core_utilisation", "input_events_per_inference", "dropped_fraction")
+
+
+def _hardware_row(layer: dict[str, Any]) -> dict[str, Any]:
+    """One layer of hardware.json as a report row (a file written before the per-inference
+    name holds the same value as ``input_events``)."""
+    layer = {"input_events_per_inference": layer.get("input_events"), **layer}
+    return {k: _percent(layer[k]) if k in ("core_utilisation", "dropped_fraction") else layer[k]
+            for k in HARDWARE_COLUMNS if layer.get(k) is not None}
+
+
 @dataclass
 class Section:
     title: str
@@ -154,12 +166,8 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
             secs.append(Section("Hardware per layer (best-accuracy run)",
                                 images=[("Cycles per inference of each layer on the accelerator model, "
                                          "split by activity.", run_dir / "hardware_cycles.png")],
-                                tables=[("Per layer (input events and cycles per inference)", [
-                                    {k: (_percent(layer[k]) if k in ("core_utilisation", "dropped_fraction")
-                                         else layer[k]) for k in ("name", "unit", "cores", "groups",
-                                         "latency_cycles", "accumulate_cycles", "activate_cycles",
-                                         "core_utilisation", "input_events", "dropped_fraction")
-                                     if k in layer} for layer in hw["layers"]])]))
+                                tables=[("Per layer (input events and cycles per inference)",
+                                         [_hardware_row(layer) for layer in hw["layers"]])]))
         nb = (_load(run_dir / "metrics.json") or {}).get("neurobench")
         if nb:
             secs.append(Section("NeuroBench metrics (best-accuracy run)",
@@ -234,7 +242,7 @@ def _run_sections(root: Path, m: dict[str, Any]) -> list[Section]:
                  [{**layer, "firing_rate": _percent(layer["firing_rate"]),
                    "sparsity": _percent(layer["sparsity"])} for layer in m["profile"]["layers"]]),
                 ("Hardware per layer (input events and cycles per inference)",
-                 [{k: v for k, v in layer.items() if k != "breakdown"} for layer in hw.get("layers", [])])])]
+                 [_hardware_row(layer) for layer in hw.get("layers", [])])])]
     if m.get("neurobench"):
         secs.append(Section("NeuroBench metrics", tables=[("NeuroBench", _neurobench(m["neurobench"]))]))
     return secs
@@ -334,10 +342,16 @@ CSS = ("body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;max-wid
        "td,th{padding:4px 10px;border-bottom:1px solid #e5e5e5;text-align:right;white-space:nowrap}"
        "th{background:#f5f5f7;font-weight:600;position:sticky;top:0}td:first-child,th:first-child{text-align:left}"
        "tbody tr:nth-child(even){background:#fafafa}tbody tr:hover{background:#eef5ff}"
-       "img{max-width:100%;display:block;margin:.5em auto}figure{margin:1.2em 0}"
+       "img{max-width:100%;height:auto;display:block;margin:.5em auto}figure{margin:1.2em 0}"
        "figcaption{font-size:13px;color:#555;max-width:60em;margin:.3em auto 0}"
        "pre{background:#f5f5f7;padding:.8em;font-size:12px;overflow-x:auto}"
        "details summary{cursor:pointer;color:#0b63c5}p{max-width:60em}")
+
+
+def _css_width(png: bytes) -> int:
+    """A figure's width in CSS pixels (96 per inch): its PNG width at the figures' dpi, so every
+    figure shows at its drawn size, whatever its pixel count."""
+    return round(int.from_bytes(png[16:20], "big") * 96 / plots.STYLE["savefig.dpi"])
 
 
 def _html(title: str, sections: list[Section]) -> str:
@@ -348,8 +362,10 @@ def _html(title: str, sections: list[Section]) -> str:
     for i, s in enumerate(sections):
         parts.append(f"<section id='s{i}'><h2>{html.escape(s.title)}</h2>{_text_html(s.text)}")
         for cap, path in s.images:
-            data = base64.b64encode(Path(path).read_bytes()).decode()
-            parts.append(f"<figure><img alt='{html.escape(cap)}' src='data:image/png;base64,{data}'>"
+            png = Path(path).read_bytes()
+            data = base64.b64encode(png).decode()
+            parts.append(f"<figure><img alt='{html.escape(cap)}' width='{_css_width(png)}' "
+                         f"src='data:image/png;base64,{data}'>"
                          f"<figcaption>Figure. {html.escape(cap)}</figcaption></figure>")
         for cap, rows in s.tables:
             parts.append(f"<h3>{html.escape(cap)}</h3><div class='scroll'>{_table_html(rows)}</div>")

@@ -20,7 +20,7 @@ from .dense import dense_cycles
 # thresholding.sv: one membrane array, ``membr += BETA*input + bias``: single-state models
 DENSE_MODELS = ("lif", "if", "lapicque")
 TABLE = [("cores", "cores", "d"), ("passes", "groups", "d"), ("cycles", "latency_cycles", ".0f"),
-         ("events", "input_events", ".1f"), ("dropped", "dropped_fraction", ".1%"),
+         ("events/inf", "input_events_per_inference", ".1f"), ("dropped", "dropped_fraction", ".1%"),
          ("uJ", "energy_uj", ".3f")]
 
 
@@ -47,19 +47,20 @@ class Hybrid:
         rest = replace(traces, layers=traces.layers[1:], counts=traces.counts[1:])
         sparse = resolve_cores(rest, hw, None if cores is None else cores[1:])
         costs, lat = sparse_costs(rest, hw, sparse)
-        costs = [replace(c, name=f"L{i + 1}:{c.kind}") for i, c in enumerate(costs)]
+        costs = [replace(c, name=traces.layer_name(i + 1)) for i, c in enumerate(costs)]
         ic, h, w = first.in_shape
         k = first.kernel
         cyc = dense_cycles(traces.num_steps, ic, first.out_channels, h * w, k, hw.dense_rows)
         macs = first.out_channels * traces.num_steps * h * w * ic * k * k
         dense = LayerCost(
-            name="L0:conv", kind="conv", unit="dense conv", cores=hw.dense_rows, latency_cycles=float(cyc),
-            input_events=float(traces.counts[0].sum((1, 2)).mean()), dropped_events=0.0,
+            name=traces.layer_name(0), kind="conv", unit="dense conv", cores=hw.dense_rows,
+            latency_cycles=float(cyc),
+            input_events_per_inference=float(traces.counts[0].sum((1, 2)).mean()), dropped_events=0.0,
             dropped_fraction=0.0, energy_uj=macs * hw.dense_mac_pj * 1e-6,
             breakdown={"dense PE column": float(cyc)},
             detail={"groups": first.out_channels // hw.dense_rows, "macs": float(macs)})
         lat0 = np.full((1, lat.shape[1]), cyc, np.int64)
-        warnings = layer_warnings(rest.layers, sparse, costs, hw, first=1)
+        warnings = layer_warnings(rest.layers, sparse, costs, hw)
         return report(traces, hw, [dense] + costs, np.concatenate([lat0, lat]), "hybrid", warnings)
 
     def table(self, report: CostReport) -> list[tuple[str, str, str]]:

@@ -10,7 +10,7 @@ from .simulate import simulate
 TABLE = [("cores", "cores", "d"), ("groups", "groups", "d"), ("cycles", "latency_cycles", ".0f"),
          ("accum", "accumulate_cycles", ".0f"), ("sweep", "activate_cycles", ".0f"),
          ("scan/ctl", "other_cycles", ".0f"), ("util", "core_utilisation", ".1%"),
-         ("events", "input_events", ".1f"), ("dropped", "dropped_fraction", ".1%")]
+         ("events/inf", "input_events_per_inference", ".1f"), ("dropped", "dropped_fraction", ".1%")]
 
 
 class SnnDse:

@@ -15,7 +15,7 @@ from .layers import MODELS, buildable, check_memory, default_cores, layer_cycles
 from .power import layer_energy_j
 
 
-def sparse_layer(i: int, layer: LayerSpec, c: LayerCycles, cores: int, counts: np.ndarray,
+def sparse_layer(name: str, layer: LayerSpec, c: LayerCycles, cores: int, counts: np.ndarray,
                  hw: HardwareConfig) -> LayerCost:
     """One layer's LayerCost from its cycles on the event-driven cores."""
     end = float(c.end.mean())
@@ -25,8 +25,8 @@ def sparse_layer(i: int, layer: LayerSpec, c: LayerCycles, cores: int, counts: n
     dropped = float(c.dropped_events.mean())
     other = max(0.0, end - acc - act)
     return LayerCost(
-        name=f"L{i}:{layer.kind}", kind=layer.kind, unit=f"sparse {layer.kind}", cores=cores,
-        latency_cycles=float(c.latency.mean()), input_events=events, dropped_events=dropped,
+        name=name, kind=layer.kind, unit=f"sparse {layer.kind}", cores=cores,
+        latency_cycles=float(c.latency.mean()), input_events_per_inference=events, dropped_events=dropped,
         dropped_fraction=dropped / (events * c.groups) if events else 0.0,
         energy_uj=layer_energy_j(layer, c, hw) * 1e6,
         breakdown={"accumulate (core replay)": acc, "neuron sweep": act, "scan / control": other},
@@ -36,15 +36,17 @@ def sparse_layer(i: int, layer: LayerSpec, c: LayerCycles, cores: int, counts: n
 
 
 def layer_warnings(layers: list[LayerSpec], cores: list[int], costs: list[LayerCost],
-                   hw: HardwareConfig, first: int = 0) -> list[str]:
+                   hw: HardwareConfig) -> list[str]:
+    """Warnings about unbuildable core counts, extended neuron cores and dropped spikes,
+    each naming its layer as ``costs`` do."""
     out = []
     if hw.core_counts == "divisors":
-        out += [f"L{i + first}: {e} cores do not divide its {layer.out_channels} channels/neurons; the RTL "
+        out += [f"{c.name}: {e} cores do not divide its {layer.out_channels} channels/neurons; the RTL "
                 f"cannot build that (core_counts: ideal allows it)"
-                for i, (layer, e) in enumerate(zip(layers, cores, strict=True)) if not buildable(layer, e)]
-    out += [f"L{i + first}: '{layer.dynamics.model}' neurons keep {layer.dynamics.states} states; costed on "
+                for layer, e, c in zip(layers, cores, costs, strict=True) if not buildable(layer, e)]
+    out += [f"{c.name}: '{layer.dynamics.model}' neurons keep {layer.dynamics.states} states; costed on "
             f"sparse cores extended with a second state RAM (not in the published RTL)"
-            for i, layer in enumerate(layers) if layer.dynamics.states > 1]
+            for layer, c in zip(layers, costs, strict=True) if layer.dynamics.states > 1]
     out += [f"{c.name}: the hardware drops {100 * c.dropped_fraction:.1f}% of its input spikes "
             f"({c.dropped_events:.1f} per inference over its passes)" for c in costs if c.dropped_events > 0]
     return out
@@ -83,7 +85,7 @@ def resolve_cores(traces: Traces, hw: HardwareConfig, cores: list[int] | None) -
 def sparse_costs(traces: Traces, hw: HardwareConfig, cores: list[int]) -> tuple[list[LayerCost], np.ndarray]:
     """Every layer of ``traces`` on the sparse cores: LayerCosts and latencies [L, N]."""
     cyc = [layer_cycles(layer, traces.counts[i], cores[i], hw) for i, layer in enumerate(traces.layers)]
-    costs = [sparse_layer(i, layer, c, cores[i], traces.counts[i], hw)
+    costs = [sparse_layer(traces.layer_name(i), layer, c, cores[i], traces.counts[i], hw)
              for i, (layer, c) in enumerate(zip(traces.layers, cyc, strict=True))]
     return costs, np.stack([c.latency for c in cyc])
 
