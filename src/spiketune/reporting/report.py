@@ -107,19 +107,38 @@ def _layer_rates(row: dict[str, Any]) -> list[tuple[str, float]]:
             if k.startswith(schema.LAYER_RATE_PREFIX)]
 
 
+def _configuration_means(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replicate summary rows as rows the rankings read: the mean over seeds, the first seed's
+    run as the link, degenerate when any seed is."""
+    return [{**m, "run": str(m.get("runs", "")).split()[0] if m.get("runs") else None,
+             schema.DEGENERATE.name: float(m.get(schema.DEGENERATE.name) or 0) > 0} for m in summary]
+
+
 def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
-                    include_degenerate: bool = False) -> list[Section]:
+                    include_degenerate: bool = False,
+                    replicates: list[dict[str, Any]] | None = None) -> list[Section]:
+    """Summary, figures and per-layer rates of a sweep; with ``replicates`` (the results_summary
+    rows), best and tuned points are chosen on each configuration's mean over its seeds."""
     secs = []
-    ranked = schema.ranked(rows, include_degenerate)
+    basis = _configuration_means(replicates) if replicates else rows
+    ranked = schema.ranked(basis, include_degenerate)
     cmp = tuned_vs_best(ranked, include_degenerate)
     varied = [k for k in SETTINGS if k == "run" or len({str(r.get(k)) for r in rows}) > 1]
+    if replicates:
+        varied = [k for k in varied if k != "train.seed"]
     columns = varied + [m.name for m in SHOWN]
     acc, eff, lat = schema.TEST_ACCURACY.name, schema.FPS_PER_W.name, schema.LATENCY_CYCLES
-    n_bad = len(rows) - len(schema.ranked(rows))
+    n_bad = len(basis) - len(schema.ranked(basis))
     text = f"{len(rows)} finished runs."
+    if replicates:
+        seeds = max(int(m.get("n", 1)) for m in replicates)
+        text = (f"{len(rows)} finished runs: {len(replicates)} configurations x up to {seeds} seeds. "
+                f"The best and tuned points below are each configuration's mean over its seeds (the run "
+                f"link opens its first seed's folder); degenerate means a seed of it is.")
     if n_bad:
-        text += (f" {n_bad} are degenerate (a layer that never fires, a loss at ln(classes) or an accuracy "
-                 f"within noise of chance): " + ("ranked here on request." if include_degenerate else
+        kind = "configurations" if replicates else "runs"
+        text += (f" {n_bad} {kind} are degenerate (a layer that never fires, a loss at ln(classes) or an "
+                 f"accuracy within noise of chance): " + ("ranked here on request." if include_degenerate else
                                                 "left out of the best, tuned and Pareto points below "
                                                 "(spiketune report --include-degenerate ranks them)."))
     summary = []
@@ -272,8 +291,10 @@ def build(results_dir: str | Path, include_degenerate: bool = False) -> tuple[Pa
         sections.append(findings_section(findings, files))
     found = False
     if (rows := _load(root / "results.json")):
-        sections += _sweep_sections(root, rows, files, include_degenerate)
-        if (summary := _load(root / "results_summary.json")) and any(s.get("n", 1) > 1 for s in summary):
+        summary = _load(root / "results_summary.json")
+        replicated = bool(summary) and any(s.get("n", 1) > 1 for s in summary)
+        sections += _sweep_sections(root, rows, files, include_degenerate, summary if replicated else None)
+        if replicated:
             from spiketune.reporting.findings import replicates_section
 
             sections.append(replicates_section(summary))
