@@ -455,6 +455,19 @@ def test_rtl_counter_wrap_drops_spikes_and_warns():
         "the hybrid design (kind: hybrid, or --accelerator hybrid) computes the first layer on a dense core"]
 
 
+def test_dropped_fraction_counts_every_pass_over_the_input():
+    # the 9-spike map above, read by 2 output channels on 1 core: 2 passes, each scans 9 spikes
+    # and hands over 9 mod 8 = 1. Pass 1 ends as above (group advance at 32); pass 2 scans
+    # from 33 to 59, replays 60-69 (the unit is free since 41), ECU advance 61, step 62, its
+    # sweep queued after the replay; group 63, done 64. 16 of 2 x 9 = 18 events dropped.
+    layers = [tr.LayerSpec("conv", (1, 4, 4), (2, 2, 2), (2, 2, 2), kernel=3)]
+    t = tr.Traces(None, 1, "rate", (1, 4, 4), layers, [np.array([[[9]]]), np.zeros((1, 1, 2), np.int64)],
+                  np.zeros(1), np.zeros(1))
+    l0 = simulate(t, HardwareConfig(mode="rtl"), cores=[1]).layers[0]
+    assert (l0.cores, l0.latency_cycles, l0.input_events, l0.dropped_events) == (1, 64.0, 9.0, 16.0)
+    assert l0.dropped_fraction == 16 / 18 and l0.detail["accumulate_cycles"] == 18.0
+
+
 def test_conv_build_parameters():
     # F = 18: PENC 18 >> 2 = 4 -> ceil(18/4) = 5 chunks; SPARSE 9 -> 4-bit counter
     assert HardwareConfig(mode="rtl").conv_build(18) == (4, 4)
