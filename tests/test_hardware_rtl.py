@@ -143,6 +143,34 @@ def test_map_handed_to_a_sweep_begun_from_idle_is_dropped():
                                                                "activ": 62, "dropped": 2}
 
 
+@pytest.mark.parametrize("counts,oc,e,frame,out_frame,penc", [
+    # a sweep from idle ends 2 cycles after the map's scan: the map is dropped (1 spike)
+    ([[0, 1, 0], [1, 0, 0], [0, 2, 2]], 2, 2, 36, 14, 9),
+    # the replay ends in the very cycle the step ends: its sweep starts from idle
+    ([[1, 0, 0], [1, 0, 0]], 1, 1, 16, 6, 16),
+    # a step's sweep from idle after a replay that ended exactly as the step ended
+    ([[0, 0, 0], [1, 0, 0]], 3, 2, 25, 17, 25),
+])
+def test_boundary_cycles_match_the_transcription(counts, oc, e, frame, out_frame, penc):
+    # hand-off and sweep boundaries the random layers rarely reach (found by mutation testing)
+    c = conv_cycles(np.array([counts]), oc, e, frame, out_frame, 3, penc, 10, mode="rtl")
+    ref = conv_ec_fsm(counts, oc, e, frame, out_frame, penc, 10)
+    assert {"done": int(c.latency[0]), "idle": int(max(c.latency[0] + 1, c.end[0])),
+            "accum": int(c.accumulate[0]), "activ": int(c.activations[0]) * (out_frame - 2),
+            "dropped": int(c.dropped_events[0])} == ref
+
+
+def test_ideal_sweep_starts_from_idle_when_the_replay_ends_with_the_step():
+    # 3 channels, 2 steps, one spike in channel 0 of each; 16-bit frame in one chunk, sweep 5.
+    # Step 0: scan 1 + 2 + 2 = 5 (b = 6), replay 7-16, channels 1 and 2 scanned to cur 16:
+    # the replay ends as the step does, so the sweep starts from idle at 17 (to 22), cur 17.
+    # Step 1: scan to b = 22, hand-off waits for the sweep (23), replay 23-32, cur 33; sweep
+    # from idle 34-39; group 35, done 36; the last work ends at 39.
+    c = conv_cycles(np.array([[[1, 0, 0], [1, 0, 0]]]), 1, 1, 16, 6, 3, 16, None, mode="ideal")
+    got = [int(a[0]) for a in (c.latency, c.end, c.accumulate, c.activations, c.dropped_events)]
+    assert got == [39, 39, 18, 2, 0]
+
+
 def test_counter_wrap_by_hand():
     # 4x4 frame, SPARSE_SIZE 8 -> 3-bit counter; 11 spikes scanned (2 per spike), 11 mod 8 = 3 replayed.
     # PENC 4 -> 4 chunks. start 1 + (1 + 2*4 + 2*11) + 1 hand-off + 9*3 replay + (4 - 1) sweep = 63
