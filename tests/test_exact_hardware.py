@@ -455,6 +455,20 @@ def test_rtl_counter_wrap_drops_spikes_and_warns():
         "the hybrid design (kind: hybrid, or --accelerator hybrid) computes the first layer on a dense core"]
 
 
+def test_fc_cycles_with_the_published_encoder_width_by_hand():
+    # 3 samples, T = 2, a 201-bit input frame: the default 200-bit encoder needs 2 chunks.
+    # compress per step 1 + 2 + 2*2 = 7, plus 2 per spike; per group and step max(s, 1) + 2,
+    # +1 per group, +4 control. Sample 0 (spikes 3, 0): 14 + 6 = 20; 2 groups (ideal) x
+    # (5 + 3 + 1) = 18 -> 42; rtl runs 4 // 2 + 1 = 3 groups -> 20 + 27 + 4 = 51. Sample 1
+    # (0, 0): 14 + 2 x 7 + 4 = 32 (rtl 14 + 21 + 4 = 39); sample 2 (1, 1): 18 + 14 + 4 = 36 (43).
+    counts = np.array([[[3], [0]], [[0], [0]], [[1], [1]]])
+    ideal = fc_cycles(counts, 4, 2, 1, 201)
+    assert ideal.latency.tolist() == [42, 32, 36] and ideal.compress.tolist() == [20, 14, 18]
+    assert ideal.activations.tolist() == [4, 4, 4] and ideal.accumulate.tolist() == [6, 0, 4]
+    rtl = fc_cycles(counts, 4, 2, 1, 201, mode="rtl")
+    assert rtl.latency.tolist() == [51, 39, 43] and rtl.activations.tolist() == [6, 6, 6]
+
+
 def test_dropped_fraction_counts_every_pass_over_the_input():
     # the 9-spike map above, read by 2 output channels on 1 core: 2 passes, each scans 9 spikes
     # and hands over 9 mod 8 = 1. Pass 1 ends as above (group advance at 32); pass 2 scans
