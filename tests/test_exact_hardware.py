@@ -480,6 +480,9 @@ def test_dropped_fraction_counts_every_pass_over_the_input():
     l0 = simulate(t, HardwareConfig(mode="rtl"), cores=[1]).layers[0]
     assert (l0.cores, l0.latency_cycles, l0.input_events, l0.dropped_events) == (1, 64.0, 9.0, 16.0)
     assert l0.dropped_fraction == 16 / 18 and l0.detail["accumulate_cycles"] == 18.0
+    # no input events: nothing dropped, a fraction of 0
+    silent = simulate(_conv_net(0), HardwareConfig(mode="rtl")).layers[0]
+    assert (silent.input_events, silent.dropped_events, silent.dropped_fraction) == (0.0, 0.0, 0.0)
 
 
 def test_conv_build_parameters():
