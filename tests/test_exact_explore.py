@@ -312,6 +312,15 @@ def test_a_retried_point_that_succeeds_is_finished_and_its_old_error_gone(tmp_pa
     assert json.loads((out / "sweep_status.json").read_text())["failed_this_time"] == 1
 
 
+def test_point_errors_read_undecodable_and_empty_error_files(tmp_path):
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]})
+    a, b = (run_id(c, sc.hardware) for c in sc.points())
+    for rid, text in ((a, b"Traceback\nOSError: bad byte \xff in a path\n"), (b, b"\n  \n")):
+        (tmp_path / "runs" / rid).mkdir(parents=True)
+        (tmp_path / "runs" / rid / "error.txt").write_bytes(text)
+    assert point_errors(sc, tmp_path) == [(a, "OSError: bad byte \ufffd in a path"), (b, "unknown error")]
+
+
 def _interrupt_after_first_finished_point(runs, stop):
     """Ctrl-C the main thread as soon as one point of the sweep has its finished marker."""
     import _thread
