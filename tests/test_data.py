@@ -104,13 +104,19 @@ def test_svhn_trains_one_epoch_on_a_fixture(tmp_path):
 
     rng = np.random.default_rng(1)
     for split, n in (("train", 64), ("test", 16)):
+        labels = rng.integers(1, 11, size=n)
+        labels[0] = 10
         savemat(tmp_path / f"{split}_32x32.mat",
                 {"X": rng.integers(0, 256, size=(32, 32, 3, n), dtype=np.uint8),
-                 "y": rng.integers(1, 11, size=(n, 1)).astype(np.uint8)})
+                 "y": labels[:, None].astype(np.uint8)})
     cfg = config.from_dict({"data": {"dataset": "svhn", "root": str(tmp_path), "num_steps": 2,
                                      "batch_size": 16}, "train": {"epochs": 1}})
     m = run(cfg, tmp_path / "out", progress=False)
     assert m["profile"]["num_samples"] == 16 and len(m["profile"]["layers"]) == 4
+    # the fixture's test images were read, in order, with SVHN's label 10 meaning digit 0
+    from spiketune import traces
+
+    np.testing.assert_array_equal(traces.read(tmp_path / "out" / "traces").labels, labels % 10)
 
 
 def test_data_info_command(tmp_path):

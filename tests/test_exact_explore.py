@@ -13,7 +13,7 @@ from spiketune.errors import ConfigError
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.predict import _features, fit, predict
 from spiketune.explore.search import write_pareto
-from spiketune.explore.sweep import SweepConfig, collect, run_id, run_sweep
+from spiketune.explore.sweep import SweepConfig, collect, point_errors, run_id, run_sweep
 from spiketune.hardware import HardwareConfig
 from spiketune.results import mark_finished
 from spiketune.training import config as cfgmod
@@ -161,6 +161,85 @@ def test_predictor_with_rate_and_another_target():
     assert list(p.importances)[0] == "firing_rate"
 
 
+def _noisy_rows(n, seed):
+    """Runs whose latency has noise (ridge then picks an interior alpha of its grid) and
+    three without a recorded beta (imputed by the median, which is not the mean here)."""
+    rng = np.random.default_rng(seed)
+    rows = _rows(n, seed)
+    for r in rows:
+        r["latency_cycles"] += float(rng.normal(0, 400))
+    for i in (1, 6, 11):
+        rows[i]["model.beta"] = None
+    return rows
+
+
+def _reference_x(rows):
+    return np.array([[r["model.slope"], np.nan if r["model.beta"] is None else r["model.beta"],
+                      float(r["model.surrogate"] == "atan"), float(r["model.surrogate"] == "fast_sigmoid")]
+                     for r in rows])
+
+
+def test_predictor_matches_each_model_refitted_by_hand_fold_by_fold():
+    # the documented models, fitted by hand on each training fold of a shuffled 4-fold split,
+    # then on every run for the kept model; importances by sklearn's permutation_importance
+    from sklearn.base import clone
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.inspection import permutation_importance
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import KFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rows = _noisy_rows(16, 5)
+    p = fit(rows, folds=4, seed=7)
+    x, y = _reference_x(rows), np.array([r["latency_cycles"] for r in rows])
+    models = {"gradient boosting": HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1,
+                                                                 min_samples_leaf=2, random_state=7),
+              "ridge": make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
+                                     RidgeCV(alphas=np.logspace(-3, 3, 13)))}
+    held_out = {m: np.empty_like(y) for m in models}
+    for tr, te in KFold(4, shuffle=True, random_state=7).split(x):
+        for m, est in models.items():
+            held_out[m][te] = clone(est).fit(x[tr], y[tr]).predict(x[te])
+    for m in models:
+        assert p.cv_mae_by_method[m] == pytest.approx(np.abs(held_out[m] - y).mean(), rel=1e-9)
+    assert p.method == "ridge" and p.cv_mae == p.cv_mae_by_method["ridge"]
+    assert p.cv_mape == pytest.approx(np.mean(np.abs(held_out["ridge"] - y) / y), rel=1e-9)
+    kept = clone(models["ridge"]).fit(x, y)
+    assert 1e-3 < kept[-1].alpha_ < 1e3  # an interior alpha: the grid itself matters
+    assert kept[-1].alpha_ == p.model[-1].alpha_
+    np.testing.assert_allclose(p.model.predict(x), kept.predict(x), rtol=1e-12)
+    imp = permutation_importance(kept, x, y, n_repeats=5, random_state=7).importances_mean
+    assert p.importances == pytest.approx(dict(zip(p.features, imp, strict=True)), rel=1e-9)
+
+
+def test_predictor_with_fewer_runs_than_folds_leaves_one_out():
+    rows = _rows(7)
+    p = fit(rows, folds=10)
+    y = np.array([r["latency_cycles"] for r in rows])
+    # leave-one-out: each run predicted by the mean of the six others
+    loo = np.abs(y - (y.sum() - y) / 6).mean()
+    assert p.baseline_mae == pytest.approx(loo, rel=1e-12)
+
+
+def test_predictor_percentage_error_of_a_target_below_one():
+    # energy in uJ below 1: the percentage divides by |y| itself, not by a floor of 1;
+    # the defaults: 5 shuffled folds, seed 0
+    rows = _rows(10)
+    for i, r in enumerate(rows):
+        r["energy_per_inference_uj"] = 0.01 * (1 + i % 4) + 0.001 * r["model.slope"]
+    p = fit(rows, target="energy_per_inference_uj")
+    y = np.array([r["energy_per_inference_uj"] for r in rows])
+    from sklearn.model_selection import KFold
+
+    base = np.empty_like(y)
+    for tr, te in KFold(5, shuffle=True, random_state=0).split(y):
+        base[te] = y[tr].mean()
+    assert p.baseline_mae == pytest.approx(np.abs(base - y).mean(), rel=1e-12)
+    assert p.cv_mape > 0.05 and p.cv_mape <= p.cv_mae / y.min() and p.cv_mape >= p.cv_mae / y.max()
+
+
 # ---- sweep resume ----
 
 TINY = {"data": {"num_steps": 3, "batch_size": 128, "train_limit": 200, "test_limit": 50},
@@ -191,6 +270,98 @@ def test_sweep_skips_finished_points_and_retries_unfinished_folders(tmp_path):
     assert json.loads((tmp_path / "results.json").read_text())[0]["fps"] == 10.0
     saved = yaml.safe_load((tmp_path / "sweep.yaml").read_text())
     assert saved["grids"] == [{"model.arch": ["16-10", "16C3-Q-10"]}] and "hardware" in saved
+
+
+QUICK = {"data": {"num_steps": 2, "batch_size": 32, "train_limit": 64, "test_limit": 32},
+         "train": {"epochs": 1, "patience": None}, "model": {"arch": "16-10"}}
+
+
+def test_a_retried_point_that_succeeds_is_finished_and_its_old_error_gone(tmp_path, capsys):
+    # point "16-10" failed in an earlier attempt (its error.txt is there); "16C3-Q-10" fails fast
+    spec = {"base": QUICK, "grids": [{"model.arch": ["16-10", "16C3-Q-10"]}], "hardware": {"clock_mhz": 100}}
+    sc = SweepConfig.from_dict(spec)
+    good, bad = (run_id(c, sc.hardware) for c in sc.points())
+    out = tmp_path / "sweep"
+    (out / "runs" / good).mkdir(parents=True)
+    (out / "runs" / good / "error.txt").write_text("Traceback ...\nRuntimeError: out of memory\n")
+    assert point_errors(sc, out) == [(good, "RuntimeError: out of memory")]
+
+    rows = run_sweep(sc, out)  # progress shown by default: one bar over the points, none per run
+    err = capsys.readouterr().err
+    assert "sweep:" in err and "2/2" in err and ("run/s" in err or "s/run" in err)
+    assert f"run={good}" in err and f"run={bad}" in err and "epoch" not in err.lower()
+    assert [r["run"] for r in rows] == [good]
+    # the retried point's stale error is gone, and its finished marker does not list it
+    assert not (out / "runs" / good / "error.txt").exists()
+    assert "error.txt" not in json.loads((out / "runs" / good / "finished.json").read_text())["files"]
+    assert [(i, e.split(":")[0]) for i, e in point_errors(sc, out)] == [(bad, "ArchError")]
+    status = json.loads((out / "sweep_status.json").read_text())
+    assert status == {"points": 2, "finished": 1, "failed_this_time": 1}
+    table = json.loads((out / "results.json").read_text())
+    assert [r["run"] for r in table] == [good] and table[0]["model.arch"] == "16-10"
+    # costed on the sweep's hardware: 100 cycles per microsecond
+    assert table[0]["latency_us"] == pytest.approx(table[0]["latency_cycles"] / 100, rel=1e-12)
+    # the saved sweep.yaml, in the documented key order, reloads to the same points
+    saved = yaml.safe_load((out / "sweep.yaml").read_text())
+    assert list(saved) == ["base", "grids", "hardware"] and saved["grids"] == spec["grids"]
+    assert [run_id(c, sc.hardware) for c in SweepConfig.load(out / "sweep.yaml").points()] == [good, bad]
+
+    mtime = (out / "runs" / good / "metrics.json").stat().st_mtime_ns
+    assert run_sweep(sc, out, progress=False) == rows  # the finished point is not trained again
+    assert capsys.readouterr().err == ""
+    assert (out / "runs" / good / "metrics.json").stat().st_mtime_ns == mtime
+    assert json.loads((out / "sweep_status.json").read_text())["failed_this_time"] == 1
+
+
+def test_point_errors_read_undecodable_and_empty_error_files(tmp_path):
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]})
+    a, b = (run_id(c, sc.hardware) for c in sc.points())
+    for rid, text in ((a, b"Traceback\nOSError: bad byte \xff in a path\n"), (b, b"\n  \n")):
+        (tmp_path / "runs" / rid).mkdir(parents=True)
+        (tmp_path / "runs" / rid / "error.txt").write_bytes(text)
+    assert point_errors(sc, tmp_path) == [(a, "OSError: bad byte \ufffd in a path"), (b, "unknown error")]
+
+
+def _interrupt_after_first_finished_point(runs, stop):
+    """Ctrl-C the main thread as soon as one point of the sweep has its finished marker."""
+    import _thread
+    import time
+
+    while not stop.is_set():
+        if any(runs.glob("*/finished.json")):
+            _thread.interrupt_main()
+            return
+        time.sleep(0.002)
+
+
+@pytest.mark.slow
+def test_sweep_interrupted_by_ctrl_c_resumes_without_rerunning_finished_points(tmp_path):
+    import threading
+
+    sc = SweepConfig.from_dict({"base": QUICK, "grids": [{"model.beta": [0.3, 0.6]}]})
+    out = tmp_path / "sweep"
+    stop = threading.Event()
+    watcher = threading.Thread(target=_interrupt_after_first_finished_point, args=(out / "runs", stop))
+    watcher.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_sweep(sc, out, progress=False)
+    finally:
+        stop.set()
+        watcher.join()
+    first = {m.parent.name: (m.parent / "metrics.json").stat().st_mtime_ns
+             for m in out.glob("runs/*/finished.json")}
+    assert len(first) == 1, "the sweep was not interrupted mid-way"
+    assert not (out / "sweep_status.json").exists() and not (out / ".spiketune.lock").exists()
+    ids = [run_id(c, sc.hardware) for c in sc.points()]
+    rows = run_sweep(sc, out, progress=False)
+    assert sorted(r["run"] for r in rows) == sorted(ids)
+    for rid, mtime in first.items():  # the finished point was not trained again
+        assert (out / "runs" / rid / "metrics.json").stat().st_mtime_ns == mtime
+    status = json.loads((out / "sweep_status.json").read_text())
+    assert status == {"points": 2, "finished": 2, "failed_this_time": 0}
+    table = json.loads((out / "results.json").read_text())
+    assert sorted(r["model.beta"] for r in table) == [0.3, 0.6]
 
 
 def test_collect_reads_only_finished_folders_in_path_order(tmp_path):

@@ -472,6 +472,36 @@ def test_rtl_counter_wrap_drops_spikes_and_warns():
         "the hybrid design (kind: hybrid, or --accelerator hybrid) computes the first layer on a dense core"]
 
 
+def test_fc_cycles_with_the_published_encoder_width_by_hand():
+    # 3 samples, T = 2, a 201-bit input frame: the default 200-bit encoder needs 2 chunks.
+    # compress per step 1 + 2 + 2*2 = 7, plus 2 per spike; per group and step max(s, 1) + 2,
+    # +1 per group, +4 control. Sample 0 (spikes 3, 0): 14 + 6 = 20; 2 groups (ideal) x
+    # (5 + 3 + 1) = 18 -> 42; rtl runs 4 // 2 + 1 = 3 groups -> 20 + 27 + 4 = 51. Sample 1
+    # (0, 0): 14 + 2 x 7 + 4 = 32 (rtl 14 + 21 + 4 = 39); sample 2 (1, 1): 18 + 14 + 4 = 36 (43).
+    counts = np.array([[[3], [0]], [[0], [0]], [[1], [1]]])
+    ideal = fc_cycles(counts, 4, 2, 1, 201)
+    assert ideal.latency.tolist() == [42, 32, 36] and ideal.compress.tolist() == [20, 14, 18]
+    assert ideal.activations.tolist() == [4, 4, 4] and ideal.accumulate.tolist() == [6, 0, 4]
+    rtl = fc_cycles(counts, 4, 2, 1, 201, mode="rtl")
+    assert rtl.latency.tolist() == [51, 39, 43] and rtl.activations.tolist() == [6, 6, 6]
+
+
+def test_dropped_fraction_counts_every_pass_over_the_input():
+    # the 9-spike map above, read by 2 output channels on 1 core: 2 passes, each scans 9 spikes
+    # and hands over 9 mod 8 = 1. Pass 1 ends as above (group advance at 32); pass 2 scans
+    # from 33 to 59, replays 60-69 (the unit is free since 41), ECU advance 61, step 62, its
+    # sweep queued after the replay; group 63, done 64. 16 of 2 x 9 = 18 events dropped.
+    layers = [tr.LayerSpec("conv", (1, 4, 4), (2, 2, 2), (2, 2, 2), kernel=3)]
+    t = tr.Traces(None, 1, "rate", (1, 4, 4), layers, [np.array([[[9]]]), np.zeros((1, 1, 2), np.int64)],
+                  np.zeros(1), np.zeros(1))
+    l0 = simulate(t, HardwareConfig(mode="rtl"), cores=[1]).layers[0]
+    assert (l0.cores, l0.latency_cycles, l0.input_events, l0.dropped_events) == (1, 64.0, 9.0, 16.0)
+    assert l0.dropped_fraction == 16 / 18 and l0.detail["accumulate_cycles"] == 18.0
+    # no input events: nothing dropped, a fraction of 0
+    silent = simulate(_conv_net(0), HardwareConfig(mode="rtl")).layers[0]
+    assert (silent.input_events, silent.dropped_events, silent.dropped_fraction) == (0.0, 0.0, 0.0)
+
+
 def test_conv_build_parameters():
     # F = 18: PENC 18 >> 2 = 4 -> ceil(18/4) = 5 chunks; SPARSE 9 -> 4-bit counter
     assert HardwareConfig(mode="rtl").conv_build(18) == (4, 4)

@@ -11,9 +11,13 @@ scratch copy of the project, so nothing is written to the working tree:
 ``--survivors`` reuses the target's scratch copy with the current tests and runs only the
 mutants that survived the last run (after adding tests against them). ``--only GLOB ...``
 runs only the mutants whose names match (e.g. ``'*_MultiStep*'`` for the fused neuron
-step); the score then covers those mutants only.
+step); the score then covers those mutants only. Tests marked slow are left out unless
+``--slow`` is given (e.g. ``sweep --survivors --slow``: re-judge the survivors with the
+interrupted-sweep test, which trains two networks).
 
-mutmut runs with one worker; start it under ``nice -n 10`` on a shared machine. The
+mutmut runs with one worker and one OpenMP thread (scikit-learn's gradient boosting is
+ten times slower with threads on a loaded machine); start it under ``nice -n 10`` on a
+shared machine. The
 per-target score (killed / (killed + survived), mutants no test reaches count as
 survived) and the surviving mutants' diffs are written to
 ``benchmarks/mutation/out/<target>.json`` and ``<target>.survivors.txt``.
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -56,6 +61,14 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
                  "tests/test_explore.py::test_pareto_ignores_nan",
                  "tests/test_explore.py::test_predictor_learns_a_known_relation",
                  "tests/test_explore.py::test_predictor_keeps_the_model_that_cross_validates_better"]),
+    # the explore modules one by one (the whole "explore" target is too slow here in one run)
+    "predict": (["src/spiketune/explore/predict.py"],
+                ["tests/test_exact_explore.py",
+                 "tests/test_explore.py::test_predictor_learns_a_known_relation",
+                 "tests/test_explore.py::test_predictor_keeps_the_model_that_cross_validates_better"]),
+    "sweep": (["src/spiketune/explore/sweep.py"],
+              ["tests/test_exact_explore.py", "tests/test_explore.py::test_sweep_points_union_and_dedup",
+               "tests/test_explore.py::test_failed_point_is_recorded_and_retried"]),
     "hardware": ([f"src/spiketune/hardware/{f}.py" for f in (
         "base", "config", "fixed_point", "snn_dse/__init__", "snn_dse/alloc", "snn_dse/config",
         "snn_dse/cycles", "snn_dse/layers", "snn_dse/neuron_math", "snn_dse/power", "snn_dse/simulate",
@@ -79,13 +92,14 @@ use_git_change_detection = false
 
 [tool.pytest.ini_options]
 markers = ["slow: long-running end-to-end tests (run with -m slow)"]
-addopts = "-m 'not slow' -q"
+addopts = "{addopts}"
 """
 
 
-def prepare(name: str, again: bool = False) -> Path:
+def prepare(name: str, again: bool = False, slow: bool = False) -> Path:
     """A scratch copy of src/ and tests/ with a mutmut config for ``name``; ``again`` keeps
-    the copy (and mutmut's results) and refreshes only the tests."""
+    the copy (and mutmut's results) and refreshes only the tests; ``slow`` also runs the
+    tests marked slow."""
     files, tests = TARGETS[name]
     tests = [t for t in tests if not t.startswith("tests/") or (ROOT / t.split("::")[0]).is_file()]
     work = SCRATCH / name
@@ -95,7 +109,8 @@ def prepare(name: str, again: bool = False) -> Path:
         shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"),
                     dirs_exist_ok=True)
-    (work / "pyproject.toml").write_text(PYPROJECT.format(only=json.dumps(files), tests=json.dumps(tests)))
+    (work / "pyproject.toml").write_text(PYPROJECT.format(only=json.dumps(files), tests=json.dumps(tests),
+                                                          addopts="-q" if slow else "-m 'not slow' -q"))
     return work
 
 
@@ -113,18 +128,18 @@ def survivors(work: Path, names: list[str]) -> str:
                           text=True, check=True).stdout
 
 
-def run(name: str, again: bool = False, only: list[str] | None = None) -> dict:
+def run(name: str, again: bool = False, only: list[str] | None = None, slow: bool = False) -> dict:
     previous: list[str] = []
     if again:
         last = json.loads((OUT / f"{name}.json").read_text())
         previous, only = last["survivors"], last.get("only")
     if again and not (SCRATCH / name / "mutants").is_dir():
         sys.exit(f"{name}: no earlier run in {SCRATCH / name} to re-judge")
-    work = prepare(name, again)
+    work = prepare(name, again, slow)
     t0 = time.time()
     if not again or previous:
         subprocess.run(["mutmut", "run", "--max-children", "1", *(previous or only or [])], cwd=work,
-                       check=False, stdout=subprocess.DEVNULL)
+                       check=False, stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
     listing = subprocess.run(["mutmut", "results", "--all", "true"], cwd=work, capture_output=True,
                              text=True).stdout
     status: dict[str, str] = {}
@@ -156,6 +171,7 @@ def main() -> None:
     ap.add_argument("--list", action="store_true", help="list the targets")
     ap.add_argument("--survivors", action="store_true", help="re-run only the last run's survivors")
     ap.add_argument("--only", nargs="+", metavar="GLOB", help="run only the mutants matching these names")
+    ap.add_argument("--slow", action="store_true", help="also run the tests marked slow")
     a = ap.parse_args()
     if a.list:
         for n, (files, tests) in TARGETS.items():
@@ -167,7 +183,7 @@ def main() -> None:
     if shutil.which("mutmut") is None:
         sys.exit("mutmut is not installed: pip install mutmut")
     for n in names:
-        run(n, a.survivors, a.only)
+        run(n, a.survivors, a.only, a.slow)
 
 
 if __name__ == "__main__":

@@ -163,9 +163,10 @@ def _run_sweep(sc: SweepConfig, out: Path, progress: bool) -> list[dict[str, Any
         if finished_run(folder) is not None:
             continue
         bar.set_postfix(run=rid)
+        # the last attempt's error goes first: the finished marker lists the folder's files
+        (folder / "error.txt").unlink(missing_ok=True)
         try:
             run(cfg, folder, progress=False, hardware=sc.hardware)
-            (folder / "error.txt").unlink(missing_ok=True)
         except SpiketuneError as e:
             failures += 1
             folder.mkdir(parents=True, exist_ok=True)
