@@ -245,9 +245,18 @@ def resources(layers: list[LayerHardware], input_channels: int, input_frame: int
     return AllocationResources(out, spike_ram(steps, input_channels, input_frame))
 
 
+def catalog_device(name: Device | str) -> Device:
+    """The catalogued device ``name`` (a Device passes through)."""
+    if isinstance(name, Device):
+        return name
+    if name not in DEVICES:
+        raise ValueError(f"device '{name}' is not in the catalog: {', '.join(DEVICES)}")
+    return DEVICES[name]
+
+
 def fits(r: Resources, device: Device | str) -> bool:
     """Whether ``r`` is within every capacity of ``device`` (a catalog name or a Device)."""
-    d = DEVICES[device] if isinstance(device, str) else device
+    d = catalog_device(device)
     return r.lut <= d.lut and r.ff <= d.ff and r.bram <= d.bram and r.dsp <= d.dsp
 
 
@@ -289,7 +298,7 @@ def power(total: Resources, blocks: list[Activity], latency_cycles: float, clock
     cycles x (LUT, FF, BRAM, DSP counts . their per-cycle energies), times ``scale``.
     Blocks are a layer's neural cores (busy in accumulate and sweep cycles; one group of
     cores at a time) and its event-control unit (busy in its scan cycles)."""
-    d = DEVICES[device] if isinstance(device, str) else device
+    d = catalog_device(device)
     latency_s = latency_cycles / clock_hz
     clock_w = scale * total.ff * k.clock_ff_pj * 1e-12 * clock_hz
     e_dyn = scale * 1e-12 * sum(b.cycles * (b.resources.lut * k.lut_pj + b.resources.ff * k.ff_pj
@@ -321,10 +330,16 @@ def layers_from_specs(specs: list, cores: list[int], num_steps: int,
     return out
 
 
+def allocation(specs: list, cores: list[int], num_steps: int, input_shape: tuple[int, ...],
+               weight_bits: int = 4) -> AllocationResources:
+    """Resources of a network (layer specs, its input shape) with ``cores`` per layer."""
+    frame = math.prod(input_shape[1:]) if len(input_shape) == 3 else input_shape[0]
+    channels = input_shape[0] if len(input_shape) == 3 else 1
+    return resources(layers_from_specs(specs, cores, num_steps, weight_bits), channels, frame)
+
+
 def allocation_fits(specs: list, cores: list[int], num_steps: int, input_shape: tuple[int, ...],
                     device: Device | str, weight_bits: int = 4) -> bool:
     """Whether a network with ``cores`` per layer fits ``device``: the constraint an allocator
     checks before buying more cores when its budget is a device."""
-    frame = math.prod(input_shape[1:]) if len(input_shape) == 3 else input_shape[0]
-    channels = input_shape[0] if len(input_shape) == 3 else 1
-    return resources(layers_from_specs(specs, cores, num_steps, weight_bits), channels, frame).fits(device)
+    return allocation(specs, cores, num_steps, input_shape, weight_bits).fits(device)
