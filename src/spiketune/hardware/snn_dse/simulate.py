@@ -66,7 +66,11 @@ def resource_summary(alloc: rs.AllocationResources, hw: HardwareConfig) -> tuple
     fits = None if hw.device is None else rs.fits(total, hw.device)
     largest = max(rs.DEVICES.values(), key=lambda d: d.lut)
     used = rs.DEVICES[hw.device or smallest or largest.name]
+    said = [f"the {hw.device} {'holds' if fits else 'does not hold'} it"] if hw.device else []
+    said.append(f"the smallest catalogued device that holds it is the {smallest}" if smallest
+                else "no catalogued device holds it")
     summary = {**asdict(total), "device": hw.device, "fits_device": fits, "smallest_device": smallest,
+               "fit": f"{describe(total)}: " + "; ".join(said),
                "layers": [asdict(layer.total) for layer in alloc.layers], "input_ram": asdict(alloc.input_ram)}
     warnings = []
     if fits is False:
