@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from spiketune.network import arch
 from spiketune.hardware import resources as rs
+from spiketune.network import arch
 
 SYNTH = Path(__file__).resolve().parents[1] / "benchmarks" / "synth"
 
@@ -24,10 +24,11 @@ def test_shipped_coefficients_are_the_recorded_fit():
     assert {c: {r: v["coefficients"] for r, v in res.items()} for c, res in fitted.items()} == rs.COEFFICIENTS
 
 
-# Largest relative error on held-out syntheses (benchmarks/synth/coefficients.json). Not
-# bounded: conv_ec, whose linear formula misses its held-out non-power-of-two frame width
-# by 96% (Yosys builds 5,941 LUTs at width 6 against 167 at 4 and 383 at 8).
-BOUND = {"conv_nc": 0.10, "fc_ec": 0.10, "fc_nc": 0.10}
+# Largest relative error (LUT, FF) on held-out syntheses (benchmarks/synth/coefficients.json).
+# conv_ec's LUTs miss the 10% target: its non-power-of-two term is a 32-bit divider whose
+# size Yosys varies irregularly with the width (4,680 LUTs at 5x5, 5,941 at 6x6, 6,059 at 7x7:
+# held out, 5x5 is missed by +26%, 7x7 by -1%).
+BOUND = {"conv_nc": (0.10, 0.10), "fc_ec": (0.10, 0.10), "fc_nc": (0.10, 0.10), "conv_ec": (0.30, 0.10)}
 
 
 @pytest.mark.parametrize("component", sorted(BOUND))
@@ -41,9 +42,22 @@ def test_formulas_within_bound_of_yosys_on_held_out_points(component):
     _, held = split(rows)
     assert held
     for r in held:
-        for res in ("lut", "ff"):
+        for res, bound in zip(("lut", "ff"), BOUND[component], strict=True):
             got = rs._linear(component, res, r["params"])
-            assert abs(got - float(r[res])) <= BOUND[component] * float(r[res]), (component, res, r["params"])
+            assert abs(got - float(r[res])) <= bound * float(r[res]), (component, res, r["params"])
+
+
+def test_conv_event_control_pays_a_divider_at_widths_not_a_power_of_two():
+    # the held-out 5x5 and the fitted 6x6 both carry the divider (Yosys: 4,680 and 5,941 LUTs),
+    # the power-of-two widths 4 and 8 do not (167 and 383)
+    luts = {r["params"]["INPUT_FRAME_WIDTH"]: float(r["lut"]) for r in _rows("conv_ec")}
+    assert all(luts[w] > 10 * luts[8] for w in (5, 6)) and luts[4] < luts[8] < 400
+    model = {w: rs.event_control(rs.LayerHardware("conv", 8, 32, 64, w * w, w * w, w * w, 16)).lut
+             for w in (4, 5, 6, 8)}
+    assert model[4] == pytest.approx(95 + 4.5 * 16) and model[5] == pytest.approx(95 + 5684 + 4.5 * 25)
+    # the isolated address split (probe divmod): a divider at every width but 8, nothing at 8
+    probe = {r["params"]["W"]: float(r["lut"]) for r in _rows("divmod")}
+    assert probe[8] == 0 and all(4_000 < v < 7_000 for w, v in probe.items() if w != 8)
 
 
 def test_block_ram_closed_forms_equal_yosys():
@@ -71,6 +85,9 @@ def test_one_conv_layer_adds_its_components():
     assert r.total.dsp == 2 * rs.DSP_PER_CORE
 
 
+VGG9 = "64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-110"
+
+
 def _allocation(arch_text: str, shape: tuple[int, int, int], cores: list[int], steps: int):
     blocks = arch.parse(arch_text, shape)
     return rs.resources(rs.layers_from_specs(blocks, cores, steps), shape[0], shape[1] * shape[2])
@@ -78,8 +95,7 @@ def _allocation(arch_text: str, shape: tuple[int, int, int], cores: list[int], s
 
 def test_digits_default_network_and_vgg9_fit_named_devices():
     digits = _allocation("16C3p1-MP2-32C3p1-MP2-64-10", (1, 8, 8), [16, 32, 50, 10], 8)
-    vgg9 = _allocation("64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-110",
-                       (2, 32, 32), [64, 28, 48, 54, 120, 126, 140, 56, 50], 20)
+    vgg9 = _allocation(VGG9, (2, 32, 32), [64, 28, 48, 54, 120, 126, 140, 56, 50], 20)
     # digits: 108 cores; LUTs (mostly the cores' spike-row logic) exceed a Zynq-7020's 53,200
     assert rs.smallest_fit(digits.total) == "xc7a100t" and digits.total.lut > 53_200
     assert digits.total.dsp == 2 * 108
@@ -129,7 +145,8 @@ def _traces(arch_text: str, shape: tuple[int, ...], steps: int, samples: int = 1
     rng = np.random.default_rng(seed)
     counts = [rng.integers(0, 2, (samples, steps, int(np.prod(s))))
               for s in [shape] + [layer.out_shape for layer in layers]]
-    return traces.Traces(Path("."), steps, "rate", shape, layers, counts, np.zeros(samples), np.zeros(samples))
+    zeros = np.zeros(samples)
+    return traces.Traces(Path("."), steps, "rate", shape, layers, counts, zeros, zeros)
 
 
 FC_NET = ("4-2", (8,), 1)  # 8 inputs -> 4 -> 2 neurons, T = 1
@@ -153,8 +170,8 @@ def test_cost_report_power_from_resources_by_hand():
     # 5 bits per core -> 1 RAMB36 each; fc_ec (B = 4): 866.562501 LUT, 308.25 FF; spike RAMs
     # 1 x 3 bits and (input) 1 x 4 bits in LUT-RAM: 8 LUT + 3 FF, 8 LUT + 4 FF
     r = rep.resources
-    assert (r["lut"], r["ff"], r["bram"], r["dsp"]) == pytest.approx((3 * 224.5 + 866.562501 + 16, 75 + 308.25 + 7,
-                                                                      3, 6))
+    expected = (3 * 224.5 + 866.562501 + 16, 75 + 308.25 + 7, 3, 6)
+    assert (r["lut"], r["ff"], r["bram"], r["dsp"]) == pytest.approx(expected)
     assert r["smallest_device"] == "xc7z020" and r["device"] is None and r["fits_device"] is None
     assert "the smallest catalogued device that holds it is the xc7z020" in r["fit"]
     # cycles (test_hardware's hand count): scan 9, accumulate 2, sweep 1, latency 18 at 200 MHz
@@ -209,7 +226,8 @@ def test_device_in_the_config_allocates_and_is_checked():
     t = _traces("16C3p1-MP2-32C3p1-MP2-64-10", (1, 8, 8), 8)
     rep = simulate(t, HardwareConfig(device="xc7z020"))
     r = rep.resources
-    assert r["fits_device"] is True and rs.fits(rs.Resources(r["lut"], r["ff"], r["bram"], r["dsp"]), "xc7z020")
+    assert r["fits_device"] is True
+    assert rs.fits(rs.Resources(r["lut"], r["ff"], r["bram"], r["dsp"]), "xc7z020")
     # the default allocation (16, 32, 32, 10 cores) does not fit it: the device-budget one has fewer
     default = simulate(t, HardwareConfig()).resources
     assert default["lut"] > rs.DEVICES["xc7z020"].lut and rep.total_cores < 90
@@ -229,7 +247,6 @@ def test_default_digits_network_and_vgg9_cost_reports_name_their_device():
     assert digits.resources["smallest_device"] == "xc7a100t"
     assert digits.resources["fit"].endswith("the smallest catalogued device that holds it is the xc7a100t")
     # Study B's VGG-9 on CIFAR-10 frames (2 x 32 x 32), T = 20, its published allocation
-    vgg = "64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-110"
-    cores = [64, 28, 48, 54, 120, 126, 140, 56, 55]
-    vgg9 = simulate(_traces(vgg, (2, 32, 32), 20), HardwareConfig(cores=cores, core_counts="ideal"))
+    cores = [64, 28, 48, 54, 120, 126, 140, 56, 50]
+    vgg9 = simulate(_traces(VGG9, (2, 32, 32), 20), HardwareConfig(cores=cores, core_counts="ideal"))
     assert vgg9.resources["smallest_device"] == "xcvu9p" and vgg9.resources["dsp"] == 2 * sum(cores)

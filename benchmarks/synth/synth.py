@@ -41,7 +41,8 @@ Probe (not part of the RTL): ``divmod`` is ``conv_ec.sv``'s address split
 a ``$clog2(W*W)``-bit address divided by the untyped, hence 32-bit, parameter ``W``). At a
 power-of-two width both are bit slices; at any other width Yosys builds a 32-bit divider
 whose carry chains (mapped before ABC) survive constant propagation: ~5,000-6,400 LUTs,
-which is what a non-power-of-two frame width adds to the conv event-control unit.
+which is what a non-power-of-two frame width adds to the conv event-control unit. With
+``synth_xilinx -nocarry`` (ABC sees the whole divider) W = 6 maps to 5 LUTs.
 
 Not synthesized: the weight memories (``dram_wght``/``uram_wght`` have no initial contents
 or write port in the public code, so synthesis removes them); their size is counted

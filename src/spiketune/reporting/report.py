@@ -245,9 +245,9 @@ def _resources_section(hw: dict[str, Any], title: str = "FPGA resources") -> Sec
             for layer, r in zip(hw["layers"], res["layers"], strict=True)]
     rows.append({"block": "input spike RAM", "cores": "", **{k: res["input_ram"][k] for k in cols}})
     rows.append({"block": "total", "cores": hw["total_cores"], **{k: res[k] for k in cols}})
+    static = f", static power of the {pm['device']}" if "device" in pm else ""
     text = (f"Resources from the fitted Yosys formulas (benchmarks/synth): {res['fit']}. Power "
-            f"({pm.get('model', '?')} model" + (f", static power of the {pm['device']}" if "device" in pm else "")
-            + "): " + ", ".join(f"{k.removesuffix('_w')} {pm[k]:.4g} W"
+            f"({pm.get('model', '?')} model{static}): " + ", ".join(f"{k.removesuffix('_w')} {pm[k]:.4g} W"
                                 for k in ("static_w", "clock_w", "dynamic_w") if k in pm) + ".")
     return Section(title, text, tables=[("Resources per layer (LUT, FF, 36 Kb BRAM, DSP)", rows)])
 

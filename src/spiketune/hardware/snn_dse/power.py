@@ -5,7 +5,8 @@ allocation's FPGA resources (:mod:`..resources`) and the cycles the cycle model 
 busy: a layer's cores (with their potential RAMs and weights) in its accumulate and sweep
 cycles, its event-control unit (with its spike RAM) in its scan cycles.
 
-``operations``: ``P = P_static + P_core * cores + E_dyn * FPS``. Dynamic energy per inference and layer: ``accumulate_pj`` per synaptic accumulate
+``operations``: ``P = P_static + P_core * cores + E_dyn * FPS``. Dynamic energy per
+inference and layer: ``accumulate_pj`` per synaptic accumulate
 (an input event reaches K*K taps of every output channel (conv) or every neuron (FC)),
 ``update_pj[model]`` per neuron update (every output neuron, every sweep; a model not
 listed costs ``update_pj["lif"]`` per state variable), and
@@ -16,10 +17,9 @@ calibrated against measured (FPS, W) points with :func:`calibrate`.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
-
-from dataclasses import replace
 
 from ...traces import LayerSpec
 from ..base import LayerCost

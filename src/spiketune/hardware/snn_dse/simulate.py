@@ -8,8 +8,8 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...traces import LayerSpec, Traces
-from ..base import CostReport, LayerCost
 from .. import resources as rs
+from ..base import CostReport, LayerCost
 from ..neuron_cost import check_runs
 from .alloc import allocate
 from .config import HardwareConfig
@@ -71,7 +71,8 @@ def resource_summary(alloc: rs.AllocationResources, hw: HardwareConfig) -> tuple
                 else "no catalogued device holds it")
     summary = {**asdict(total), "device": hw.device, "fits_device": fits, "smallest_device": smallest,
                "fit": f"{describe(total)}: " + "; ".join(said),
-               "layers": [asdict(layer.total) for layer in alloc.layers], "input_ram": asdict(alloc.input_ram)}
+               "layers": [asdict(layer.total) for layer in alloc.layers],
+               "input_ram": asdict(alloc.input_ram)}
     warnings = []
     if fits is False:
         warnings.append(f"the allocation ({describe(total)}) does not fit the {hw.device} ({describe(used)})")
@@ -106,8 +107,9 @@ def report(traces: Traces, hw: HardwareConfig, costs: list[LayerCost], lat: np.n
                        **{k: terms[k] for k in ("static_w", "clock_w", "dynamic_w", "dynamic_energy_j")}}
     else:
         if hw.power.model == "resources":
-            warnings = warnings + [f"the {accelerator} design's FPGA resources are not modelled; its power "
-                                   f"comes from the operations model, not comparable with a resources-model FPS/W"]
+            warnings = warnings + [f"the {accelerator} design's FPGA resources are not modelled; its "
+                                   f"power comes from the operations model, not comparable with a "
+                                   f"resources-model FPS/W"]
         dyn_j = sum(c.energy_uj for c in costs) * 1e-6
         static = hw.power.static_w + total_cores * hw.power.core_static_mw * 1e-3
         power = static + dyn_j * fps
