@@ -101,7 +101,7 @@ def _fc_traces(tmp_path, neuron="lif"):
 
 def test_simulate_report_by_hand(tmp_path):
     t = _fc_traces(tmp_path)
-    rep = simulate(t, HardwareConfig())
+    rep = simulate(t, HardwareConfig(power={"model": "operations"}))
     # both layers read one 8-bit frame: PENC_SIZE 200 -> 1 chunk, compress 1 + 2 + 2 = 5 per step
     # cores: largest divisor of 8 (of 4) up to fc_cores 50 -> 8 (4), one group each
     # layer 0, events A 3, 1: compress 10 + 8 = 18, iterate (3+2) + (1+2) + 1 = 9, + 4 = 31
@@ -141,7 +141,7 @@ def test_simulate_report_by_hand(tmp_path):
 
 def test_simulate_layer_pipelined_rtl_and_custom_power(tmp_path):
     t = _fc_traces(tmp_path, neuron="lapicque")
-    hw = HardwareConfig(pipeline="layer_pipelined", clock_mhz=100, power={
+    hw = HardwareConfig(pipeline="layer_pipelined", clock_mhz=100, power={"model": "operations",
         "static_w": 1.0, "core_static_mw": 10.0, "accumulate_pj": 5.0, "update_pj": {"lif": 1.0, "lapicque": 7.0},
         "ecu_cycle_pj": 0.5})
     rep = simulate(t, hw, cores=[2, 4])

@@ -106,15 +106,14 @@ def report(traces: Traces, hw: HardwareConfig, costs: list[LayerCost], lat: np.n
         power_model = {"model": "resources", "device": device.name,
                        **{k: terms[k] for k in ("static_w", "clock_w", "dynamic_w", "dynamic_energy_j")}}
     else:
-        if hw.power.model == "resources":
-            warnings = warnings + [f"the {accelerator} design's FPGA resources are not modelled; its "
-                                   f"power comes from the operations model, not comparable with a "
-                                   f"resources-model FPS/W"]
         dyn_j = sum(c.energy_uj for c in costs) * 1e-6
         static = hw.power.static_w + total_cores * hw.power.core_static_mw * 1e-3
         power = static + dyn_j * fps
         power_model = {"model": "operations", "static_w": static, "dynamic_w": dyn_j * fps,
                        "dynamic_energy_j": dyn_j}
+        if hw.power.model == "resources":
+            power_model["note"] = (f"the {accelerator} design's FPGA resources are not modelled; its FPS/W "
+                                   f"is not comparable with a resources-model FPS/W")
     return CostReport(
         accelerator=accelerator, mode=hw.mode, pipeline=hw.pipeline, clock_mhz=hw.clock_mhz,
         num_samples=traces.num_samples, latency_cycles=mean_total, latency_us=mean_total / f * 1e6,
