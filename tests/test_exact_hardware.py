@@ -110,7 +110,7 @@ def _fc_traces(tmp_path, neuron="lif"):
 
 def test_simulate_report_by_hand(tmp_path):
     t = _fc_traces(tmp_path)
-    rep = simulate(t, HardwareConfig())
+    rep = simulate(t, HardwareConfig(power={"model": "operations"}))
     # both layers read one 8-bit frame: PENC_SIZE 200 -> 1 chunk, compress 1 + 2 + 2 = 5 per step
     # cores: largest divisor of 8 (of 4) up to fc_cores 50 -> 8 (4), one group each
     # layer 0, events A 3, 1: compress 10 + 8 = 18, iterate (3+2) + (1+2) + 1 = 9, + 4 = 31
@@ -153,7 +153,7 @@ def test_simulate_report_by_hand(tmp_path):
 def test_simulate_layer_pipelined_rtl_and_custom_power(tmp_path):
     t = _fc_traces(tmp_path, neuron="lapicque")
     hw = HardwareConfig(pipeline="layer_pipelined", clock_mhz=100, power={
-        "static_w": 1.0, "core_static_mw": 10.0, "accumulate_pj": 5.0,
+        "model": "operations", "static_w": 1.0, "core_static_mw": 10.0, "accumulate_pj": 5.0,
         "update_pj": {"lif": 1.0, "lapicque": 7.0}, "ecu_cycle_pj": 0.5})
     rep = simulate(t, hw, cores=[2, 4])
     # layer 0 with 2 cores: 4 groups; A: 18 + 4*9 + 4 = 58, B: 14 + 4*8 + 4 = 50 -> mean 54
@@ -495,11 +495,13 @@ def test_dropped_fraction_counts_every_pass_over_the_input():
     t = tr.Traces(None, 1, "rate", (1, 4, 4), layers, [np.array([[[9]]]), np.zeros((1, 1, 2), np.int64)],
                   np.zeros(1), np.zeros(1))
     l0 = simulate(t, HardwareConfig(mode="rtl"), cores=[1]).layers[0]
-    assert (l0.cores, l0.latency_cycles, l0.input_events, l0.dropped_events) == (1, 64.0, 9.0, 16.0)
+    assert (l0.cores, l0.latency_cycles, l0.input_events_per_inference, l0.dropped_events) == (
+        1, 64.0, 9.0, 16.0)
     assert l0.dropped_fraction == 16 / 18 and l0.detail["accumulate_cycles"] == 18.0
     # no input events: nothing dropped, a fraction of 0
     silent = simulate(_conv_net(0), HardwareConfig(mode="rtl")).layers[0]
-    assert (silent.input_events, silent.dropped_events, silent.dropped_fraction) == (0.0, 0.0, 0.0)
+    assert (silent.input_events_per_inference, silent.dropped_events, silent.dropped_fraction) == (
+        0.0, 0.0, 0.0)
 
 
 def test_conv_build_parameters():

@@ -185,7 +185,7 @@ def test_power_and_fps_per_watt_formula():
     layers = [LayerSpec("fc", (4,), (3,), (3,))]
     counts = [np.array([[[1, 1, 0, 0]]]), np.array([[[1, 0, 0]]])]
     t = traces.Traces(Path("."), 1, "rate", (4,), layers, counts, np.zeros(1), np.zeros(1))
-    hw = HardwareConfig(cores=[3])
+    hw = HardwareConfig(cores=[3], power={"model": "operations"})
     rep = simulate(t, hw)
     p = hw.power
     # 2 events x 3 neurons accumulates; 1 sweep x 3 neurons updates; compress 9 ECU cycles

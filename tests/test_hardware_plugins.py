@@ -68,7 +68,8 @@ def test_sweep_identity_of_a_config_without_new_fields_is_unchanged():
            "conv_cores": "per_channel", "fc_cores": 50, "core_budget": None, "penc_chunks": 4,
            "kernel_cycles_per_tap": 1, "activation_cycles_per_neuron": {"lif": 1, "lapicque": 1},
            "weight_bits": 4, "membrane_bits": 32, "membrane_frac_bits": 16, "bram_kbits": 36,
-           "bram_count": 1080, "power": HardwareConfig().power.model_dump()}
+           "bram_count": 1080, "power": {"static_w": 0.6, "core_static_mw": 0.4, "accumulate_pj": 2.0,
+                                         "update_pj": {"lif": 3.0, "lapicque": 10.0}, "ecu_cycle_pj": 1.0}}
     assert HardwareConfig().identity() == old
     assert "kind" in from_dict({"kind": "hybrid"}).identity()
 

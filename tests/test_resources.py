@@ -24,10 +24,11 @@ def test_shipped_coefficients_are_the_recorded_fit():
     assert {c: {r: v["coefficients"] for r, v in res.items()} for c, res in fitted.items()} == rs.COEFFICIENTS
 
 
-# Largest relative error on held-out syntheses (benchmarks/synth/coefficients.json). Not
-# bounded: conv_ec, whose linear formula misses its held-out non-power-of-two frame width
-# by 96% (Yosys builds 5,941 LUTs at width 6 against 167 at 4 and 383 at 8).
-BOUND = {"conv_nc": 0.10, "fc_ec": 0.10, "fc_nc": 0.10}
+# Largest relative error (LUT, FF) on held-out syntheses (benchmarks/synth/coefficients.json).
+# conv_ec's LUTs miss the 10% target: its non-power-of-two term is a 32-bit divider whose
+# size Yosys varies irregularly with the width (4,680 LUTs at 5x5, 5,941 at 6x6, 6,059 at 7x7:
+# held out, 5x5 is missed by +26%, 7x7 by -1%).
+BOUND = {"conv_nc": (0.10, 0.10), "fc_ec": (0.10, 0.10), "fc_nc": (0.10, 0.10), "conv_ec": (0.30, 0.10)}
 
 
 @pytest.mark.parametrize("component", sorted(BOUND))
@@ -41,9 +42,22 @@ def test_formulas_within_bound_of_yosys_on_held_out_points(component):
     _, held = split(rows)
     assert held
     for r in held:
-        for res in ("lut", "ff"):
+        for res, bound in zip(("lut", "ff"), BOUND[component], strict=True):
             got = rs._linear(component, res, r["params"])
-            assert abs(got - float(r[res])) <= BOUND[component] * float(r[res]), (component, res, r["params"])
+            assert abs(got - float(r[res])) <= bound * float(r[res]), (component, res, r["params"])
+
+
+def test_conv_event_control_pays_a_divider_at_widths_not_a_power_of_two():
+    # the held-out 5x5 and the fitted 6x6 both carry the divider (Yosys: 4,680 and 5,941 LUTs),
+    # the power-of-two widths 4 and 8 do not (167 and 383)
+    luts = {r["params"]["INPUT_FRAME_WIDTH"]: float(r["lut"]) for r in _rows("conv_ec")}
+    assert all(luts[w] > 10 * luts[8] for w in (5, 6)) and luts[4] < luts[8] < 400
+    model = {w: rs.event_control(rs.LayerHardware("conv", 8, 32, 64, w * w, w * w, w * w, 16)).lut
+             for w in (4, 5, 6, 8)}
+    assert model[4] == pytest.approx(95 + 4.5 * 16) and model[5] == pytest.approx(95 + 5684 + 4.5 * 25)
+    # the isolated address split (probe divmod): a divider at every width but 8, nothing at 8
+    probe = {r["params"]["W"]: float(r["lut"]) for r in _rows("divmod")}
+    assert probe[8] == 0 and all(4_000 < v < 7_000 for w, v in probe.items() if w != 8)
 
 
 def test_block_ram_closed_forms_equal_yosys():
@@ -71,6 +85,9 @@ def test_one_conv_layer_adds_its_components():
     assert r.total.dsp == 2 * rs.DSP_PER_CORE
 
 
+VGG9 = "64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-110"
+
+
 def _allocation(arch_text: str, shape: tuple[int, int, int], cores: list[int], steps: int):
     blocks = arch.parse(arch_text, shape)
     return rs.resources(rs.layers_from_specs(blocks, cores, steps), shape[0], shape[1] * shape[2])
@@ -78,8 +95,7 @@ def _allocation(arch_text: str, shape: tuple[int, int, int], cores: list[int], s
 
 def test_digits_default_network_and_vgg9_fit_named_devices():
     digits = _allocation("16C3p1-MP2-32C3p1-MP2-64-10", (1, 8, 8), [16, 32, 50, 10], 8)
-    vgg9 = _allocation("64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2"
-                       "-1064-D0.1-110", (2, 32, 32), [64, 28, 48, 54, 120, 126, 140, 56, 50], 20)
+    vgg9 = _allocation(VGG9, (2, 32, 32), [64, 28, 48, 54, 120, 126, 140, 56, 50], 20)
     # digits: 108 cores; LUTs (mostly the cores' spike-row logic) exceed a Zynq-7020's 53,200
     assert rs.smallest_fit(digits.total) == "xc7a100t" and digits.total.lut > 53_200
     assert digits.total.dsp == 2 * 108
@@ -114,3 +130,123 @@ def test_weight_memory_by_hand():
     # 3 neurons per core x 1001 words of 5 bits: 3003 words in 4K x 9 RAMB36 -> 1 per core
     assert rs.weight_memory(fc) == rs.Resources(bram=4)
     assert rs.narrow_bram(8193, 4) == 2 and rs.narrow_bram(100, 40) == 1
+
+
+def _traces(arch_text: str, shape: tuple[int, ...], steps: int, samples: int = 1, seed: int = 0):
+    """A trace of ``arch_text`` with random spike counts (the resources do not depend on them)."""
+    import numpy as np
+
+    from spiketune import traces
+
+    blocks = arch.parse(arch_text, shape)
+    layers = [traces.LayerSpec(b.kind, tuple(b.in_shape), tuple(b.conv_shape) or (b.out_channels,),
+                               tuple(b.out_shape), kernel=b.kernel, stride=b.stride, padding=b.padding,
+                               pool=b.pool) for b in blocks]
+    rng = np.random.default_rng(seed)
+    counts = [rng.integers(0, 2, (samples, steps, int(np.prod(s))))
+              for s in [shape] + [layer.out_shape for layer in layers]]
+    zeros = np.zeros(samples)
+    return traces.Traces(Path("."), steps, "rate", shape, layers, counts, zeros, zeros)
+
+
+FC_NET = ("4-2", (8,), 1)  # 8 inputs -> 4 -> 2 neurons, T = 1
+
+
+def _fc_net_luts(e0: int, e1: int) -> float:
+    """LUTs of FC_NET with e0, e1 cores, from the coefficients by hand: fc cores
+    226.4 - 0.95 clog2(n) (n = 4: 224.5, n = 2: 225.45); fc_ec 866.333333 + 0.057292 B
+    (B = 8: 866.791669, B = 4: 866.562501); 1-row spike RAMs in LUT-RAM, 8 LUTs per 7 bits:
+    4 and 2 bits (layer outputs) 8 each, the 8 input bits 16."""
+    return 224.5 * e0 + 225.45 * e1 + 866.791669 + 866.562501 + 8 + 8 + 16
+
+
+def test_cost_report_power_from_resources_by_hand():
+    from spiketune.hardware import HardwareConfig, simulate
+
+    t = _traces("3", (4,), 1)
+    t.counts[0][:] = [[[1, 1, 0, 0]]]
+    rep = simulate(t, HardwareConfig(cores=[3]))
+    # 3 fc cores (n = 3): LUT 226.4 - 0.95*2 = 224.5, FF 23 + 2 = 25, 2 DSP; weights: 5 words of
+    # 5 bits per core -> 1 RAMB36 each; fc_ec (B = 4): 866.562501 LUT, 308.25 FF; spike RAMs
+    # 1 x 3 bits and (input) 1 x 4 bits in LUT-RAM: 8 LUT + 3 FF, 8 LUT + 4 FF
+    r = rep.resources
+    expected = (3 * 224.5 + 866.562501 + 16, 75 + 308.25 + 7, 3, 6)
+    assert (r["lut"], r["ff"], r["bram"], r["dsp"]) == pytest.approx(expected)
+    assert r["smallest_device"] == "xc7z020" and r["device"] is None and r["fits_device"] is None
+    assert "the smallest catalogued device that holds it is the xc7z020" in r["fit"]
+    # cycles (test_hardware's hand count): scan 9, accumulate 2, sweep 1, latency 18 at 200 MHz
+    k = rs.PowerCoefficients()
+    cores = 2 + 1, 3 * 224.5 * k.lut_pj + 75 * k.ff_pj + 3 * k.bram_pj + 6 * k.dsp_pj
+    control = 9, (866.562501 + 8) * k.lut_pj + (308.25 + 3) * k.ff_pj
+    e_dyn = 1e-12 * (cores[0] * cores[1] + control[0] * control[1])
+    fps = 200e6 / 18
+    clock_w = (75 + 308.25 + 7) * k.clock_ff_pj * 1e-12 * 200e6
+    assert rep.power_model["model"] == "resources" and rep.power_model["device"] == "xc7z020"
+    assert rep.power_w == pytest.approx(0.15 + clock_w + e_dyn * fps, rel=1e-12)
+    assert rep.power_model["dynamic_energy_j"] == pytest.approx(e_dyn + clock_w / fps, rel=1e-12)
+    assert rep.fps_per_w == pytest.approx(fps / rep.power_w)
+    # calibrate()'s two knobs: the scale multiplies the clock and dynamic terms, the static replaces
+    hw = HardwareConfig(cores=[3], power={"dynamic_scale": 2.0, "device_static_w": 0.4})
+    assert simulate(t, hw).power_w == pytest.approx(0.4 + 2 * (clock_w + e_dyn * fps), rel=1e-12)
+
+
+def test_allocator_takes_a_device_as_its_budget_by_hand():
+    from spiketune.errors import ConfigError
+    from spiketune.hardware import HardwareConfig, allocate, simulate
+
+    t = _traces(*FC_NET)
+    hw = HardwareConfig()
+    big = dict(lut=10**6, ff=10**6, bram=10**3, dsp=10**3, static_w=0.1, source="test")
+    # each core has 2 DSP and (its weights: 9 or 5 words of 5 bits) 1 block RAM, so a device of
+    # 8 DSP holds 4 cores, one of 3 block RAMs 3 cores (candidates: 1, 2, 4 and 1, 2 cores)
+    for limit, cores in (({"dsp": 8}, 4), ({"bram": 3}, 3), ({"dsp": 4}, 2)):
+        dev = rs.Device("test", **{**big, **limit})
+        assert sum(allocate(t, hw, None, device=dev).cores) == cores  # sequential: the most that fit
+        # layer-pipelined: the smallest slowest-layer latency of all allocations of at most that many cores
+        piped = hw.model_copy(update={"pipeline": "layer_pipelined"})
+        a = allocate(t, piped, None, device=dev)
+        best = min(max(c.latency_cycles for c in simulate(t, piped, cores=[e0, e1]).layers)
+                   for e0 in (1, 2, 4) for e1 in (1, 2) if e0 + e1 <= cores)
+        assert sum(a.cores) <= cores and a.latency_cycles == best
+    # LUT-bound: 2 + 2 cores need 2,665.25 LUTs by hand: a device of 2,666 holds them, one of 2,665 does not
+    need = _fc_net_luts(2, 2)
+    assert rs.allocation(t.layers, [2, 2], 1, (8,)).total.lut == pytest.approx(need, abs=1e-9)
+    assert 2665 < need < 2666
+    at = allocate(t, hw, None, device=rs.Device("test", **{**big, "lut": 2666}))
+    below = allocate(t, hw, None, device=rs.Device("test", **{**big, "lut": 2665}))
+    assert at.cores == [2, 2] and sum(below.cores) == 3
+    with pytest.raises(ConfigError, match="does not fit the test even with the fewest cores"):
+        allocate(t, hw, None, device=rs.Device("test", **{**big, "dsp": 3}))
+
+
+def test_device_in_the_config_allocates_and_is_checked():
+    from spiketune.errors import ConfigError
+    from spiketune.hardware import HardwareConfig, from_dict, simulate
+
+    t = _traces("16C3p1-MP2-32C3p1-MP2-64-10", (1, 8, 8), 8)
+    rep = simulate(t, HardwareConfig(device="xc7z020"))
+    r = rep.resources
+    assert r["fits_device"] is True
+    assert rs.fits(rs.Resources(r["lut"], r["ff"], r["bram"], r["dsp"]), "xc7z020")
+    # the default allocation (16, 32, 32, 10 cores) does not fit it: the device-budget one has fewer
+    default = simulate(t, HardwareConfig()).resources
+    assert default["lut"] > rs.DEVICES["xc7z020"].lut and rep.total_cores < 90
+    told = simulate(t, HardwareConfig(device="xc7z020", cores=[16, 32, 32, 10]))
+    assert told.resources["fits_device"] is False and "does not hold it" in told.resources["fit"]
+    assert any("does not fit the xc7z020" in w for w in told.warnings)
+    with pytest.raises(ConfigError, match="device 'xc7z999' is not in the catalog: xc7z020"):
+        from_dict({"device": "xc7z999"})
+
+
+def test_default_digits_network_and_vgg9_cost_reports_name_their_device():
+    from spiketune.hardware import HardwareConfig, simulate
+
+    # the default run: digits 8x8, T = 8, one core per conv channel, fc cores dividing 64 (32) and 10
+    digits = simulate(_traces("16C3p1-MP2-32C3p1-MP2-64-10", (1, 8, 8), 8), HardwareConfig())
+    assert [layer.cores for layer in digits.layers] == [16, 32, 32, 10]
+    assert digits.resources["smallest_device"] == "xc7a100t"
+    assert digits.resources["fit"].endswith("the smallest catalogued device that holds it is the xc7a100t")
+    # Study B's VGG-9 on CIFAR-10 frames (2 x 32 x 32), T = 20, its published allocation
+    cores = [64, 28, 48, 54, 120, 126, 140, 56, 50]
+    vgg9 = simulate(_traces(VGG9, (2, 32, 32), 20), HardwareConfig(cores=cores, core_counts="ideal"))
+    assert vgg9.resources["smallest_device"] == "xcvu9p" and vgg9.resources["dsp"] == 2 * sum(cores)

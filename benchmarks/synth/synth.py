@@ -36,6 +36,14 @@ Edits (none changes a cycle or a storage element):
 8. ``fc_nc.sv``: the real-valued defaults of ``w_sfactor, b_sfactor, w_zpt, b_zpt`` become
    the integer 1 the published top level passes (``b_zpt`` is subtracted from a weight).
 
+Probe (not part of the RTL): ``divmod`` is ``conv_ec.sv``'s address split
+``spk_addr % INPUT_FRAME_WIDTH`` and ``spk_addr / INPUT_FRAME_WIDTH`` alone (DIVMOD below:
+a ``$clog2(W*W)``-bit address divided by the untyped, hence 32-bit, parameter ``W``). At a
+power-of-two width both are bit slices; at any other width Yosys builds a 32-bit divider
+whose carry chains (mapped before ABC) survive constant propagation: ~5,000-6,400 LUTs,
+which is what a non-power-of-two frame width adds to the conv event-control unit. With
+``synth_xilinx -nocarry`` (ABC sees the whole divider) W = 6 maps to 5 LUTs.
+
 Not synthesized: the weight memories (``dram_wght``/``uram_wght`` have no initial contents
 or write port in the public code, so synthesis removes them); their size is counted
 analytically in spiketune.hardware.resources.
@@ -97,6 +105,13 @@ def edit(src: Path, dst: Path) -> None:
         (dst / f.name).write_text(s)
 
 
+DIVMOD = """module divmod #(parameter W = 6, parameter F = W*W)
+  (input clk, input [$clog2(F)-1:0] a, output logic [$clog2(W)-1:0] q, r);
+  always_ff @(posedge clk) begin q <= a / W; r <= a % W; end
+endmodule
+"""
+
+
 def grid() -> list[tuple[str, str, dict[str, int]]]:
     """(component, file, parameters) of every synthesis run."""
     runs = []
@@ -114,7 +129,9 @@ def grid() -> list[tuple[str, str, dict[str, int]]]:
                                                BRAM_ADDR_WIDTH=clog2(16 * 64 * n))))
     for depth, width in ((64, 64), (128, 256), (256, 784), (512, 1024), (400, 196)):
         runs.append(("bram_spk", "bram_spk.sv", dict(RAM_DEPTH=depth, RAM_WIDTH=width)))
-    for w in (4, 6, 8, 12, 16):
+    for w in (5, 6, 7, 8, 10, 12, 14, 28):
+        runs.append(("divmod", "divmod.sv", dict(W=w)))
+    for w in (4, 6, 8, 5, 7, 16, 12, 10, 14):
         f = w * w
         runs.append(("conv_ec", "conv_ec.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w, TIME_STEPS=16,
                                                    INPUT_CHANNELS=32, OUTPUT_CHANNELS=64, EC_SIZE=8,
@@ -157,6 +174,7 @@ def run(rtl_dir: Path, only: set[str] | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         edit(rtl_dir, work)
+        (work / "divmod.sv").write_text(DIVMOD)
         new = not RESULTS.exists()
         with RESULTS.open("a", newline="") as f:
             w = csv.DictWriter(f, FIELDS)

@@ -280,6 +280,13 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
                    f"{schema.LATENCY_US.show(rep.latency_us)} at {rep.clock_mhz:g} MHz | "
                    + " | ".join(x.show(x.read(figures)) for x in HW_SHOWN[1:])
                    + f" | {rep.total_cores} cores ({rep.accelerator}, {rep.mode}, {rep.pipeline})")
+        if rep.resources:
+            typer.echo(f"resources: {rep.resources['fit']}")
+        if rep.power_model:
+            pm = rep.power_model
+            typer.echo(f"power ({pm['model']} model" + (f", {pm['device']} static" if "device" in pm else "")
+                       + "): " + ", ".join(f"{k.removesuffix('_w')} {pm[k]:.4g} W"
+                                           for k in ("static_w", "clock_w", "dynamic_w") if k in pm))
         for w in rep.warnings:
             typer.echo(f"warning: {w}")
         if rep.fixed_point and isinstance(cfg, HardwareConfig):  # the fixed-point run's format

@@ -64,6 +64,10 @@ class CostReport:
     fixed_point: dict | None = None  # accuracy and per-layer mismatch of the fixed-point run
     neuron_math: dict | None = None  # the build's own arithmetic: accuracy, divergence, trained latency
     input_max_count: int = 1  # most events per input pixel and step (the RTL's bitmap carries one)
+    # FPGA resources of the allocation (LUT, FF, BRAM, DSP), the device asked for and whether it
+    # fits, the smallest catalogued device it fits; None where the design's resources are not modelled
+    resources: dict[str, Any] | None = None
+    power_model: dict[str, Any] = field(default_factory=dict)  # which power model, and its terms
     latency_cycles_per_sample: np.ndarray | None = None
 
     @property

@@ -10,9 +10,16 @@ counts are closed forms checked against the same syntheses:
   and addressing); 2 DSP (the membrane-by-decay multiply).
 * neural core, fc (``fc_nc``): LUT/FF ~ log2 of the layer size; 2 DSP.
 * event-control unit, conv (``conv_ec``): LUT/FF ~ input frame F_in (priority encoder over
-  F_in/4 bits, two address lists of F_in/2 entries). Fails validation: a frame width that
-  is not a power of two costs Yosys an order of magnitude more LUTs (see
-  benchmarks/synth/coefficients.json).
+  F_in/4 bits, two address lists of F_in/2 entries), plus a constant when the frame width
+  W is not a power of two. The cause: the unit splits a spike address into row and column
+  with ``addr / INPUT_FRAME_WIDTH`` and ``addr % INPUT_FRAME_WIDTH``; the untyped parameter
+  makes them 32-bit operations; at a power-of-two W they are bit slices, at any other W
+  Yosys 0.23's ``synth_xilinx`` builds a 32-bit divider whose carry chains, mapped before
+  ABC, keep constant propagation from shrinking it (probe ``divmod`` in
+  benchmarks/synth: 4,979-6,423 LUTs over seven widths, 5 LUTs with ``-nocarry``). Its
+  size varies irregularly with W's bits: held-out LUT errors +26% (5x5), -1% (7x7)
+  (benchmarks/synth/coefficients.json); a flow that propagates the constant divisor
+  would not pay it.
 * event-control unit, fc (``fc_ec``): LUT/FF ~ input bits B. Its 200-bit priority encoder
   dominates: in the public synthesizable ``fc_ec.sv`` the spike-address list's index
   expressions (``t<<23 + t<<15 + ...``, which Verilog parses as shifts by sums) leave the
@@ -36,18 +43,35 @@ def clog2(n: int) -> int:
     return max(1, math.ceil(math.log2(max(n, 2))))
 
 
+def power_of_two(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
 # Regressors of the fitted LUT/FF formulas, on the synthesis grid's parameter names.
 REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
     "conv_nc": lambda p: [1.0, p["OUTPUT_FRAME_WIDTH"] ** 2],
-    "conv_ec": lambda p: [1.0, p["INPUT_FRAME_WIDTH"] ** 2],
+    "conv_ec": lambda p: [1.0, float(not power_of_two(p["INPUT_FRAME_WIDTH"])), p["INPUT_FRAME_WIDTH"] ** 2],
     "fc_ec": lambda p: [1.0, p["INPUT_CHANNELS"] * p["INPUT_FRAME_SIZE"]],
     "fc_nc": lambda p: [1.0, clog2(p["LAYER_SIZE"])],
 }
 
+# where a resource's regressors differ: the divider is combinational, it adds no flip-flops
+FF_REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
+    "conv_ec": lambda p: [1.0, p["INPUT_FRAME_WIDTH"] ** 2],
+}
+
+
+def regressors(component: str, resource: str, p: dict) -> list[float]:
+    """The regressors of ``component``'s ``resource`` (lut | ff) formula at parameters ``p``."""
+    if resource == "ff" and component in FF_REGRESSORS:
+        return FF_REGRESSORS[component](p)
+    return REGRESSORS[component](p)
+
+
 # Fitted coefficients (benchmarks/synth/coefficients.json; regenerate with synth.py --fit).
 COEFFICIENTS: dict[str, dict[str, list[float]]] = {
     "conv_nc": {"lut": [864.612782, 1.456959], "ff": [76.537594, 1.01471]},
-    "conv_ec": {"lut": [95.0, 4.5], "ff": [48.666667, 3.833333]},
+    "conv_ec": {"lut": [95.0, 5684.0, 4.5], "ff": [55.559633, 3.795872]},
     "fc_ec": {"lut": [866.333333, 0.057292], "ff": [308.0, 0.0625]},
     "fc_nc": {"lut": [226.4, -0.95], "ff": [23.0, 1.0]},
 }
@@ -116,7 +140,7 @@ class LayerHardware:
 
 def _linear(component: str, resource: str, p: dict) -> float:
     c = COEFFICIENTS[component][resource]
-    return max(0.0, sum(a * x for a, x in zip(c, REGRESSORS[component](p), strict=True)))
+    return max(0.0, sum(a * x for a, x in zip(c, regressors(component, resource, p), strict=True)))
 
 
 def bram_words(depth: int, width: int) -> float:
@@ -245,9 +269,18 @@ def resources(layers: list[LayerHardware], input_channels: int, input_frame: int
     return AllocationResources(out, spike_ram(steps, input_channels, input_frame))
 
 
+def catalog_device(name: Device | str) -> Device:
+    """The catalogued device ``name`` (a Device passes through)."""
+    if isinstance(name, Device):
+        return name
+    if name not in DEVICES:
+        raise ValueError(f"device '{name}' is not in the catalog: {', '.join(DEVICES)}")
+    return DEVICES[name]
+
+
 def fits(r: Resources, device: Device | str) -> bool:
     """Whether ``r`` is within every capacity of ``device`` (a catalog name or a Device)."""
-    d = DEVICES[device] if isinstance(device, str) else device
+    d = catalog_device(device)
     return r.lut <= d.lut and r.ff <= d.ff and r.bram <= d.bram and r.dsp <= d.dsp
 
 
@@ -289,7 +322,7 @@ def power(total: Resources, blocks: list[Activity], latency_cycles: float, clock
     cycles x (LUT, FF, BRAM, DSP counts . their per-cycle energies), times ``scale``.
     Blocks are a layer's neural cores (busy in accumulate and sweep cycles; one group of
     cores at a time) and its event-control unit (busy in its scan cycles)."""
-    d = DEVICES[device] if isinstance(device, str) else device
+    d = catalog_device(device)
     latency_s = latency_cycles / clock_hz
     clock_w = scale * total.ff * k.clock_ff_pj * 1e-12 * clock_hz
     e_dyn = scale * 1e-12 * sum(b.cycles * (b.resources.lut * k.lut_pj + b.resources.ff * k.ff_pj
@@ -321,10 +354,16 @@ def layers_from_specs(specs: list, cores: list[int], num_steps: int,
     return out
 
 
+def allocation(specs: list, cores: list[int], num_steps: int, input_shape: tuple[int, ...],
+               weight_bits: int = 4) -> AllocationResources:
+    """Resources of a network (layer specs, its input shape) with ``cores`` per layer."""
+    frame = math.prod(input_shape[1:]) if len(input_shape) == 3 else input_shape[0]
+    channels = input_shape[0] if len(input_shape) == 3 else 1
+    return resources(layers_from_specs(specs, cores, num_steps, weight_bits), channels, frame)
+
+
 def allocation_fits(specs: list, cores: list[int], num_steps: int, input_shape: tuple[int, ...],
                     device: Device | str, weight_bits: int = 4) -> bool:
     """Whether a network with ``cores`` per layer fits ``device``: the constraint an allocator
     checks before buying more cores when its budget is a device."""
-    frame = math.prod(input_shape[1:]) if len(input_shape) == 3 else input_shape[0]
-    channels = input_shape[0] if len(input_shape) == 3 else 1
-    return resources(layers_from_specs(specs, cores, num_steps, weight_bits), channels, frame).fits(device)
+    return allocation(specs, cores, num_steps, input_shape, weight_bits).fits(device)

@@ -187,6 +187,8 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
                                          "split by activity.", run_dir / "hardware_cycles.png")],
                                 tables=[("Per layer (input events and cycles per inference)",
                                          [_hardware_row(layer) for layer in hw["layers"]])]))
+            if hw.get("resources"):
+                secs.append(_resources_section(hw, "FPGA resources (best-accuracy run)"))
         nb = (_load(run_dir / "metrics.json") or {}).get("neurobench")
         if nb:
             secs.append(Section("NeuroBench metrics (best-accuracy run)",
@@ -262,9 +264,26 @@ def _run_sections(root: Path, m: dict[str, Any]) -> list[Section]:
                    "sparsity": _percent(layer["sparsity"])} for layer in m["profile"]["layers"]]),
                 ("Hardware per layer (input events and cycles per inference)",
                  [_hardware_row(layer) for layer in hw.get("layers", [])])])]
+    if hw.get("resources"):
+        secs.append(_resources_section(hw))
     if m.get("neurobench"):
         secs.append(Section("NeuroBench metrics", tables=[("NeuroBench", _neurobench(m["neurobench"]))]))
     return secs
+
+
+def _resources_section(hw: dict[str, Any], title: str = "FPGA resources") -> Section:
+    """The allocation's FPGA resources per layer and the device it fits, and its power terms."""
+    res, pm = hw["resources"], hw.get("power_model", {})
+    cols = ("lut", "ff", "bram", "dsp")
+    rows = [{"block": layer["name"], "cores": layer["cores"], **{k: r[k] for k in cols}}
+            for layer, r in zip(hw["layers"], res["layers"], strict=True)]
+    rows.append({"block": "input spike RAM", "cores": "", **{k: res["input_ram"][k] for k in cols}})
+    rows.append({"block": "total", "cores": hw["total_cores"], **{k: res[k] for k in cols}})
+    static = f", static power of the {pm['device']}" if "device" in pm else ""
+    text = (f"Resources from the fitted Yosys formulas (benchmarks/synth): {res['fit']}. Power "
+            f"({pm.get('model', '?')} model{static}): " + ", ".join(f"{k.removesuffix('_w')} {pm[k]:.4g} W"
+                                for k in ("static_w", "clock_w", "dynamic_w") if k in pm) + ".")
+    return Section(title, text, tables=[("Resources per layer (LUT, FF, 36 Kb BRAM, DSP)", rows)])
 
 
 def _search_sections(root: Path, trials: list[dict[str, Any]]) -> list[Section]:

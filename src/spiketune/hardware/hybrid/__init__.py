@@ -41,6 +41,9 @@ class Hybrid:
         if first.out_channels % hw.dense_rows:
             raise ConfigError(f"dense_rows {hw.dense_rows} must divide the first layer's "
                               f"{first.out_channels} output channels")
+        if hw.device is not None:
+            raise ConfigError("device: the hybrid design's dense core has no resource formulas; "
+                              "a device budget applies to kind: snn_dse")
         check_runs("hybrid", "dense core (thresholding.sv)", traces.layers[:1], DENSE_MODELS)
         check_runs("hybrid", "sparse cores", traces.layers[1:], MODELS, first=1)
         check_memory(traces.layers, hw)

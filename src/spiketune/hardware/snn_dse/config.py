@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..resources import DEVICES, PowerCoefficients
 from .cycles import counter_bits
 
 MAX_COUNT = 2**24  # bound of every count field (cores, BRAMs, sizes): beyond any device
@@ -28,10 +29,23 @@ def _per_neuron(field: str, values: dict) -> None:
 
 
 class PowerConfig(BaseModel):
-    """Parametric power model: static + per-core + per-operation energies [A]; finite,
-    non-negative and bounded."""
+    """Power model, finite, non-negative and bounded. ``model: resources`` (the default):
+    the device's static power plus per-resource energies of the allocation's LUTs, FFs,
+    block RAMs and DSPs in the cycles the cycle model keeps them busy (``resources.power``);
+    ``model: operations``: static + per-core + per-operation energies. Every energy is an
+    assumption [A] until fitted with ``power.calibrate``."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model: Literal["resources", "operations"] = "resources"
+    # resources model: per-resource energies (defaults: resources.PowerCoefficients) [A]
+    lut_pj: Energy = PowerCoefficients.lut_pj
+    ff_pj: Energy = PowerCoefficients.ff_pj
+    bram_pj: Energy = PowerCoefficients.bram_pj
+    dsp_pj: Energy = PowerCoefficients.dsp_pj
+    clock_ff_pj: Energy = PowerCoefficients.clock_ff_pj
+    dynamic_scale: Energy = 1.0  # calibrate()'s scale on the clock and dynamic terms
+    device_static_w: Energy | None = None  # calibrate()'s static power; None: the device catalog's [A]
+    # operations model:
     static_w: Energy = 0.6  # device static power of a mid-size Kintex UltraScale+ [A]
     core_static_mw: Energy = 0.4  # clock/leakage per neural core [A]
     accumulate_pj: Energy = 2.0  # one weight read + 32-bit accumulate [A]
@@ -79,6 +93,9 @@ class HardwareConfig(BaseModel):
     membrane_frac_bits: int = Field(16, ge=0, le=62)  # fixed-point format for bit-exact checks [A]
     bram_kbits: int = Field(36, ge=1, le=MAX_COUNT)  # one block RAM [RTL device]
     bram_count: int = Field(1080, ge=1, le=MAX_COUNT)  # BRAMs available (XCKU115-class device) [A]
+    # a part of resources.DEVICES to build on: the cost report says whether the allocation fits
+    # it, and without explicit cores the allocator buys the largest allocation that fits it
+    device: str | None = None
     power: PowerConfig = Field(default_factory=PowerConfig)
 
     @model_validator(mode="after")
@@ -86,6 +103,8 @@ class HardwareConfig(BaseModel):
         _per_neuron("activation_cycles_per_neuron", self.activation_cycles_per_neuron)
         if self.membrane_frac_bits >= self.membrane_bits:
             raise ValueError("membrane_frac_bits must be below membrane_bits")
+        if self.device is not None and self.device not in DEVICES:
+            raise ValueError(f"device '{self.device}' is not in the catalog: {', '.join(DEVICES)}")
         return self
 
     @property
@@ -110,9 +129,15 @@ class HardwareConfig(BaseModel):
         for k in ADDED_FIELDS:
             if d[k] == HardwareConfig.model_fields[k].default:
                 del d[k]
+        for k in ADDED_POWER_FIELDS:
+            if d["power"][k] == PowerConfig.model_fields[k].default:
+                del d["power"][k]
         if d["penc_chunks"] is None:
             d["penc_chunks"] = 4
         return d
 
 
-ADDED_FIELDS = ("kind", "core_counts", "conv_penc_shift", "conv_sparse_shift", "fc_penc_size")
+ADDED_FIELDS = ("kind", "core_counts", "conv_penc_shift", "conv_sparse_shift", "fc_penc_size", "device")
+# the power model changes FPS/W, never cycles: sweeps keep their run ids
+ADDED_POWER_FIELDS = ("model", "lut_pj", "ff_pj", "bram_pj", "dsp_pj", "clock_ff_pj", "dynamic_scale",
+                      "device_static_w")

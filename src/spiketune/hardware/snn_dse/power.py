@@ -1,6 +1,12 @@
-"""Power model: ``P = P_static + P_core * cores + E_dyn * FPS``.
+"""Power models of a cost report (``power.model`` of the config).
 
-Dynamic energy per inference and layer: ``accumulate_pj`` per synaptic accumulate
+``resources`` (default): ``P = P_static(device) + scale * (P_clock + E_dyn * FPS)`` from the
+allocation's FPGA resources (:mod:`..resources`) and the cycles the cycle model keeps them
+busy: a layer's cores (with their potential RAMs and weights) in its accumulate and sweep
+cycles, its event-control unit (with its spike RAM) in its scan cycles.
+
+``operations``: ``P = P_static + P_core * cores + E_dyn * FPS``. Dynamic energy per
+inference and layer: ``accumulate_pj`` per synaptic accumulate
 (an input event reaches K*K taps of every output channel (conv) or every neuron (FC)),
 ``update_pj[model]`` per neuron update (every output neuron, every sweep; a model not
 listed costs ``update_pj["lif"]`` per state variable), and
@@ -11,10 +17,13 @@ calibrated against measured (FPS, W) points with :func:`calibrate`.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from ...traces import LayerSpec
+from ..base import LayerCost
+from ..resources import Activity, AllocationResources, Device, PowerCoefficients, power
 from .config import HardwareConfig
 from .cycles import LayerCycles
 
@@ -34,11 +43,33 @@ def layer_energy_j(layer: LayerSpec, c: LayerCycles, hw: HardwareConfig) -> floa
                     + float(c.compress.mean()) * p.ecu_cycle_pj)
 
 
+def resource_power(alloc: AllocationResources, costs: list[LayerCost], fps: float, hw: HardwareConfig,
+                   device: Device) -> dict[str, float]:
+    """Power of the allocation ``alloc`` on ``device`` at ``fps`` inferences per second, each
+    layer's blocks busy in the mean cycles of its LayerCost. ``dynamic_energy_j`` is the
+    clock and dynamic energy per inference before ``dynamic_scale``: :func:`calibrate`'s input."""
+    blocks = []
+    for lr, c in zip(alloc.layers, costs, strict=True):
+        blocks += [Activity(lr.cores + lr.potential_rams + lr.weights,
+                            c.detail["accumulate_cycles"] + c.detail["activate_cycles"]),
+                   Activity(lr.event_control + lr.spike_ram, c.detail["compress_cycles"])]
+    p = hw.power
+    k = PowerCoefficients(p.lut_pj, p.ff_pj, p.bram_pj, p.dsp_pj, p.clock_ff_pj)
+    d = device if p.device_static_w is None else replace(device, static_w=p.device_static_w)
+    latency = hw.clock_hz / fps
+    out = power(alloc.total, blocks, latency, hw.clock_hz, d, k, p.dynamic_scale)
+    unscaled = power(alloc.total, blocks, latency, hw.clock_hz, d, k)
+    out["dynamic_energy_j"] = (unscaled["clock_w"] + unscaled["dynamic_w"]) / fps
+    return out
+
+
 def calibrate(dynamic_energy_j: list[float], fps: list[float], watts: list[float]) -> tuple[float, float]:
     """Fit ``W = static + scale * E_dyn * FPS`` to measurements; returns (static_w, scale).
 
-    Multiply the config's per-operation energies by ``scale`` and set ``static_w`` (less
-    the per-core static power) to match the measured platform.
+    Resources model: ``E_dyn`` is the cost report's ``power["dynamic_energy_j"]``; set
+    ``power.dynamic_scale`` to ``scale`` and ``power.device_static_w`` to ``static_w``.
+    Operations model: multiply the config's per-operation energies by ``scale`` and set
+    ``static_w`` (less the per-core static power) to match the measured platform.
     """
     x = np.asarray(dynamic_energy_j) * np.asarray(fps)
     a = np.stack([np.ones_like(x), x], 1)

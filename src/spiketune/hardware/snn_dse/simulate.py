@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 
 from ...errors import ConfigError
 from ...traces import LayerSpec, Traces
+from .. import resources as rs
 from ..base import CostReport, LayerCost
 from ..neuron_cost import check_runs
 from .alloc import allocate
 from .config import HardwareConfig
 from .cycles import LayerCycles
 from .layers import MODELS, buildable, check_memory, default_cores, layer_cycles
-from .power import layer_energy_j
+from .power import layer_energy_j, resource_power
 
 
 def sparse_layer(name: str, layer: LayerSpec, c: LayerCycles, cores: int, counts: np.ndarray,
@@ -52,29 +55,81 @@ def layer_warnings(layers: list[LayerSpec], cores: list[int], costs: list[LayerC
     return out
 
 
+def allocation_resources(traces: Traces, hw: HardwareConfig, cores: list[int]) -> rs.AllocationResources:
+    """FPGA resources of ``traces``' network with ``cores`` per layer on the sparse cores."""
+    return rs.allocation(traces.layers, cores, traces.num_steps, traces.input_shape, hw.weight_bits)
+
+
+def resource_summary(alloc: rs.AllocationResources, hw: HardwareConfig) -> tuple[dict, rs.Device, list[str]]:
+    """The cost report's ``resources`` entry, the device whose static power counts (the
+    config's, else the smallest that holds the allocation, else the largest) and warnings."""
+    total = alloc.total
+    smallest = rs.smallest_fit(total)
+    fits = None if hw.device is None else rs.fits(total, hw.device)
+    largest = max(rs.DEVICES.values(), key=lambda d: d.lut)
+    used = rs.DEVICES[hw.device or smallest or largest.name]
+    said = [f"the {hw.device} {'holds' if fits else 'does not hold'} it"] if hw.device else []
+    said.append(f"the smallest catalogued device that holds it is the {smallest}" if smallest
+                else "no catalogued device holds it")
+    summary = {**asdict(total), "device": hw.device, "fits_device": fits, "smallest_device": smallest,
+               "fit": f"{describe(total)}: " + "; ".join(said),
+               "layers": [asdict(layer.total) for layer in alloc.layers],
+               "input_ram": asdict(alloc.input_ram)}
+    warnings = []
+    if fits is False:
+        warnings.append(f"the allocation ({describe(total)}) does not fit the {hw.device} ({describe(used)})")
+    if smallest is None:
+        warnings.append(f"the allocation ({describe(total)}) fits no catalogued device; its static power "
+                        f"is the largest one's ({largest.name})")
+    return summary, used, warnings
+
+
+def describe(r: rs.Resources | rs.Device) -> str:
+    return f"{r.lut:,.0f} LUT, {r.ff:,.0f} FF, {r.bram:g} BRAM, {r.dsp:,.0f} DSP"
+
+
 def report(traces: Traces, hw: HardwareConfig, costs: list[LayerCost], lat: np.ndarray,
-           accelerator: str, warnings: list[str]) -> CostReport:
-    """Assemble a CostReport from per-layer costs and latencies ``lat`` [L, N]."""
+           accelerator: str, warnings: list[str], alloc: rs.AllocationResources | None = None) -> CostReport:
+    """Assemble a CostReport from per-layer costs and latencies ``lat`` [L, N]; ``alloc``: the
+    allocation's resources (None: not modelled, power from operations)."""
     total = lat.sum(0)
     mean_total = float(total.mean())
     f = hw.clock_hz
     fps_seq, fps_pipe = f / mean_total, f / float(lat.mean(1).max())
     fps = fps_seq if hw.pipeline == "sequential" else fps_pipe
     total_cores = int(sum(c.cores for c in costs))
-    dyn_j = sum(c.energy_uj for c in costs) * 1e-6
-    power = hw.power.static_w + total_cores * hw.power.core_static_mw * 1e-3 + dyn_j * fps
+    summary = None
+    if alloc is not None:
+        summary, device, more = resource_summary(alloc, hw)
+        warnings = warnings + more
+    if alloc is not None and hw.power.model == "resources":
+        terms = resource_power(alloc, costs, fps, hw, device)
+        power = terms["power_w"]
+        power_model = {"model": "resources", "device": device.name,
+                       **{k: terms[k] for k in ("static_w", "clock_w", "dynamic_w", "dynamic_energy_j")}}
+    else:
+        dyn_j = sum(c.energy_uj for c in costs) * 1e-6
+        static = hw.power.static_w + total_cores * hw.power.core_static_mw * 1e-3
+        power = static + dyn_j * fps
+        power_model = {"model": "operations", "static_w": static, "dynamic_w": dyn_j * fps,
+                       "dynamic_energy_j": dyn_j}
+        if hw.power.model == "resources":
+            power_model["note"] = (f"the {accelerator} design's FPGA resources are not modelled; its FPS/W "
+                                   f"is not comparable with a resources-model FPS/W")
     return CostReport(
         accelerator=accelerator, mode=hw.mode, pipeline=hw.pipeline, clock_mhz=hw.clock_mhz,
         num_samples=traces.num_samples, latency_cycles=mean_total, latency_us=mean_total / f * 1e6,
         fps=fps, fps_sequential=fps_seq, fps_pipelined=fps_pipe, power_w=power,
         energy_per_inference_uj=power / fps * 1e6, fps_per_w=fps / power, total_cores=total_cores,
         layers=costs, warnings=warnings, config=hw.model_dump(), latency_cycles_per_sample=total,
-        input_max_count=int(traces.meta.get("input_max_count", 1)))
+        input_max_count=int(traces.meta.get("input_max_count", 1)), resources=summary,
+        power_model=power_model)
 
 
 def resolve_cores(traces: Traces, hw: HardwareConfig, cores: list[int] | None) -> list[int]:
     if cores is None:
-        cores = (allocate(traces, hw, hw.core_budget).cores if hw.core_budget is not None
+        cores = (allocate(traces, hw, hw.core_budget, device=hw.device).cores
+                 if hw.core_budget is not None or (hw.device is not None and hw.cores is None)
                  else default_cores(traces.layers, hw))
     if len(cores) != len(traces.layers) or any(c < 1 for c in cores):
         raise ConfigError(f"cores per layer {cores}: need {len(traces.layers)} counts >= 1, "
@@ -103,4 +158,4 @@ def simulate(traces: Traces, hw: HardwareConfig | None = None,
         warnings.append("direct (analog) input is costed as events on the sparse cores, which no "
                         "built design does; the hybrid design (kind: hybrid, or --accelerator hybrid) "
                         "computes the first layer on a dense core")
-    return report(traces, hw, costs, lat, "snn_dse", warnings)
+    return report(traces, hw, costs, lat, "snn_dse", warnings, allocation_resources(traces, hw, cores))
