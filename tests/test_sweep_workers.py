@@ -1,0 +1,113 @@
+"""Sweep workers on one study: three `spiketune sweep --storage URL` processes train every
+(point, seed) of a grid exactly once, also when one of them is killed mid-trial (SQLite and
+PostgreSQL); and the progress bar counts the requested trials."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+import yaml
+
+import pg
+
+TrialState = optuna.trial.TrialState
+TINY = {"data": {"num_steps": 2, "batch_size": 128, "train_limit": 200, "test_limit": 60},
+        "train": {"epochs": 1, "patience": None}}
+EXPECTED = {(0.3, 0), (0.3, 1), (0.6, 0), (0.6, 1)}  # (beta, seed): 2 points x 2 replicates
+
+
+def _env():
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _sweep_yaml(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}], "seeds": [0, 1]}))
+    return path
+
+
+def _trials(url):
+    try:
+        return optuna.load_study(study_name="grid", storage=url).get_trials(deepcopy=False)
+    except Exception:  # the database or the study may not exist yet
+        return []
+
+
+def _three_workers_one_killed(tmp_path, url):
+    path, out = _sweep_yaml(tmp_path), tmp_path / "out"
+    cmd = [sys.executable, "-m", "spiketune", "sweep", str(path), "--out", str(out), "--storage", url,
+           "--study", "grid", "--no-progress"]
+    workers = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
+               for _ in range(3)]
+    victim, survivors = workers[0], workers[1:]
+    deadline, killed = time.time() + 240, None
+    while time.time() < deadline and killed is None and victim.poll() is None:
+        for t in _trials(url):
+            folder = t.user_attrs.get("folder")
+            if (t.state == TrialState.RUNNING and t.user_attrs.get("worker", "").endswith(f":{victim.pid}")
+                    and folder and os.path.isdir(folder)):  # the victim is training this run
+                victim.send_signal(signal.SIGKILL)
+                killed = t
+                break
+        time.sleep(0.05)
+    victim.wait()
+    assert killed is not None, "the victim never trained a run"
+    for w in survivors:
+        _, err = w.communicate(timeout=600)
+        assert w.returncode == 0, err[-2000:]
+    trials = _trials(url)
+    runs = [t.user_attrs["job"]["run"] for t in trials]
+    complete = [r for t, r in zip(trials, runs, strict=True) if t.state == TrialState.COMPLETE]
+    # every (point, seed) completed once; the only other trial is the killed one, retried once
+    assert sorted(complete) == sorted(set(runs)) and len(complete) == 4
+    assert [t.number for t in trials if t.state != TrialState.COMPLETE] == [killed.number]
+    assert trials[killed.number].state == TrialState.FAIL
+    assert runs.count(killed.user_attrs["job"]["run"]) == 2
+    retry = next(t for t in trials if t.state == TrialState.COMPLETE and t.user_attrs["job"] == killed.user_attrs["job"])
+    assert not retry.user_attrs["worker"].endswith(f":{victim.pid}")
+    # one finished run folder per (point, seed), and the table holds each once
+    folders = sorted(p for p in (out / "runs").iterdir())
+    assert [p.name for p in folders] == sorted(complete)
+    assert all((p / "finished.json").is_file() for p in folders)
+    settings = {(c["model"]["beta"], c["train"]["seed"])
+                for c in (yaml.safe_load((p / "config.yaml").read_text()) for p in folders)}
+    assert settings == EXPECTED
+    rows = json.loads((out / "results.json").read_text())
+    assert sorted((r["model.beta"], r["train.seed"]) for r in rows) == sorted(EXPECTED)
+
+
+@pytest.mark.slow
+def test_three_sqlite_sweep_workers_train_each_point_once_despite_a_kill(tmp_path):
+    _three_workers_one_killed(tmp_path, f"sqlite:///{tmp_path / 'out' / 'grid.db'}")
+
+
+@pytest.mark.slow
+def test_three_postgres_sweep_workers_train_each_point_once_despite_a_kill(tmp_path):
+    if not pg.available():
+        pytest.skip("PostgreSQL server binaries not installed")
+    server = pg.Server().init()
+    server.start()
+    try:
+        _three_workers_one_killed(tmp_path, server.create_db("grid"))
+    finally:
+        server.stop()
+        server.remove()
+
+
+def test_search_progress_bar_counts_the_requested_trials(tmp_path):
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump({"base": TINY, "space": {"model.beta": {"low": 0.2, "high": 0.9}},
+                                    "objectives": ["accuracy", "latency"]}))
+    r = subprocess.run([sys.executable, "-m", "spiketune", "search", str(path), "--out", str(tmp_path / "s"),
+                        "--trials", "2", "--study", "s", "--seed", "0"],
+                       capture_output=True, text=True, timeout=600, env=_env())
+    assert r.returncode == 0, r.stderr[-2000:]
+    frames = [f for f in r.stderr.replace("\r", "\n").splitlines() if f.startswith("search:")]
+    assert frames and all("/2 [" in f for f in frames), frames  # out of 2 trials, never 3x
+    assert "2/2 [" in frames[-1]
+    assert "Trial 0 finished" not in r.stderr  # Optuna's per-trial lines do not break the bar
