@@ -68,7 +68,8 @@ def _three_workers_one_killed(tmp_path, url):
     assert [t.number for t in trials if t.state != TrialState.COMPLETE] == [killed.number]
     assert trials[killed.number].state == TrialState.FAIL
     assert runs.count(killed.user_attrs["job"]["run"]) == 2
-    retry = next(t for t in trials if t.state == TrialState.COMPLETE and t.user_attrs["job"] == killed.user_attrs["job"])
+    retry = next(t for t in trials
+                 if t.state == TrialState.COMPLETE and t.user_attrs["job"] == killed.user_attrs["job"])
     assert not retry.user_attrs["worker"].endswith(f":{victim.pid}")
     # one finished run folder per (point, seed), and the table holds each once
     folders = sorted(p for p in (out / "runs").iterdir())
@@ -94,6 +95,47 @@ def test_three_postgres_sweep_workers_train_each_point_once_despite_a_kill(tmp_p
     server.start()
     try:
         _three_workers_one_killed(tmp_path, server.create_db("grid"))
+    finally:
+        server.stop()
+        server.remove()
+
+
+HOLD = """
+import sys, time
+from spiketune.explore.engine import StudyLock, storage_for
+lock = StudyLock(storage_for(sys.argv[1]), "q")
+print("ready", flush=True)
+lock.acquire()
+print(time.time(), flush=True)
+"""
+
+
+def _lock_excludes_another_process(url):
+    from spiketune.explore.engine import StudyLock, storage_for
+
+    lock = StudyLock(storage_for(url), "q")
+    assert lock.exclusive
+    lock.acquire()
+    child = subprocess.Popen([sys.executable, "-c", HOLD, url], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready"
+    time.sleep(1.0)  # the child waits on the lock meanwhile
+    released = time.time()
+    lock.release()
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0 and float(out) >= released
+
+
+def test_the_queue_lock_excludes_another_process_sqlite(tmp_path):
+    _lock_excludes_another_process(f"sqlite:///{tmp_path / 'q.db'}")
+
+
+def test_the_queue_lock_excludes_another_process_postgres():
+    if not pg.available():
+        pytest.skip("PostgreSQL server binaries not installed")
+    server = pg.Server().init()
+    server.start()
+    try:
+        _lock_excludes_another_process(server.create_db("q"))
     finally:
         server.stop()
         server.remove()

@@ -140,7 +140,7 @@ class StudyLock:
         elif self.backend == "postgresql":
             conn = self.engine.connect()
             try:
-                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": self.key})
+                conn.execute(text("SELECT pg_advisory_lock(CAST(:key AS bigint))"), {"key": self.key})
                 conn.commit()
             except Exception:
                 conn.invalidate()
@@ -155,7 +155,7 @@ class StudyLock:
             os.close(held)
         elif held is not None:
             try:
-                held.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+                held.execute(text("SELECT pg_advisory_unlock(CAST(:key AS bigint))"), {"key": self.key})
                 held.commit()
             except DBAPIError:  # the connection is gone, and its lock with it
                 held.invalidate()

@@ -237,8 +237,9 @@ class SearchWorker(Worker):
         with self.lock:
             self.retry_lost_trials()
             self.retry_dead_workers_trials()
-        show(bar, self.counted())
-        if bar.n < self.trials:
+        counted = self.counted()
+        show(bar, counted)
+        if counted < self.trials:
             self.study.optimize(self.objective, n_trials=3 * self.trials,
                                 callbacks=[MaxTrialsCallback(self.trials, states=counted_states(self.sc)),
                                            lambda study, trial: show(bar, self.counted())],

@@ -157,14 +157,11 @@ def run_sweep(sc: SweepConfig, out_dir: str | Path, progress: bool = True, stora
     workers (here, or on other machines) may run the same sweep: each point runs once."""
     check_name(study_name, "study name")
     out = Path(out_dir)
-    try:
-        if storage is None:
-            with folder_lock(out):
-                return _run_sweep(sc, out, progress, f"sqlite:///{(out / 'sweep.db').resolve()}",
-                                  study_name, heartbeat, grace, db_retries)
-        return _run_sweep(sc, out, progress, storage, study_name, heartbeat, grace, db_retries)
-    except SpiketuneError as e:  # a driver's message may quote the storage URL
-        raise type(e)(scrub(str(e), storage)) from None
+    if storage is None:
+        with folder_lock(out):
+            return _run_sweep(sc, out, progress, f"sqlite:///{(out / 'sweep.db').resolve()}",
+                              study_name, heartbeat, grace, db_retries)
+    return _run_sweep(sc, out, progress, storage, study_name, heartbeat, grace, db_retries)
 
 
 class PointFailed(SpiketuneError):
@@ -291,7 +288,10 @@ def _run_sweep(sc: SweepConfig, out: Path, progress: bool, storage: str, study_n
     worker = SweepWorker(study, lock, out, {run_id(c, sc.hardware) for c in points})
     with lock:
         worker.enqueue(points, sc.hardware)
-    worker.run(len(points), "sweep", progress, db_retries)
+    try:
+        worker.run(len(points), "sweep", progress, db_retries)
+    except SpiketuneError as e:  # a driver's message may quote the storage URL
+        raise SpiketuneError(scrub(str(e), storage)) from None
     rows = collect(out)
     write_table(out, rows)
     write_table(out, summary_rows(rows), "results_summary")
