@@ -18,7 +18,8 @@ import pg
 TrialState = optuna.trial.TrialState
 TINY = {"data": {"num_steps": 2, "batch_size": 128, "train_limit": 200, "test_limit": 60},
         "train": {"epochs": 1, "patience": None}}
-EXPECTED = {(0.3, 0), (0.3, 1), (0.6, 0), (0.6, 1)}  # (beta, seed): 2 points x 2 replicates
+BETAS = [0.3, 0.6, 0.9]
+EXPECTED = {(b, s) for b in BETAS for s in (0, 1)}  # (beta, seed): 3 points x 2 replicates
 
 
 def _env():
@@ -27,7 +28,7 @@ def _env():
 
 def _sweep_yaml(tmp_path):
     path = tmp_path / "sweep.yaml"
-    path.write_text(yaml.safe_dump({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}], "seeds": [0, 1]}))
+    path.write_text(yaml.safe_dump({"base": TINY, "grids": [{"model.beta": BETAS}], "seeds": [0, 1]}))
     return path
 
 
@@ -42,35 +43,40 @@ def _three_workers_one_killed(tmp_path, url):
     path, out = _sweep_yaml(tmp_path), tmp_path / "out"
     cmd = [sys.executable, "-m", "spiketune", "sweep", str(path), "--out", str(out), "--storage", url,
            "--study", "grid", "--no-progress"]
-    workers = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
-               for _ in range(3)]
-    victim, survivors = workers[0], workers[1:]
-    deadline, killed = time.time() + 240, None
-    while time.time() < deadline and killed is None and victim.poll() is None:
+    workers = {}
+    for _ in range(3):
+        w = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
+        workers[w.pid] = w
+    # kill a worker while it trains a run and another worker trains one too
+    deadline, killed = time.time() + 300, None
+    while time.time() < deadline and killed is None:
+        training = {}
         for t in _trials(url):
-            folder = t.user_attrs.get("folder")
-            if (t.state == TrialState.RUNNING and t.user_attrs.get("worker", "").endswith(f":{victim.pid}")
-                    and folder and os.path.isdir(folder)):  # the victim is training this run
-                victim.send_signal(signal.SIGKILL)
-                killed = t
-                break
+            pid = int(t.user_attrs.get("worker", ":0").rpartition(":")[2])
+            folder = t.user_attrs.get("folder", "")
+            if t.state == TrialState.RUNNING and pid in workers and os.path.isdir(folder):
+                training[pid] = t
+        if len(training) >= 2:
+            pid, killed = next(iter(training.items()))
+            victim = workers.pop(pid)
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
         time.sleep(0.05)
-    victim.wait()
-    assert killed is not None, "the victim never trained a run"
-    for w in survivors:
+    assert killed is not None, "two workers never trained at once"
+    for w in workers.values():
         _, err = w.communicate(timeout=600)
         assert w.returncode == 0, err[-2000:]
     trials = _trials(url)
     runs = [t.user_attrs["job"]["run"] for t in trials]
     complete = [r for t, r in zip(trials, runs, strict=True) if t.state == TrialState.COMPLETE]
     # every (point, seed) completed once; the only other trial is the killed one, retried once
-    assert sorted(complete) == sorted(set(runs)) and len(complete) == 4
+    assert sorted(complete) == sorted(set(runs)) and len(complete) == len(EXPECTED)
     assert [t.number for t in trials if t.state != TrialState.COMPLETE] == [killed.number]
     assert trials[killed.number].state == TrialState.FAIL
     assert runs.count(killed.user_attrs["job"]["run"]) == 2
     retry = next(t for t in trials
                  if t.state == TrialState.COMPLETE and t.user_attrs["job"] == killed.user_attrs["job"])
-    assert not retry.user_attrs["worker"].endswith(f":{victim.pid}")
+    assert retry.user_attrs["worker"] != killed.user_attrs["worker"]
     # one finished run folder per (point, seed), and the table holds each once
     folders = sorted(p for p in (out / "runs").iterdir())
     assert [p.name for p in folders] == sorted(complete)
@@ -153,3 +159,17 @@ def test_search_progress_bar_counts_the_requested_trials(tmp_path):
     assert frames and all("/2 [" in f for f in frames), frames  # out of 2 trials, never 3x
     assert "2/2 [" in frames[-1]
     assert "Trial 0 finished" not in r.stderr  # Optuna's per-trial lines do not break the bar
+
+
+def test_a_sweep_refuses_a_search_study(tmp_path):
+    from spiketune.errors import ConfigError
+    from spiketune.explore.sweep import SweepConfig, run_sweep
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    search = optuna.create_study(study_name="s", storage=url, directions=["maximize", "minimize"])
+    search.set_metric_names(["accuracy", "latency"])
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3]}]})
+    with pytest.raises(ConfigError, match=r"study 's' optimises \['accuracy', 'latency'\]"):
+        run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="s")
+    assert optuna.load_study(study_name="s", storage=url).get_trials() == []
+    assert not (tmp_path / "out" / "sweep.yaml").exists() and not any((tmp_path / "out" / "runs").iterdir())

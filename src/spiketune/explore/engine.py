@@ -66,6 +66,9 @@ def join_study(storage: RDBStorage, name: str, objectives: list[str], directions
     study = despite_schema_race(lambda: optuna.create_study(
         study_name=name, storage=storage, directions=directions, sampler=sampler, pruner=pruner,
         load_if_exists=True))
+    if study.metric_names not in (None, objectives):
+        raise ConfigError(f"study '{name}' optimises {study.metric_names}, not {objectives} (a sweep's "
+                          f"study optimises ['test_accuracy']); use another --study")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(objectives)

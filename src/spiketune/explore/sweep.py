@@ -276,15 +276,15 @@ def _run(t: FrozenTrial) -> str:
 def _run_sweep(sc: SweepConfig, out: Path, progress: bool, storage: str, study_name: str, heartbeat: int,
                grace: int, db_retries: int) -> list[dict[str, Any]]:
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    write_text(out / "sweep.yaml", yaml.safe_dump(
-        {"base": sc.base.to_dict(), "grids": sc.grids, "hardware": sc.hardware.model_dump(),
-         **({"seeds": sc.seeds} if sc.seeds is not None else {})}, sort_keys=False))
-    points = sc.points()
     rdb = storage_for(storage, heartbeat, grace)
     study, lock = join_study(rdb, study_name, [schema.TEST_ACCURACY.name], [StudyDirection.MAXIMIZE])
     if not lock.exclusive:
         raise ConfigError(f"a sweep's storage must be a SQLite file or PostgreSQL (its queue needs their "
                           f"locks), got {redact(storage)}")
+    write_text(out / "sweep.yaml", yaml.safe_dump(
+        {"base": sc.base.to_dict(), "grids": sc.grids, "hardware": sc.hardware.model_dump(),
+         **({"seeds": sc.seeds} if sc.seeds is not None else {})}, sort_keys=False))
+    points = sc.points()
     worker = SweepWorker(study, lock, out, {run_id(c, sc.hardware) for c in points})
     with lock:
         worker.enqueue(points, sc.hardware)
