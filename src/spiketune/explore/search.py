@@ -20,7 +20,8 @@ A search config (YAML)::
     seeds: [0, 1, 2]                        # optional: each trial trains one replicate per seed
                                             # (or replicates: N) and is scored by their mean
 
-Storage: an SQLite file (default ``OUT/study.db``) or a PostgreSQL URL
+The trials run on the exploration engine (:mod:`spiketune.explore.engine`). Storage: an
+SQLite file (default ``OUT/study.db``) or a PostgreSQL URL
 (``postgresql+psycopg://user:pass@host/db``) shared by workers on many machines, each
 running ``spiketune search CONFIG --storage URL --study NAME``. Heartbeats mark the
 trials of a killed worker failed; each failed trial is retried once by a live worker.

@@ -12,7 +12,11 @@ A sweep config (YAML)::
 
 Each point runs in ``OUT/runs/<id>`` where ``id`` hashes its resolved config, so
 re-running the sweep skips finished points (finished marker present and whole), resumes
-interrupted ones from their checkpoint and retries failed ones. ``OUT/results.csv``
+interrupted ones from their checkpoint and retries failed ones. The points run on the
+exploration engine (:mod:`spiketune.explore.engine`): each unfinished one is queued as a
+trial of an Optuna study (default: SQLite ``OUT/sweep.db``, study ``sweep``) that carries
+its run id and config, and workers take the trials one by one; workers sharing a storage
+URL, here or on other machines, run each point exactly once. ``OUT/results.csv``
 and ``results.json`` hold one row per finished point and are rebuilt from the run
 folders, so no row is ever duplicated or lost. With ``seeds`` every replicate is a point of
 its own (replicates of a configuration share the data split, see
