@@ -248,7 +248,6 @@ class SearchWorker(Worker):
         return False
 
 
-
 def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: str = "spiketune",
                storage: str | None = None, seed: int | None = None, heartbeat: int = 60,
                grace: int = 180, progress: bool = True, db_retries: int = 8) -> optuna.Study:
