@@ -173,3 +173,21 @@ def test_a_sweep_refuses_a_search_study(tmp_path):
         run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="s")
     assert optuna.load_study(study_name="s", storage=url).get_trials() == []
     assert not (tmp_path / "out" / "sweep.yaml").exists() and not any((tmp_path / "out" / "runs").iterdir())
+
+
+def test_a_point_completed_on_another_machine_is_not_trained_again(tmp_path):
+    from spiketune.explore.sweep import SweepConfig, run_id, run_sweep
+
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]})
+    elsewhere, here = (run_id(c, sc.hardware) for c in sc.points())
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    study = optuna.create_study(study_name="grid", storage=url, direction="maximize")
+    study.set_metric_names(["test_accuracy"])
+    study.add_trial(optuna.create_trial(value=0.5, user_attrs={
+        "job": {"run": elsewhere}, "worker": "another-host:1", "folder": f"/data/sweep/runs/{elsewhere}"}))
+    rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid")
+    assert [r["run"] for r in rows] == [here]
+    assert [p.name for p in (tmp_path / "out" / "runs").iterdir()] == [here]
+    trials = optuna.load_study(study_name="grid", storage=url).trials
+    assert [(t.state, t.user_attrs["job"]["run"]) for t in trials] == [(TrialState.COMPLETE, elsewhere),
+                                                                       (TrialState.COMPLETE, here)]
