@@ -312,9 +312,14 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
 def sweep(config_file: Path = typer.Argument(..., metavar="CONFIG", help="sweep YAML"),
           out: Path = typer.Option(Path("results/sweep"), "--out", "-o"),
           yes: bool = typer.Option(False, "--yes", "-y", help="run a grid of any size without asking"),
+          storage: str | None = typer.Option(None, help="DB URL shared by workers; default sqlite in --out"),
+          study: str = typer.Option("sweep", help="study name (shared by workers)"),
+          heartbeat: int = typer.Option(60, help="seconds between worker heartbeats"),
+          grace: int = typer.Option(180, help="seconds without heartbeat before a trial fails"),
           progress: bool = typer.Option(True),
           fmt: FigureFormat | None = FIGURE_FORMAT) -> None:
     """Run a grid sweep; re-running resumes (finished points are kept, failed ones retried).
+    Run the same command on many workers with --storage: each point runs once.
 
     Exits with 1 when points failed and none finished."""
     from spiketune.explore.show import format_table, sort_rows
@@ -329,7 +334,8 @@ def sweep(config_file: Path = typer.Argument(..., metavar="CONFIG", help="sweep 
                 raise cfgmod.ConfigError(f"the sweep has {n} points (more than {CONFIRM_ABOVE}); "
                                          f"pass --yes to run them all")
             typer.confirm(f"run all {n} points of the sweep?", abort=True)
-        rows = run_sweep(sc, out, progress=progress)
+        rows = run_sweep(sc, out, progress=progress, storage=storage, study_name=study, heartbeat=heartbeat,
+                         grace=grace)
         failed = point_errors(sc, out)
         typer.echo(f"{len(rows)} of {n} points finished -> {out / 'results.csv'}")
         if rows:

@@ -20,7 +20,8 @@ A search config (YAML)::
     seeds: [0, 1, 2]                        # optional: each trial trains one replicate per seed
                                             # (or replicates: N) and is scored by their mean
 
-Storage: an SQLite file (default ``OUT/study.db``) or a PostgreSQL URL
+The trials run on the exploration engine (:mod:`spiketune.explore.engine`). Storage: an
+SQLite file (default ``OUT/study.db``) or a PostgreSQL URL
 (``postgresql+psycopg://user:pass@host/db``) shared by workers on many machines, each
 running ``spiketune search CONFIG --storage URL --study NAME``. Heartbeats mark the
 trials of a killed worker failed; each failed trial is retried once by a live worker.
@@ -32,28 +33,23 @@ reported as results.
 from __future__ import annotations
 
 import json
-import os
-import random
-import socket
-import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import optuna
 import yaml
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.study import MaxTrialsCallback
+from optuna.study import MaxTrialsCallback, StudyDirection
 from optuna.trial import TrialState
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError
+from tqdm.auto import tqdm
 
 from spiketune import schema
 from spiketune.errors import ConfigError, SpiketuneError
+from spiketune.explore.engine import StudyLock, Worker, join_study, show, storage_for
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.replicates import parse_seeds, replicate
-from spiketune.explore.storage_url import redact, scrub
+from spiketune.explore.storage_url import scrub
 from spiketune.explore.table import write_table
 from spiketune.hardware.config import HardwareConfig
 from spiketune.hardware.config import from_dict as hw_from_dict
@@ -69,9 +65,10 @@ OBJECTIVES: dict[str, schema.Metric] = {  # name in a search config -> the metri
 }
 
 
-def directions(objectives: list[str]) -> list[Literal["maximize", "minimize"]]:
+def directions(objectives: list[str]) -> list[StudyDirection]:
     """Optuna's study directions of the named objectives (from the schema)."""
-    return ["maximize" if OBJECTIVES[o].direction == "max" else "minimize" for o in objectives]
+    return [StudyDirection.MAXIMIZE if OBJECTIVES[o].direction == "max" else StudyDirection.MINIMIZE
+            for o in objectives]
 
 
 @dataclass
@@ -149,51 +146,6 @@ def suggest(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> dict[str, 
     return out
 
 
-def storage_for(url: str | None, out_dir: Path, heartbeat: int = 60, grace: int = 180) -> RDBStorage:
-    """SQLite in ``out_dir`` by default; heartbeats + one retry of failed trials."""
-    url = url or f"sqlite:///{(out_dir / 'study.db').resolve()}"
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    kwargs = {"pool_pre_ping": True} if url.startswith("postgresql") else {}
-
-    def make() -> RDBStorage:
-        with warnings.catch_warnings():  # heartbeats are marked experimental by optuna
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat,
-                              grace_period=grace,
-                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
-
-    try:
-        return _despite_schema_race(make)
-    except Exception as e:  # sqlalchemy/driver errors: unreachable server, bad URL
-        raise ConfigError(scrub(f"cannot open study storage {redact(url)}: {e}", url)) from None
-
-
-def _despite_schema_race(make: Any, attempts: int = 7) -> Any:
-    """``make()``, retried after a database error: workers that start together on a fresh
-    database race to create its tables (SQLite: "table already exists", "database is locked";
-    PostgreSQL: duplicate types or keys); the loser finds them made on a later attempt.
-    Back-off with jitter, about 3 s in all before the last error is raised."""
-    for attempt in range(attempts):
-        try:
-            return make()
-        except Exception as exc:
-            if _db_error(exc) is None or attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * 2 ** attempt * (0.5 + random.random()))
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def counted_states(sc: SearchConfig) -> tuple[TrialState, ...]:
     """The trial states that count towards a study's target (with a pruner: pruned too)."""
     return (TrialState.COMPLETE,) if sc.pruner is None else (TrialState.COMPLETE, TrialState.PRUNED)
@@ -201,8 +153,13 @@ def counted_states(sc: SearchConfig) -> tuple[TrialState, ...]:
 
 def open_study(sc: SearchConfig, out: Path, study_name: str = "spiketune", storage: str | None = None,
                seed: int | None = None, heartbeat: int = 60, grace: int = 180) -> optuna.Study:
-    """Write ``out/search.yaml`` and create the study, or join it when it exists: its storage,
-    sampler, pruner, and objectives named and directed by the schema."""
+    """Write ``out/search.yaml`` and create the study, or join it when it exists: its storage
+    (default ``out/study.db``), sampler, pruner, and objectives named and directed by the schema."""
+    return _open(sc, out, study_name, storage, seed, heartbeat, grace)[0]
+
+
+def _open(sc: SearchConfig, out: Path, study_name: str, storage: str | None, seed: int | None,
+          heartbeat: int, grace: int) -> tuple[optuna.Study, StudyLock]:
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "search.yaml", yaml.safe_dump(
         {"base": sc.base.to_dict(), "space": sc.space, "objectives": sc.objectives,
@@ -212,24 +169,18 @@ def open_study(sc: SearchConfig, out: Path, study_name: str = "spiketune", stora
     sampler = (optuna.samplers.NSGAIISampler(seed=seed) if sc.sampler == "nsga2"
                else optuna.samplers.TPESampler(seed=seed))
     pruner = optuna.pruners.MedianPruner(**sc.pruner) if sc.pruner is not None else optuna.pruners.NopPruner()
-    rdb = storage_for(storage, out, heartbeat, grace)
-    study = _despite_schema_race(lambda: optuna.create_study(
-        study_name=study_name, storage=rdb, directions=directions(sc.objectives), sampler=sampler,
-        pruner=pruner, load_if_exists=True))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.set_metric_names(sc.objectives)
-    return study
+    rdb = storage_for(storage or f"sqlite:///{(out / 'study.db').resolve()}", heartbeat, grace)
+    return join_study(rdb, study_name, sc.objectives, directions(sc.objectives), sampler, pruner)
 
 
-@dataclass
-class Worker:
-    """Runs trials of ``study`` into ``out/trials/<study>-<number>`` until the study holds enough."""
+class SearchWorker(Worker):
+    """Runs suggested trials of ``study`` into ``out/trials/<study>-<number>`` until the study
+    holds enough."""
 
-    sc: SearchConfig
-    out: Path
-    study: optuna.Study
-    started: set[int] = field(default_factory=set)  # trial numbers this worker has run
+    def __init__(self, sc: SearchConfig, out: Path, study: optuna.Study, lock: StudyLock,
+                 trials: int) -> None:
+        super().__init__(study, lock)
+        self.sc, self.out, self.trials = sc, out, trials
 
     def objective(self, trial: optuna.Trial) -> tuple[float, ...]:
         """Train, profile and cost one suggested config (once per seed when the search has
@@ -241,8 +192,7 @@ class Worker:
         from spiketune.explore.sweep import finished_run
         from spiketune.training.trainer import TrainingDiverged
 
-        self.started.add(trial.number)
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        self.claim(trial)
         params = suggest(trial, self.sc.space)
         configs = replicate(cfgmod.with_overrides(self.sc.base, params), self.sc.seeds)
         name = f"{self.study.study_name}-{trial.number}"
@@ -278,56 +228,24 @@ class Worker:
             trial.set_user_attr("n_seeds", len(results))
         return values
 
-    def retry_lost_trials(self) -> None:
-        """A trial of ours still RUNNING lost the database before its end was written (and
-        maybe before its first heartbeat): fail it and queue its parameters again."""
-        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if t.number in self.started:
-                self.study.tell(t.number, state=TrialState.FAIL)
-                self.study.enqueue_trial(t.params)
+    def counted(self) -> int:
+        """Trials of the study that count towards the target."""
+        return len(self.study.get_trials(deepcopy=False, states=counted_states(self.sc)))
 
-    def retry_dead_workers_trials(self) -> None:
-        """A RUNNING trial of a worker on this machine whose process is gone (killed, say, as
-        the only worker of a SQLite study, so no live worker's heartbeat check will see it):
-        fail it and queue its parameters again, without waiting for its heartbeat to go stale."""
-        host = socket.gethostname()
-        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            worker = str(t.user_attrs.get("worker", ""))
-            name, _, pid = worker.rpartition(":")
-            if name == host and pid.isdigit() and not _alive(int(pid)):
-                self.study.tell(t.number, state=TrialState.FAIL)
-                self.study.enqueue_trial(t.params)
-
-    def run(self, trials: int, progress: bool = True, db_retries: int = 8) -> None:
-        """Add trials until the study holds ``trials`` counted ones, surviving a lost database:
-        wait (exponential back-off, up to ``db_retries`` times), reconnect, go on."""
-        counted = counted_states(self.sc)
-        failures = 0
-        while True:
-            try:
-                self.retry_lost_trials()
-                self.retry_dead_workers_trials()
-                done = len(self.study.get_trials(deepcopy=False, states=counted))
-                if done >= trials:
-                    break
-                # a worker runs at most 3x the requested trials, so a space where trials keep
-                # diverging (pruned) or failing still ends
-                self.study.optimize(self.objective, n_trials=3 * trials,
-                                    callbacks=[MaxTrialsCallback(trials, states=counted)],
-                                    catch=(SpiketuneError,), show_progress_bar=progress)
-                break
-            except Exception as exc:  # optuna may wrap the storage error in another exception
-                e = _db_error(exc)
-                if e is None:
-                    raise
-                failures += 1
-                if failures > db_retries:
-                    raise SpiketuneError(f"lost the study database {failures} times; last error: "
-                                         f"{type(e.orig).__name__}: {str(e.orig).splitlines()[0]}") from None
-                wait = min(30.0, 0.5 * 2 ** failures)
-                warnings.warn(f"study database unreachable ({type(e.orig).__name__}); "
-                              f"retrying in {wait:.1f} s", stacklevel=2)
-                time.sleep(wait)
+    def step(self, bar: tqdm) -> bool:
+        """Add trials until the study holds ``trials`` counted ones; a worker runs at most 3x
+        the requested trials, so a space where trials keep diverging (pruned) or failing ends."""
+        with self.lock:
+            self.retry_lost_trials()
+            self.retry_dead_workers_trials()
+        counted = self.counted()
+        show(bar, counted)
+        if counted < self.trials:
+            self.study.optimize(self.objective, n_trials=3 * self.trials,
+                                callbacks=[MaxTrialsCallback(self.trials, states=counted_states(self.sc)),
+                                           lambda study, trial: show(bar, self.counted())],
+                                catch=(SpiketuneError,))
+        return False
 
 
 def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: str = "spiketune",
@@ -341,9 +259,9 @@ def run_search(sc: SearchConfig, out_dir: str | Path, trials: int, study_name: s
     """
     check_name(study_name, "study name")
     out = Path(out_dir)
-    study = open_study(sc, out, study_name, storage, seed, heartbeat, grace)
+    study, lock = _open(sc, out, study_name, storage, seed, heartbeat, grace)
     try:
-        Worker(sc, out, study).run(trials, progress, db_retries)
+        SearchWorker(sc, out, study, lock, trials).run(trials, "search", progress, db_retries)
     except SpiketuneError as e:  # a driver's message may quote the storage URL
         raise SpiketuneError(scrub(str(e), storage)) from None
     write_pareto(study, out)
@@ -354,18 +272,6 @@ def _mean(values: list[Any]) -> float | None:
     """Mean of the present values (None when none is)."""
     present = [float(v) for v in values if v is not None]
     return sum(present) / len(present) if present else None
-
-
-def _db_error(exc: BaseException) -> DBAPIError | None:
-    """The database error behind ``exc`` (itself, its cause or its context), if any."""
-    seen = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        if isinstance(cur, DBAPIError):
-            return cur
-        seen.add(id(cur))
-        cur = cur.__cause__ or cur.__context__
-    return None
 
 
 def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:

@@ -12,7 +12,11 @@ A sweep config (YAML)::
 
 Each point runs in ``OUT/runs/<id>`` where ``id`` hashes its resolved config, so
 re-running the sweep skips finished points (finished marker present and whole), resumes
-interrupted ones from their checkpoint and retries failed ones. ``OUT/results.csv``
+interrupted ones from their checkpoint and retries failed ones. The points run on the
+exploration engine (:mod:`spiketune.explore.engine`): each unfinished one is queued as a
+trial of an Optuna study (default: SQLite ``OUT/sweep.db``, study ``sweep``) that carries
+its run id and config, and workers take the trials one by one; workers sharing a storage
+URL, here or on other machines, run each point exactly once. ``OUT/results.csv``
 and ``results.json`` hold one row per finished point and are rebuilt from the run
 folders, so no row is ever duplicated or lost. With ``seeds`` every replicate is a point of
 its own (replicates of a configuration share the data split, see
@@ -25,23 +29,31 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import socket
+import time
 import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import optuna
 import yaml
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
 from pydantic import BaseModel
 from tqdm.auto import tqdm
 
+from spiketune import schema
 from spiketune.errors import ConfigError, SpiketuneError
+from spiketune.explore.engine import JOB, StudyLock, Worker, join_study, show, storage_for
 from spiketune.explore.figures import sweep_figures
 from spiketune.explore.replicates import parse_seeds, replicate, replicate_figures, replicated, summary_rows
+from spiketune.explore.storage_url import redact, scrub
 from spiketune.explore.table import row, write_table
 from spiketune.hardware.config import from_dict as hw_from_dict
 from spiketune.hardware.config import identity as hw_identity
-from spiketune.results import folder_lock, is_finished, read_mapping, write_json, write_text
+from spiketune.results import check_name, folder_lock, is_finished, read_mapping, write_json, write_text
 from spiketune.training import config as cfgmod
 
 
@@ -140,43 +152,153 @@ def point_errors(sc: SweepConfig, out_dir: str | Path) -> list[tuple[str, str]]:
 CONFIRM_ABOVE = 64  # points; a larger grid runs only when confirmed (``--yes``)
 
 
-def run_sweep(sc: SweepConfig, out_dir: str | Path, progress: bool = True) -> list[dict[str, Any]]:
-    """Run every unfinished point; returns the table rows of all finished points. The sweep
-    folder is locked while it runs: a second sweep on it gets an error naming the holder."""
-    with folder_lock(out_dir):
-        return _run_sweep(sc, Path(out_dir), progress)
+def run_sweep(sc: SweepConfig, out_dir: str | Path, progress: bool = True, storage: str | None = None,
+              study_name: str = "sweep", heartbeat: int = 60, grace: int = 180,
+              db_retries: int = 8) -> list[dict[str, Any]]:
+    """Run every unfinished point; returns the table rows of all finished points.
+
+    The points are trials of the study ``study_name`` in ``storage`` (default: SQLite
+    ``out_dir/sweep.db``). With the default storage the sweep folder is locked while it runs:
+    a second sweep on it gets an error naming the holder. With a storage URL, any number of
+    workers (here, or on other machines) may run the same sweep: each point runs once."""
+    check_name(study_name, "study name")
+    out = Path(out_dir)
+    if storage is None:
+        with folder_lock(out):
+            return _run_sweep(sc, out, progress, f"sqlite:///{(out / 'sweep.db').resolve()}",
+                              study_name, heartbeat, grace, db_retries)
+    return _run_sweep(sc, out, progress, storage, study_name, heartbeat, grace, db_retries)
 
 
-def _run_sweep(sc: SweepConfig, out: Path, progress: bool) -> list[dict[str, Any]]:
-    from spiketune.explore.run import run
+class PointFailed(SpiketuneError):
+    """A sweep point raised an error (recorded in its ``error.txt``)."""
 
+
+class SweepWorker(Worker):
+    """Runs the queued runs of a sweep's study into ``out/runs/<id>`` until the queue is empty
+    and no worker runs a trial any more."""
+
+    POLL_S = 2.0  # seconds between looks at the queue while other workers finish their trials
+
+    def __init__(self, study: optuna.Study, lock: StudyLock, out: Path, ids: set[str]) -> None:
+        super().__init__(study, lock)
+        self.out, self.ids = out, ids
+        self.failed = 0  # points that failed in this worker
+        self.finished: set[str] = set()  # runs whose folder here was finished when queueing began
+
+    def folder(self, rid: str) -> Path:
+        return (self.out / "runs" / rid).resolve()
+
+    def ran_here(self, t: FrozenTrial) -> bool:
+        """Whether trial ``t`` ran on this machine into this sweep's folder."""
+        host = str(t.user_attrs.get("worker", "")).rpartition(":")[0]
+        return host == socket.gethostname() and t.user_attrs.get("folder") == str(self.folder(_run(t)))
+
+    def enqueue(self, points: list[cfgmod.RunConfig], hardware: BaseModel) -> None:
+        """Queue each point that no worker runs, has queued or has finished: its run folder
+        here is unfinished, and no trial of it completed on another machine or folder (whose
+        run folder is then elsewhere). Call under the lock."""
+        queued, done = set(), set()
+        for t in self.study.get_trials(deepcopy=False):
+            if JOB not in t.user_attrs:
+                continue
+            if t.state in (TrialState.WAITING, TrialState.RUNNING):
+                queued.add(_run(t))
+            elif t.state == TrialState.COMPLETE and not self.ran_here(t):
+                done.add(_run(t))
+        for cfg in points:
+            rid = run_id(cfg, hardware)
+            if rid in queued | done:
+                continue
+            if finished_run(self.folder(rid)) is not None:
+                self.finished.add(rid)
+                continue
+            queued.add(rid)
+            self.study.enqueue_trial({}, user_attrs={JOB: {"run": rid, "config": cfg.to_dict(),
+                                                          "hardware": hardware.model_dump()}})
+
+    def objective(self, trial: optuna.Trial) -> float:
+        """Train, profile and cost the trial's run (unless its folder holds it finished); its
+        test accuracy. A failure is written to the folder's ``error.txt``."""
+        from spiketune.explore.run import run
+
+        self.claim(trial)
+        self.lock.release()  # the trial is ours: other workers may take the next one
+        job = trial.user_attrs[JOB]
+        folder = self.folder(job["run"])
+        trial.set_user_attr("folder", str(folder))
+        done = finished_run(folder)
+        if done is not None:
+            return float(schema.TEST_ACCURACY.read(done[1]))
+        hardware: Any = hw_from_dict(job["hardware"])  # any accelerator's config
+        # the last attempt's error goes first: the finished marker lists the folder's files
+        (folder / "error.txt").unlink(missing_ok=True)
+        try:
+            metrics = run(cfgmod.from_dict(job["config"]), folder, progress=False, hardware=hardware)
+            return float(schema.TEST_ACCURACY.read(metrics))
+        except SpiketuneError as e:
+            message = f"{type(e).__name__}: {e}\n"
+        except Exception:  # a failed point must not stop the sweep; it is retried next time
+            message = traceback.format_exc()
+        self.failed += 1
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(folder / "error.txt", message)
+        raise PointFailed(f"runs/{job['run']}: {message.strip().splitlines()[-1]}")
+
+    def step(self, bar: tqdm) -> bool:
+        """Take the next queued run, or wait while others run; False once none is queued or running.
+        The lock is held from the look at the queue until the trial is taken (in ``objective``)."""
+        self.lock.acquire()
+        try:
+            self.retry_lost_trials()
+            self.retry_dead_workers_trials()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(self.study)
+            self.update_bar(bar)
+            if self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+                self.study.optimize(self.objective, n_trials=1, catch=(SpiketuneError,))
+                write_table(self.out, collect(self.out))
+                self.update_bar(bar)
+                return True
+            if not self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                return False
+        finally:
+            self.lock.release()
+        time.sleep(self.POLL_S)
+        return True
+
+    def update_bar(self, bar: tqdm) -> None:
+        """Set the bar to this sweep's runs that are finished here or completed elsewhere."""
+        done = {_run(t) for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if JOB in t.user_attrs}
+        show(bar, len(self.ids & (done | self.finished)))
+
+
+def _run(t: FrozenTrial) -> str:
+    """The run id of a sweep's trial."""
+    return str(t.user_attrs[JOB]["run"])
+
+
+def _run_sweep(sc: SweepConfig, out: Path, progress: bool, storage: str, study_name: str, heartbeat: int,
+               grace: int, db_retries: int) -> list[dict[str, Any]]:
     (out / "runs").mkdir(parents=True, exist_ok=True)
+    rdb = storage_for(storage, heartbeat, grace)
+    study, lock = join_study(rdb, study_name, [schema.TEST_ACCURACY.name], [StudyDirection.MAXIMIZE])
+    if not lock.exclusive:
+        raise ConfigError(f"a sweep's storage must be a SQLite file or PostgreSQL (its queue needs their "
+                          f"locks), got {redact(storage)}")
     write_text(out / "sweep.yaml", yaml.safe_dump(
         {"base": sc.base.to_dict(), "grids": sc.grids, "hardware": sc.hardware.model_dump(),
          **({"seeds": sc.seeds} if sc.seeds is not None else {})}, sort_keys=False))
     points = sc.points()
-    bar = tqdm(points, desc="sweep", unit="run", disable=not progress)
-    failures = 0
-    for cfg in bar:
-        rid = run_id(cfg, sc.hardware)
-        folder = out / "runs" / rid
-        if finished_run(folder) is not None:
-            continue
-        bar.set_postfix(run=rid)
-        # the last attempt's error goes first: the finished marker lists the folder's files
-        (folder / "error.txt").unlink(missing_ok=True)
-        try:
-            run(cfg, folder, progress=False, hardware=sc.hardware)
-        except SpiketuneError as e:
-            failures += 1
-            folder.mkdir(parents=True, exist_ok=True)
-            write_text(folder / "error.txt", f"{type(e).__name__}: {e}\n")
-        except Exception:  # a failed point must not stop the sweep; it is retried next time
-            failures += 1
-            folder.mkdir(parents=True, exist_ok=True)
-            write_text(folder / "error.txt", traceback.format_exc())
-        rows = collect(out)
-        write_table(out, rows)
+    worker = SweepWorker(study, lock, out, {run_id(c, sc.hardware) for c in points})
+    with lock:
+        worker.enqueue(points, sc.hardware)
+    try:
+        worker.run(len(points), "sweep", progress, db_retries)
+    except SpiketuneError as e:  # a driver's message may quote the storage URL
+        raise SpiketuneError(scrub(str(e), storage)) from None
     rows = collect(out)
     write_table(out, rows)
     write_table(out, summary_rows(rows), "results_summary")
@@ -189,5 +311,5 @@ def _run_sweep(sc: SweepConfig, out: Path, progress: bool) -> list[dict[str, Any
     else:
         sweep_figures(grid_rows, out / "figures", sc.hardware)
     write_json(out / "sweep_status.json", {"points": len(points), "finished": len(rows),
-                                           "failed_this_time": failures})
+                                           "failed_this_time": worker.failed})
     return rows

@@ -1,0 +1,193 @@
+"""Sweep workers on one study: three `spiketune sweep --storage URL` processes train every
+(point, seed) of a grid exactly once, also when one of them is killed mid-trial (SQLite and
+PostgreSQL); and the progress bar counts the requested trials."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+import yaml
+
+import pg
+
+TrialState = optuna.trial.TrialState
+TINY = {"data": {"num_steps": 2, "batch_size": 128, "train_limit": 200, "test_limit": 60},
+        "train": {"epochs": 1, "patience": None}}
+BETAS = [0.3, 0.6, 0.9]
+EXPECTED = {(b, s) for b in BETAS for s in (0, 1)}  # (beta, seed): 3 points x 2 replicates
+
+
+def _env():
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _sweep_yaml(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"base": TINY, "grids": [{"model.beta": BETAS}], "seeds": [0, 1]}))
+    return path
+
+
+def _trials(url):
+    try:
+        return optuna.load_study(study_name="grid", storage=url).get_trials(deepcopy=False)
+    except Exception:  # the database or the study may not exist yet
+        return []
+
+
+def _three_workers_one_killed(tmp_path, url):
+    path, out = _sweep_yaml(tmp_path), tmp_path / "out"
+    cmd = [sys.executable, "-m", "spiketune", "sweep", str(path), "--out", str(out), "--storage", url,
+           "--study", "grid", "--no-progress"]
+    workers = {}
+    for _ in range(3):
+        w = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
+        workers[w.pid] = w
+    # kill a worker while it trains a run and another worker trains one too
+    deadline, killed = time.time() + 300, None
+    while time.time() < deadline and killed is None:
+        training = {}
+        for t in _trials(url):
+            pid = int(t.user_attrs.get("worker", ":0").rpartition(":")[2])
+            folder = t.user_attrs.get("folder", "")
+            if t.state == TrialState.RUNNING and pid in workers and os.path.isdir(folder):
+                training[pid] = t
+        if len(training) >= 2:
+            pid, killed = next(iter(training.items()))
+            victim = workers.pop(pid)
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+        time.sleep(0.05)
+    assert killed is not None, "two workers never trained at once"
+    for w in workers.values():
+        _, err = w.communicate(timeout=600)
+        assert w.returncode == 0, err[-2000:]
+    trials = _trials(url)
+    runs = [t.user_attrs["job"]["run"] for t in trials]
+    complete = [r for t, r in zip(trials, runs, strict=True) if t.state == TrialState.COMPLETE]
+    # every (point, seed) completed once; the only other trial is the killed one, retried once
+    assert sorted(complete) == sorted(set(runs)) and len(complete) == len(EXPECTED)
+    assert [t.number for t in trials if t.state != TrialState.COMPLETE] == [killed.number]
+    assert trials[killed.number].state == TrialState.FAIL
+    assert runs.count(killed.user_attrs["job"]["run"]) == 2
+    retry = next(t for t in trials
+                 if t.state == TrialState.COMPLETE and t.user_attrs["job"] == killed.user_attrs["job"])
+    assert retry.user_attrs["worker"] != killed.user_attrs["worker"]
+    # one finished run folder per (point, seed), and the table holds each once
+    folders = sorted(p for p in (out / "runs").iterdir())
+    assert [p.name for p in folders] == sorted(complete)
+    assert all((p / "finished.json").is_file() for p in folders)
+    settings = {(c["model"]["beta"], c["train"]["seed"])
+                for c in (yaml.safe_load((p / "config.yaml").read_text()) for p in folders)}
+    assert settings == EXPECTED
+    rows = json.loads((out / "results.json").read_text())
+    assert sorted((r["model.beta"], r["train.seed"]) for r in rows) == sorted(EXPECTED)
+
+
+@pytest.mark.slow
+def test_three_sqlite_sweep_workers_train_each_point_once_despite_a_kill(tmp_path):
+    _three_workers_one_killed(tmp_path, f"sqlite:///{tmp_path / 'out' / 'grid.db'}")
+
+
+@pytest.mark.slow
+def test_three_postgres_sweep_workers_train_each_point_once_despite_a_kill(tmp_path):
+    if not pg.available():
+        pytest.skip("PostgreSQL server binaries not installed")
+    server = pg.Server().init()
+    server.start()
+    try:
+        _three_workers_one_killed(tmp_path, server.create_db("grid"))
+    finally:
+        server.stop()
+        server.remove()
+
+
+HOLD = """
+import sys, time
+from spiketune.explore.engine import StudyLock, storage_for
+lock = StudyLock(storage_for(sys.argv[1]), "q")
+print("ready", flush=True)
+lock.acquire()
+print(time.time(), flush=True)
+"""
+
+
+def _lock_excludes_another_process(url):
+    from spiketune.explore.engine import StudyLock, storage_for
+
+    lock = StudyLock(storage_for(url), "q")
+    assert lock.exclusive
+    lock.acquire()
+    child = subprocess.Popen([sys.executable, "-c", HOLD, url], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready"
+    time.sleep(1.0)  # the child waits on the lock meanwhile
+    released = time.time()
+    lock.release()
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0 and float(out) >= released
+
+
+def test_the_queue_lock_excludes_another_process_sqlite(tmp_path):
+    _lock_excludes_another_process(f"sqlite:///{tmp_path / 'q.db'}")
+
+
+def test_the_queue_lock_excludes_another_process_postgres():
+    if not pg.available():
+        pytest.skip("PostgreSQL server binaries not installed")
+    server = pg.Server().init()
+    server.start()
+    try:
+        _lock_excludes_another_process(server.create_db("q"))
+    finally:
+        server.stop()
+        server.remove()
+
+
+def test_search_progress_bar_counts_the_requested_trials(tmp_path):
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump({"base": TINY, "space": {"model.beta": {"low": 0.2, "high": 0.9}},
+                                    "objectives": ["accuracy", "latency"]}))
+    r = subprocess.run([sys.executable, "-m", "spiketune", "search", str(path), "--out", str(tmp_path / "s"),
+                        "--trials", "2", "--study", "s", "--seed", "0"],
+                       capture_output=True, text=True, timeout=600, env=_env())
+    assert r.returncode == 0, r.stderr[-2000:]
+    frames = [f for f in r.stderr.replace("\r", "\n").splitlines() if f.startswith("search:")]
+    assert frames and all("/2 [" in f for f in frames), frames  # out of 2 trials, never 3x
+    assert "2/2 [" in frames[-1]
+    assert "Trial 0 finished" not in r.stderr  # Optuna's per-trial lines do not break the bar
+
+
+def test_a_sweep_refuses_a_search_study(tmp_path):
+    from spiketune.errors import ConfigError
+    from spiketune.explore.sweep import SweepConfig, run_sweep
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    search = optuna.create_study(study_name="s", storage=url, directions=["maximize", "minimize"])
+    search.set_metric_names(["accuracy", "latency"])
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3]}]})
+    with pytest.raises(ConfigError, match=r"study 's' optimises \['accuracy', 'latency'\]"):
+        run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="s")
+    assert optuna.load_study(study_name="s", storage=url).get_trials() == []
+    assert not (tmp_path / "out" / "sweep.yaml").exists() and not any((tmp_path / "out" / "runs").iterdir())
+
+
+def test_a_point_completed_on_another_machine_is_not_trained_again(tmp_path):
+    from spiketune.explore.sweep import SweepConfig, run_id, run_sweep
+
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]})
+    elsewhere, here = (run_id(c, sc.hardware) for c in sc.points())
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    study = optuna.create_study(study_name="grid", storage=url, direction="maximize")
+    study.set_metric_names(["test_accuracy"])
+    study.add_trial(optuna.create_trial(value=0.5, user_attrs={
+        "job": {"run": elsewhere}, "worker": "another-host:1", "folder": f"/data/sweep/runs/{elsewhere}"}))
+    rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid")
+    assert [r["run"] for r in rows] == [here]
+    assert [p.name for p in (tmp_path / "out" / "runs").iterdir()] == [here]
+    trials = optuna.load_study(study_name="grid", storage=url).trials
+    assert [(t.state, t.user_attrs["job"]["run"]) for t in trials] == [(TrialState.COMPLETE, elsewhere),
+                                                                       (TrialState.COMPLETE, here)]
