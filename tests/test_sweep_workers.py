@@ -191,3 +191,26 @@ def test_a_point_completed_on_another_machine_is_not_trained_again(tmp_path):
     trials = optuna.load_study(study_name="grid", storage=url).trials
     assert [(t.state, t.user_attrs["job"]["run"]) for t in trials] == [(TrialState.COMPLETE, elsewhere),
                                                                        (TrialState.COMPLETE, here)]
+
+
+def test_a_run_taken_by_a_worker_that_died_before_claiming_it_is_trained_once(tmp_path):
+    # a worker killed between taking a queued run (WAITING -> RUNNING) and recording itself on
+    # it leaves a RUNNING trial with no worker and no heartbeat; the next sweep must queue it
+    # again, not wait for it forever (found by the interrupted-sweep test)
+    from spiketune.explore.sweep import SweepConfig, run_id, run_sweep
+
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]})
+    orphan, other = (run_id(c, sc.hardware) for c in sc.points())
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    study = optuna.create_study(study_name="grid", storage=url, direction="maximize")
+    study.set_metric_names(["test_accuracy"])
+    cfg = sc.points()[0]
+    study.enqueue_trial({}, user_attrs={"job": {"run": orphan, "config": cfg.to_dict(),
+                                                "hardware": sc.hardware.model_dump()}})
+    study.ask()  # taken, never claimed: the taker is gone
+    rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid")
+    assert sorted(r["run"] for r in rows) == sorted([orphan, other])
+    states = [(t.state, t.user_attrs["job"]["run"]) for t in optuna.load_study(study_name="grid",
+                                                                                 storage=url).trials]
+    # the sweep queues the other point first, then finds the orphan and queues it again
+    assert states == [(TrialState.FAIL, orphan), (TrialState.COMPLETE, other), (TrialState.COMPLETE, orphan)]

@@ -252,6 +252,7 @@ class SweepWorker(Worker):
         try:
             self.retry_lost_trials()
             self.retry_dead_workers_trials()
+            self.retry_unclaimed_trials()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(self.study)
@@ -267,6 +268,14 @@ class SweepWorker(Worker):
             self.lock.release()
         time.sleep(self.POLL_S)
         return True
+
+    def retry_unclaimed_trials(self) -> None:
+        """Queue again a RUNNING run with no worker recorded: a worker takes and claims a trial
+        under the queue lock, which this worker now holds, so its taker died in between
+        (before its first heartbeat, so no heartbeat check will ever see it). Call under the lock."""
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if JOB in t.user_attrs and "worker" not in t.user_attrs:
+                self.requeue(t)
 
     def update_bar(self, bar: tqdm) -> None:
         """Set the bar to this sweep's runs that are finished here or completed elsewhere."""
