@@ -175,42 +175,48 @@ def test_a_sweep_refuses_a_search_study(tmp_path):
     assert not (tmp_path / "out" / "sweep.yaml").exists() and not any((tmp_path / "out" / "runs").iterdir())
 
 
-def test_a_point_completed_on_another_machine_is_not_trained_again(tmp_path):
-    from spiketune.explore.sweep import SweepConfig, run_id, run_sweep
+def _two_point_sweep(tmp_path):
+    """A two-point sweep, its run ids and an empty shared SQLite study it can join."""
+    from spiketune.explore.sweep import SweepConfig, run_id
 
     sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]})
-    elsewhere, here = (run_id(c, sc.hardware) for c in sc.points())
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     study = optuna.create_study(study_name="grid", storage=url, direction="maximize")
     study.set_metric_names(["test_accuracy"])
+    return sc, [run_id(c, sc.hardware) for c in sc.points()], url, study
+
+
+def _run_states(url):
+    """(state, run id) of every trial of the shared study, in trial order."""
+    return [(t.state, t.user_attrs["job"]["run"]) for t in optuna.load_study(study_name="grid",
+                                                                             storage=url).trials]
+
+
+def test_a_point_completed_on_another_machine_is_not_trained_again(tmp_path):
+    from spiketune.explore.sweep import run_sweep
+
+    sc, (elsewhere, here), url, study = _two_point_sweep(tmp_path)
     study.add_trial(optuna.create_trial(value=0.5, user_attrs={
         "job": {"run": elsewhere}, "worker": "another-host:1", "folder": f"/data/sweep/runs/{elsewhere}"}))
     rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid")
     assert [r["run"] for r in rows] == [here]
     assert [p.name for p in (tmp_path / "out" / "runs").iterdir()] == [here]
-    trials = optuna.load_study(study_name="grid", storage=url).trials
-    assert [(t.state, t.user_attrs["job"]["run"]) for t in trials] == [(TrialState.COMPLETE, elsewhere),
-                                                                       (TrialState.COMPLETE, here)]
+    assert _run_states(url) == [(TrialState.COMPLETE, elsewhere), (TrialState.COMPLETE, here)]
 
 
 def test_a_run_taken_by_a_worker_that_died_before_claiming_it_is_trained_once(tmp_path):
     # a worker killed between taking a queued run (WAITING -> RUNNING) and recording itself on
     # it leaves a RUNNING trial with no worker and no heartbeat; the next sweep must queue it
     # again, not wait for it forever (found by the interrupted-sweep test)
-    from spiketune.explore.sweep import SweepConfig, run_id, run_sweep
+    from spiketune.explore.sweep import run_sweep
 
-    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]})
-    orphan, other = (run_id(c, sc.hardware) for c in sc.points())
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    study = optuna.create_study(study_name="grid", storage=url, direction="maximize")
-    study.set_metric_names(["test_accuracy"])
+    sc, (orphan, other), url, study = _two_point_sweep(tmp_path)
     cfg = sc.points()[0]
     study.enqueue_trial({}, user_attrs={"job": {"run": orphan, "config": cfg.to_dict(),
                                                 "hardware": sc.hardware.model_dump()}})
     study.ask()  # taken, never claimed: the taker is gone
     rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid")
     assert sorted(r["run"] for r in rows) == sorted([orphan, other])
-    states = [(t.state, t.user_attrs["job"]["run"]) for t in optuna.load_study(study_name="grid",
-                                                                                 storage=url).trials]
     # the sweep queues the other point first, then finds the orphan and queues it again
-    assert states == [(TrialState.FAIL, orphan), (TrialState.COMPLETE, other), (TrialState.COMPLETE, orphan)]
+    assert _run_states(url) == [(TrialState.FAIL, orphan), (TrialState.COMPLETE, other),
+                                (TrialState.COMPLETE, orphan)]
