@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import optuna
@@ -336,3 +337,42 @@ def test_a_trial_whose_end_was_lost_with_the_database_is_failed_and_rerun(tmp_pa
     states = [t.state for t in study.trials]
     assert refused and states == [optuna.trial.TrialState.FAIL] + [optuna.trial.TrialState.COMPLETE] * 2
     assert study.trials[1].params == study.trials[0].params  # the lost trial, run again
+
+
+def test_a_resumed_sweep_recosts_a_run_costed_under_an_older_default_without_retraining(tmp_path):
+    """A run costed before the default power model changed keeps its run id (defaults are not
+    part of it); the resumed sweep re-costs it from its traces, so its table holds one model."""
+    from spiketune.explore.run import cost_results
+    from spiketune.hardware.snn_dse.config import HardwareConfig, PowerConfig
+    from spiketune.results import is_finished, mark_finished
+
+    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.arch": ["16-10"]}]})
+    [now] = run_sweep(sc, tmp_path, progress=False)
+    folder = tmp_path / "runs" / now["run"]
+    metrics_now = json.loads((folder / "metrics.json").read_text())
+    model_bytes, history = (folder / "model.pt").read_bytes(), (folder / "history.csv").read_text()
+    # the folder as the older default (power from operations) left it
+    older = HardwareConfig(power=PowerConfig(model="operations"))
+    old = cost_results(folder, older, out_dir=folder).to_dict()
+    assert old["fps_per_w"] != metrics_now["hardware"]["fps_per_w"]
+    stale = {**metrics_now, "hardware": old,
+             "energy": {**metrics_now["energy"],
+                        "accelerator_modelled_uj": old["power_w"] * old["latency_us"]}}
+    (folder / "metrics.json").write_text(json.dumps(stale))
+    mark_finished(folder)
+    said = rf"runs/{now['run']}: re-costed from its traces: .*\(power differ\)"
+    with pytest.warns(UserWarning, match=said):
+        [again] = run_sweep(sc, tmp_path, progress=False)
+    assert again["fps_per_w"] == now["fps_per_w"] and again["run"] == now["run"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["hardware"] == metrics_now["hardware"] and metrics["energy"] == metrics_now["energy"]
+    assert json.loads((folder / "hardware.json").read_text()) == metrics_now["hardware"]
+    assert is_finished(folder)  # the marker lists the rewritten files
+    assert (folder / "model.pt").read_bytes() == model_bytes
+    assert (folder / "history.csv").read_text() == history  # not retrained
+    # a current run is left alone: no warning, nothing rewritten
+    stamp = (folder / "metrics.json").stat().st_mtime_ns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run_sweep(sc, tmp_path, progress=False)
+    assert (folder / "metrics.json").stat().st_mtime_ns == stamp

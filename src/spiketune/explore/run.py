@@ -18,6 +18,7 @@ Every file names a layer ``L<index>:<its arch tokens>``, as the profile does.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from collections.abc import Callable
@@ -245,6 +246,29 @@ def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | No
                         title=f"Cycles per layer: {schema.LATENCY_CYCLES.show(rep.latency_cycles)}\n"
                               f"{rep.accelerator}, {rep.mode} mode, {rep.pipeline}, {rep.total_cores} cores")
     return rep
+
+
+def refresh_cost(folder: str | Path, hardware: BaseModel) -> list[str]:
+    """Re-cost a finished run whose cost report was made under another accelerator config than
+    ``hardware`` in full (a default changed since, e.g. the power model: a run id leaves defaults
+    out, so the run is still the same point): its hardware files, metrics and finished marker are
+    rewritten from its traces, nothing is retrained. Returns the config keys that differed
+    (empty: the stored cost is current, nothing written)."""
+    folder = Path(folder)
+    path = folder / "metrics.json"
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    now = json.loads(json.dumps(hardware.model_dump(mode="json")))
+    was = (metrics.get("hardware") or {}).get("config") or {}
+    changed = sorted(k for k in set(now) | set(was) if now.get(k) != was.get(k))
+    if not changed:
+        return []
+    rep = cost_results(folder, hardware, out_dir=folder).to_dict()
+    metrics["hardware"] = rep
+    if "energy" in metrics:
+        metrics["energy"]["accelerator_modelled_uj"] = rep["power_w"] * rep["latency_us"]
+    write_json(path, metrics)
+    mark_finished(folder)
+    return changed
 
 
 def load_model(results_dir: str | Path):
