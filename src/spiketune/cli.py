@@ -452,13 +452,15 @@ def reproduce(name: str = typer.Argument(..., help="surrogate-slope | surrogates
               out: Path | None = typer.Option(None, "--out", "-o"),
               seeds: str = typer.Option("0,1,2", help="replicates: training seeds (Study B: study "
                                         "seeds), e.g. 0,1,2,3,4; more seeds later add only the new ones"),
+              protocol: str = typer.Option("corrected", help="corrected (sound method) | as-run (the "
+                                           "authors' scripts; docs/experiments.md, protocol table)"),
               progress: bool = typer.Option(True)) -> None:
     """Run a study's experiment plan and write its report with the findings tested."""
     from spiketune.explore.reproduce import reproduce as run_preset
 
     def go() -> None:
         html, findings = run_preset(name, dataset, quick, out, progress, data_root, _overrides(set_),
-                                    _seeds(seeds))
+                                    _seeds(seeds), protocol)
         for f in findings:
             typer.echo(f"[{f['verdict']}] {f['finding']}: {f['measured']} "
                        f"(n={f['n']}, {f['test']}, seeds needed {f['seeds_needed']})")

@@ -31,7 +31,7 @@ import yaml
 
 from spiketune import schema
 from spiketune.errors import ConfigError
-from spiketune.explore import findings
+from spiketune.explore import as_run, findings
 from spiketune.explore.replicates import check_seeds, replicate_figures, summary_rows
 from spiketune.explore.sweep import SweepConfig, collect, run_id, run_sweep
 from spiketune.explore.table import write_table
@@ -75,17 +75,19 @@ def _adjusted(base: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     return cfgmod.with_overrides(cfgmod.from_dict(base), settings).to_dict() if settings else base
 
 
-def _slope_sweep(base: dict[str, Any], grids: list[dict[str, list[Any]]], seeds: list[int]) -> SweepConfig:
-    return SweepConfig.from_dict({"base": base, "grids": grids, "seeds": seeds})
+def _slope_sweep(base: dict[str, Any], grids: list[dict[str, list[Any]]], seeds: list[int],
+                 hardware: dict[str, Any] | None = None) -> SweepConfig:
+    return SweepConfig.from_dict({"base": base, "grids": grids, "seeds": seeds, "hardware": hardware or {}})
 
 
 def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool,
-                    settings: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:
-    base = _adjusted(_base(dataset, quick), settings)
+                    settings: dict[str, Any], seeds: list[int], protocol: str) -> list[dict[str, Any]]:
+    plan = as_run.study_a(dataset, quick) if protocol == "as-run" else as_run.Plan(_base(dataset, quick))
+    base = _adjusted(plan.base, settings)
     base["model"] = {**base.get("model", {}), "beta": 0.25, "threshold": 1.0}
     slopes = [1, 4, 16] if quick else [1, 2, 4, 6, 8, 12, 16, 32, 48]
     grid1: dict[str, list[Any]] = {"model.surrogate": ["fast_sigmoid", "atan"], "model.slope": slopes}
-    s1 = _slope_sweep(base, [grid1], seeds)
+    s1 = _slope_sweep(base, [grid1], seeds, plan.hardware)
     rows = run_sweep(s1, out, progress)
     ids1 = {run_id(c, s1.hardware) for c in s1.points()}
     fs = [r for r in rows if r["run"] in ids1 and r["model.surrogate"] == "fast_sigmoid"]
@@ -104,9 +106,10 @@ def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool,
     thrs = [0.5, 1.0, 1.5] if quick else [0.5, 0.75, 1.0, 1.25, 1.5]
     grid2: dict[str, list[Any]] = {"model.surrogate": ["fast_sigmoid"], "model.slope": [slope],
                                    "model.beta": betas, "model.threshold": thrs}
-    run_sweep(_slope_sweep(base, [grid1, grid2], seeds), out, progress)
+    run_sweep(_slope_sweep(base, [grid1, grid2], seeds, plan.hardware), out, progress)
     write_text(out / "preset.yaml", yaml.safe_dump(
-        {"preset": "surrogate-slope", "dataset": dataset, "quick": quick, "base": base, "seeds": seeds,
+        {"preset": "surrogate-slope", "protocol": protocol, "dataset": dataset, "quick": quick,
+         "base": base, "hardware": plan.hardware, "notes": plan.notes, "seeds": seeds,
          "slope_grid": grid1, "chosen_slope": slope, "beta_threshold_grid": grid2}, sort_keys=False))
     return study_a_findings(out)
 
@@ -116,7 +119,9 @@ def study_a_findings(out: Path) -> list[dict[str, Any]]:
     its results.csv (per seed) and results_summary.csv (per configuration)."""
     preset = read_mapping(out / "preset.yaml", "preset")
     grid1, grid2, seeds = preset["slope_grid"], preset["beta_threshold_grid"], preset.get("seeds") or [0]
-    s1, s2 = _slope_sweep(preset["base"], [grid1], seeds), _slope_sweep(preset["base"], [grid1, grid2], seeds)
+    hardware = preset.get("hardware") or {}
+    s1 = _slope_sweep(preset["base"], [grid1], seeds, hardware)
+    s2 = _slope_sweep(preset["base"], [grid1, grid2], seeds, hardware)
     rows = collect(out)
     ids1 = {run_id(c, s1.hardware) for c in s1.points()}
     ids2 = {run_id(c, s2.hardware) for c in s2.grid_points(preset["beta_threshold_grid"])}
@@ -133,18 +138,26 @@ def _study_name(surrogate: str, neuron: str, seed: int) -> str:
     return f"{surrogate}-{neuron}-s{seed}"
 
 
+def _corrected_b(dataset: str, quick: bool) -> as_run.SearchPlan:
+    """Study B's plan under the corrected protocol: every knob the study varied searched."""
+    space = {"model.beta": {"low": 0.1, "high": 0.95}, "model.threshold": {"low": 0.3, "high": 1.5},
+             "model.slope": {"low": 0.5, "high": 30.0, "log": True},
+             "train.lr": {"low": 1e-3, "high": 1e-2, "log": True}}
+    return as_run.SearchPlan(_study_b_base(dataset, quick), space=space, trials=TRIALS[quick],
+                             pruner=None if quick else "median",  # the study used Optuna's median pruner
+                             top_k=TOP_K[quick])
+
+
 def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
-                       settings: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:
+                       settings: dict[str, Any], seeds: list[int], protocol: str) -> list[dict[str, Any]]:
     import optuna
 
     from spiketune.explore.search import SearchConfig, run_search
 
-    base = _adjusted(_study_b_base(dataset, quick), settings)
+    plan = as_run.study_b(dataset, quick) if protocol == "as-run" else _corrected_b(dataset, quick)
+    base = _adjusted(plan.base, settings)
     split = base.get("data", {}).get("split_seed") or base.get("train", {}).get("seed", 0)
-    trials = TRIALS[quick]
-    space = {"model.beta": {"low": 0.1, "high": 0.95}, "model.threshold": {"low": 0.3, "high": 1.5},
-             "model.slope": {"low": 0.5, "high": 30.0, "log": True},
-             "train.lr": {"low": 1e-3, "high": 1e-2, "log": True}}
+    trials, space = plan.trials, plan.space
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for seed in seeds:  # one Optuna study per configuration and seed: sampler and training seeded alike
         for neuron in findings.NEURONS:
@@ -153,13 +166,15 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
                                 "data": {**base.get("data", {}), "split_seed": split},
                                 "train": {**base.get("train", {}), "seed": seed}},
                        "space": space, "objectives": ["accuracy"], "sampler": "tpe",
-                       "pruner": None if quick else "median"}  # the study used Optuna's median pruner
+                       "pruner": plan.pruner, "hardware": plan.hardware}
                 name = _study_name(surrogate, neuron, seed)
                 run_search(SearchConfig.from_dict(cfg), out / "studies" / name, trials, name,
                            seed=seed, progress=progress)
     write_text(out / "preset.yaml", yaml.safe_dump(
-        {"preset": "surrogates-neurons", "dataset": dataset, "quick": quick, "base": base, "seeds": seeds,
-         "space": space, "trials_per_configuration": trials, "best_k": TOP_K[quick]}, sort_keys=False))
+        {"preset": "surrogates-neurons", "protocol": protocol, "dataset": dataset, "quick": quick,
+         "base": base, "hardware": plan.hardware, "notes": plan.notes, "seeds": seeds, "space": space,
+         "trials_per_configuration": trials, "pruner": plan.pruner, "best_k": plan.top_k},
+        sort_keys=False))
     return study_b_findings(out)
 
 
@@ -211,21 +226,38 @@ def _write(folder: Path, found: list[dict[str, Any]]) -> tuple[Path, list[dict[s
     return html, found
 
 
+def _check_folder(folder: Path, name: str, protocol: str) -> None:
+    """Refuse a folder that holds another plan or protocol: their runs would mix in its tables."""
+    if not (folder / "preset.yaml").is_file():
+        return
+    preset = read_mapping(folder / "preset.yaml", "preset")
+    held = (preset.get("preset"), preset.get("protocol", "corrected"))
+    if held != (name, protocol):
+        raise ConfigError(f"{folder / 'preset.yaml'}: this folder holds {held[0]} under the {held[1]} "
+                          f"protocol, not {name} under {protocol}; give another --out")
+
+
 def reproduce(name: str, dataset: str = "digits", quick: bool = False,
               out: str | Path | None = None, progress: bool = True,
               data_root: str | Path | None = None,
               settings: dict[str, Any] | None = None,
-              seeds: list[int] | None = None) -> tuple[Path, list[dict[str, Any]]]:
+              seeds: list[int] | None = None,
+              protocol: str = "corrected") -> tuple[Path, list[dict[str, Any]]]:
     """Run preset ``name`` on ``dataset`` (stored in ``data_root``, else its default place),
     with dotted ``settings`` (e.g. ``{"train.epochs": 4}``) over the preset's base config, once
-    per seed of ``seeds`` (default :data:`DEFAULT_SEEDS`); returns (report.html path, findings).
-    Re-running with more seeds adds only the missing replicates."""
+    per seed of ``seeds`` (default :data:`DEFAULT_SEEDS`), under ``protocol`` (``corrected``, or
+    ``as-run``: the authors' scripts, see :mod:`spiketune.explore.as_run`); returns
+    (report.html path, findings). Re-running with more seeds adds only the missing replicates."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset '{name}'; valid: {', '.join(PRESETS)}")
+    if protocol not in as_run.PROTOCOLS:
+        raise ConfigError(f"unknown protocol '{protocol}'; valid: {', '.join(as_run.PROTOCOLS)}")
     seeds = check_seeds(list(seeds if seeds is not None else DEFAULT_SEEDS), "--seeds")
-    folder = Path(out or f"results/reproduce-{name}-{dataset}{'-quick' if quick else ''}")
+    suffix = ("-quick" if quick else "") + ("-as-run" if protocol == "as-run" else "")
+    folder = Path(out or f"results/reproduce-{name}-{dataset}{suffix}")
+    _check_folder(folder, name, protocol)
     folder.mkdir(parents=True, exist_ok=True)
     settings = dict(settings or {})
     if data_root is not None:
         settings["data.root"] = str(data_root)
-    return _write(folder, PLANS[name][0](dataset, quick, folder, progress, settings, seeds))
+    return _write(folder, PLANS[name][0](dataset, quick, folder, progress, settings, seeds, protocol))
