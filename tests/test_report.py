@@ -203,3 +203,29 @@ def test_replicated_sweep_picks_best_and_tuned_points_on_configuration_means(tmp
     assert "for 1.50 points of accuracy" in text
     best = next(line for line in text.splitlines() if line.startswith("| best accuracy"))
     assert "[b0](runs/b0/)" in best and "85.00%" in best
+
+
+def test_sweep_report_shows_the_energy_estimators_beside_the_accelerator(sweep_dir):
+    """The sweep writes energy.json; the report's section states each proxy's Spearman rho and
+    misordered pairs as computed here from the runs' own metrics.json."""
+    import json
+
+    from scipy.stats import spearmanr
+
+    runs = [json.loads(p.read_text()) for p in sorted(sweep_dir.glob("runs/*/metrics.json"))]
+    acc = [m["energy"]["accelerator_modelled_uj"] for m in runs]
+    lemaire = [m["energy"]["lemaire_snn_uj"] for m in runs]
+    wrong = sum((lemaire[i] - lemaire[j]) * (acc[i] - acc[j]) < 0
+                for i in range(len(runs)) for j in range(i + 1, len(runs)))
+    pairs = len(runs) * (len(runs) - 1) // 2
+    assert (sweep_dir / "energy.json").is_file()
+    _, md = build(sweep_dir, include_degenerate=True)
+    text = md.read_text()
+    section = text[text.index("## Energy estimators beside the accelerator"):]
+    row = next(line for line in section.splitlines() if line.startswith("| Lemaire et al., SNN (uJ) |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert float(cells[1]) == pytest.approx(min(lemaire), rel=1e-3)
+    assert float(cells[2]) == pytest.approx(max(lemaire), rel=1e-3)
+    assert float(cells[4]) == pytest.approx(spearmanr(lemaire, acc).statistic, abs=1e-4)
+    assert cells[5] == f"{wrong} of {pairs}"
+    assert (sweep_dir / "report_files" / "energy_estimators.png").is_file()

@@ -94,6 +94,15 @@ def write(table: EnergyTable, out: Path) -> Path:
     return write_csv(out / "energy.csv", table.rows)
 
 
+def write_if_any(root: Path) -> Path | None:
+    """energy.json/.csv of the runs under a sweep, search or reproduction folder, for its
+    report; None (nothing written) when fewer than two runs carry energy estimates."""
+    try:
+        return write(build([root]), root)
+    except SpiketuneError:
+        return None
+
+
 def format_table(table: EnergyTable, max_pairs: int = 5) -> str:
     head = ["run", *COLUMNS]
     lines = ["  ".join(f"{h:>24}" if i else f"{h:<28}" for i, h in enumerate(head))]

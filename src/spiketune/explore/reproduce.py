@@ -31,7 +31,7 @@ import yaml
 
 from spiketune import schema
 from spiketune.errors import ConfigError
-from spiketune.explore import as_run, findings
+from spiketune.explore import as_run, energy_table, findings
 from spiketune.explore.replicates import check_seeds, replicate_figures, summary_rows
 from spiketune.explore.sweep import SweepConfig, collect, run_id, run_sweep
 from spiketune.explore.table import write_table
@@ -222,6 +222,7 @@ def restate(folder: str | Path) -> tuple[Path, list[dict[str, Any]]]:
 
 def _write(folder: Path, found: list[dict[str, Any]]) -> tuple[Path, list[dict[str, Any]]]:
     write_json(folder / "findings.json", found)
+    energy_table.write_if_any(folder)
     html, _ = build(folder)
     return html, found
 

@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 
 from spiketune import schema
 from spiketune.errors import ConfigError, SpiketuneError
+from spiketune.explore import energy_table
 from spiketune.explore.engine import StudyLock, Worker, join_study, show, storage_for
 from spiketune.explore.pareto import non_dominated
 from spiketune.explore.replicates import parse_seeds, replicate
@@ -311,6 +312,7 @@ def write_pareto(study: optuna.Study, out_dir: Path,
     for r, on_front in zip(rows, mask, strict=True):
         r["pareto"] = bool(on_front)
     write_table(out_dir, rows, "trials")
+    energy_table.write_if_any(out_dir)
     front = [r for r in rows if r["pareto"]]
     write_table(out_dir, front, "pareto")
     if len(names) == 2:

@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 
 from spiketune import schema
 from spiketune.errors import ConfigError, SpiketuneError
+from spiketune.explore import energy_table
 from spiketune.explore.engine import JOB, StudyLock, Worker, join_study, show, storage_for
 from spiketune.explore.figures import sweep_figures
 from spiketune.explore.replicates import parse_seeds, replicate, replicate_figures, replicated, summary_rows
@@ -322,6 +323,7 @@ def _run_sweep(sc: SweepConfig, out: Path, progress: bool, storage: str, study_n
     rows = collect(out)
     write_table(out, rows)
     write_table(out, summary_rows(rows), "results_summary")
+    energy_table.write_if_any(out)
     by_id = {r["run"]: r for r in rows}
     grid_rows = [(g, [by_id[i] for i in (run_id(c, sc.hardware) for c in sc.grid_points(g)) if i in by_id])
                  for g in sc.grids]

@@ -93,6 +93,34 @@ def run_caption(rows: Sequence[dict], hardware: str = "") -> str:
     return f"{text}; {hardware}" if hardware else text
 
 
+ESTIMATORS = (("synops", "synaptic operations per inference"), ("compute_only_uj", "compute-only (uJ)"),
+              ("lemaire_snn_uj", "Lemaire et al., SNN (uJ)"))
+
+
+@styled
+def energy_estimators(rows: Sequence[dict], spearman: dict[str, dict[str, float]],
+                      misordered: dict[str, Sequence], path: str | Path, title: str = "") -> Path:
+    """One panel per proxy: its value for each run against the accelerator's modelled energy
+    per inference, with Spearman's rho and the pairs of runs it orders the other way; the
+    Lemaire et al. formal-network estimate as a dashed line where the runs share one."""
+    acc = [r["accelerator_modelled_uj"] for r in rows]
+    n_pairs = len(rows) * (len(rows) - 1) // 2
+    fig, axes = plt.subplots(1, len(ESTIMATORS), figsize=(4.6 * len(ESTIMATORS), 4.2))
+    for ax, (key, label) in zip(axes, ESTIMATORS, strict=True):
+        ax.scatter(acc, [r[key] for r in rows], s=16, alpha=0.8)
+        rho = spearman[key]["accelerator_modelled_uj"]
+        ax.set_title(f"{label.split(' (')[0]}\nSpearman rho {rho:.3f}, {len(misordered[key])} of "
+                     f"{n_pairs} pairs ordered the other way", fontsize=9)
+        ax.set_xlabel("accelerator, modelled (uJ per inference)")
+        ax.set_ylabel(label)
+        ann = {r.get("lemaire_ann_uj") for r in rows}
+        if key == "lemaire_snn_uj" and len(ann) == 1 and None not in ann:
+            ax.axhline(ann.pop(), ls="--", color="grey", label="formal network (same layers)")
+            ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle(title or "Energy estimators against the accelerator, one point per run", fontsize=10)
+    return _save(fig, path)
+
+
 @styled
 def firing_rates(runs: dict[str, Sequence[tuple[str, float]]], path: str | Path,
                  title: str = "Per-layer firing rate") -> Path:

@@ -286,6 +286,59 @@ def _resources_section(hw: dict[str, Any], title: str = "FPGA resources") -> Sec
     return Section(title, text, tables=[("Resources per layer (LUT, FF, 36 Kb BRAM, DSP)", rows)])
 
 
+ESTIMATOR_NAMES = {"synops": "synaptic operations", "compute_only_uj": "compute-only (uJ)",
+                   "lemaire_snn_uj": "Lemaire et al., SNN (uJ)",
+                   "lemaire_ann_uj": "Lemaire et al., formal network (uJ)",
+                   "accelerator_modelled_uj": "accelerator, modelled (uJ)"}
+
+
+def _run_labels(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """run id -> the settings that tell it apart from the other runs (``surrogate=atan, slope=4``)."""
+    varied = [k for k in SETTINGS if k != "run" and len({str(r.get(k)) for r in rows}) > 1]
+    return {str(r["run"]): ", ".join(f"{k.rpartition('.')[2]}={_fmt(r.get(k))}" for k in varied)
+            or str(r["run"]) for r in rows if r.get("run")}
+
+
+def _energy_section(energy: dict[str, Any], files: Path, labels: dict[str, str]) -> Section:
+    """Each estimator's energy per inference over the runs, its rank agreement with the
+    accelerator, and the pairs of runs it orders the other way (largest accelerator gap first),
+    each run named by ``labels`` (its settings) where known."""
+    rows, rho, wrong = energy["rows"], energy["spearman"], energy["misordered_vs_accelerator"]
+    by_run = {r["run"]: r for r in rows}
+    acc = "accelerator_modelled_uj"
+    pairs = len(rows) * (len(rows) - 1) // 2
+    table = []
+    for key, name in ESTIMATOR_NAMES.items():
+        values = [r[key] for r in rows]
+        ranks = len(set(values)) > 1  # a constant estimator (the formal network) ranks nothing
+        table.append({"estimator (per inference)": name, "min": min(values), "max": max(values),
+                      "Spearman vs latency": rho[key]["latency_cycles"] if ranks else "-",
+                      "vs modelled energy": rho[key][acc] if ranks else "-",
+                      "pairs ordered the other way":
+                          f"{len(wrong[key]):,} of {pairs:,}" if ranks and key != acc else "-"})
+
+    def gap(a: str, b: str) -> float:
+        x, y = by_run[a][acc], by_run[b][acc]
+        return abs(x - y) / min(x, y)
+
+    worst = [{"estimator": ESTIMATOR_NAMES[key], "run a": labels.get(a, a), "run b": labels.get(b, b),
+              "estimator a / b": f"{by_run[a][key]:.4g} / {by_run[b][key]:.4g}",
+              "accelerator a / b (uJ)": f"{by_run[a][acc]:.4g} / {by_run[b][acc]:.4g}",
+              "accelerator gap": _percent(gap(a, b))}
+             for key in ("synops", "lemaire_snn_uj")
+             for a, b in sorted(wrong[key], key=lambda ab: -gap(*ab))[:3]]
+    fig = plots.energy_estimators(rows, rho, wrong, files / "energy_estimators.png")
+    text = ("Energy per inference of every run under the literature's estimators (computed from the "
+            "profile: synaptic operations, compute-only 45 nm energy, Lemaire et al. 2022) beside the "
+            "accelerator's modelled energy (power x latency of its cost report). A proxy orders a pair "
+            "of runs the other way when it ranks them opposite to the accelerator's energy.")
+    return Section("Energy estimators beside the accelerator", text,
+                   images=[("Each proxy against the accelerator's modelled energy per inference, one point "
+                            "per run, with Spearman's rho and the pairs ordered the other way.", fig)],
+                   tables=[("Estimators over the runs", table),
+                           ("Pairs ordered the other way with the largest accelerator gap", worst)])
+
+
 def _search_sections(root: Path, trials: list[dict[str, Any]]) -> list[Section]:
     front = [t for t in trials if t.get("pareto")]
     imgs = [("Trials by their two objectives: the Pareto front (red), dominated trials (grey), "
@@ -321,6 +374,8 @@ def build(results_dir: str | Path, include_degenerate: bool = False) -> tuple[Pa
     if (trials := _load(root / "trials.json")):
         sections += _search_sections(root, trials)
         found = True
+    if found and (energy := _load(root / "energy.json")):
+        sections.append(_energy_section(energy, files, _run_labels(rows or trials or [])))
     if (m := _load(root / "metrics.json")):
         sections += _run_sections(root, m)
         found = True
