@@ -34,10 +34,10 @@ def _sre_070(x: float, slope: float = 25.0) -> float:
 @pytest.mark.parametrize("width", [0.5, 4.0, 30.0])
 def test_spike_rate_escape_ignores_its_beta_as_0_7_did(width):
     # the scripts' call spike_rate_escape(beta=slope): the slope knob lands on beta, unused
-    got = _grad(sg.get("sre", width=width, compat="snntorch-0.7"), X)
+    got = _grad(sg.make("sre", width, compat="snntorch-0.7"), X)
     assert got == pytest.approx([_sre_070(x) for x in X], rel=1e-6, abs=1e-30)
     # an explicit slope sets the exponent's rate (the multiplier stays 25)
-    got = _grad(sg.get("sre", width=width, slope=2.0, compat="snntorch-0.7"), X)
+    got = _grad(sg.make("sre", width, {"slope": 2.0}, "snntorch-0.7"), X)
     assert got == pytest.approx([_sre_070(x, 2.0) for x in X], rel=1e-6)
 
 
@@ -46,13 +46,13 @@ def test_spike_rate_escape_0_7_call_replayed_on_snntorch():
         x = torch.tensor(X, requires_grad=True)
         sst.SpikeRateEscape.apply(x, slope, 25).sum().backward()  # 0.7.0: apply(x, slope), slope=25
         assert x.grad is not None
-        got = _grad(sg.get("spike_rate_escape", beta=7.0, slope=slope, compat="snntorch-0.7"), X)
+        got = _grad(sg.make("spike_rate_escape", None, {"beta": 7.0, "slope": slope}, "snntorch-0.7"), X)
         assert got == pytest.approx(x.grad.tolist(), rel=1e-6)
 
 
 def test_the_slope_knob_moves_spike_rate_escape_only_under_current():
     xs = [0.5, 1.5]
-    old = [_grad(sg.get("sre", width=w, compat="snntorch-0.7"), xs) for w in (1.0, 10.0)]
+    old = [_grad(sg.make("sre", w, compat="snntorch-0.7"), xs) for w in (1.0, 10.0)]
     assert old[0] == old[1]
     now = [_grad(sg.get("sre", width=w), xs) for w in (1.0, 10.0)]
     assert now[0] != now[1]
@@ -62,10 +62,10 @@ def test_the_slope_knob_moves_spike_rate_escape_only_under_current():
 
 
 def test_triangular_of_0_7_takes_no_threshold():
-    got = _grad(sg.get("triangular", compat="snntorch-0.7"), X)
+    got = _grad(sg.make("triangular", compat="snntorch-0.7"), X)
     assert got == [1.0 if x < 0 else -1.0 for x in X]  # threshold 1: +1 below, -1 from 0 on
     with pytest.raises(ConfigError, match=r"no parameter\(s\) \['threshold'\].*'snntorch-0.7'"):
-        sg.get("triangular", threshold=2.0, compat="snntorch-0.7")
+        sg.make("triangular", None, {"threshold": 2.0}, "snntorch-0.7")
     assert _grad(sg.get("triangular", threshold=2.0), [-1.0]) == [2.0]
 
 
@@ -76,7 +76,7 @@ def test_the_other_families_compute_as_today(name, width):
     grads = []
     for compat in sg.COMPATS:
         torch.manual_seed(0)  # SSO's noise
-        grads.append(_grad(sg.get(name, width=width, compat=compat), X))
+        grads.append(_grad(sg.make(name, width, compat=compat), X))
     assert grads[0] == grads[1]
     if name == "atan":
         assert grads[0] == pytest.approx([1.5 / (1 + (math.pi / 2 * 3 * x) ** 2) for x in X], rel=1e-6)
@@ -84,7 +84,7 @@ def test_the_other_families_compute_as_today(name, width):
 
 def test_unknown_compat_is_named():
     with pytest.raises(ConfigError, match="unknown surrogate compatibility 'snntorch-0.6'"):
-        sg.get("atan", compat="snntorch-0.6")
+        sg.make("atan", compat="snntorch-0.6")
 
 
 def test_config_key_checks_params_and_keeps_run_ids():

@@ -9,9 +9,10 @@ Format ``spiketune-trace`` version 2 (version 1 still reads), a folder holding:
     (the layer's output spikes, what the next layer receives), ``kernel``, ``stride``,
     ``padding``, ``pool`` [kind, size] or null, ``pool_spikes`` (optional, default false:
     true when the neurons fire before the pooling, at ``conv_shape``, and the pooling
-    max-pools their spikes; else they sit at ``out_shape``, after pooling), ``neuron`` (the model's registry name), ``beta``, ``threshold``, ``reset``,
-    ``weight_bits`` and, from version 2, ``dynamics``: the neuron update as the hardware
-    runs it, see :class:`NeuronDynamics`; a version-1 layer gets it derived from
+    max-pools their spikes; else they sit at ``out_shape``, after pooling), ``neuron``
+    (the model's registry name), ``beta``, ``threshold``, ``reset``, ``weight_bits``
+    and, from version 2, ``dynamics``: the neuron update as the hardware runs it, see
+    :class:`NeuronDynamics`; a version-1 layer gets it derived from
     ``neuron``/``beta``/``reset``) and ``labels``/``predictions`` files.
 ``counts_K.npy``
     uint32 [N, T, C_K]: events per channel per time step of spike tensor K, where

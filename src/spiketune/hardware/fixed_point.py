@@ -6,10 +6,10 @@ symmetric). Every synaptic current, bias, batch-norm map and membrane potential 
 signed fixed-point number with ``membrane_frac_bits`` fractional bits in
 ``membrane_bits``-bit two's complement (saturating). Per step: integer accumulation of
 the weights of every input event, rounding once to the membrane format, max/avg pooling
-of currents (or, for a layer that fires before pooling, ``pool_spikes``, max pooling of
-its spikes after the neuron: their OR), then the neuron update the trace's ``dynamics`` records (a second state
+of currents, then the neuron update the trace's ``dynamics`` records (a second state
 ``I = round(alpha*I) + X`` for a CubaLIF, then ``U = round(a*U) + round(b*I)``), reset and
-threshold exactly as the float model; a leaky-integrator read-out outputs its membranes.
+threshold exactly as the float model; a leaky-integrator read-out outputs its membranes. A
+layer that fires before pooling (``pool_spikes``) max-pools its spikes (their OR) instead.
 Direct (analog) inputs are rounded to the same format; event frames enter as their integer
 counts.
 

@@ -92,7 +92,7 @@ class LayerWork:
     spikes: float  # theta_l: the neurons' spikes over all steps
     analog_input: bool = False  # fed by analog values (computed with MACs)
     leak: bool = True  # neurons multiply their potential by a decay each step
-    sent: float | None = None  # events written on (max-pooled spikes when firing before pooling; None: spikes)
+    sent: float | None = None  # events sent on (pooled spikes when firing before pooling; None: spikes)
 
 
 def layer_work(specs: list[LayerSpec], profile: dict[str, Any], analog_input: bool) -> list[LayerWork]:

@@ -87,7 +87,8 @@ def layer_specs(model: SpikingNetwork) -> list[tr.LayerSpec]:
         specs.append(tr.LayerSpec(
             kind=s.kind, in_shape=tuple(s.in_shape), conv_shape=tuple(s.conv_shape),
             out_shape=tuple(s.out_shape), kernel=s.kernel, stride=s.stride, padding=s.padding,
-            pool=s.pool, pool_spikes=s.pool_spikes, neuron=n.kind, beta=float(getattr(n, "beta", torch.ones(1)).reshape(-1)[0]),
+            pool=s.pool, pool_spikes=s.pool_spikes, neuron=n.kind,
+            beta=float(getattr(n, "beta", torch.ones(1)).reshape(-1)[0]),
             threshold=float(n.threshold), reset=n.reset_mode,
             weight_bits=getattr(block.weight_layer, "bits", None), dynamics=n.dynamics()))
     return specs
@@ -150,9 +151,9 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
     for start in range(0, len(ds), batch_size):
         x = ds.x[start:start + batch_size]
         xin = encode(x, encoding, num_steps, gen)
-        out, layers = model.layer_spikes(xin, num_steps)
-        rec = [sent for _, sent in layers]
-        for i, (spikes, _) in enumerate(layers):
+        out, per_block = model.layer_spikes(xin, num_steps)
+        rec = [sent for _, sent in per_block]
+        for i, (spikes, _) in enumerate(per_block):
             fired[i] += int((spikes != 0).sum()) if spiking[i + 1] else 0
         pred = model.decode(out).argmax(1)
         preds.append(pred.numpy())

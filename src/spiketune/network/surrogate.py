@@ -19,9 +19,10 @@ name                   dS/dx
                        ``(U(-0.5, 0.5) + mean) * variance``  (mean=0, variance=0.2)
 =====================  =========================================================
 
-``get(name, **params)`` returns a :class:`Surrogate`, a callable ``x -> spikes``.
+``get(name, **params)`` returns a :class:`Surrogate`, a callable ``x -> spikes``;
+``make(name, width, params, compat)`` the same with a compatibility version.
 
-``compat="snntorch-0.7"`` gives the surrogates as snnTorch 0.7.0 computed them
+``make(..., compat="snntorch-0.7")`` gives the surrogates as snnTorch 0.7.0 computed them
 (``snntorch/surrogate.py`` at tag v0.7.0, the version the studies pinned). Two differ:
 
 * ``spike_rate_escape``: the factory ``spike_rate_escape(beta, slope)`` calls
@@ -38,7 +39,7 @@ through estimator compute as they do today.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -251,16 +252,23 @@ def family_of(name: str, compat: str = "current") -> Family:
     return _SNNTORCH_07.get(name, FAMILIES[name]) if compat == "snntorch-0.7" else FAMILIES[name]
 
 
-def get(name: str, width: float | None = None, compat: str = "current", **params: float) -> Surrogate:
+def get(name: str, width: float | None = None, **params: float) -> Surrogate:
     """Surrogate ``name`` with snnTorch's defaults overridden by ``params``.
 
     ``width`` is the studies' generic "slope" knob, mapped as their scripts map it:
     fast sigmoid ``slope``, atan ``alpha``, sigmoid ``slope``, spike-rate-escape
     ``beta`` and SSO ``variance``; an explicitly named parameter wins over it.
-    ``compat``: whose computation of the family (see the module docstring).
     """
+    return make(name, width, params)
+
+
+def make(name: str, width: float | None = None, params: Mapping[str, float] | None = None,
+         compat: str = "current") -> Surrogate:
+    """:func:`get` with the parameters as a mapping, computed as snnTorch ``compat`` did
+    (one of :data:`COMPATS`, see the module docstring)."""
     key = canonical_name(name)
     family = family_of(key, compat)
+    params = params or {}
     unknown = set(params) - set(family.defaults)
     if unknown:
         raise ConfigError(f"surrogate '{key}' has no parameter(s) {sorted(unknown)}; "

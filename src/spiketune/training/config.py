@@ -89,7 +89,7 @@ class ModelConfig(_Section):
     def _surrogate_params(self) -> ModelConfig:
         """``surrogate_params`` are checked against the surrogate's family record."""
         try:
-            sg.get(self.surrogate, compat=self.surrogate_compat, **self.surrogate_params)
+            sg.make(self.surrogate, None, self.surrogate_params, self.surrogate_compat)
         except ConfigError as e:
             raise ValueError(f"surrogate_params: {e}") from None
         return self
