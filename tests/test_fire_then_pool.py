@@ -241,3 +241,32 @@ def test_the_builds_arithmetic_runs_a_fire_then_pool_trace(tmp_path):
         spikes.append(got)
     for a, b in zip(*spikes, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_snntorch_sequential_that_fires_before_pooling_converts_with_equal_spikes():
+    snn = pytest.importorskip("snntorch")
+    from snntorch import utils as snn_utils
+    from torch import nn
+
+    from spiketune.interop.snntorch_io import convert
+
+    torch.manual_seed(0)
+
+    def leaky(out=False):
+        return snn.Leaky(beta=0.7, threshold=0.6, init_hidden=True, output=out)
+
+    # the VGG-9 pattern of the studies' scripts: max_pool2d of spikes, dropout on FC1's current
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), leaky(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(8 * 4 * 4, 16), nn.Dropout(0.2), leaky(), nn.Linear(16, 10), leaky(True))
+    with torch.no_grad():
+        net[4].weight.mul_(4)
+        net[7].weight.mul_(6)
+    ours = convert(net, (1, 8, 8)).eval()
+    net.eval()
+    assert ours.arch == "8C3p1-S-MP2-16-D0.2-S-10"
+    x = torch.rand(4, 1, 8, 8) * 3
+    snn_utils.reset(net)
+    with torch.no_grad():
+        ref = torch.stack([net(x)[0] for _ in range(10)])
+        out = ours(x, num_steps=10)
+    assert ref.sum() > 0 and torch.equal(ref, out)
