@@ -270,3 +270,16 @@ def test_snntorch_sequential_that_fires_before_pooling_converts_with_equal_spike
         ref = torch.stack([net(x)[0] for _ in range(10)])
         out = ours(x, num_steps=10)
     assert ref.sum() > 0 and torch.equal(ref, out)
+
+
+def test_scripts_vgg9_order_has_todays_weights_and_conv_sized_neurons():
+    today = "64C3p1-28C3p1-BN-MP2-48C3p1-54C3p1-BN-MP2-120C3p1-126C3p1-140C3p1-BN-MP2-1064-D0.1-100"
+    scripts = ("64C3p1-28C3p1-BN-S-MP2-48C3p1-54C3p1-BN-S-MP2-120C3p1-126C3p1-140C3p1-BN-S-MP2"
+               "-1064-D0.1-S-100")
+    a, b = arch.parse(today, (2, 32, 32)), arch.parse(scripts, (2, 32, 32))
+    assert [x.out_shape for x in a] == [x.out_shape for x in b]
+    assert [x.neuron_shape for x in b if x.pool_spikes] == [(28, 32, 32), (54, 16, 16), (140, 8, 8)]
+    assert [x.neuron_shape for x in a if x.pool] == [(28, 16, 16), (54, 8, 8), (140, 4, 4)]
+    assert b[7].current_dropout and not a[7].current_dropout
+    assert (models.count_parameters(models.build(today, (2, 32, 32), 10))
+            == models.count_parameters(models.build(scripts, (2, 32, 32), 10)))
