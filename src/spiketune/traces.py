@@ -6,14 +6,18 @@ Format ``spiketune-trace`` version 2 (version 1 still reads), a folder holding:
     ``format``, ``version``, ``num_steps`` T, ``num_samples`` N, ``encoding``,
     ``input_shape``, ``layers`` (one entry per weight layer: ``kind`` conv|fc,
     ``in_shape``, ``conv_shape`` (conv output before pooling), ``out_shape``
-    (neuron shape), ``kernel``, ``stride``, ``padding``, ``pool`` [kind, size] or
-    null, ``neuron`` (the model's registry name), ``beta``, ``threshold``, ``reset``,
-    ``weight_bits`` and, from version 2, ``dynamics``: the neuron update as the hardware
-    runs it, see :class:`NeuronDynamics`; a version-1 layer gets it derived from
+    (the layer's output spikes, what the next layer receives), ``kernel``, ``stride``,
+    ``padding``, ``pool`` [kind, size] or null, ``pool_spikes`` (optional, default false:
+    true when the neurons fire before the pooling, at ``conv_shape``, and the pooling
+    max-pools their spikes; else they sit at ``out_shape``, after pooling), ``neuron``
+    (the model's registry name), ``beta``, ``threshold``, ``reset``, ``weight_bits``
+    and, from version 2, ``dynamics``: the neuron update as the hardware runs it, see
+    :class:`NeuronDynamics`; a version-1 layer gets it derived from
     ``neuron``/``beta``/``reset``) and ``labels``/``predictions`` files.
 ``counts_K.npy``
     uint32 [N, T, C_K]: events per channel per time step of spike tensor K, where
-    K = 0 is the input of layer 0 and K = i+1 the spikes of layer i. For a
+    K = 0 is the input of layer 0 and K = i+1 the output spikes of layer i (after the
+    pooling of spikes when ``pool_spikes``: what layer i+1 receives). For a
     direct-coded (analog) input an event is a non-zero input value.
 ``bits_K.npy`` (optional)
     uint8 [N_bits, T, ceil(prod(shape_K)/8)]: ``np.packbits`` of each step's events
@@ -109,6 +113,7 @@ class LayerSpec:
     stride: int = 1
     padding: int = 0
     pool: tuple[str, int] | None = None
+    pool_spikes: bool = False  # the neurons fire before the pooling, which max-pools their spikes
     neuron: str = "lif"
     beta: float = 0.5
     threshold: float = 1.0
@@ -120,6 +125,11 @@ class LayerSpec:
     def __post_init__(self) -> None:
         if self.dynamics is None:
             self.dynamics = legacy_dynamics(self.neuron, self.beta, self.reset)
+
+    @property
+    def neuron_shape(self) -> tuple[int, ...]:
+        """The neurons: the conv output when they fire before pooling, else the output."""
+        return self.conv_shape if self.pool_spikes else self.out_shape
 
     @property
     def in_channels(self) -> int:
@@ -157,6 +167,11 @@ class LayerSpec:
             if not isinstance(p, (list, tuple)) or len(p) != 2:
                 raise TraceError(f"{where}.pool must be [kind, size] or null, got {p!r}")
             f["pool"] = (_choice(p[0], POOLS, f"{where}.pool[0]"), _int(p[1], f"{where}.pool[1]", 1))
+        if "pool_spikes" in d:
+            if not isinstance(d["pool_spikes"], bool):
+                raise TraceError(f"{where}.pool_spikes must be true or false, got {d['pool_spikes']!r}")
+            if d["pool_spikes"] and (f.get("pool") is None or f["pool"][0] != "max"):
+                raise TraceError(f"{where}.pool_spikes needs a max pooling, got pool {f.get('pool')!r}")
         if "neuron" in d:
             f["neuron"] = _choice(d["neuron"], NEURONS, f"{where}.neuron")
         if "reset" in d:
@@ -386,13 +401,20 @@ def write(path: str | Path, *, num_steps: int, encoding: str, input_shape: tuple
     manifest = {"format": FORMAT, "version": VERSION, "num_steps": int(num_steps),
                 "num_samples": int(counts[0].shape[0]), "encoding": encoding,
                 "input_shape": list(input_shape),
-                "layers": [{**layer.__dict__, "in_shape": list(layer.in_shape),
-                            "conv_shape": list(layer.conv_shape), "out_shape": list(layer.out_shape),
-                            "pool": list(layer.pool) if layer.pool else None,
-                            "dynamics": layer.dynamics.to_json()} for layer in layers],
+                "layers": [_layer_json(layer) for layer in layers],
                 "meta": meta or {}, "files": _trace_files(out)}
     write_atomic(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
     return out
+
+
+def _layer_json(layer: LayerSpec) -> dict[str, Any]:
+    """A manifest's layer entry (``pool_spikes`` only where true, as older readers expect)."""
+    d = {**layer.__dict__, "in_shape": list(layer.in_shape), "conv_shape": list(layer.conv_shape),
+         "out_shape": list(layer.out_shape), "pool": list(layer.pool) if layer.pool else None,
+         "dynamics": layer.dynamics.to_json()}
+    if not layer.pool_spikes:
+        del d["pool_spikes"]
+    return d
 
 
 def read(path: str | Path) -> Traces:

@@ -8,7 +8,9 @@ integer biases of the same width with their own scale (the study's networks quan
 biases with Brevitas' ``Int8BiasPerTensorFloatInternalScaling`` at ``bias_bit_width =
 num_bits``; here per-tensor symmetric); batch norm is not exported. Every layer runs the
 one neuron the build is configured with (``NEURON_TYPE``, ``BETA``, threshold): the trace's
-LIF or Lapicque with its scalar beta.
+LIF or Lapicque with its scalar beta. The build fires before it pools (it ORs the spikes
+as it writes them): a network that fires before pooling (``S-MP2``, the trace's
+``pool_spikes``) runs here in its trained order, one that pools its currents does not.
 """
 
 from __future__ import annotations

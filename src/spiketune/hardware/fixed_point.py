@@ -8,7 +8,8 @@ signed fixed-point number with ``membrane_frac_bits`` fractional bits in
 the weights of every input event, rounding once to the membrane format, max/avg pooling
 of currents, then the neuron update the trace's ``dynamics`` records (a second state
 ``I = round(alpha*I) + X`` for a CubaLIF, then ``U = round(a*U) + round(b*I)``), reset and
-threshold exactly as the float model; a leaky-integrator read-out outputs its membranes.
+threshold exactly as the float model; a leaky-integrator read-out outputs its membranes. A
+layer that fires before pooling (``pool_spikes``) max-pools its spikes (their OR) instead.
 Direct (analog) inputs are rounded to the same format; event frames enter as their integer
 counts.
 
@@ -61,20 +62,21 @@ def _synapse(layer: LayerSpec, x: np.ndarray, wq: np.ndarray) -> np.ndarray:
     return np.einsum("mchwij,ocij->mohw", win, wq, optimize=True)
 
 
-def _pool(layer: LayerSpec, cur: np.ndarray) -> np.ndarray:
+def _pool(layer: LayerSpec, v: np.ndarray) -> np.ndarray:
+    """Pool the last two axes of ``v`` [..., H, W] by the layer's pooling."""
     if layer.pool is None:
-        return cur
+        return v
     kind, k = layer.pool
-    m, c, h, w = cur.shape
-    v = cur[:, :, : h // k * k, : w // k * k].reshape(m, c, h // k, k, w // k, k)
+    h, w = v.shape[-2:]
+    v = v[..., : h // k * k, : w // k * k].reshape(*v.shape[:-2], h // k, k, w // k, k)
     if kind == "max":
-        return v.max((3, 5))
-    return np.floor_divide(v.sum((3, 5)), k * k)
+        return v.max((-3, -1))
+    return np.floor_divide(v.sum((-3, -1)), k * k)
 
 
 def layer_currents(layer: LayerSpec, w: dict[str, np.ndarray], x: np.ndarray,
                    x_frac: int, hw: HardwareConfig) -> np.ndarray:
-    """Fixed-point currents [M, *out_shape] for inputs ``x`` with ``x_frac`` fractional bits."""
+    """Fixed-point currents [M, *neuron_shape] for inputs ``x`` with ``x_frac`` fractional bits."""
     frac, bits = hw.membrane_frac_bits, hw.membrane_bits
     wq, scale = _int_weights(w, hw.weight_bits)
     acc = _synapse(layer, x, wq)  # exact integer: sum of w_int * x_fx
@@ -84,7 +86,7 @@ def layer_currents(layer: LayerSpec, w: dict[str, np.ndarray], x: np.ndarray,
     if "bn_scale" in w:
         cur = (cur * _quant(w["bn_scale"], frac, bits).reshape(shape)) >> frac
         cur = cur + _quant(w["bn_shift"], frac, bits).reshape(shape)
-    return _pool(layer, cur)
+    return cur if layer.pool_spikes else _pool(layer, cur)
 
 
 def _mul(coef: np.ndarray | int, v: np.ndarray, frac: int) -> np.ndarray:
@@ -145,7 +147,8 @@ def _layer(traces: Traces, i: int, x: np.ndarray, x_frac: int, hw: HardwareConfi
     layer = traces.layers[i]
     n, t = x.shape[:2]
     cur = layer_currents(layer, traces.weights(i), x.reshape(n * t, *x.shape[2:]), x_frac, hw)
-    return neuron_run(layer, cur.reshape(n, t, *cur.shape[1:]), hw, membranes)
+    out = neuron_run(layer, cur.reshape(n, t, *cur.shape[1:]), hw, membranes)
+    return _pool(layer, out) if layer.pool_spikes else out
 
 
 def check(traces: Traces, hw: HardwareConfig | None = None) -> list[LayerMismatch]:

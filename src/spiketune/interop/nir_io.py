@@ -51,8 +51,16 @@ class NIRError(SpiketuneError):
 
 
 def average_pooled(arch: str) -> str:
-    """``arch`` with every max-pool token (``P2``, ``MP2``) an average pool (``AP2``)."""
-    return "-".join(re.sub(r"^M?P(\d+)$", r"AP\1", token) for token in arch.split("-"))
+    """``arch`` with every max-pool token (``P2``, ``MP2``) an average pool (``AP2``) of the
+    current: a pooling of spikes (after ``S``) moves before the ``S``."""
+    out: list[str] = []
+    for token in arch.split("-"):
+        pool = re.sub(r"^(?:M?P|AP)(\d+)$", r"AP\1", token)
+        if pool != token and out and out[-1] == "S":
+            out.insert(len(out) - 1, pool)
+        else:
+            out.append(pool)
+    return "-".join(out)
 
 
 def export(model: SpikingNetwork) -> nir.NIRGraph:
@@ -93,7 +101,7 @@ def export(model: SpikingNetwork) -> nir.NIRGraph:
                 chain.append(f"flatten{i}")
             nodes[f"fc{i}"] = nir.Affine(weight=w, bias=bias)
             chain.append(f"fc{i}")
-        nodes[f"lif{i}"] = neuron_node(neuron, spec.out_shape)
+        nodes[f"lif{i}"] = neuron_node(neuron, spec.neuron_shape)
         chain.append(f"lif{i}")
     nodes["output"] = nir.Output({"output": np.array(blocks[-1].spec.out_shape)})
     chain.append("output")

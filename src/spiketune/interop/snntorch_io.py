@@ -79,6 +79,10 @@ def convert(model: nn.Sequential, input_shape: tuple[int, ...],
             if not getattr(m, "reset_delay", True):
                 raise SpiketuneError(f"layer {i}: reset_delay=False is not supported")
             neurons.append(m)
+            # fires before a pooling of its spikes, or after a dropout of its current
+            if (i + 1 < len(model) and isinstance(model[i + 1], (nn.MaxPool2d, nn.AvgPool2d))) or (
+                    i > 0 and isinstance(model[i - 1], nn.Dropout)):
+                tokens.append("S")
         elif isinstance(m, nn.Flatten):
             continue
         else:

@@ -89,9 +89,10 @@ class LayerWork:
     params: int  # weights + biases
     input_events: float  # theta_{l-1}: non-zero inputs over all steps
     synops: float  # synaptic operations over all steps (events x exact fan-out)
-    spikes: float  # theta_l: output spikes over all steps
+    spikes: float  # theta_l: the neurons' spikes over all steps
     analog_input: bool = False  # fed by analog values (computed with MACs)
     leak: bool = True  # neurons multiply their potential by a decay each step
+    sent: float | None = None  # events sent on (pooled spikes when firing before pooling; None: spikes)
 
 
 def layer_work(specs: list[LayerSpec], profile: dict[str, Any], analog_input: bool) -> list[LayerWork]:
@@ -110,7 +111,8 @@ def layer_work(specs: list[LayerSpec], profile: dict[str, Any], analog_input: bo
             outputs=math.prod(s.conv_shape), out_channels=s.out_channels, kernel=k,
             dense_synapses=int(deg.sum()), params=s.out_channels * (fan_in + 1),
             input_events=p["input_events"] / n, synops=p["synops"] / n, spikes=p["spikes"] / n,
-            analog_input=analog_input and i == 0, leak=s.beta != 1.0))
+            analog_input=analog_input and i == 0, leak=s.beta != 1.0,
+            sent=p.get("output_events", p["spikes"]) / n))
     return out
 
 
@@ -209,10 +211,11 @@ def lemaire_snn(layers: list[LayerWork], num_steps: int, c: LemaireCosts = Lemai
         leak = t * n if layer.leak else 0
         b.ops += leak * (c.mul_pj + c.add_pj) + layer.spikes * c.add_pj  # leak (Eq. 1.3) and reset
         b.potentials = 2 * accesses * pot  # reads and writes
-        b.io += layer.spikes * fifo
+        sent = layer.spikes if layer.sent is None else layer.sent
+        b.io += sent * fifo
         b.counts["mac"] = b.counts.get("mac", 0.0) + leak
         b.counts["ac"] = b.counts.get("ac", 0.0) + layer.spikes
-        b.counts.update(potential_accesses=2 * accesses, output_writes=layer.spikes)
+        b.counts.update(potential_accesses=2 * accesses, output_writes=sent)
         total.add(b)
     return total
 

@@ -3,7 +3,9 @@
 For each spiking layer: total spikes, firing rate ``spikes / (neurons * T * samples)``,
 activation sparsity ``1 - firing rate``, and the synaptic operations of the weight
 layer that reads its spikes (effective accumulates: each event times its exact
-out-degree, see :mod:`spiketune.measure.fanout`).
+out-degree, see :mod:`spiketune.measure.fanout`). Spikes and rates are the neurons';
+where a block fires before pooling (``S-MP2``) the next layer receives the max-pooled
+spikes, which its ``input_events``, the layer's ``output_events`` and the traces count.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from spiketune.network.models import SpikingBlock, SpikingNetwork
 
 @dataclass
 class LayerProfile:
-    """Sparsity of one block's output spikes and its weight layer's work."""
+    """Sparsity of one block's neurons, its weight layer's work and the events it sends on
+    (``output_events``: its spikes, or their max-pooled OR when it fires before pooling)."""
 
     name: str
     kind: str
@@ -36,6 +39,7 @@ class LayerProfile:
     sparsity: float
     input_events: int
     synops: int
+    output_events: int
 
 
 @dataclass
@@ -83,7 +87,8 @@ def layer_specs(model: SpikingNetwork) -> list[tr.LayerSpec]:
         specs.append(tr.LayerSpec(
             kind=s.kind, in_shape=tuple(s.in_shape), conv_shape=tuple(s.conv_shape),
             out_shape=tuple(s.out_shape), kernel=s.kernel, stride=s.stride, padding=s.padding,
-            pool=s.pool, neuron=n.kind, beta=float(getattr(n, "beta", torch.ones(1)).reshape(-1)[0]),
+            pool=s.pool, pool_spikes=s.pool_spikes, neuron=n.kind,
+            beta=float(getattr(n, "beta", torch.ones(1)).reshape(-1)[0]),
             threshold=float(n.threshold), reset=n.reset_mode,
             weight_bits=getattr(block.weight_layer, "bits", None), dynamics=n.dynamics()))
     return specs
@@ -136,6 +141,7 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
     counts: list[list[np.ndarray]] = [[] for _ in range(n_tensors)]
     bits: list[list[np.ndarray]] = [[] for _ in range(n_tensors)]
     pos_events: list[np.ndarray | None] = [None] * n_tensors
+    fired = [0] * len(model.blocks)  # each block's neuron spikes
     spiking = [True] + [n.spiking for n in model.neurons()]
     inputs, preds = [], []
     keep = len(ds) if trace_samples is None else trace_samples
@@ -145,7 +151,10 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
     for start in range(0, len(ds), batch_size):
         x = ds.x[start:start + batch_size]
         xin = encode(x, encoding, num_steps, gen)
-        out, rec = model(xin, num_steps=num_steps, record=True)
+        out, per_block = model.layer_spikes(xin, num_steps)
+        rec = [sent for _, sent in per_block]
+        for i, (spikes, _) in enumerate(per_block):
+            fired[i] += int((spikes != 0).sum()) if spiking[i + 1] else 0
         pred = model.decode(out).argmax(1)
         preds.append(pred.numpy())
         seq_in = xin.unsqueeze(0).expand(num_steps, *xin.shape) if encoding == "direct" else xin
@@ -173,14 +182,13 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
         assert ev_in is not None and ev_out is not None  # every batch adds to each
         deg = out_degree(spec.kind, spec.in_shape, spec.out_channels, spec.kernel, spec.stride,
                          spec.padding, spec.conv_shape)
-        spikes = int(ev_out.sum())
-        neurons = math.prod(spec.out_shape)
-        rate = spikes / (neurons * num_steps * len(ds))
+        neurons = math.prod(spec.neuron_shape)
+        rate = fired[i] / (neurons * num_steps * len(ds))
         layers.append(LayerProfile(
             name=f"L{i}:{'-'.join(block.spec.tokens)}", kind=spec.kind, neurons=neurons,
-            spikes=spikes, firing_rate=rate, sparsity=1.0 - rate,
+            spikes=fired[i], firing_rate=rate, sparsity=1.0 - rate,
             input_events=int(ev_in.sum()),
-            synops=int((ev_in.reshape(deg.shape) * deg).sum())))
+            synops=int((ev_in.reshape(deg.shape) * deg).sum()), output_events=int(ev_out.sum())))
     prof = Profile(float((predictions == labels).mean()), len(ds), num_steps, layers)
     if trace_dir is not None:
         tr.write(trace_dir, num_steps=num_steps, encoding=encoding, input_shape=model.input_shape,

@@ -3,17 +3,23 @@
 Grammar (tokens joined by ``-``; case-sensitive)::
 
     arch    := layer ('-' layer)*
-    layer   := conv | pool | 'BN' | dropout | linear
+    layer   := conv | pool | 'BN' | dropout | linear | 'S'
     conv    := INT 'C' INT ['p' INT] ['s' INT]   32C3 = 32 filters 3x3; p = zero padding, s = stride
     pool    := ('P' | 'MP' | 'AP') INT           P/MP = max pooling, AP = average pooling (kernel = stride)
     dropout := 'D' FLOAT                         dropout probability in [0, 1)
     linear  := INT                               fully connected layer with INT units
+    'S'                                          the block's neuron fires here
 
-A conv or linear layer opens a *block*; the BN and pooling tokens that follow it
-belong to that block, and one spiking neuron closes it (so the neuron sits after the
-pooling, or directly after the conv/linear when nothing follows). Dropout acts on
-the block's spikes. The last token must be a linear layer: the output. Its width is
-the number of classes, or ``classes * pop_size`` for a population-coded output.
+A conv or linear layer opens a *block*; the BN, pooling and dropout tokens that follow
+it belong to that block, in that order (BN, pooling and dropout at most once each), and
+one spiking neuron serves it. Without ``S`` the neuron closes the block's BN and pooling
+(it sits after the pooling, or directly after the conv/linear) and dropout acts on its
+spikes. ``S`` places the neuron: tokens before it act on the synaptic current, tokens
+after it on the spikes, so ``64C3-BN-S-MP2`` fires and then max-pools the spikes (an OR
+of each window; average pooling of spikes is refused: it sends fractions, not spikes) and
+``256-D0.2-S`` drops out the current. BN acts on the current only. The last token must be
+a linear layer: the output. Its width is the number of classes, or ``classes * pop_size``
+for a population-coded output.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ _LIN = re.compile(r"^(\d+)$")
 
 @dataclass(frozen=True)
 class Token:
-    """One parsed token: ``kind`` in conv/pool/bn/dropout/linear, 1-based ``position``."""
+    """One parsed token: ``kind`` in conv/pool/bn/dropout/linear/fire, 1-based ``position``."""
 
     kind: str
     text: str
@@ -41,7 +47,10 @@ class Token:
 
 @dataclass
 class Block:
-    """A weight layer with its trailing BN/pooling, one neuron and optional dropout."""
+    """A weight layer with its trailing BN/pooling, one neuron and optional dropout.
+
+    ``pool_spikes``: the pooling follows the neuron (``S`` before it) and acts on spikes;
+    ``current_dropout``: the dropout precedes the neuron and acts on the current."""
 
     kind: str  # "conv" or "fc"
     in_shape: tuple[int, ...]
@@ -53,7 +62,10 @@ class Block:
     batch_norm: bool = False
     pool: tuple[str, int] | None = None  # ("max" | "avg", size)
     dropout: float = 0.0
-    out_shape: tuple[int, ...] = ()  # neuron (block output) shape
+    out_shape: tuple[int, ...] = ()  # block output: what the next layer receives
+    neuron_shape: tuple[int, ...] = ()  # the neurons (= out_shape unless the spikes are pooled)
+    pool_spikes: bool = False
+    current_dropout: bool = False
     tokens: list[str] = field(default_factory=list)
 
 
@@ -85,13 +97,15 @@ def tokenize(arch: str) -> list[Token]:
             if not 0.0 <= prob < 1.0:
                 raise _err(arch, t, pos, "dropout probability must be in [0, 1)")
             tokens.append(Token("dropout", t, pos, (prob,)))
+        elif t == "S":
+            tokens.append(Token("fire", t, pos))
         elif m := _LIN.match(t):
             if int(t) == 0:
                 raise _err(arch, t, pos, "a linear layer needs >= 1 unit")
             tokens.append(Token("linear", t, pos, (int(t),)))
         else:
             raise _err(arch, t, pos, "expected one of NCk[pP][sS] (conv), P/MP/AP<k> (pool), "
-                       "BN, D<p> (dropout) or <N> (linear)")
+                       "BN, D<p> (dropout), S (the neuron fires) or <N> (linear)")
     return tokens
 
 
@@ -114,38 +128,53 @@ def parse(arch: str, input_shape: tuple[int, ...]) -> list[Block]:
             if h < 1 or w < 1:
                 raise _err(arch, tok.text, tok.position,
                            f"kernel {k} with padding {p} does not fit a {shape[1]}x{shape[2]} input")
-            blocks.append(Block("conv", shape, n, k, p, s, conv_shape=(n, h, w),
-                                out_shape=(n, h, w), tokens=[tok.text]))
+            blocks.append(Block("conv", shape, n, k, p, s, conv_shape=(n, h, w), out_shape=(n, h, w),
+                                neuron_shape=(n, h, w), tokens=[tok.text]))
             shape = (n, h, w)
         elif tok.kind == "linear":
             n = tok.args[0]
-            blocks.append(Block("fc", shape, n, conv_shape=(n,), out_shape=(n,), tokens=[tok.text]))
+            blocks.append(Block("fc", shape, n, conv_shape=(n,), out_shape=(n,), neuron_shape=(n,),
+                                tokens=[tok.text]))
             shape = (n,)
-        elif tok.kind in ("bn", "pool"):
-            if cur is None or cur.dropout or (tok.kind == "pool" and cur.kind != "conv"):
-                raise _err(arch, tok.text, tok.position,
-                           f"{'BN' if tok.kind == 'bn' else 'pooling'} must directly follow a "
-                           f"{'conv or linear' if tok.kind == 'bn' else 'conv'} layer")
-            if tok.kind == "bn":
+        else:
+            fired = cur is not None and "S" in cur.tokens
+            if tok.kind == "fire":
+                if cur is None:
+                    raise _err(arch, tok.text, tok.position, "S must follow a conv or linear layer")
+                if fired:
+                    raise _err(arch, tok.text, tok.position, "the neuron fires once per block (S twice)")
+                cur.current_dropout = bool(cur.dropout)
+            elif tok.kind == "bn":
+                if cur is None or (cur.dropout and not fired):
+                    raise _err(arch, tok.text, tok.position, "BN must directly follow a conv or linear layer")
+                if fired:
+                    raise _err(arch, tok.text, tok.position, "BN acts on the current: it must come before S")
                 if cur.pool is not None or cur.batch_norm:
                     raise _err(arch, tok.text, tok.position, "BN must come before pooling, once")
                 cur.batch_norm = True
-            else:
+            elif tok.kind == "pool":
+                if cur is None or cur.kind != "conv" or (cur.dropout and not cur.current_dropout):
+                    raise _err(arch, tok.text, tok.position, "pooling must directly follow a conv layer")
                 if cur.pool is not None:
                     raise _err(arch, tok.text, tok.position, "one pooling per block")
                 kind, size = tok.args
+                if fired and kind == "avg":
+                    raise _err(arch, tok.text, tok.position, "average pooling after S would pass on "
+                               "fractions of spikes; max-pool the spikes (MP, their OR) or pool before S")
                 c, h, w = shape
                 if size > h or size > w:
                     raise _err(arch, tok.text, tok.position,
                                f"pool {size} is larger than the {h}x{w} feature map")
                 cur.pool = (kind, size)
+                cur.pool_spikes = fired
                 shape = (c, h // size, w // size)
                 cur.out_shape = shape
-            cur.tokens.append(tok.text)
-        else:  # dropout
-            if cur is None or cur.dropout:
-                raise _err(arch, tok.text, tok.position, "dropout must follow a layer, once")
-            cur.dropout = tok.args[0]
+                if not fired:
+                    cur.neuron_shape = shape
+            else:  # dropout
+                if cur is None or cur.dropout:
+                    raise _err(arch, tok.text, tok.position, "dropout must follow a layer, once")
+                cur.dropout = tok.args[0]
             cur.tokens.append(tok.text)
     if tokens[-1].kind != "linear":
         last = tokens[-1]

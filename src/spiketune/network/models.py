@@ -26,7 +26,9 @@ PRECISIONS = ("fp32", "bf16")
 
 
 class SpikingBlock(nn.Module):
-    """Synapse (conv/linear [+BN] [+pool]) -> spiking neuron -> [dropout].
+    """Synapse (conv/linear [+BN] [+pool]) -> [dropout on the current] -> spiking neuron
+    -> [max pooling of the spikes] -> [dropout on the spikes], as the block's spec places
+    them (:mod:`spiketune.network.arch`).
 
     ``spike_input`` (set by the network): the input is another block's 0/1 spikes, so the
     synapse keeps it for backward as bits (:mod:`spiketune.network.spike_bits`) when
@@ -41,6 +43,7 @@ class SpikingBlock(nn.Module):
         self.spec = spec
         self.precision = precision
         layers: list[nn.Module] = []
+        self.spike_pool: nn.Module | None = None
         if spec.kind == "conv":
             cin = spec.in_shape[0]
             args = (cin, spec.out_channels, spec.kernel)
@@ -50,7 +53,11 @@ class SpikingBlock(nn.Module):
                 layers.append(nn.BatchNorm2d(spec.out_channels))
             if spec.pool:
                 kind, size = spec.pool
-                layers.append(nn.MaxPool2d(size) if kind == "max" else nn.AvgPool2d(size))
+                pool = nn.MaxPool2d(size) if kind == "max" else nn.AvgPool2d(size)
+                if spec.pool_spikes:
+                    self.spike_pool = pool
+                else:
+                    layers.append(pool)
         else:
             fan_in = math.prod(spec.in_shape)
             layers.append(nn.Flatten())
@@ -93,18 +100,33 @@ class SpikingBlock(nn.Module):
         y = self._synapse(x_seq.reshape(t * b, *x_seq.shape[2:]))
         return y.reshape(t, b, *y.shape[1:])
 
-    def _neuron(self, cur: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
+    def fire(self, cur: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
+        """The neuron's spikes [T, B, *neuron_shape] for currents [T, B, ...] (or a static
+        [B, ...] current broadcast over ``num_steps``), after any dropout on the current."""
         # device-side flag (a sum is finite iff every term is); the trainer reads all at once
         if self.training:
             self.finite = torch.isfinite(cur.sum())
-        return self.dropout(self.neuron(cur, num_steps=num_steps))
+        if self.spec.current_dropout:
+            if num_steps is not None and self.training:  # a fresh mask every step
+                cur, num_steps = cur.unsqueeze(0).expand(num_steps, *cur.shape), None
+            cur = self.dropout(cur)
+        return self.neuron(cur, num_steps=num_steps)
+
+    def emit(self, spikes: torch.Tensor) -> torch.Tensor:
+        """What the block sends on [T, B, *out_shape]: the neuron's spikes, max-pooled when
+        the spec pools spikes, then dropout when it acts on the spikes."""
+        if self.spike_pool is not None:
+            t, b = spikes.shape[:2]
+            pooled = self.spike_pool(spikes.reshape(t * b, *spikes.shape[2:]))
+            spikes = pooled.reshape(t, b, *pooled.shape[1:])
+        return spikes if self.spec.current_dropout else self.dropout(spikes)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        return self._neuron(self.synapse_seq(x_seq))
+        return self.emit(self.fire(self.synapse_seq(x_seq)))
 
     def forward_static(self, x: torch.Tensor, num_steps: int) -> torch.Tensor:
         """Direct input [B, ...]: one synapse pass, broadcast over ``num_steps``."""
-        return self._neuron(self._synapse(x), num_steps)
+        return self.emit(self.fire(self._synapse(x), num_steps))
 
 
 class SpikingNetwork(nn.Module):
@@ -143,7 +165,8 @@ class SpikingNetwork(nn.Module):
             for spec, s, k in zip(specs, surrogates, kinds, strict=True))
         blocks = self.spiking_blocks()
         for prev, block in zip(blocks[:-1], blocks[1:], strict=True):
-            block.spike_input = prev.neuron.spiking and not prev.spec.dropout
+            spike_dropout = prev.spec.dropout and not prev.spec.current_dropout
+            block.spike_input = prev.neuron.spiking and not spike_dropout
         hidden = [i for i, b in enumerate(blocks[:-1]) if not b.neuron.spiking]
         if hidden:
             raise ArchError(f"layer {hidden[0]} of '{arch}' has a non-spiking '{neuron}' neuron; "
@@ -155,23 +178,34 @@ class SpikingNetwork(nn.Module):
     def forward(self, x: torch.Tensor, num_steps: int | None = None,
                 record: bool = False):
         """``x`` is [T, B, ...] (spike or frame sequence) or a static [B, ...] input with
-        ``num_steps``. Returns output spikes [T, B, units], plus every block's spikes if
-        ``record``."""
+        ``num_steps``. Returns output spikes [T, B, units], plus, if ``record``, every
+        block's output (what the next layer receives: pooled spikes where a block fires
+        before pooling)."""
+        out, layers = self.layer_spikes(x, num_steps, keep=record)
+        return (out, [sent for _, sent in layers]) if record else out
+
+    def layer_spikes(self, x: torch.Tensor, num_steps: int | None = None, keep: bool = True
+                     ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """The output and, if ``keep``, each block's (neuron spikes [T, B, *neuron_shape],
+        output [T, B, *out_shape]); see :meth:`forward` for ``x``."""
         static = x.dim() == len(self.input_shape) + 1
         if static and not num_steps:
             raise ValueError("a static input needs num_steps")
-        static_steps = num_steps if static else None
         expected = tuple(x.shape[1:] if static else x.shape[2:])
         if expected != self.input_shape:
             raise ArchError(f"network '{self.arch}' expects inputs of shape {self.input_shape}, "
                             f"got {expected}")
-        recorded = []
+        layers = []
         h = x
         for i, block in enumerate(self.spiking_blocks()):
-            h = block.forward_static(x, static_steps) if (static_steps and i == 0) else block(h)
-            if record:
-                recorded.append(h)
-        return (h, recorded) if record else h
+            if static and i == 0:
+                fired = block.fire(block._synapse(x), num_steps)
+            else:
+                fired = block.fire(block.synapse_seq(h))
+            h = block.emit(fired)
+            if keep:
+                layers.append((fired, h))
+        return h, layers
 
     def decode(self, spikes: torch.Tensor) -> torch.Tensor:
         """Class scores [B, classes]: spike counts (or read-out membranes) summed over time

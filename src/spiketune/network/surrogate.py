@@ -19,14 +19,28 @@ name                   dS/dx
                        ``(U(-0.5, 0.5) + mean) * variance``  (mean=0, variance=0.2)
 =====================  =========================================================
 
-``get(name, **params)`` returns a :class:`Surrogate`, a callable ``x -> spikes``.
+``get(name, **params)`` returns a :class:`Surrogate`, a callable ``x -> spikes``;
+``make(name, width, params, compat)`` the same with a compatibility version.
+
+``make(..., compat="snntorch-0.7")`` gives the surrogates as snnTorch 0.7.0 computed them
+(``snntorch/surrogate.py`` at tag v0.7.0, the version the studies pinned). Two differ:
+
+* ``spike_rate_escape``: the factory ``spike_rate_escape(beta, slope)`` calls
+  ``SpikeRateEscape.apply(x, slope)``, so ``forward(ctx, input_, beta=1, slope=25)``
+  receives the factory's ``slope`` as its ``beta`` and keeps ``slope`` at 25: dS/dx is
+  ``25 * e^(-slope*|x - 1|)`` and the factory's ``beta`` (the generic width knob) has no
+  effect; fixed in later releases (``apply(x, beta, slope)``);
+* ``triangular``: the factory ``triangular()`` takes no argument, so ``threshold`` is 1.
+
+Fast sigmoid, atan (``math.pi`` there, ``torch.pi`` now), sigmoid, SSO and the straight-
+through estimator compute as they do today.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -65,6 +79,14 @@ def _spike_rate_escape(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) 
 def _sso(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
     noise = (torch.rand_like(x) - 0.5 + p["mean"]) * p["variance"]
     return torch.where(out > 0, torch.ones_like(x), noise)
+
+
+def _spike_rate_escape_070(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
+    return 25.0 * torch.exp(-p["slope"] * (x - 1).abs())
+
+
+def _triangular_070(x: torch.Tensor, out: torch.Tensor, p: dict[str, float]) -> torch.Tensor:
+    return _triangular(x, out, {"threshold": 1.0})
 
 
 @dataclass(frozen=True)
@@ -115,6 +137,15 @@ _RECORDS = (
            aliases=("stochastic_spike_operator",)),
 )
 FAMILIES: dict[str, Family] = {f.name: f for f in _RECORDS}
+COMPATS = ("current", "snntorch-0.7")
+# the families whose computation differed in snnTorch 0.7.0 (see the module docstring); no
+# Triton branch: they run on the torch path
+_SNNTORCH_07: dict[str, Family] = {
+    "spike_rate_escape": replace(FAMILIES["spike_rate_escape"], derivative=_spike_rate_escape_070,
+                                 peak=lambda p: 25.0, adaptive=False, kernel=None),
+    "triangular": replace(FAMILIES["triangular"], derivative=_triangular_070, defaults={},
+                          peak=lambda p: 1.0, positive=(), kernel=None),
+}
 DEFAULT = "atan"  # the surrogate of snnTorch's neurons when none is given
 ALIASES: dict[str, str] = {a: f.name for f in _RECORDS for a in f.aliases}
 
@@ -182,6 +213,7 @@ class Surrogate:
     name: str
     params: dict[str, float] = field(default_factory=dict)
     chi: ChiCounter | None = field(default=None, repr=False, compare=False)
+    compat: str = "current"  # one of COMPATS: whose computation of the family
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return _SpikeFunction.apply(x, self)
@@ -196,7 +228,7 @@ class Surrogate:
 
     @property
     def family(self) -> Family:
-        return FAMILIES[self.name]
+        return family_of(self.name, self.compat)
 
     @property
     def width_param(self) -> str | None:
@@ -213,6 +245,13 @@ def canonical_name(name: str) -> str:
     return key
 
 
+def family_of(name: str, compat: str = "current") -> Family:
+    """The record of registry name ``name`` as snnTorch version ``compat`` computes it."""
+    if compat not in COMPATS:
+        raise ConfigError(f"unknown surrogate compatibility '{compat}'; valid: {', '.join(COMPATS)}")
+    return _SNNTORCH_07.get(name, FAMILIES[name]) if compat == "snntorch-0.7" else FAMILIES[name]
+
+
 def get(name: str, width: float | None = None, **params: float) -> Surrogate:
     """Surrogate ``name`` with snnTorch's defaults overridden by ``params``.
 
@@ -220,12 +259,21 @@ def get(name: str, width: float | None = None, **params: float) -> Surrogate:
     fast sigmoid ``slope``, atan ``alpha``, sigmoid ``slope``, spike-rate-escape
     ``beta`` and SSO ``variance``; an explicitly named parameter wins over it.
     """
+    return make(name, width, params)
+
+
+def make(name: str, width: float | None = None, params: Mapping[str, float] | None = None,
+         compat: str = "current") -> Surrogate:
+    """:func:`get` with the parameters as a mapping, computed as snnTorch ``compat`` did
+    (one of :data:`COMPATS`, see the module docstring)."""
     key = canonical_name(name)
-    family = FAMILIES[key]
+    family = family_of(key, compat)
+    params = params or {}
     unknown = set(params) - set(family.defaults)
     if unknown:
         raise ConfigError(f"surrogate '{key}' has no parameter(s) {sorted(unknown)}; "
-                          f"it takes {sorted(family.defaults) or 'none'}")
+                          f"it takes {sorted(family.defaults) or 'none'}"
+                          + (f" under compatibility '{compat}'" if compat != "current" else ""))
     merged = dict(family.defaults)
     if width is not None:
         if family.width_param is None:
@@ -237,7 +285,7 @@ def get(name: str, width: float | None = None, **params: float) -> Surrogate:
             raise ConfigError(f"surrogate '{key}' parameter {k}={v} is not finite")
         if k in family.positive and v <= 0:
             raise ConfigError(f"surrogate '{key}' parameter {k} must be > 0, got {v}")
-    return Surrogate(key, merged)
+    return Surrogate(key, merged, compat=compat)
 
 
 def names() -> list[str]:

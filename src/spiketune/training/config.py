@@ -75,6 +75,7 @@ class ModelConfig(_Section):
     surrogate_params: dict[str, float] = Field(default_factory=dict)
     layer_surrogates: list[str] | None = None  # optional per-layer surrogate names
     layer_slopes: list[float] | None = None  # optional per-layer widths
+    surrogate_compat: Literal["current", "snntorch-0.7"] = "current"  # whose surrogates (surrogate.COMPATS)
     learn_beta: bool = False
     learn_threshold: bool = False
     weight_bits: int | None = Field(None, ge=2, le=16)
@@ -88,7 +89,7 @@ class ModelConfig(_Section):
     def _surrogate_params(self) -> ModelConfig:
         """``surrogate_params`` are checked against the surrogate's family record."""
         try:
-            sg.get(self.surrogate, **self.surrogate_params)
+            sg.make(self.surrogate, None, self.surrogate_params, self.surrogate_compat)
         except ConfigError as e:
             raise ValueError(f"surrogate_params: {e}") from None
         return self
@@ -176,6 +177,7 @@ class RunConfig(_Section):
 # so earlier sweeps resume and earlier folders are found again.
 LATER_KEYS: dict[tuple[str, str], Any] = {("data", "split_seed"): None, ("train", "device"): "cpu",
                                           ("train", "precision"): "fp32", ("train", "cuda_graphs"): False}
+LATER_KEYS[("model", "surrogate_compat")] = "current"
 
 
 def identity(cfg: RunConfig) -> dict[str, Any]:
