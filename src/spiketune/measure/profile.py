@@ -4,6 +4,15 @@ For each spiking layer: total spikes, firing rate ``spikes / (neurons * T * samp
 activation sparsity ``1 - firing rate``, and the synaptic operations of the weight
 layer that reads its spikes (effective accumulates: each event times its exact
 out-degree, see :mod:`spiketune.measure.fanout`).
+
+Spike tensor 0 is the input the hardware receives, traced: by default the network's own
+input (an event wherever the direct input or a frame is non-zero). With
+``hardware_input="rate"`` it is instead rate-coded spikes of each direct input, as snnTorch's
+``spikegen.rate`` makes them (each value clamped to [0, 1], so a standardised input's
+negative values never fire and values above 1 always do; one Bernoulli draw per pixel and
+time step) from a generator of its own seeded with ``seed``: Study A costed its
+direct-trained network on such spikes. The network's own spikes (tensors 1 and up) are
+those of its direct input either way, and the traces' manifest names the input ``rate``.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from torch import nn
 from spiketune import traces as tr
 from spiketune.data.datasets import TensorDataset
 from spiketune.data.encoding import encode
+from spiketune.errors import ConfigError
 from spiketune.measure.fanout import out_degree
 from spiketune.network.models import SpikingBlock, SpikingNetwork
 
@@ -125,13 +135,19 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
                 batch_size: int = 256, trace_dir: str | Path | None = None,
                 trace_samples: int | None = None, seed: int = 0,
                 observe: Callable[[torch.Tensor, list[torch.Tensor], torch.Tensor, torch.Tensor], None]
-                | None = None
+                | None = None, hardware_input: str = "traced"
                 ) -> Profile:
     """Evaluate ``model`` on ``ds``, profile its sparsity and optionally write traces.
 
-    ``observe(input sequence [T, B, ...], layer spikes, predictions, labels)`` sees every batch."""
+    ``observe(input sequence [T, B, ...], layer spikes, predictions, labels)`` sees every batch.
+    ``hardware_input``: "traced" or "rate" (see the module's docstring)."""
+    rate_input = hardware_input == "rate"
+    if hardware_input not in ("traced", "rate") or rate_input and encoding != "direct":
+        raise ConfigError(f"hardware_input '{hardware_input}' with encoding '{encoding}': valid are "
+                          f"'traced', and 'rate' for a direct input")
     model.eval()
     gen = torch.Generator().manual_seed(seed)
+    hw_gen = torch.Generator().manual_seed(seed)  # the hardware's rate-coded input
     n_tensors = len(model.blocks) + 1
     counts: list[list[np.ndarray]] = [[] for _ in range(n_tensors)]
     bits: list[list[np.ndarray]] = [[] for _ in range(n_tensors)]
@@ -140,8 +156,10 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
     inputs, preds = [], []
     keep = len(ds) if trace_samples is None else trace_samples
     max_count = int(ds.x.max()) if trace_dir is not None and encoding == "events" and len(ds) else 1
-    # analog input values are traced; event frames only when they hold counts above 1
-    keep_values = trace_dir is not None and (encoding == "direct" or max_count > 1)
+    # analog input values are traced; event frames only when they hold integer counts above 1
+    # (a resized frame's fractional values reach the hardware as its bitmap of non-zero pixels)
+    counts_above_1 = max_count > 1 and not ds.x.is_floating_point()
+    keep_values = trace_dir is not None and not rate_input and (encoding == "direct" or counts_above_1)
     for start in range(0, len(ds), batch_size):
         x = ds.x[start:start + batch_size]
         xin = encode(x, encoding, num_steps, gen)
@@ -151,7 +169,7 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
         seq_in = xin.unsqueeze(0).expand(num_steps, *xin.shape) if encoding == "direct" else xin
         if observe is not None:
             observe(seq_in, rec, pred, ds.y[start:start + batch_size])
-        tensors = [seq_in] + rec
+        tensors = [encode(x, "rate", num_steps, hw_gen) if rate_input else seq_in] + rec
         take = max(0, min(len(x), keep - start))
         for k, s in enumerate(tensors):
             # a non-spiking read-out (LI) outputs membranes: it sends no events
@@ -183,7 +201,8 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
             synops=int((ev_in.reshape(deg.shape) * deg).sum())))
     prof = Profile(float((predictions == labels).mean()), len(ds), num_steps, layers)
     if trace_dir is not None:
-        tr.write(trace_dir, num_steps=num_steps, encoding=encoding, input_shape=model.input_shape,
+        tr.write(trace_dir, num_steps=num_steps, encoding="rate" if rate_input else encoding,
+                 input_shape=model.input_shape,
                  layers=specs, counts=[np.concatenate(c) for c in counts],
                  bits=[np.concatenate(b) for b in bits] if keep else None,
                  weights=layer_weights(model), labels=labels, predictions=predictions,
