@@ -154,7 +154,8 @@ def test_rate_coded_hardware_input_is_snntorchs_spikegen_rate(tmp_path):
     assert rate.encoding == "rate" and rate.input_values() is None
     assert not np.array_equal(rate.counts[0], direct.counts[0])
     for k in range(1, len(rate.layers) + 1):
-        assert np.array_equal(rate.bits(k), direct.bits(k)) and np.array_equal(rate.counts[k], direct.counts[k])
+        assert np.array_equal(rate.bits(k), direct.bits(k))
+        assert np.array_equal(rate.counts[k], direct.counts[k])
     assert np.array_equal(rate.predictions, direct.predictions)
 
 
@@ -175,3 +176,19 @@ def test_an_as_run_digits_run_labels_its_selection_and_accuracy(tmp_path):
     assert saved["selected_on"] == "test" and saved["best_epoch"] == m["best_epoch"]
     assert json.loads((tmp_path / "traces" / "manifest.json").read_text())["encoding"] == "rate"
     assert m["hardware"]["latency_cycles"] > 0
+
+
+def test_a_run_written_before_the_later_keys_still_resumes():
+    """A folder's config that lacks the later keys reads them as their defaults: more epochs
+    resume, a changed later key is named with the default it had."""
+    from spiketune.errors import ConfigError
+    from spiketune.training.resume import check_resumable
+
+    new = config.with_overrides(config.RunConfig(), {"train.epochs": 20}).resolved().to_dict()
+    old = config.RunConfig().resolved().to_dict()
+    for section, key in config.LATER_KEYS:
+        del old[section][key]
+    check_resumable(old, new, "old-folder")
+    new["train"]["select_on"] = "test"
+    with pytest.raises(ConfigError, match=r"train\.select_on \('validation' -> 'test'\)"):
+        check_resumable(old, new, "old-folder")
