@@ -32,7 +32,8 @@ from spiketune.errors import DatasetError, DatasetMissingError
 
 @dataclass
 class TensorDataset:
-    """Images ``x`` [N, C, H, W] float32 in [0, 1] and labels ``y`` [N] int64."""
+    """Images ``x`` [N, C, H, W] float32 (in [0, 1] as loaded; see
+    :mod:`spiketune.data.normalize`) and labels ``y`` [N] int64."""
 
     name: str
     x: torch.Tensor

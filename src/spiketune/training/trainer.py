@@ -8,8 +8,10 @@ every :data:`SYNC_EVERY` batches, for the progress bar and the divergence check)
 ``train.cuda_graphs`` each step is one replayed CUDA graph (:mod:`.cuda_graph`).
 
 Protocol settings: ``train.optimizer_reset: epoch`` zeroes Adam's moments and step count
-at the start of every epoch (a fresh Adam, as Study B's scripts re-created it; the
-learning-rate schedule goes on, ``train.scheduler: none`` keeps it constant as theirs did).
+at the start of every epoch, which is what a freshly built Adam starts from (Study B's
+``train()`` built a new Adam every epoch, and with it a cosine scheduler it never stepped).
+The schedule here is not reset: the learning rate goes on along it, and
+``train.scheduler: none`` keeps it constant as the authors' was.
 ``train.select_on: test`` picks the checkpoint and stops early on the **test** set's
 accuracy each epoch, the authors' method: it leaks the test set into model selection, so
 the test accuracy reported afterwards is optimistically biased. ``train.accuracy_from:
