@@ -136,16 +136,17 @@ def test_first_step_accuracy_on_a_network_whose_first_step_and_sum_disagree():
 
 def test_rate_coded_hardware_input_is_snntorchs_spikegen_rate(tmp_path):
     """The traced input is spikegen.rate of each standardised image (values below 0 and above
-    1 included); the network's spikes and predictions are those of the direct input."""
+    1 included); the network's spikes, predictions and profile are those of the direct input."""
     spikegen = pytest.importorskip("snntorch.spikegen")
     cfg = _cfg()
     tr, _, test = load_splits(cfg)
     test = standardize(test.subset(np.arange(40)), *channel_stats(tr))
     assert float(test.x.min()) < 0 and float(test.x.max()) > 1
     model = build_model(cfg, tr.input_shape, tr.num_classes)
-    run_profile(model, test, 6, "direct", batch_size=64, trace_dir=tmp_path / "rate", seed=7,
-                hardware_input="rate")
-    run_profile(model, test, 6, "direct", batch_size=64, trace_dir=tmp_path / "direct", seed=7)
+    prof_rate = run_profile(model, test, 6, "direct", batch_size=64, trace_dir=tmp_path / "rate", seed=7,
+                            hardware_input="rate")
+    prof = run_profile(model, test, 6, "direct", batch_size=64, trace_dir=tmp_path / "direct", seed=7)
+    assert prof_rate.to_dict() == prof.to_dict()  # the network's profile, direct input included
     rate, direct = traces.read(tmp_path / "rate"), traces.read(tmp_path / "direct")
     torch.manual_seed(7)
     expected = spikegen.rate(test.x, num_steps=6).transpose(0, 1).numpy() != 0  # [N, T, C, H, W]
@@ -192,3 +193,19 @@ def test_a_run_written_before_the_later_keys_still_resumes():
     new["train"]["select_on"] = "test"
     with pytest.raises(ConfigError, match=r"train\.select_on \('validation' -> 'test'\)"):
         check_resumable(old, new, "old-folder")
+
+
+def test_resized_event_frames_reach_the_hardware_as_their_nonzero_bitmap(tmp_path):
+    """Fractional (resized) frames keep no input values: the traced input is the bitmap of
+    non-zero pixels, whatever their size; integer counts above 1 are kept as they are."""
+    x = torch.zeros(3, 2, 2, 2, 2)
+    x[0, 0, 0, 0, 0], x[1, 1, 1, 1, 1], x[2, 0, 1, 0, 1] = 0.25, 2.5, 1.0
+    model = build("2", (2, 2, 2), 2)
+    fractional = TensorDataset("resized", x, torch.zeros(3, dtype=torch.long), 2, "by hand", frames=True)
+    run_profile(model, fractional, 2, "events", trace_dir=tmp_path / "f")
+    got = traces.read(tmp_path / "f")
+    assert got.input_values() is None
+    assert np.array_equal(got.bits(0).reshape(3, 2, -1)[..., :8], (x != 0).reshape(3, 2, -1).numpy())
+    counts = TensorDataset("counts", (x * 4).to(torch.uint8), fractional.y, 2, "by hand", frames=True)
+    run_profile(model, counts, 2, "events", trace_dir=tmp_path / "c")
+    assert np.array_equal(traces.read(tmp_path / "c").input_values(), (x * 4).to(torch.uint8).numpy())

@@ -12,7 +12,9 @@ input (an event wherever the direct input or a frame is non-zero). With
 negative values never fire and values above 1 always do; one Bernoulli draw per pixel and
 time step) from a generator of its own seeded with ``seed``: Study A costed its
 direct-trained network on such spikes. The network's own spikes (tensors 1 and up) are
-those of its direct input either way, and the traces' manifest names the input ``rate``.
+those of its direct input either way, and so is the profile (sparsity, input events and
+synaptic operations of every layer): only the traced input changes, and the traces'
+manifest names it ``rate``.
 """
 
 from __future__ import annotations
@@ -169,17 +171,18 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
         seq_in = xin.unsqueeze(0).expand(num_steps, *xin.shape) if encoding == "direct" else xin
         if observe is not None:
             observe(seq_in, rec, pred, ds.y[start:start + batch_size])
-        tensors = [encode(x, "rate", num_steps, hw_gen) if rate_input else seq_in] + rec
+        hw_in = encode(x, "rate", num_steps, hw_gen) != 0 if rate_input else None
         take = max(0, min(len(x), keep - start))
-        for k, s in enumerate(tensors):
+        for k, s in enumerate([seq_in] + rec):
             # a non-spiking read-out (LI) outputs membranes: it sends no events
             ev = (s != 0) if spiking[k] else torch.zeros_like(s, dtype=torch.bool)
-            counts[k].append(_channel_counts(ev).numpy())
             summed = ev.sum((0, 1)).to(torch.int64).numpy()
             prev = pos_events[k]
             pos_events[k] = summed if prev is None else prev + summed
+            traced = hw_in if k == 0 and hw_in is not None else ev
+            counts[k].append(_channel_counts(traced).numpy())
             if take:
-                bits[k].append(ev[:, :take].transpose(0, 1).numpy())
+                bits[k].append(traced[:, :take].transpose(0, 1).numpy())
         if take and keep_values:
             inputs.append(x[:take].numpy())
     predictions = np.concatenate(preds)
