@@ -43,7 +43,7 @@ class DataConfig(_Section):
     denoise_us: float | None = Field(None, gt=0)  # drop events isolated for longer than this
     downsample: int | None = Field(None, ge=1)  # spatial factor (default: the dataset's)
     binary_frames: bool = False  # clip counts to 1: the spike bitmap an accelerator's input sees
-    # input standardisation per channel (spiketune.data.transforms.standardize); direct input only
+    # per-channel standardisation by the training part (spiketune.data.normalize); direct input only
     normalize: Literal["none", "mean_std"] = "none"
     resize: int | None = Field(None, ge=1)  # bilinear resize of every image/frame to resize x resize
 
