@@ -3,7 +3,9 @@
 Format ``spiketune-trace`` version 2 (version 1 still reads), a folder holding:
 
 ``manifest.json``
-    ``format``, ``version``, ``num_steps`` T, ``num_samples`` N, ``encoding``,
+    ``format``, ``version``, ``num_steps`` T, ``num_samples`` N, ``encoding`` (of spike
+    tensor 0, the input the hardware receives: ``rate`` also for a direct-trained network
+    costed on rate-coded input, see :mod:`spiketune.measure.profile`),
     ``input_shape``, ``layers`` (one entry per weight layer: ``kind`` conv|fc,
     ``in_shape``, ``conv_shape`` (conv output before pooling), ``out_shape``
     (the layer's output spikes, what the next layer receives), ``kernel``, ``stride``,

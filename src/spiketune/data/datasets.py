@@ -32,7 +32,8 @@ from spiketune.errors import DatasetError, DatasetMissingError
 
 @dataclass
 class TensorDataset:
-    """Images ``x`` [N, C, H, W] float32 in [0, 1] and labels ``y`` [N] int64."""
+    """Images ``x`` [N, C, H, W] float32 (in [0, 1] as loaded; see
+    :mod:`spiketune.data.normalize`) and labels ``y`` [N] int64."""
 
     name: str
     x: torch.Tensor
@@ -179,12 +180,16 @@ def load_svhn(split: str, root: str | os.PathLike | None = None, download: bool 
 def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None = None,
                 num_steps: int | None = None, *, time_window_us: float | None = None,
                 denoise_us: float | None = None, downsample: int | None = None,
-                binary_frames: bool = False, progress: bool = False, download: bool = True) -> TensorDataset:
+                binary_frames: bool = False, resize: int | None = None, progress: bool = False,
+                download: bool = True) -> TensorDataset:
     """Dataset ``name``, ``split`` 'train' or 'test', as its
     :class:`~spiketune.data.registry.DatasetSpec` says. Event datasets give ``num_steps``
     frames per sample (default: the dataset's T), framed as
     :class:`spiketune.data.events.Framing` describes (``binary_frames``: counts clipped to 1).
+    ``resize``: every image or frame resized bilinearly to ``resize`` x ``resize``
+    (:mod:`spiketune.data.resize`; event frames from the full sensor).
     Absent datasets are downloaded through their library's download path when ``download`` is set."""
+    from spiketune.data import resize as rs
     from spiketune.data.registry import framing_error, spec  # the registry imports this module's loaders
 
     s = spec(name)
@@ -192,15 +197,22 @@ def get_dataset(name: str, split: str = "train", root: str | os.PathLike | None 
         raise DatasetError(f"unknown split '{split}'; valid: train, test")
     if root is not None and not Path(root).is_dir() and not (download and s.downloadable):
         raise DatasetMissingError(f"dataset directory {root} does not exist")
+    problem = rs.resize_error(resize, downsample, binary_frames)
+    if problem:
+        raise DatasetError(problem)
     if not isinstance(s.source, ev.EventSource):
         problem = framing_error(s.name, {"time_window_us": time_window_us, "denoise_us": denoise_us,
                                          "downsample": downsample, "binary_frames": binary_frames})
         if problem:
             raise DatasetError(problem)
-        return s.source(split, root, download)
-    framing = ev.Framing(num_steps or s.num_steps, time_window_us, denoise_us, downsample or s.downsample)
+        ds = s.source(split, root, download)
+        if resize is not None:
+            ds.x = rs.resize(ds.x, resize, frames=False)
+        return ds
+    factor = downsample or (1 if resize is not None else s.downsample)
+    framing = ev.Framing(num_steps or s.num_steps, time_window_us, denoise_us, factor)
     x, y, folder = ev.load_frames(s.name, s.source, split, root, framing, progress, download)
     if binary_frames:
         x = np.minimum(x, 1)
-    return TensorDataset(s.name, torch.from_numpy(x), torch.from_numpy(y), s.num_classes, str(folder),
-                         frames=True)
+    frames = torch.from_numpy(x) if resize is None else rs.resize(torch.from_numpy(x), resize, frames=True)
+    return TensorDataset(s.name, frames, torch.from_numpy(y), s.num_classes, str(folder), frames=True)

@@ -49,7 +49,7 @@ from spiketune.training import config as cfgmod
 from spiketune.training import health
 from spiketune.training.config import RunConfig
 from spiketune.training.memory import check_memory
-from spiketune.training.trainer import TrainingDiverged, build_model, load_splits, train
+from spiketune.training.trainer import TrainingDiverged, build_model, evaluate, load_splits, train
 
 
 def git_revision(path: Path) -> str | None:
@@ -183,7 +183,12 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Base
     num_steps, encoding = cfg.data.steps_and_encoding()
     prof = run_profile(result.model, splits[2], num_steps, encoding,
                        trace_dir=out / "traces", trace_samples=cfg.profile.trace_samples,
-                       seed=cfg.train.seed, observe=neurobench.update)
+                       seed=cfg.train.seed, observe=neurobench.update,
+                       hardware_input=cfg.profile.hardware_input)
+    t = cfg.train
+    test_accuracy = (prof.accuracy if t.accuracy_from == "all_steps" else
+                     evaluate(result.model, splits[2], num_steps, encoding, seed=t.seed,
+                              accuracy_from=t.accuracy_from))
     warn_trace_size(out / "traces", cfg.profile.trace_samples, prof.num_samples)
     history = [asdict(h) for h in result.history]
     chance = health.chance_accuracy(splits[2].y)
@@ -191,8 +196,12 @@ def _train_and_measure(cfg: RunConfig, out: Path, progress: bool, hardware: Base
     degenerate = health.reasons([(layer.name, layer.firing_rate) for layer in prof.layers], prof.accuracy,
                                 chance, prof.num_samples, ce_loss, splits[2].num_classes)
     metrics: dict[str, Any] = {
-        schema.TEST_ACCURACY.name: prof.accuracy, schema.BEST_VAL_ACCURACY.name: result.best_val_accuracy,
-        "best_epoch": result.best_epoch, schema.EPOCHS_RUN.name: len(history),
+        schema.TEST_ACCURACY.name: test_accuracy, schema.BEST_VAL_ACCURACY.name: result.best_val_accuracy,
+        "best_epoch": result.best_epoch,
+        # which set's accuracy chose best_epoch ("test": the test set leaked into the choice),
+        # and whether accuracies read all time steps' output or the first step's only
+        "selected_on": t.select_on, "accuracy_from": t.accuracy_from,
+        "test_accuracy_all_steps": prof.accuracy, schema.EPOCHS_RUN.name: len(history),
         "stopped_early": result.stopped_early, "profile": prof.to_dict(),
         schema.CHI.name: history[-1]["chi"], schema.PARAM_CHI.name: history[-1]["param_chi"],
         "surrogate_widths": history[-1]["layer_width"],

@@ -6,6 +6,17 @@ layer that reads its spikes (effective accumulates: each event times its exact
 out-degree, see :mod:`spiketune.measure.fanout`). Spikes and rates are the neurons';
 where a block fires before pooling (``S-MP2``) the next layer receives the max-pooled
 spikes, which its ``input_events``, the layer's ``output_events`` and the traces count.
+
+Spike tensor 0 is the input the hardware receives, traced: by default the network's own
+input (an event wherever the direct input or a frame is non-zero). With
+``hardware_input="rate"`` it is instead rate-coded spikes of each direct input, as snnTorch's
+``spikegen.rate`` makes them (each value clamped to [0, 1], so a standardised input's
+negative values never fire and values above 1 always do; one Bernoulli draw per pixel and
+time step) from a generator of its own seeded with ``seed``: Study A costed its
+direct-trained network on such spikes. The network's own spikes (tensors 1 and up) are
+those of its direct input either way, and so is the profile (sparsity, input events and
+synaptic operations of every layer): only the traced input changes, and the traces'
+manifest names it ``rate``.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from torch import nn
 from spiketune import traces as tr
 from spiketune.data.datasets import TensorDataset
 from spiketune.data.encoding import encode
+from spiketune.errors import ConfigError
 from spiketune.measure.fanout import out_degree
 from spiketune.network.models import SpikingBlock, SpikingNetwork
 
@@ -130,13 +142,19 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
                 batch_size: int = 256, trace_dir: str | Path | None = None,
                 trace_samples: int | None = None, seed: int = 0,
                 observe: Callable[[torch.Tensor, list[torch.Tensor], torch.Tensor, torch.Tensor], None]
-                | None = None
+                | None = None, hardware_input: str = "traced"
                 ) -> Profile:
     """Evaluate ``model`` on ``ds``, profile its sparsity and optionally write traces.
 
-    ``observe(input sequence [T, B, ...], layer spikes, predictions, labels)`` sees every batch."""
+    ``observe(input sequence [T, B, ...], layer spikes, predictions, labels)`` sees every batch.
+    ``hardware_input``: "traced" or "rate" (see the module's docstring)."""
+    rate_input = hardware_input == "rate"
+    if hardware_input not in ("traced", "rate") or rate_input and encoding != "direct":
+        raise ConfigError(f"hardware_input '{hardware_input}' with encoding '{encoding}': valid are "
+                          f"'traced', and 'rate' for a direct input")
     model.eval()
     gen = torch.Generator().manual_seed(seed)
+    hw_gen = torch.Generator().manual_seed(seed)  # the hardware's rate-coded input
     n_tensors = len(model.blocks) + 1
     counts: list[list[np.ndarray]] = [[] for _ in range(n_tensors)]
     bits: list[list[np.ndarray]] = [[] for _ in range(n_tensors)]
@@ -146,8 +164,10 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
     inputs, preds = [], []
     keep = len(ds) if trace_samples is None else trace_samples
     max_count = int(ds.x.max()) if trace_dir is not None and encoding == "events" and len(ds) else 1
-    # analog input values are traced; event frames only when they hold counts above 1
-    keep_values = trace_dir is not None and (encoding == "direct" or max_count > 1)
+    # analog input values are traced; event frames only when they hold integer counts above 1
+    # (a resized frame's fractional values reach the hardware as its bitmap of non-zero pixels)
+    counts_above_1 = max_count > 1 and not ds.x.is_floating_point()
+    keep_values = trace_dir is not None and not rate_input and (encoding == "direct" or counts_above_1)
     for start in range(0, len(ds), batch_size):
         x = ds.x[start:start + batch_size]
         xin = encode(x, encoding, num_steps, gen)
@@ -160,17 +180,18 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
         seq_in = xin.unsqueeze(0).expand(num_steps, *xin.shape) if encoding == "direct" else xin
         if observe is not None:
             observe(seq_in, rec, pred, ds.y[start:start + batch_size])
-        tensors = [seq_in] + rec
+        hw_in = encode(x, "rate", num_steps, hw_gen) != 0 if rate_input else None
         take = max(0, min(len(x), keep - start))
-        for k, s in enumerate(tensors):
+        for k, s in enumerate([seq_in] + rec):
             # a non-spiking read-out (LI) outputs membranes: it sends no events
             ev = (s != 0) if spiking[k] else torch.zeros_like(s, dtype=torch.bool)
-            counts[k].append(_channel_counts(ev).numpy())
             summed = ev.sum((0, 1)).to(torch.int64).numpy()
             prev = pos_events[k]
             pos_events[k] = summed if prev is None else prev + summed
+            traced = hw_in if k == 0 and hw_in is not None else ev
+            counts[k].append(_channel_counts(traced).numpy())
             if take:
-                bits[k].append(ev[:, :take].transpose(0, 1).numpy())
+                bits[k].append(traced[:, :take].transpose(0, 1).numpy())
         if take and keep_values:
             inputs.append(x[:take].numpy())
     predictions = np.concatenate(preds)
@@ -191,7 +212,8 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
             synops=int((ev_in.reshape(deg.shape) * deg).sum()), output_events=int(ev_out.sum())))
     prof = Profile(float((predictions == labels).mean()), len(ds), num_steps, layers)
     if trace_dir is not None:
-        tr.write(trace_dir, num_steps=num_steps, encoding=encoding, input_shape=model.input_shape,
+        tr.write(trace_dir, num_steps=num_steps, encoding="rate" if rate_input else encoding,
+                 input_shape=model.input_shape,
                  layers=specs, counts=[np.concatenate(c) for c in counts],
                  bits=[np.concatenate(b) for b in bits] if keep else None,
                  weights=layer_weights(model), labels=labels, predictions=predictions,

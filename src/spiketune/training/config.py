@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from spiketune.data import registry as datasets
+from spiketune.data.resize import resize_error
 from spiketune.errors import ConfigError, describe_validation
 from spiketune.network import surrogate as sg
 from spiketune.results import load_validated
@@ -42,6 +43,9 @@ class DataConfig(_Section):
     denoise_us: float | None = Field(None, gt=0)  # drop events isolated for longer than this
     downsample: int | None = Field(None, ge=1)  # spatial factor (default: the dataset's)
     binary_frames: bool = False  # clip counts to 1: the spike bitmap an accelerator's input sees
+    # per-channel standardisation by the training part (spiketune.data.normalize); direct input only
+    normalize: Literal["none", "mean_std"] = "none"
+    resize: int | None = Field(None, ge=1)  # bilinear resize of every image/frame to resize x resize
 
     @field_validator("dataset")
     @classmethod
@@ -61,7 +65,7 @@ class DataConfig(_Section):
         return get_dataset(self.dataset, split, self.root, self.num_steps,
                            time_window_us=self.time_window_us, denoise_us=self.denoise_us,
                            downsample=self.downsample, binary_frames=self.binary_frames,
-                           progress=progress, download=self.download)
+                           resize=self.resize, progress=progress, download=self.download)
 
 
 class ModelConfig(_Section):
@@ -114,6 +118,12 @@ class TrainConfig(_Section):
     device: str = "cpu"  # "cpu", "cuda" or "cuda:N"
     precision: Literal["fp32", "bf16"] = "fp32"  # bf16: synapses (conv/linear) in bfloat16 autocast
     cuda_graphs: bool = False  # capture the training step (forward, backward, Adam) in a CUDA graph
+    # "epoch": Adam's moments and step count start afresh every epoch (the schedule goes on)
+    optimizer_reset: Literal["never", "epoch"] = "never"
+    # the set whose accuracy picks the checkpoint and stops early; "test" leaks the test set
+    select_on: Literal["validation", "test"] = "validation"
+    # "first_step": a prediction from the first time step's output spikes only
+    accuracy_from: Literal["all_steps", "first_step"] = "all_steps"
 
     @field_validator("device")
     @classmethod
@@ -133,6 +143,8 @@ class TrainConfig(_Section):
 
 class ProfileConfig(_Section):
     trace_samples: int | None = Field(None, ge=0)  # samples whose full spike bits are kept (None: all)
+    # "rate": the hardware's input is rate-coded spikes of each (direct) test input, not the traced one
+    hardware_input: Literal["traced", "rate"] = "traced"
 
 
 class RunConfig(_Section):
@@ -164,6 +176,7 @@ class RunConfig(_Section):
                                                        "data.denoise_us": d.denoise_us,
                                                        "data.downsample": d.downsample,
                                                        "data.binary_frames": d.binary_frames})
+        problem = problem or resize_error(d.resize, d.downsample, d.binary_frames) or _analog_only(cfg)
         if problem:
             raise ConfigError(problem)
         return cfg
@@ -172,12 +185,34 @@ class RunConfig(_Section):
         return self.model_dump(mode="json")
 
 
+def _analog_only(cfg: RunConfig) -> str | None:
+    """Why a setting that needs the direct (analog) input cannot apply to ``cfg``, or None."""
+    enc = cfg.data.encoding
+    if enc == "direct":
+        return None
+    if cfg.data.normalize != "none":
+        return (f"data.normalize '{cfg.data.normalize}' standardises analog images; this run's input "
+                f"is '{enc}' spikes or event counts, which standardising would turn into non-events "
+                f"(use data.encoding direct)")
+    if cfg.profile.hardware_input == "rate":
+        return (f"profile.hardware_input 'rate' rate-codes a direct (analog) input for the hardware; "
+                f"this run's '{enc}' input already reaches the hardware as spikes")
+    return None
+
+
 # Keys added after results folders and sweeps were first written: a config's identity (its
 # sweep run id and default results folder) leaves them out while they hold these defaults,
 # so earlier sweeps resume and earlier folders are found again.
 LATER_KEYS: dict[tuple[str, str], Any] = {("data", "split_seed"): None, ("train", "device"): "cpu",
-                                          ("train", "precision"): "fp32", ("train", "cuda_graphs"): False}
-LATER_KEYS[("model", "surrogate_compat")] = "current"
+                                          ("train", "precision"): "fp32", ("train", "cuda_graphs"): False,
+                                          ("data", "normalize"): "none",
+                                          ("data", "resize"): None,
+                                          ("train", "optimizer_reset"): "never",
+                                          ("train", "select_on"): "validation",
+                                          ("train", "accuracy_from"): "all_steps",
+                                          ("profile", "hardware_input"): "traced",
+                                          ("model", "surrogate_compat"): "current",
+                                          }
 
 
 def identity(cfg: RunConfig) -> dict[str, Any]:

@@ -6,6 +6,16 @@
 for the device: its totals (:class:`EpochTotals`) stay there until the epoch's end (and
 every :data:`SYNC_EVERY` batches, for the progress bar and the divergence check), and with
 ``train.cuda_graphs`` each step is one replayed CUDA graph (:mod:`.cuda_graph`).
+
+Protocol settings: ``train.optimizer_reset: epoch`` zeroes Adam's moments and step count
+at the start of every epoch, which is what a freshly built Adam starts from (Study B's
+``train()`` built a new Adam every epoch, and with it a cosine scheduler it never stepped).
+The schedule here is not reset: the learning rate goes on along it, and
+``train.scheduler: none`` keeps it constant as the authors' was.
+``train.select_on: test`` picks the checkpoint and stops early on the **test** set's
+accuracy each epoch, the authors' method: it leaks the test set into model selection, so
+the test accuracy reported afterwards is optimistically biased. ``train.accuracy_from:
+first_step`` scores predictions from the first time step's output only (Study A).
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from tqdm.auto import tqdm
 
 from spiketune.data.datasets import TensorDataset
 from spiketune.data.encoding import encode
+from spiketune.data.normalize import channel_stats, standardize
 from spiketune.data.splits import stratified_split
 from spiketune.errors import ConfigError, SpiketuneError
 from spiketune.network import surrogate as sg
@@ -57,6 +68,7 @@ class EpochRecord:
     param_chi: float = float("nan")
     layer_chi: list[float] = field(default_factory=list)
     layer_width: list[float] = field(default_factory=list)
+    test_accuracy: float = float("nan")  # every epoch only when train.select_on is "test"
 
 
 def surrogates_for(cfg: RunConfig, num_layers: int) -> list[sg.Surrogate]:
@@ -70,7 +82,7 @@ def surrogates_for(cfg: RunConfig, num_layers: int) -> list[sg.Surrogate]:
     out = []
     for name, slope in zip(names, slopes, strict=True):
         params = m.surrogate_params if sg.canonical_name(name) == m.surrogate else {}
-        out.append(sg.get(name, width=slope, **params))
+        out.append(sg.make(name, slope, params, m.surrogate_compat))
     return out
 
 
@@ -102,7 +114,9 @@ def build_model(cfg: RunConfig, input_shape: tuple[int, ...], num_classes: int) 
 
 
 def load_splits(cfg: RunConfig, progress: bool = False) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
-    """(train, validation, test) datasets of a resolved config."""
+    """(train, validation, test) datasets of a resolved config; with ``data.normalize``
+    all three standardised by the training part's channel statistics (validation excluded,
+    see :mod:`spiketune.data.normalize`)."""
     d = cfg.data
     train_full, test = d.load("train", progress), d.load("test", progress)
     if d.train_limit:
@@ -118,6 +132,9 @@ def load_splits(cfg: RunConfig, progress: bool = False) -> tuple[TensorDataset, 
     if d.batch_size > len(train):
         raise ConfigError(f"batch_size {d.batch_size} is larger than the {len(train)} "
                           f"training samples of '{d.dataset}'")
+    if d.normalize == "mean_std":
+        mean, std = channel_stats(train)
+        train, val, test = (standardize(ds, mean, std) for ds in (train, val, test))
     return train, val, test
 
 
@@ -141,8 +158,9 @@ def _scheduler(cfg: RunConfig, opt: torch.optim.Optimizer, iters_per_epoch: int)
 
 @torch.no_grad()
 def evaluate(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding: str,
-             batch_size: int = 512, seed: int = 0) -> float:
-    """Accuracy of ``model`` on ``ds``."""
+             batch_size: int = 512, seed: int = 0, accuracy_from: str = "all_steps") -> float:
+    """Accuracy of ``model`` on ``ds``: predictions from the output summed over all time
+    steps, or (``accuracy_from="first_step"``) from the first step's output alone."""
     model.eval()
     device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
@@ -150,8 +168,19 @@ def evaluate(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encoding:
     for start in range(0, len(ds), batch_size):
         x, y = ds.x[start:start + batch_size], ds.y[start:start + batch_size]
         out = model(encode(x, encoding, num_steps, gen).to(device), num_steps=num_steps)
+        if accuracy_from == "first_step":
+            out = out[:1]
         correct += (model.decode(out).argmax(1) == y.to(device)).sum()
     return int(correct) / max(1, len(ds))
+
+
+def reset_adam(optimizer: torch.optim.Optimizer) -> None:
+    """Zero Adam's state (moments and step count) in place: its next step is a freshly
+    built Adam's first (which starts from zeros), and a captured CUDA graph keeps its tensors."""
+    for state in optimizer.state.values():
+        for value in state.values():
+            if isinstance(value, torch.Tensor):
+                value.zero_()
 
 
 def _nanmean(values: list[float]) -> float:
@@ -164,7 +193,7 @@ class TrainResult:
     model: SpikingNetwork
     history: list[EpochRecord]
     best_epoch: int
-    best_val_accuracy: float
+    best_val_accuracy: float  # the validation accuracy of the chosen epoch
     stopped_early: bool
     samples_per_s: float | None = None  # training batches only, epochs run by this call
 
@@ -241,6 +270,7 @@ class EpochLoop:
     bar: tqdm
     train_seconds: float = 0.0  # batch loops of the epochs this loop ran
     train_samples: int = 0
+    test_ds: TensorDataset | None = None  # scored every epoch when selecting on the test set
 
     def __post_init__(self) -> None:
         self.device = next(self.model.parameters()).device
@@ -280,6 +310,8 @@ class EpochLoop:
         t, bs, T, enc = cfg.train, cfg.data.batch_size, self.num_steps, self.encoding
         blocks = model.spiking_blocks()
         model.train()
+        if t.optimizer_reset == "epoch":
+            reset_adam(self.optimizer)
         t0 = time.perf_counter()
         order = torch.randperm(len(train_ds), generator=torch.Generator().manual_seed(
             t.seed * 100_003 + epoch)).to(self.x.device)
@@ -304,12 +336,14 @@ class EpochLoop:
         self.train_seconds += seconds
         self.train_samples += len(train_ds)
         chi = self.tracker.epoch_end()
-        val_acc = evaluate(model, self.val_ds, T, enc, seed=t.seed)
+        val_acc = evaluate(model, self.val_ds, T, enc, seed=t.seed, accuracy_from=t.accuracy_from)
+        test_acc = (evaluate(model, self.test_ds, T, enc, seed=t.seed, accuracy_from=t.accuracy_from)
+                    if self.test_ds is not None else float("nan"))
         self.bar.set_postfix(epoch=epoch, val=f"{val_acc:.3f}")
         return EpochRecord(epoch, tot_loss / len(train_ds), correct / len(train_ds), val_acc,
                            spikes / max(1, slots), float(self.optimizer.param_groups[0]["lr"]),
                            time.perf_counter() - t0, _nanmean(chi["chi"]),
-                           _nanmean(chi["param_chi"]), chi["chi"], chi["width"])
+                           _nanmean(chi["param_chi"]), chi["chi"], chi["width"], test_acc)
 
 
 def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = True,
@@ -317,11 +351,12 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
           on_epoch: Callable[[int, float], None] | None = None) -> TrainResult:
     """Train a resolved config; with ``out_dir`` checkpoints every epoch and resumes.
 
-    ``on_epoch(epoch, validation accuracy)`` runs after each epoch's checkpoint; it may
+    ``on_epoch(epoch, accuracy)`` runs after each epoch's checkpoint with the accuracy
+    that selects the checkpoint (validation, or test with ``train.select_on: test``); it may
     raise to stop training (a search pruner does)."""
     cfg = cfg.resolved()
     torch.manual_seed(cfg.train.seed)
-    train_ds, val_ds, _ = data or load_splits(cfg)
+    train_ds, val_ds, test_ds = data or load_splits(cfg)
     model = build_model(cfg, train_ds.input_shape, train_ds.num_classes)
     t = cfg.train
     # a captured optimizer step reads its step count and learning rate from the device
@@ -341,7 +376,8 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
         prog.say(f"resuming from epoch {state.epoch} of {t.epochs}")
     tracker.epoch = state.epoch
     bar = prog.bar(t.epochs * iters, state.epoch * iters, progress)
-    loop = EpochLoop(cfg, model, opt, sched, tracker, train_ds, val_ds, bar)
+    loop = EpochLoop(cfg, model, opt, sched, tracker, train_ds, val_ds, bar,
+                     test_ds=test_ds if t.select_on == "test" else None)
     health = HealthCheck()
     for epoch in range(state.epoch + 1, t.epochs + 1):
         if state.stopped:
@@ -354,15 +390,18 @@ def train(cfg: RunConfig, out_dir: str | Path | None = None, progress: bool = Tr
                                      record.val_accuracy, record.firing_rate, record.seconds))
         state.epoch = epoch
         state.history.append(asdict(record))
-        state.best.update(epoch, record.val_accuracy, model)
+        chosen_by = record.test_accuracy if t.select_on == "test" else record.val_accuracy
+        state.best.update(epoch, chosen_by, model)
         state.stopped = state.best.exhausted(t.patience)
         if ck:
             ck.save(state)
         if on_epoch is not None:
-            on_epoch(epoch, record.val_accuracy)
+            on_epoch(epoch, chosen_by)
     bar.close()
     tracker.detach()
     if state.best.state is not None:
         model.load_state_dict(state.best.state)
-    return TrainResult(model, [EpochRecord(**h) for h in state.history], state.best.epoch, state.best.acc,
-                       state.stopped, loop.train_samples / loop.train_seconds if loop.train_seconds else None)
+    history = [EpochRecord(**h) for h in state.history]
+    best_val = history[state.best.epoch - 1].val_accuracy if state.best.epoch else state.best.acc
+    return TrainResult(model, history, state.best.epoch, best_val, state.stopped,
+                       loop.train_samples / loop.train_seconds if loop.train_seconds else None)
