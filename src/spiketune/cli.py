@@ -454,13 +454,15 @@ def reproduce(name: str = typer.Argument(..., help="surrogate-slope | surrogates
                                         "seeds), e.g. 0,1,2,3,4; more seeds later add only the new ones"),
               protocol: str = typer.Option("corrected", help="corrected (sound method) | as-run (the "
                                            "authors' scripts; docs/experiments.md, protocol table)"),
+              trials: int | None = typer.Option(None, min=1, help="surrogates-neurons: Optuna trials per "
+                                                "configuration (default: the plan's)"),
               progress: bool = typer.Option(True)) -> None:
     """Run a study's experiment plan and write its report with the findings tested."""
     from spiketune.explore.reproduce import reproduce as run_preset
 
     def go() -> None:
         html, findings = run_preset(name, dataset, quick, out, progress, data_root, _overrides(set_),
-                                    _seeds(seeds), protocol)
+                                    _seeds(seeds), protocol, trials)
         for f in findings:
             typer.echo(f"[{f['verdict']}] {f['finding']}: {f['measured']} "
                        f"(n={f['n']}, {f['test']}, seeds needed {f['seeds_needed']})")

@@ -80,8 +80,8 @@ def _slope_sweep(base: dict[str, Any], grids: list[dict[str, list[Any]]], seeds:
     return SweepConfig.from_dict({"base": base, "grids": grids, "seeds": seeds, "hardware": hardware or {}})
 
 
-def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool,
-                    settings: dict[str, Any], seeds: list[int], protocol: str) -> list[dict[str, Any]]:
+def surrogate_slope(dataset: str, quick: bool, out: Path, progress: bool, settings: dict[str, Any],
+                    seeds: list[int], protocol: str, trials: int | None) -> list[dict[str, Any]]:
     plan = as_run.study_a(dataset, quick) if protocol == "as-run" else as_run.Plan(_base(dataset, quick))
     base = _adjusted(plan.base, settings)
     base["model"] = {**base.get("model", {}), "beta": 0.25, "threshold": 1.0}
@@ -148,8 +148,8 @@ def _corrected_b(dataset: str, quick: bool) -> as_run.SearchPlan:
                              top_k=TOP_K[quick])
 
 
-def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
-                       settings: dict[str, Any], seeds: list[int], protocol: str) -> list[dict[str, Any]]:
+def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool, settings: dict[str, Any],
+                       seeds: list[int], protocol: str, trials: int | None) -> list[dict[str, Any]]:
     import optuna
 
     from spiketune.explore.search import SearchConfig, run_search
@@ -157,7 +157,7 @@ def surrogates_neurons(dataset: str, quick: bool, out: Path, progress: bool,
     plan = as_run.study_b(dataset, quick) if protocol == "as-run" else _corrected_b(dataset, quick)
     base = _adjusted(plan.base, settings)
     split = base.get("data", {}).get("split_seed") or base.get("train", {}).get("seed", 0)
-    trials, space = plan.trials, plan.space
+    trials, space = trials or plan.trials, plan.space
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for seed in seeds:  # one Optuna study per configuration and seed: sampler and training seeded alike
         for neuron in findings.NEURONS:
@@ -243,14 +243,17 @@ def reproduce(name: str, dataset: str = "digits", quick: bool = False,
               data_root: str | Path | None = None,
               settings: dict[str, Any] | None = None,
               seeds: list[int] | None = None,
-              protocol: str = "corrected") -> tuple[Path, list[dict[str, Any]]]:
+              protocol: str = "corrected", trials: int | None = None) -> tuple[Path, list[dict[str, Any]]]:
     """Run preset ``name`` on ``dataset`` (stored in ``data_root``, else its default place),
     with dotted ``settings`` (e.g. ``{"train.epochs": 4}``) over the preset's base config, once
     per seed of ``seeds`` (default :data:`DEFAULT_SEEDS`), under ``protocol`` (``corrected``, or
-    ``as-run``: the authors' scripts, see :mod:`spiketune.explore.as_run`); returns
+    ``as-run``: the authors' scripts, see :mod:`spiketune.explore.as_run`), with ``trials`` Optuna
+    trials per configuration in Study B (default: the plan's); returns
     (report.html path, findings). Re-running with more seeds adds only the missing replicates."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset '{name}'; valid: {', '.join(PRESETS)}")
+    if trials is not None and trials < 1:
+        raise ConfigError(f"--trials must be at least 1, got {trials}")
     if protocol not in as_run.PROTOCOLS:
         raise ConfigError(f"unknown protocol '{protocol}'; valid: {', '.join(as_run.PROTOCOLS)}")
     seeds = check_seeds(list(seeds if seeds is not None else DEFAULT_SEEDS), "--seeds")
@@ -261,4 +264,5 @@ def reproduce(name: str, dataset: str = "digits", quick: bool = False,
     settings = dict(settings or {})
     if data_root is not None:
         settings["data.root"] = str(data_root)
-    return _write(folder, PLANS[name][0](dataset, quick, folder, progress, settings, seeds, protocol))
+    return _write(folder, PLANS[name][0](dataset, quick, folder, progress, settings, seeds, protocol,
+                                         trials))
