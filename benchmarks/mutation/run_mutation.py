@@ -70,15 +70,21 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
               ["tests/test_exact_explore.py", "tests/test_explore.py::test_sweep_points_union_and_dedup",
                "tests/test_explore.py::test_failed_point_is_recorded_and_retried"]),
     "hardware": ([f"src/spiketune/hardware/{f}.py" for f in (
-        "base", "config", "fixed_point", "snn_dse/__init__", "snn_dse/alloc", "snn_dse/config",
-        "snn_dse/cycles", "snn_dse/layers", "snn_dse/neuron_math", "snn_dse/power", "snn_dse/simulate",
-        "hybrid/__init__", "hybrid/config", "hybrid/dense")],
+        "__init__", "as_built", "base", "config", "fixed_point", "neuron_cost", "registry", "report",
+        "resources", "snn_dse/__init__", "snn_dse/alloc", "snn_dse/config", "snn_dse/cycles",
+        "snn_dse/layers", "snn_dse/network_math", "snn_dse/neuron_math", "snn_dse/power",
+        "snn_dse/simulate", "hybrid/__init__", "hybrid/dense")],
                  ["tests/test_exact_hardware.py", "tests/test_hardware.py", "tests/test_hardware_plugins.py",
                   "tests/test_hardware_rtl.py", "tests/test_neuron_math.py", "tests/test_fixed_point.py",
+                  "tests/test_resources.py", "tests/test_network_math.py",
+                  "tests/test_neuron_models.py::test_hardware_cost_per_model_and_designs_that_cannot_run_it",
                   # each trains a network (20-30 s per mutant); the exact tests cover the same code
                   "--deselect", "tests/test_hardware.py::test_allocation_beats_uniform_and_respects_budget",
                   "--deselect", "tests/test_fixed_point.py::test_quantised_network_runs_bit_exact_within_tolerance",
-                  "--deselect", "tests/test_fixed_point.py::test_post_training_quantisation_is_reported_not_hidden"]),
+                  "--deselect", "tests/test_fixed_point.py::test_post_training_quantisation_is_reported_not_hidden",
+                  # costs a VGG-9 at T = 20 (70 s); test_device_in_the_config_... covers the same paths
+                  "--deselect",
+                  "tests/test_resources.py::test_default_digits_network_and_vgg9_cost_reports_name_their_device"]),
 }
 
 PYPROJECT = """\
