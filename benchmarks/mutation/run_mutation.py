@@ -66,9 +66,15 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
                 ["tests/test_exact_explore.py",
                  "tests/test_explore.py::test_predictor_learns_a_known_relation",
                  "tests/test_explore.py::test_predictor_keeps_the_model_that_cross_validates_better"]),
-    "sweep": (["src/spiketune/explore/sweep.py"],
+    # the resume logic of a sweep on the exploration engine (the functions named in ONLY)
+    "sweep": (["src/spiketune/explore/sweep.py", "src/spiketune/explore/engine.py"],
               ["tests/test_exact_explore.py", "tests/test_explore.py::test_sweep_points_union_and_dedup",
-               "tests/test_explore.py::test_failed_point_is_recorded_and_retried"]),
+               "tests/test_explore.py::test_failed_point_is_recorded_and_retried",
+               "tests/test_explore.py::test_a_trial_whose_end_was_lost_with_the_database_is_failed_and_rerun",
+               "tests/test_sweep_workers.py",
+               # runs `spiketune search` in a subprocess, which imports the unmutated package
+               "--deselect",
+               "tests/test_sweep_workers.py::test_search_progress_bar_counts_the_requested_trials"]),
     "hardware": ([f"src/spiketune/hardware/{f}.py" for f in (
         "__init__", "as_built", "base", "config", "fixed_point", "neuron_cost", "registry", "report",
         "resources", "snn_dse/__init__", "snn_dse/alloc", "snn_dse/config", "snn_dse/cycles",
@@ -87,9 +93,22 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
                   "tests/test_resources.py::test_default_digits_network_and_vgg9_cost_reports_name_their_device"]),
 }
 
+# the mutants of a target when no --only is given: what decides which of a sweep's runs are
+# finished, queued, retried or queued again (mutmut names: module.x_function, module.xǁClassǁmethod)
+ONLY: dict[str, list[str]] = {
+    "sweep": ["*sweep.x_finished_run__*", "*sweep.x_point_errors__*", "*sweep.x_run_sweep__*",
+              "*sweep.x__run_sweep__*", "*sweep.x__run__*", "*sweep.xǁSweepWorkerǁ*",
+              "*engine.xǁWorkerǁ*", "*engine.xǁStudyLockǁ*", "*engine.x__alive__*",
+              "*engine.x_join_study__*"],
+}
+
+# files outside tests/ that tests read (copied into each scratch copy and its mutants/)
+DATA = ["benchmarks/synth"]
+
 PYPROJECT = """\
 [tool.mutmut]
 source_paths = ["src"]
+also_copy = {data}
 only_mutate = {only}
 pytest_add_cli_args_test_selection = {tests}
 pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]
@@ -113,9 +132,12 @@ def prepare(name: str, again: bool = False, slow: bool = False) -> Path:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for d in DATA:
+        shutil.copytree(ROOT / d, work / d, dirs_exist_ok=True)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"),
                     dirs_exist_ok=True)
-    (work / "pyproject.toml").write_text(PYPROJECT.format(only=json.dumps(files), tests=json.dumps(tests),
+    (work / "pyproject.toml").write_text(PYPROJECT.format(data=json.dumps(DATA), only=json.dumps(files),
+                                                          tests=json.dumps(tests),
                                                           addopts="-q" if slow else "-m 'not slow' -q"))
     return work
 
@@ -141,6 +163,7 @@ def run(name: str, again: bool = False, only: list[str] | None = None, slow: boo
         previous, only = last["survivors"], last.get("only")
     if again and not (SCRATCH / name / "mutants").is_dir():
         sys.exit(f"{name}: no earlier run in {SCRATCH / name} to re-judge")
+    only = only or ONLY.get(name)
     work = prepare(name, again, slow)
     t0 = time.time()
     if not again or previous:
@@ -181,7 +204,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.list:
         for n, (files, tests) in TARGETS.items():
-            print(f"{n}: {' '.join(files)}  <-  {' '.join(tests)}")
+            print(f"{n}: {' '.join(files)}{' (' + ' '.join(ONLY[n]) + ')' if n in ONLY else ''}  <-  "
+                  f"{' '.join(tests)}")
         return
     names = list(TARGETS) if a.all else a.targets
     if not names:
