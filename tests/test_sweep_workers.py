@@ -18,6 +18,9 @@ import pg
 TrialState = optuna.trial.TrialState
 TINY = {"data": {"num_steps": 2, "batch_size": 128, "train_limit": 200, "test_limit": 60},
         "train": {"epochs": 1, "patience": None}}
+# a point that trains in about a second: one epoch on 32 digits, a 64-8-10 network
+POINT = {"data": {"num_steps": 2, "batch_size": 32, "train_limit": 32, "test_limit": 16},
+         "train": {"epochs": 1, "patience": None}, "model": {"arch": "8-10"}}
 BETAS = [0.3, 0.6, 0.9]
 EXPECTED = {(b, s) for b in BETAS for s in (0, 1)}  # (beta, seed): 3 points x 2 replicates
 
@@ -179,7 +182,7 @@ def _two_point_sweep(tmp_path):
     """A two-point sweep, its run ids and an empty shared SQLite study it can join."""
     from spiketune.explore.sweep import SweepConfig, run_id
 
-    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]})
+    sc = SweepConfig.from_dict({"base": POINT, "grids": [{"model.beta": [0.3, 0.6]}]})
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     study = optuna.create_study(study_name="grid", storage=url, direction="maximize")
     study.set_metric_names(["test_accuracy"])
