@@ -223,3 +223,24 @@ def test_a_run_taken_by_a_worker_that_died_before_claiming_it_is_trained_once(tm
     # the sweep queues the other point first, then finds the orphan and queues it again
     assert _run_states(url) == [(TrialState.FAIL, orphan), (TrialState.COMPLETE, other),
                                 (TrialState.COMPLETE, orphan)]
+
+
+def test_a_point_completed_here_whose_folder_is_gone_is_trained_again(tmp_path):
+    # both points completed on this machine: A into this sweep's folder (since deleted), B into
+    # another sweep folder on this machine; A's run is missing here, so it is queued and trained
+    # again, B's lives in the other folder, so it is not
+    import socket
+
+    from spiketune.explore.sweep import run_sweep
+
+    sc, (a, b), url, study = _two_point_sweep(tmp_path)
+    out = tmp_path / "out"
+    here = f"{socket.gethostname()}:1"
+    study.add_trial(optuna.create_trial(value=0.5, user_attrs={
+        "job": {"run": a}, "worker": here, "folder": str((out / "runs" / a).resolve())}))
+    study.add_trial(optuna.create_trial(value=0.5, user_attrs={
+        "job": {"run": b}, "worker": here, "folder": str((tmp_path / "other" / "runs" / b).resolve())}))
+    rows = run_sweep(sc, out, progress=False, storage=url, study_name="grid")
+    assert [r["run"] for r in rows] == [a]
+    assert [p.name for p in (out / "runs").iterdir()] == [a]
+    assert _run_states(url) == [(TrialState.COMPLETE, a), (TrialState.COMPLETE, b), (TrialState.COMPLETE, a)]

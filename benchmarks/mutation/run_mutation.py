@@ -8,7 +8,8 @@ scratch copy of the project, so nothing is written to the working tree:
     python benchmarks/mutation/run_mutation.py --list
     python benchmarks/mutation/run_mutation.py hardware --survivors  # re-judge the last survivors
 
-``--survivors`` reuses the target's scratch copy with the current tests and runs only the
+``--resume`` goes on with the mutants a stopped run did not reach (same scratch copy, current
+tests). ``--survivors`` reuses the target's scratch copy with the current tests and runs only the
 mutants that survived the last run (after adding tests against them). ``--only GLOB ...``
 runs only the mutants whose names match (e.g. ``'*_MultiStep*'`` for the fused neuron
 step); the score then covers those mutants only. Tests marked slow are left out unless
@@ -37,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import time
+from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +74,10 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
                "tests/test_explore.py::test_failed_point_is_recorded_and_retried",
                "tests/test_explore.py::test_a_trial_whose_end_was_lost_with_the_database_is_failed_and_rerun",
                "tests/test_sweep_workers.py",
-               # runs `spiketune search` in a subprocess, which imports the unmutated package
+               # the queue lock's own tests (the lock is not mutated here) and a subprocess `spiketune
+               # search`, which imports the unmutated package
+               "--deselect", "tests/test_sweep_workers.py::test_the_queue_lock_excludes_another_process_sqlite",
+               "--deselect", "tests/test_sweep_workers.py::test_the_queue_lock_excludes_another_process_postgres",
                "--deselect",
                "tests/test_sweep_workers.py::test_search_progress_bar_counts_the_requested_trials"]),
     "hardware": ([f"src/spiketune/hardware/{f}.py" for f in (
@@ -88,18 +93,19 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
                   "--deselect", "tests/test_hardware.py::test_allocation_beats_uniform_and_respects_budget",
                   "--deselect", "tests/test_fixed_point.py::test_quantised_network_runs_bit_exact_within_tolerance",
                   "--deselect", "tests/test_fixed_point.py::test_post_training_quantisation_is_reported_not_hidden",
-                  # costs a VGG-9 at T = 20 (70 s); test_device_in_the_config_... covers the same paths
+                  # cost the digits default network and a VGG-9 (5-70 s); the by-hand device tests
+                  # (test_allocator_takes_a_device_as_its_budget_by_hand, ...) cover the same paths
                   "--deselect",
-                  "tests/test_resources.py::test_default_digits_network_and_vgg9_cost_reports_name_their_device"]),
+                  "tests/test_resources.py::test_default_digits_network_and_vgg9_cost_reports_name_their_device",
+                  "--deselect", "tests/test_resources.py::test_device_in_the_config_allocates_and_is_checked"]),
 }
 
 # the mutants of a target when no --only is given: what decides which of a sweep's runs are
 # finished, queued, retried or queued again (mutmut names: module.x_function, module.xǁClassǁmethod)
 ONLY: dict[str, list[str]] = {
     "sweep": ["*sweep.x_finished_run__*", "*sweep.x_point_errors__*", "*sweep.x_run_sweep__*",
-              "*sweep.x__run_sweep__*", "*sweep.x__run__*", "*sweep.xǁSweepWorkerǁ*",
-              "*engine.xǁWorkerǁ*", "*engine.xǁStudyLockǁ*", "*engine.x__alive__*",
-              "*engine.x_join_study__*"],
+              "*sweep.x__run_sweep__*", "*sweep.x__run__*", "*sweep.xǁSweepWorkerǁ*", "*engine.xǁWorkerǁclaim__*",
+              "*engine.xǁWorkerǁrequeue__*", "*engine.xǁWorkerǁretry_*", "*engine.x__alive__*"],
 }
 
 # files outside tests/ that tests read (copied into each scratch copy and its mutants/)
@@ -156,26 +162,41 @@ def survivors(work: Path, names: list[str]) -> str:
                           text=True, check=True).stdout
 
 
-def run(name: str, again: bool = False, only: list[str] | None = None, slow: bool = False) -> dict:
-    previous: list[str] = []
-    if again:
-        last = json.loads((OUT / f"{name}.json").read_text())
-        previous, only = last["survivors"], last.get("only")
-    if again and not (SCRATCH / name / "mutants").is_dir():
-        sys.exit(f"{name}: no earlier run in {SCRATCH / name} to re-judge")
-    only = only or ONLY.get(name)
-    work = prepare(name, again, slow)
-    t0 = time.time()
-    if not again or previous:
-        subprocess.run(["mutmut", "run", "--max-children", "1", *(previous or only or [])], cwd=work,
-                       check=False, stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+def statuses(work: Path, only: list[str] | None) -> dict[str, str]:
+    """mutmut's status of each mutant of the scratch copy ``work`` (those matching ``only``)."""
     listing = subprocess.run(["mutmut", "results", "--all", "true"], cwd=work, capture_output=True,
                              text=True).stdout
     status: dict[str, str] = {}
     for line in listing.splitlines():
         m = re.match(r"\s*(\S+):\s*(.+)$", line)
-        if m and "__mutmut_" in m.group(1):
+        if m and "__mutmut_" in m.group(1) and (not only or any(fnmatch(m.group(1), g) for g in only)):
             status[m.group(1)] = m.group(2).strip()
+    return status
+
+
+def mutmut(work: Path, names: list[str]) -> None:
+    subprocess.run(["mutmut", "run", "--max-children", "1", *names], cwd=work, check=False,
+                   stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def run(name: str, again: bool = False, only: list[str] | None = None, slow: bool = False,
+        resume: bool = False) -> dict:
+    previous: list[str] = []
+    if again:
+        last = json.loads((OUT / f"{name}.json").read_text())
+        previous, only = last["survivors"], last.get("only")
+    if (again or resume) and not (SCRATCH / name / "mutants").is_dir():
+        sys.exit(f"{name}: no earlier run in {SCRATCH / name} to re-judge or resume")
+    only = only or ONLY.get(name)
+    work = prepare(name, again or resume, slow)
+    t0 = time.time()
+    if resume:  # the mutants a stopped run did not reach
+        todo = [n for n, s in statuses(work, only).items() if s == "not checked"]
+        if todo:
+            mutmut(work, todo)
+    elif not again or previous:
+        mutmut(work, previous or only or [])
+    status = statuses(work, only)
     counts: dict[str, int] = {}
     for s in status.values():
         counts[s] = counts.get(s, 0) + 1
@@ -201,6 +222,7 @@ def main() -> None:
     ap.add_argument("--survivors", action="store_true", help="re-run only the last run's survivors")
     ap.add_argument("--only", nargs="+", metavar="GLOB", help="run only the mutants matching these names")
     ap.add_argument("--slow", action="store_true", help="also run the tests marked slow")
+    ap.add_argument("--resume", action="store_true", help="go on with the mutants a stopped run did not reach")
     a = ap.parse_args()
     if a.list:
         for n, (files, tests) in TARGETS.items():
@@ -213,7 +235,7 @@ def main() -> None:
     if shutil.which("mutmut") is None:
         sys.exit("mutmut is not installed: pip install mutmut")
     for n in names:
-        run(n, a.survivors, a.only, a.slow)
+        run(n, a.survivors, a.only, a.slow, a.resume)
 
 
 if __name__ == "__main__":
