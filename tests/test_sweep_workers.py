@@ -205,6 +205,12 @@ def test_a_point_completed_on_another_machine_is_not_trained_again(tmp_path):
     assert [r["run"] for r in rows] == [here]
     assert [p.name for p in (tmp_path / "out" / "runs").iterdir()] == [here]
     assert _run_states(url) == [(TrialState.COMPLETE, elsewhere), (TrialState.COMPLETE, here)]
+    # the trial records its worker (this host and process) and the run folder it trained into
+    import socket
+
+    attrs = optuna.load_study(study_name="grid", storage=url).trials[1].user_attrs
+    assert attrs["worker"] == f"{socket.gethostname()}:{os.getpid()}"
+    assert attrs["folder"] == str((tmp_path / "out" / "runs" / here).resolve())
 
 
 def test_a_run_taken_by_a_worker_that_died_before_claiming_it_is_trained_once(tmp_path):
@@ -244,3 +250,47 @@ def test_a_point_completed_here_whose_folder_is_gone_is_trained_again(tmp_path):
     assert [r["run"] for r in rows] == [a]
     assert [p.name for p in (out / "runs").iterdir()] == [a]
     assert _run_states(url) == [(TrialState.COMPLETE, a), (TrialState.COMPLETE, b), (TrialState.COMPLETE, a)]
+
+
+def test_a_run_of_a_dead_worker_on_this_machine_is_queued_again_and_trained_once(tmp_path):
+    # a worker on this machine took and claimed a run, then its process died (its pid is gone):
+    # the next sweep fails that trial and queues the run again, without waiting for a heartbeat
+    import socket
+
+    from spiketune.explore.sweep import run_sweep
+
+    sc, (lost, other), url, study = _two_point_sweep(tmp_path)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid now names no process
+    study.enqueue_trial({}, user_attrs={"job": {"run": lost, "config": sc.points()[0].to_dict(),
+                                                "hardware": sc.hardware.model_dump()}})
+    study.ask().set_user_attr("worker", f"{socket.gethostname()}:{gone.pid}")
+    rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid")
+    assert sorted(r["run"] for r in rows) == sorted([lost, other])
+    assert _run_states(url) == [(TrialState.FAIL, lost), (TrialState.COMPLETE, other),
+                                (TrialState.COMPLETE, lost)]
+
+
+def test_a_queued_run_whose_folder_is_already_finished_is_not_trained(tmp_path):
+    # a run still queued in the study whose folder was finished meanwhile (its trainer died
+    # after writing it): the worker that pops it takes the folder's accuracy, it trains nothing
+    from spiketune.explore.sweep import run_sweep
+    from spiketune.results import mark_finished
+
+    sc, (done, other), url, study = _two_point_sweep(tmp_path)
+    cfg = sc.points()[0]
+    study.enqueue_trial({}, user_attrs={"job": {"run": done, "config": cfg.to_dict(),
+                                                "hardware": sc.hardware.model_dump()}})
+    folder = tmp_path / "out" / "runs" / done
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
+    (folder / "metrics.json").write_text(json.dumps({"test_accuracy": 0.375}))
+    mark_finished(folder)
+    mtime = (folder / "metrics.json").stat().st_mtime_ns
+    rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid")
+    assert sorted(r["run"] for r in rows) == sorted([done, other])
+    assert (folder / "metrics.json").stat().st_mtime_ns == mtime and not (folder / "model.pt").exists()
+    trials = optuna.load_study(study_name="grid", storage=url).trials
+    assert [(t.state, t.user_attrs["job"]["run"]) for t in trials] == [(TrialState.COMPLETE, done),
+                                                                      (TrialState.COMPLETE, other)]
+    assert trials[0].value == 0.375

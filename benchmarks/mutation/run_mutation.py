@@ -88,6 +88,7 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
                  ["tests/test_exact_hardware.py", "tests/test_hardware.py", "tests/test_hardware_plugins.py",
                   "tests/test_hardware_rtl.py", "tests/test_neuron_math.py", "tests/test_fixed_point.py",
                   "tests/test_resources.py", "tests/test_network_math.py",
+                  "tests/test_exact_hardware_parts.py",
                   "tests/test_neuron_models.py::test_hardware_cost_per_model_and_designs_that_cannot_run_it",
                   # each trains a network (20-30 s per mutant); the exact tests cover the same code
                   "--deselect", "tests/test_hardware.py::test_allocation_beats_uniform_and_respects_budget",

@@ -1,0 +1,62 @@
+"""Hand-computed checks of the hardware package's smaller parts: command-line overrides of a
+hardware config, the resources' dictionary, and the text of the build's neuron arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+from spiketune.errors import ConfigError
+from spiketune.hardware import resources as rs
+from spiketune.hardware.as_built import hardware_math_lines
+from spiketune.hardware.config import HardwareConfig, parse_cores, with_flags
+from spiketune.hardware.hybrid import HybridConfig
+
+
+def test_with_flags_sets_the_given_fields_only_and_a_kind_flag_picks_the_design():
+    base = HardwareConfig(clock_mhz=150, mode="rtl")
+    assert with_flags(base, clock_mhz=None, mode=None) is base  # nothing given: the same config
+    got = with_flags(base, clock_mhz=100, mode=None)
+    assert isinstance(got, HardwareConfig) and (got.clock_mhz, got.mode) == (100, "rtl")
+    assert base.clock_mhz == 150  # the original is not changed
+    hybrid = with_flags(base, kind="hybrid")
+    assert isinstance(hybrid, HybridConfig) and (hybrid.clock_mhz, hybrid.mode) == (150, "rtl")
+    with pytest.raises(ConfigError, match="clock_mhz"):
+        with_flags(base, clock_mhz=-1)
+
+
+def test_parse_cores_reads_comma_separated_integers_and_names_bad_text():
+    assert parse_cores("16,32,50,10") == [16, 32, 50, 10]
+    assert parse_cores("7") == [7]
+    assert parse_cores(None) is None and parse_cores("") is None
+    with pytest.raises(ConfigError, match=r"--cores expects integers like 16,32,50,10, got '16,x'"):
+        parse_cores("16,x")
+
+
+def test_allocation_resources_to_dict_by_hand():
+    a = rs.LayerResources(rs.Resources(1, 2, 0, 4), rs.Resources(bram=0.5), rs.Resources(10, 20),
+                          rs.Resources(ff=3), rs.Resources(lut=8))
+    b = rs.LayerResources(rs.Resources(5, 6, 0, 2), rs.Resources(), rs.Resources(1, 1), rs.Resources(),
+                          rs.Resources(bram=2))
+    d = rs.AllocationResources([a, b], rs.Resources(lut=16, ff=7)).to_dict()
+    r = lambda lut=0.0, ff=0.0, bram=0.0, dsp=0.0: {"lut": lut, "ff": ff, "bram": bram, "dsp": dsp}  # noqa: E731
+    assert d == {
+        # input 16/7 + layer a (1+10+8, 2+20+3, 0.5, 4) + layer b (5+1, 6+1, 2, 2)
+        "total": r(16 + 19 + 6, 7 + 25 + 7, 2.5, 6), "input_ram": r(16, 7),
+        "layers": [{"cores": r(1, 2, 0, 4), "potential_rams": r(bram=0.5), "event_control": r(10, 20),
+                    "spike_ram": r(ff=3), "weights": r(lut=8)},
+                   {"cores": r(5, 6, 0, 2), "potential_rams": r(), "event_control": r(1, 1),
+                    "spike_ram": r(), "weights": r(bram=2)}]}
+
+
+def test_hardware_math_lines_by_hand():
+    d = {"build": "SNN-DSE 1d52c17 ispass_sim", "wiring": "as_built", "accuracy": 0.5,
+         "accuracy_trained": 0.875, "latency_cycles_trained": 12345.4,
+         "layers": [{"name": "L0:conv", "bit_divergence": 0.0625, "spikes_hardware": 3,
+                     "spikes_trained": 4, "count_ratio": 0.75},
+                    {"name": "L1:fc", "bit_divergence": 0.0, "spikes_hardware": 2, "spikes_trained": 0,
+                     "count_ratio": None}]}
+    assert hardware_math_lines(d) == (
+        "neuron arithmetic of the build (SNN-DSE 1d52c17 ispass_sim, wiring as_built): accuracy 50.00% "
+        "(trained 87.50%), latency 12,345 cycles with the trained spikes\n"
+        "  L0:conv  spike bits differing   6.25%, spikes 3 vs 4 trained (0.75x)\n"
+        "  L1:fc    spike bits differing   0.00%, spikes 2 vs 0 trained (n/a)")
