@@ -3,13 +3,16 @@ hardware config, the resources' dictionary, and the text of the build's neuron a
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from spiketune import traces as tr
 from spiketune.errors import ConfigError
 from spiketune.hardware import resources as rs
 from spiketune.hardware.as_built import hardware_math_lines
-from spiketune.hardware.config import HardwareConfig, parse_cores, with_flags
+from spiketune.hardware.config import HardwareConfig, from_dict, parse_cores, with_flags
 from spiketune.hardware.hybrid import HybridConfig
+from spiketune.hardware.registry import design
 
 
 def test_with_flags_sets_the_given_fields_only_and_a_kind_flag_picks_the_design():
@@ -60,3 +63,48 @@ def test_hardware_math_lines_by_hand():
         "(trained 87.50%), latency 12,345 cycles with the trained spikes\n"
         "  L0:conv  spike bits differing   6.25%, spikes 3 vs 4 trained (0.75x)\n"
         "  L1:fc    spike bits differing   0.00%, spikes 2 vs 0 trained (n/a)")
+
+
+def _hybrid_traces(second: tr.LayerSpec, third: tr.LayerSpec | None = None) -> tr.Traces:
+    """A conv LIF first layer (3x8x8 -> 4x6x6, pooled to 4x3x3), then ``second`` (and ``third``)."""
+    layers = [tr.LayerSpec("conv", (3, 8, 8), (4, 6, 6), (4, 3, 3), kernel=3, pool=("max", 2)), second,
+              *([third] if third is not None else [])]
+    counts = [np.full((2, 3, 3), 5), np.zeros((2, 3, 4), np.int64)] + [
+        np.zeros((2, 3, la.out_channels), np.int64) for la in layers[1:]]
+    return tr.Traces(None, 3, "direct", (3, 8, 8), layers, counts, np.zeros(2), np.zeros(2))
+
+
+def _fc(model: str, in_shape: tuple[int, ...] = (4, 3, 3), **kw) -> tr.LayerSpec:
+    """A 10-neuron FC layer of ``model`` neurons."""
+    return tr.LayerSpec("fc", in_shape, (10,), (10,), neuron=model,
+                        dynamics=tr.NeuronDynamics(model, 0.5, **kw))
+
+
+def test_hybrid_dense_layer_fields_and_which_layers_each_core_checks():
+    rep = build(from_dict({"kind": "hybrid", "dense_rows": 2})).cost(_hybrid_traces(_fc("lif")))
+    d = rep.layers[0]
+    # 1 + (4/2 passes) * 3 steps * (64 pixels + 3*9 + 2) = 559 cycles (test_exact_hardware.py)
+    assert (d.kind, d.dropped_fraction, d.breakdown) == ("conv", 0.0, {"dense PE column": 559.0})
+    assert d.detail["groups"] == 2 and type(d.detail["groups"]) is int
+    assert rep.to_dict()["layers"][0]["kind"] == "conv"
+    # the dense core checks the first layer only: a CUBA LIF second layer runs on the sparse cores
+    cuba = _hybrid_traces(_fc("cuba_lif", synapse_decay=0.5))
+    assert build(from_dict({"kind": "hybrid"})).cost(cuba).layers[1].latency_cycles > 0
+    # the sparse cores check every later layer, named by its index in the network
+    li_first = _hybrid_traces(_fc("li", spiking=False, reset="none"), _fc("lif", (10,)))
+    with pytest.raises(ConfigError) as e:
+        build(from_dict({"kind": "hybrid"})).cost(li_first)
+    assert str(e.value) == ("layer L1's 'li' neurons send no spikes, but the hybrid design passes spikes "
+                            "to the next layer")
+    with pytest.raises(ConfigError) as e:
+        build(from_dict({"kind": "hybrid"})).cost(_hybrid_traces(_fc("adex")))
+    assert str(e.value) == ("the hybrid design's sparse cores cannot run layer L1's 'adex' neurons (it runs "
+                            "lif, if, lapicque, cuba_lif, li)")
+    with pytest.raises(ConfigError) as e:
+        build(from_dict({"kind": "hybrid", "device": "xc7z020"})).cost(_hybrid_traces(_fc("lif")))
+    assert str(e.value) == ("device: the hybrid design's dense core has no resource formulas; "
+                            "a device budget applies to kind: snn_dse")
+
+
+def build(hw):
+    return design(hw.kind)(hw)
