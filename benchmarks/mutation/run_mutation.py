@@ -9,8 +9,9 @@ scratch copy of the project, so nothing is written to the working tree:
     python benchmarks/mutation/run_mutation.py hardware --survivors  # re-judge the last survivors
 
 ``--resume`` goes on with the mutants a stopped run did not reach (same scratch copy, current
-tests). ``--survivors`` reuses the target's scratch copy with the current tests and runs only the
-mutants that survived the last run (after adding tests against them). ``--only GLOB ...``
+tests); ``--resume --sample N`` runs a seeded random sample of N of them, where a full run is
+too slow (the score then estimates the whole target's). ``--survivors`` reuses the target's
+scratch copy with the current tests and runs only the mutants that survived the last run (after adding tests against them). ``--only GLOB ...``
 runs only the mutants whose names match (e.g. ``'*_MultiStep*'`` for the fused neuron
 step); the score then covers those mutants only. Tests marked slow are left out unless
 ``--slow`` is given (e.g. ``sweep --survivors --slow``: re-judge the survivors with the
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -76,8 +78,10 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
                "tests/test_sweep_workers.py",
                # the queue lock's own tests (the lock is not mutated here) and a subprocess `spiketune
                # search`, which imports the unmutated package
-               "--deselect", "tests/test_sweep_workers.py::test_the_queue_lock_excludes_another_process_sqlite",
-               "--deselect", "tests/test_sweep_workers.py::test_the_queue_lock_excludes_another_process_postgres",
+               "--deselect",
+               "tests/test_sweep_workers.py::test_the_queue_lock_excludes_another_process_sqlite",
+               "--deselect",
+               "tests/test_sweep_workers.py::test_the_queue_lock_excludes_another_process_postgres",
                "--deselect",
                "tests/test_sweep_workers.py::test_search_progress_bar_counts_the_requested_trials"]),
     "hardware": ([f"src/spiketune/hardware/{f}.py" for f in (
@@ -92,21 +96,24 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
                   "tests/test_neuron_models.py::test_hardware_cost_per_model_and_designs_that_cannot_run_it",
                   # each trains a network (20-30 s per mutant); the exact tests cover the same code
                   "--deselect", "tests/test_hardware.py::test_allocation_beats_uniform_and_respects_budget",
-                  "--deselect", "tests/test_fixed_point.py::test_quantised_network_runs_bit_exact_within_tolerance",
-                  "--deselect", "tests/test_fixed_point.py::test_post_training_quantisation_is_reported_not_hidden",
+                  "--deselect",
+                  "tests/test_fixed_point.py::test_quantised_network_runs_bit_exact_within_tolerance",
+                  "--deselect",
+                  "tests/test_fixed_point.py::test_post_training_quantisation_is_reported_not_hidden",
                   # cost the digits default network and a VGG-9 (5-70 s); the by-hand device tests
                   # (test_allocator_takes_a_device_as_its_budget_by_hand, ...) cover the same paths
                   "--deselect",
                   "tests/test_resources.py::test_default_digits_network_and_vgg9_cost_reports_name_their_device",
-                  "--deselect", "tests/test_resources.py::test_device_in_the_config_allocates_and_is_checked"]),
+                  "--deselect",
+                  "tests/test_resources.py::test_device_in_the_config_allocates_and_is_checked"]),
 }
 
 # the mutants of a target when no --only is given: what decides which of a sweep's runs are
 # finished, queued, retried or queued again (mutmut names: module.x_function, module.xǁClassǁmethod)
 ONLY: dict[str, list[str]] = {
     "sweep": ["*sweep.x_finished_run__*", "*sweep.x_point_errors__*", "*sweep.x_run_sweep__*",
-              "*sweep.x__run_sweep__*", "*sweep.x__run__*", "*sweep.xǁSweepWorkerǁ*", "*engine.xǁWorkerǁclaim__*",
-              "*engine.xǁWorkerǁrequeue__*", "*engine.xǁWorkerǁretry_*", "*engine.x__alive__*"],
+              "*sweep.x__run_sweep__*", "*sweep.x__run__*", "*sweep.xǁSweepWorkerǁ*",
+              "*engine.xǁWorkerǁclaim__*", "*engine.xǁWorkerǁrequeue__*", "*engine.xǁWorkerǁretry_*", "*engine.x__alive__*"],
 }
 
 # files outside tests/ that tests read (copied into each scratch copy and its mutants/)
@@ -138,7 +145,8 @@ def prepare(name: str, again: bool = False, slow: bool = False) -> Path:
     if not again:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copytree(ROOT / "src", work / "src",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for d in DATA:
         shutil.copytree(ROOT / d, work / d, dirs_exist_ok=True)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"),
@@ -181,7 +189,7 @@ def mutmut(work: Path, names: list[str]) -> None:
 
 
 def run(name: str, again: bool = False, only: list[str] | None = None, slow: bool = False,
-        resume: bool = False) -> dict:
+        resume: bool = False, sample: int | None = None) -> dict:
     previous: list[str] = []
     if again:
         last = json.loads((OUT / f"{name}.json").read_text())
@@ -192,7 +200,9 @@ def run(name: str, again: bool = False, only: list[str] | None = None, slow: boo
     work = prepare(name, again or resume, slow)
     t0 = time.time()
     if resume:  # the mutants a stopped run did not reach
-        todo = [n for n, s in statuses(work, only).items() if s == "not checked"]
+        todo = sorted(n for n, s in statuses(work, only).items() if s == "not checked")
+        if sample is not None and sample < len(todo):  # a seeded random sample of them
+            todo = sorted(random.Random(0).sample(todo, sample))
         if todo:
             mutmut(work, todo)
     elif not again or previous:
@@ -223,7 +233,10 @@ def main() -> None:
     ap.add_argument("--survivors", action="store_true", help="re-run only the last run's survivors")
     ap.add_argument("--only", nargs="+", metavar="GLOB", help="run only the mutants matching these names")
     ap.add_argument("--slow", action="store_true", help="also run the tests marked slow")
-    ap.add_argument("--resume", action="store_true", help="go on with the mutants a stopped run did not reach")
+    ap.add_argument("--resume", action="store_true",
+                    help="go on with the mutants a stopped run did not reach")
+    ap.add_argument("--sample", type=int, metavar="N",
+                    help="with --resume: only N of them, a seeded random sample")
     a = ap.parse_args()
     if a.list:
         for n, (files, tests) in TARGETS.items():
@@ -236,7 +249,7 @@ def main() -> None:
     if shutil.which("mutmut") is None:
         sys.exit("mutmut is not installed: pip install mutmut")
     for n in names:
-        run(n, a.survivors, a.only, a.slow, a.resume)
+        run(n, a.survivors, a.only, a.slow, a.resume, a.sample)
 
 
 if __name__ == "__main__":
