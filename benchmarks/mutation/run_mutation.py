@@ -11,8 +11,8 @@ scratch copy of the project, so nothing is written to the working tree:
 ``--resume`` goes on with the mutants a stopped run did not reach (same scratch copy, current
 tests); ``--resume --sample N`` runs a seeded random sample of N of them, where a full run is
 too slow (the score then estimates the whole target's). ``--survivors`` reuses the target's
-scratch copy with the current tests and runs only the mutants that survived the last run (after adding tests against them). ``--only GLOB ...``
-runs only the mutants whose names match (e.g. ``'*_MultiStep*'`` for the fused neuron
+scratch copy with the current tests and runs only the mutants that survived the last run
+(after adding tests against them). ``--only GLOB ...`` runs only the mutants whose names match (e.g. ``'*_MultiStep*'`` for the fused neuron
 step); the score then covers those mutants only. Tests marked slow are left out unless
 ``--slow`` is given (e.g. ``sweep --survivors --slow``: re-judge the survivors with the
 interrupted-sweep test, which trains two networks).
@@ -113,7 +113,8 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
 ONLY: dict[str, list[str]] = {
     "sweep": ["*sweep.x_finished_run__*", "*sweep.x_point_errors__*", "*sweep.x_run_sweep__*",
               "*sweep.x__run_sweep__*", "*sweep.x__run__*", "*sweep.xǁSweepWorkerǁ*",
-              "*engine.xǁWorkerǁclaim__*", "*engine.xǁWorkerǁrequeue__*", "*engine.xǁWorkerǁretry_*", "*engine.x__alive__*"],
+              "*engine.xǁWorkerǁclaim__*", "*engine.xǁWorkerǁrequeue__*", "*engine.xǁWorkerǁretry_*",
+              "*engine.x__alive__*"],
 }
 
 # files outside tests/ that tests read (copied into each scratch copy and its mutants/)
