@@ -12,8 +12,8 @@ scratch copy of the project, so nothing is written to the working tree:
 tests); ``--resume --sample N`` runs a seeded random sample of N of them, where a full run is
 too slow (the score then estimates the whole target's). ``--survivors`` reuses the target's
 scratch copy with the current tests and runs only the mutants that survived the last run
-(after adding tests against them). ``--only GLOB ...`` runs only the mutants whose names match (e.g. ``'*_MultiStep*'`` for the fused neuron
-step); the score then covers those mutants only. Tests marked slow are left out unless
+(after adding tests against them). ``--only GLOB ...`` runs only the mutants whose names
+match (e.g. ``'*_MultiStep*'`` for the fused neuron step); the score then covers those mutants only. Tests marked slow are left out unless
 ``--slow`` is given (e.g. ``sweep --survivors --slow``: re-judge the survivors with the
 interrupted-sweep test, which trains two networks).
 
