@@ -108,3 +108,36 @@ def test_hybrid_dense_layer_fields_and_which_layers_each_core_checks():
 
 def build(hw):
     return design(hw.kind)(hw)
+
+
+def _quantised_traces(path):
+    """2 inputs -> 2 LIF (identity weights) -> 2 LIF (class 1 sums both), T = 2, one sample of
+    class 1, trained with 4-bit weights (the fixed-point case of test_exact_hardware.py)."""
+    layers = [tr.LayerSpec("fc", (2,), (2,), (2,), weight_bits=4), tr.LayerSpec("fc", (2,), (2,), (2,),
+                                                                              weight_bits=4)]
+    b0 = np.array([[[1, 1], [1, 0]]], np.uint8)
+    b1 = np.array([[[0, 0], [0, 1]]], np.uint8)  # the float model's layer-0 spikes
+    b2 = np.array([[[0, 1], [0, 1]]], np.uint8)
+    w0, w1 = np.eye(2), np.array([[0, 0], [1, 1]])
+    weights = [{"weight": w0.astype(np.float32), "int_weight": w0.astype(np.int64), "scale": np.float32(1.0),
+                "bias": np.zeros(2, np.float32)},
+               {"weight": w1.astype(np.float32), "int_weight": w1, "scale": np.float32(1.0),
+                "bias": np.array([0.0, 1.5], np.float32)}]
+    return tr.write(path, num_steps=2, encoding="rate", input_shape=(2,), layers=layers, counts=[b0, b1, b2],
+                    bits=[b0, b1, b2], weights=weights, labels=np.array([1]), predictions=np.array([0]),
+                    meta={"num_classes": 2})
+
+
+def test_cost_of_a_quantised_trace_runs_the_fixed_point_network_by_default(tmp_path):
+    from spiketune.hardware.report import cost
+
+    folder = _quantised_traces(tmp_path / "t")
+    hw = HardwareConfig(membrane_bits=16, membrane_frac_bits=4)
+    rep = cost(folder, hw)
+    # by hand (test_fixed_point_check_and_chained_run_by_hand): layer 0's fixed spikes differ from
+    # the float ones in 2 of 4 bits; the chained network predicts class 1, the label (the trace's
+    # float prediction, class 0, is not used)
+    assert rep.fixed_point == {"accuracy": 1.0, "layers": [
+        {"name": "L0:fc", "spikes_float": 1, "spikes_fixed": 1, "mismatch_rate": 0.5},
+        {"name": "L1:fc", "spikes_float": 2, "spikes_fixed": 2, "mismatch_rate": 0.0}]}
+    assert cost(folder, hw, fixed_point=False).fixed_point is None
