@@ -141,3 +141,29 @@ def test_cost_of_a_quantised_trace_runs_the_fixed_point_network_by_default(tmp_p
         {"name": "L0:fc", "spikes_float": 1, "spikes_fixed": 1, "mismatch_rate": 0.5},
         {"name": "L1:fc", "spikes_float": 2, "spikes_fixed": 2, "mismatch_rate": 0.0}]}
     assert cost(folder, hw, fixed_point=False).fixed_point is None
+
+
+def test_cost_takes_the_cores_and_clock_given_and_writes_the_report_files(tmp_path):
+    import csv
+    import json
+
+    from pydantic import BaseModel
+
+    from spiketune.hardware.report import cost
+
+    folder = _quantised_traces(tmp_path / "t")
+    rep = cost(folder, HardwareConfig(clock_mhz=50), cores=[1, 2], out_dir=tmp_path / "o", fixed_point=False)
+    assert [layer.cores for layer in rep.layers] == [1, 2]
+    assert rep.latency_us == rep.latency_cycles / 50  # 50 cycles per microsecond
+    assert json.loads((tmp_path / "o" / "hardware.json").read_text()) == json.loads(json.dumps(rep.to_dict()))
+    with (tmp_path / "o" / "hardware_layers.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["name"] for r in rows] == ["L0:fc", "L1:fc"] and [r["cores"] for r in rows] == ["1", "2"]
+    assert "breakdown" not in rows[0] and set(rows[0]) == set(rep.layers[0].to_dict()) - {"breakdown"}
+
+    class NoKind(BaseModel):
+        clock_mhz: float = 1.0
+
+    with pytest.raises(ConfigError) as e:
+        cost(folder, NoKind(), fixed_point=False)
+    assert str(e.value) == "a NoKind has no 'kind' naming its accelerator design"
