@@ -167,3 +167,41 @@ def test_cost_takes_the_cores_and_clock_given_and_writes_the_report_files(tmp_pa
     with pytest.raises(ConfigError) as e:
         cost(folder, NoKind(), fixed_point=False)
     assert str(e.value) == "a NoKind has no 'kind' naming its accelerator design"
+
+
+def _net_trace(path, n: int, n_bits: int):
+    """A 1x4x4 input, a pooled 2-map conv and a 4-neuron FC layer (LIF), T = 4: ``n`` samples'
+    counts, the first ``n_bits`` samples' spike bits; labels 0 1 2 3 0, the trained network
+    right on samples 0-2 and wrong on 3 and 4."""
+    rng = np.random.default_rng(0)
+    layers = [tr.LayerSpec("conv", (1, 4, 4), (2, 4, 4), (2, 2, 2), kernel=3, padding=1, pool=("max", 2)),
+              tr.LayerSpec("fc", (2, 2, 2), (4,), (4,))]
+    shapes = [(1, 4, 4), (2, 2, 2), (4,)]
+    ev = [rng.random((5, 4, *s)) < 0.4 for s in shapes]
+    counts = [e.reshape(5, 4, s[0], -1).sum(-1)[:n] for e, s in zip(ev, shapes, strict=True)]
+    weights = [{"weight": rng.normal(size=(2, 1, 3, 3)), "bias": rng.normal(size=2)},
+               {"weight": rng.normal(size=(4, 8)), "bias": rng.normal(size=4)}]
+    return tr.write(path, num_steps=4, encoding="events", input_shape=(1, 4, 4), layers=layers,
+                    counts=counts, bits=[e[:n_bits] for e in ev], weights=weights,
+                    labels=np.array([0, 1, 2, 3, 0])[:n], predictions=np.array([0, 1, 2, 0, 1])[:n],
+                    meta={"num_classes": 4})
+
+
+def test_hardware_math_compares_with_the_trained_spikes_of_the_same_samples(tmp_path):
+    from spiketune.hardware import as_built
+    from spiketune.hardware.report import cost
+
+    hw = HardwareConfig(fc_cores=2)
+    rep = cost(_net_trace(tmp_path / "t", 5, 3), hw, neuron_math="hardware")
+    # the bits of 3 of the 5 samples: the trained latency and accuracy are those of these 3
+    three = cost(_net_trace(tmp_path / "t3", 3, 3), hw)
+    assert rep.neuron_math["latency_cycles_trained"] == three.latency_cycles
+    assert rep.neuron_math["latency_us_trained"] == three.latency_us
+    assert rep.neuron_math["accuracy_trained"] == 1.0  # 0.6 over all 5
+    # the wiring asked for reaches the build's arithmetic (its FC spikes differ between wirings)
+    t = tr.read(tmp_path / "t")
+    for wiring in ("as_built", "intended"):
+        spikes, _ = as_built.run(t, 4, [2, 2], wiring)
+        got = cost(tmp_path / "t", hw, neuron_math="hardware", wiring=wiring).neuron_math
+        assert got["wiring"] == wiring and got["layers"] == as_built.divergence(t, spikes)
+    assert (as_built.run(t, 4, [2, 2], "as_built")[0][2] != as_built.run(t, 4, [2, 2], "intended")[0][2]).any()
