@@ -3,6 +3,8 @@ hardware config, the resources' dictionary, and the text of the build's neuron a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -204,4 +206,15 @@ def test_hardware_math_compares_with_the_trained_spikes_of_the_same_samples(tmp_
         spikes, _ = as_built.run(t, 4, [2, 2], wiring)
         got = cost(tmp_path / "t", hw, neuron_math="hardware", wiring=wiring).neuron_math
         assert got["wiring"] == wiring and got["layers"] == as_built.divergence(t, spikes)
-    assert (as_built.run(t, 4, [2, 2], "as_built")[0][2] != as_built.run(t, 4, [2, 2], "intended")[0][2]).any()
+    built, intended = (as_built.run(t, 4, [2, 2], w) for w in ("as_built", "intended"))
+    assert (built[0][2] != intended[0][2]).any()
+    # the build's accuracy and latency: those of its own spikes (counted here by hand)
+    spikes, pred = built
+    d = rep.neuron_math
+    assert set(d) == {"arithmetic", "build", "wiring", "accuracy", "accuracy_trained",
+                      "latency_cycles_trained", "latency_us_trained", "layers"}
+    assert (d["arithmetic"], d["build"]) == ("hardware", "SNN-DSE 1d52c17 ispass_sim")
+    assert d["accuracy"] == float((pred == np.array([0, 1, 2])).mean())
+    counts = [s.reshape(3, 4, s.shape[2], -1).sum(-1) for s in spikes]
+    own = design("snn_dse")(hw).cost(replace(tr.read(tmp_path / "t3"), counts=counts), [2, 2])
+    assert rep.latency_cycles == own.latency_cycles and rep.fixed_point is None
