@@ -218,3 +218,28 @@ def test_hardware_math_compares_with_the_trained_spikes_of_the_same_samples(tmp_
     counts = [s.reshape(3, 4, s.shape[2], -1).sum(-1) for s in spikes]
     own = design("snn_dse")(hw).cost(replace(tr.read(tmp_path / "t3"), counts=counts), [2, 2])
     assert rep.latency_cycles == own.latency_cycles and rep.fixed_point is None
+
+
+def test_build_bias_words_and_neuron_configuration_by_hand():
+    from spiketune.hardware import as_built
+
+    # 4 bits: qmax 7, scale 1/7: 0.5 -> 3.5 -> 4, -1 -> -7, 0.25 -> 1.75 -> 2
+    q, scale = as_built._bias(np.array([0.5, -1.0, 0.25]), 4)
+    assert q.tolist() == [4, -7, 2] and q.dtype == np.int64 and scale == 1 / 7
+    q, scale = as_built._bias(np.array([0.0, 0.0]), 8)  # all zero: a tiny positive scale, zero words
+    assert q.tolist() == [0, 0] and scale == 1e-12 / 127
+
+    def traces(*layers):
+        return tr.Traces(None, 1, "rate", (4,), list(layers), [], np.zeros(1), np.zeros(1))
+
+    fc = tr.LayerSpec("fc", (4,), (4,), (4,))
+    assert as_built.neuron(traces(fc, tr.LayerSpec("fc", (4,), (2,), (2,)))) == (False, 0.5, 1.0)
+    lap = tr.LayerSpec("fc", (4,), (4,), (4,), neuron="lapicque", beta=0.25, threshold=0.75)
+    assert as_built.neuron(traces(lap)) == (True, 0.25, 0.75)
+    with pytest.raises(ConfigError) as e:
+        as_built.neuron(traces(fc, tr.LayerSpec("fc", (4,), (2,), (2,), beta=0.25)))
+    assert str(e.value) == ("None: the build runs one neuron configuration for every layer, the trace has "
+                            "[('lif', 0.25, 1.0), ('lif', 0.5, 1.0)]")
+    with pytest.raises(ConfigError) as e:
+        as_built.neuron(traces(tr.LayerSpec("fc", (4,), (4,), (4,), neuron="if", beta=1.0)))
+    assert str(e.value) == "None: the build's cores run LIF or Lapicque neurons, not if"
