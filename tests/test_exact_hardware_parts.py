@@ -243,3 +243,22 @@ def test_build_bias_words_and_neuron_configuration_by_hand():
     with pytest.raises(ConfigError) as e:
         as_built.neuron(traces(tr.LayerSpec("fc", (4,), (4,), (4,), neuron="if", beta=1.0)))
     assert str(e.value) == "None: the build's cores run LIF or Lapicque neurons, not if"
+
+
+def test_build_layers_refuse_what_the_build_cannot_hold(tmp_path):
+    from spiketune.hardware import as_built
+
+    def traces(layer):
+        return tr.Traces(tmp_path, 1, "rate", (1, 4, 4), [layer], [], np.zeros(1), np.zeros(1))
+
+    for kernel, padding, stride in ((5, 1, 1), (3, 0, 1), (3, 1, 2)):
+        conv = tr.LayerSpec("conv", (1, 4, 4), (2, 4, 4), (2, 4, 4), kernel=kernel, padding=padding,
+                            stride=stride)
+        with pytest.raises(ConfigError) as e:
+            as_built.hw_layers(traces(conv), 4, [2])
+        assert str(e.value) == (f"{tmp_path}: layer 0: the build's conv cores are 3x3, padding 1, stride 1 "
+                                f"(got kernel {kernel}, padding {padding}, stride {stride})")
+    pooled = tr.LayerSpec("conv", (1, 6, 6), (2, 6, 6), (2, 2, 2), kernel=3, padding=1, pool=("max", 3))
+    with pytest.raises(ConfigError) as e:
+        as_built.hw_layers(traces(pooled), 4, [2])
+    assert str(e.value) == f"{tmp_path}: layer 0: the build pools 2x2 only (got ('max', 3))"
