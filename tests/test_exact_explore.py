@@ -302,6 +302,12 @@ def test_a_retried_point_that_succeeds_is_finished_and_its_old_error_gone(tmp_pa
     assert [r["run"] for r in table] == [good] and table[0]["model.arch"] == "16-10"
     # costed on the sweep's hardware: 100 cycles per microsecond
     assert table[0]["latency_us"] == pytest.approx(table[0]["latency_cycles"] / 100, rel=1e-12)
+    # the study in the sweep folder: accuracy maximised, one trial per attempt, the value its accuracy
+    study = optuna.load_study(study_name="sweep", storage=f"sqlite:///{out / 'sweep.db'}")
+    assert study.directions == [optuna.study.StudyDirection.MAXIMIZE]
+    assert study.metric_names == ["test_accuracy"]
+    assert [(t.state.name, t.value) for t in study.trials] == [("COMPLETE", rows[0]["test_accuracy"]),
+                                                               ("FAIL", None)]
     # the saved sweep.yaml, in the documented key order, reloads to the same points
     saved = yaml.safe_load((out / "sweep.yaml").read_text())
     assert list(saved) == ["base", "grids", "hardware"] and saved["grids"] == spec["grids"]

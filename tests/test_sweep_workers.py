@@ -294,3 +294,31 @@ def test_a_queued_run_whose_folder_is_already_finished_is_not_trained(tmp_path):
     assert [(t.state, t.user_attrs["job"]["run"]) for t in trials] == [(TrialState.COMPLETE, done),
                                                                       (TrialState.COMPLETE, other)]
     assert trials[0].value == 0.375
+
+
+def test_a_sweep_refuses_a_storage_without_a_queue_lock_and_a_bad_study_name(tmp_path):
+    from spiketune.errors import ConfigError
+    from spiketune.explore.sweep import SweepConfig, run_sweep
+
+    sc = SweepConfig.from_dict({"base": POINT, "grids": [{"model.beta": [0.3]}]})
+    with pytest.raises(ConfigError) as e:
+        run_sweep(sc, tmp_path / "mem", progress=False, storage="sqlite:///:memory:")
+    assert str(e.value) == ("a sweep's storage must be a SQLite file or PostgreSQL (its queue needs their "
+                            "locks), got sqlite:///:memory:")
+    with pytest.raises(ConfigError, match=r"study name '\.\./x' cannot name a folder"):
+        run_sweep(sc, tmp_path / "bad", progress=False, study_name="../x")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_replicated_sweep_saves_its_seeds_and_counts_every_replicate(tmp_path):
+    # two replicates of a point that fails fast (its architecture does not parse): nothing trains
+    from spiketune.explore.sweep import SweepConfig, point_errors, run_id, run_sweep
+
+    sc = SweepConfig.from_dict({"base": POINT, "grids": [{"model.arch": ["8C3-Q-10"]}], "seeds": [0, 1]})
+    rows = run_sweep(sc, tmp_path, progress=False)
+    assert rows == [] and len(sc.points()) == 2
+    saved = yaml.safe_load((tmp_path / "sweep.yaml").read_text())
+    assert list(saved) == ["base", "grids", "hardware", "seeds"] and saved["seeds"] == [0, 1]
+    assert json.loads((tmp_path / "sweep_status.json").read_text()) == {"points": 2, "finished": 0,
+                                                                        "failed_this_time": 2}
+    assert [i for i, _ in point_errors(sc, tmp_path)] == [run_id(c, sc.hardware) for c in sc.points()]
