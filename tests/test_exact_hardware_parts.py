@@ -262,3 +262,40 @@ def test_build_layers_refuse_what_the_build_cannot_hold(tmp_path):
     with pytest.raises(ConfigError) as e:
         as_built.hw_layers(traces(pooled), 4, [2])
     assert str(e.value) == f"{tmp_path}: layer 0: the build pools 2x2 only (got ('max', 3))"
+
+
+def test_build_run_quantises_each_layer_and_sums_the_population_of_each_class(tmp_path):
+    # 16 inputs -> 8 -> 4 LIF neurons (2 classes of 2), trained with 4-bit weights (integers and
+    # scale kept); biases quantised here: layer 0 bias max 1.4 -> scale 0.2, words 7 -3 1 0 2 5 -7 1;
+    # layer 1 max 0.7 -> scale 0.1, words 7 -2 0 3
+    from spiketune.hardware import as_built
+    from spiketune.hardware.snn_dse import network_math as netm
+
+    rng = np.random.default_rng(0)
+    w0, w1 = rng.integers(-7, 8, (8, 16)), rng.integers(-7, 8, (4, 8))
+    x = (rng.random((6, 3, 16)) < 0.5).astype(np.uint8)
+    b0, b1 = np.array([1.4, -0.6, 0.2, 0.0, 0.4, 1.0, -1.4, 0.2]), np.array([0.7, -0.2, 0.0, 0.3])
+    layers = [tr.LayerSpec("fc", (16,), (8,), (8,), weight_bits=4),
+              tr.LayerSpec("fc", (8,), (4,), (4,), weight_bits=4)]
+    weights = [{"weight": (w0 * 0.25).astype(np.float32), "int_weight": w0, "scale": np.float32(0.25),
+                "bias": b0.astype(np.float32)},
+               {"weight": (w1 * 0.5).astype(np.float32), "int_weight": w1, "scale": np.float32(0.5),
+                "bias": b1.astype(np.float32)}]
+    counts = [x, np.zeros((6, 3, 8), np.int64), np.zeros((6, 3, 4), np.int64)]
+    t = tr.read(tr.write(tmp_path, num_steps=3, encoding="rate", input_shape=(16,), layers=layers,
+                         counts=counts, bits=[x], weights=weights, labels=np.zeros(6),
+                         predictions=np.zeros(6), meta={"num_classes": 2}))
+    ref = [netm.HwLayer("fc", w0, np.array([7, -3, 1, 0, 2, 5, -7, 1]), 0.25, float(np.float32(1.4)) / 7),
+           netm.HwLayer("fc", w1, np.array([7, -2, 0, 3]), 0.5, float(np.float32(0.7)) / 7)]
+    classes = set()
+    for wiring in ("as_built", "intended"):
+        spikes, pred = as_built.run(t, 8, [1, 1], wiring)
+        want = [netm.run_network(ref, s, False, 0.5, 1.0, wiring) for s in x]
+        assert spikes[0].tolist() == x.tolist()
+        for k in (1, 2):
+            assert spikes[k].tolist() == [w[k - 1].tolist() for w in want]
+        # class c: the last layer's spikes of neurons 2c and 2c + 1 over all steps
+        total = np.array([w[1].sum(0) for w in want])
+        assert pred.tolist() == (total[:, 0::2] + total[:, 1::2]).argmax(1).tolist()
+        classes |= set(pred.tolist())
+    assert classes == {0, 1}
