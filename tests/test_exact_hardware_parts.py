@@ -299,3 +299,46 @@ def test_build_run_quantises_each_layer_and_sums_the_population_of_each_class(tm
         assert pred.tolist() == (total[:, 0::2] + total[:, 1::2]).argmax(1).tolist()
         classes |= set(pred.tolist())
     assert classes == {0, 1}
+
+
+def test_divergence_and_counts_of_the_build_spikes_by_hand(tmp_path):
+    from spiketune.errors import TraceError
+    from spiketune.hardware import as_built
+    from spiketune.hardware.config import from_dict as hw_from_dict
+
+    # a 1x1x2 input, a conv layer of 2 maps (1x2 each), an FC layer of 3; T = 1, 2 samples
+    layers = [tr.LayerSpec("conv", (1, 1, 2), (2, 1, 2), (2, 1, 2), kernel=1),
+              tr.LayerSpec("fc", (2, 1, 2), (3,), (3,))]
+    x = np.array([[[[[1, 0]]]], [[[[0, 1]]]]], np.uint8)
+    b1 = np.zeros((2, 1, 2, 1, 2), np.uint8)  # the trained network: layer 0 silent
+    b2 = np.array([[[1, 1, 0]], [[0, 0, 0]]], np.uint8)  # layer 1: 2 spikes
+    counts = [x.reshape(2, 1, 1, 2).sum(-1), b1.reshape(2, 1, 2, 2).sum(-1), b2]
+    t = tr.read(tr.write(tmp_path / "a", num_steps=1, encoding="rate", input_shape=(1, 1, 2), layers=layers,
+                         counts=counts, bits=[x, b1, b2], weights=[], labels=np.zeros(2),
+                         predictions=np.zeros(2)))
+    # the build's spikes for 3 samples (only the 2 with bits are compared)
+    h1 = np.zeros((3, 1, 2, 1, 2), np.uint8)
+    h1[0, 0, 1, 0, 1] = h1[2, 0, 0, 0, 0] = 1
+    h2 = np.array([[[1, 0, 1]], [[0, 0, 0]], [[1, 1, 1]]], np.uint8)
+    got = as_built.divergence(t, [x, h1, h2])
+    # layer 0: 1 of 8 bits differs, 1 spike vs 0; layer 1: bits (0, 1) and (0, 2) differ, 2 of 6
+    assert got == [{"name": "L0:conv", "spikes_trained": 0, "spikes_hardware": 1, "bit_divergence": 1 / 8,
+                    "count_ratio": None},
+                   {"name": "L1:fc", "spikes_trained": 2, "spikes_hardware": 2, "bit_divergence": 2 / 6,
+                    "count_ratio": 1.0}]
+    c = as_built.counts([x, h1, h2])  # events per channel: [N, T, C]
+    assert [a.tolist() for a in c] == [[[[1]], [[1]]], [[[0, 1]], [[0, 0]], [[1, 0]]], h2.tolist()]
+    assert all(a.dtype == np.uint32 for a in c)
+    t2 = tr.read(tr.write(tmp_path / "b", num_steps=1, encoding="rate", input_shape=(1, 1, 2), layers=layers,
+                          counts=counts, bits=[x, b1], weights=[], labels=np.zeros(2),
+                          predictions=np.zeros(2)))
+    with pytest.raises(TraceError) as e:
+        as_built.divergence(t2, [x, h1, h2])
+    assert str(e.value) == f"{tmp_path / 'b'} keeps no spike bits for layer 1"
+    # hardware config mappings: the errors name what is wrong
+    with pytest.raises(ConfigError) as e:
+        hw_from_dict([1])
+    assert str(e.value) == "a hardware config is a mapping of fields, got list"
+    with pytest.raises(ConfigError) as e:
+        hw_from_dict({"kind": 3})
+    assert str(e.value) == "kind: the accelerator's name, got 3"
