@@ -342,3 +342,10 @@ def test_divergence_and_counts_of_the_build_spikes_by_hand(tmp_path):
     with pytest.raises(ConfigError) as e:
         hw_from_dict({"kind": 3})
     assert str(e.value) == "kind: the accelerator's name, got 3"
+
+
+def test_dense_cycles_default_to_a_3x3_kernel_on_one_row():
+    from spiketune.hardware.hybrid import dense_cycles
+
+    # 2 output channels, one row: 2 passes x 1 step x (16 pixels + 1*9 + 2)
+    assert dense_cycles(1, 1, 2, 16) == 1 + 2 * (16 + 9 + 2)
