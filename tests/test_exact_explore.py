@@ -253,7 +253,7 @@ def _finished(folder, cfg, acc):
     mark_finished(folder)  # a complete folder ends with its finished marker
 
 
-def test_sweep_skips_finished_points_and_retries_unfinished_folders(tmp_path):
+def test_sweep_skips_finished_points_and_retries_unfinished_folders(tmp_path, capsys):
     # point 1 finished (marker); point 2 has a folder without metrics (interrupted) and a
     # config that fails fast: it must be attempted again (error.txt), not taken as finished
     sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.arch": ["16-10", "16C3-Q-10"]}]})
@@ -262,8 +262,10 @@ def test_sweep_skips_finished_points_and_retries_unfinished_folders(tmp_path):
     interrupted = tmp_path / "runs" / run_id(broken, sc.hardware)
     interrupted.mkdir()
     (interrupted / "config.yaml").write_text(yaml.safe_dump(broken.to_dict()))
-    rows = run_sweep(sc, tmp_path, progress=False)
+    rows = run_sweep(sc, tmp_path)
     assert [r["test_accuracy"] for r in rows] == [0.75]  # the finished point was not re-run
+    err = capsys.readouterr().err  # the bar counts the point finished before the sweep began
+    assert "sweep:" in err and "1/2" in err and "2/2" not in err
     assert "'Q' at position 2" in (interrupted / "error.txt").read_text()
     status = json.loads((tmp_path / "sweep_status.json").read_text())
     assert status == {"points": 2, "finished": 1, "failed_this_time": 1}
