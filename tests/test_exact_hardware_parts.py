@@ -1,5 +1,7 @@
-"""Hand-computed checks of the hardware package's smaller parts: command-line overrides of a
-hardware config, the resources' dictionary, and the text of the build's neuron arithmetic."""
+"""Hand-computed checks of the hardware package's glue: command-line overrides of a hardware
+config, the resources' dictionary, the hybrid design's dense layer and checks, ``cost()``'s
+fixed-point and build-arithmetic paths and report files, and the ISPASS build's runner
+(:mod:`spiketune.hardware.as_built`) against the core arithmetic with hand-quantised layers."""
 
 from __future__ import annotations
 
@@ -15,6 +17,11 @@ from spiketune.hardware.as_built import hardware_math_lines
 from spiketune.hardware.config import HardwareConfig, from_dict, parse_cores, with_flags
 from spiketune.hardware.hybrid import HybridConfig
 from spiketune.hardware.registry import design
+
+
+def build(hw):
+    """The accelerator of the design ``hw`` names."""
+    return design(hw.kind)(hw)
 
 
 def test_with_flags_sets_the_given_fields_only_and_a_kind_flag_picks_the_design():
@@ -43,7 +50,9 @@ def test_allocation_resources_to_dict_by_hand():
     b = rs.LayerResources(rs.Resources(5, 6, 0, 2), rs.Resources(), rs.Resources(1, 1), rs.Resources(),
                           rs.Resources(bram=2))
     d = rs.AllocationResources([a, b], rs.Resources(lut=16, ff=7)).to_dict()
-    r = lambda lut=0.0, ff=0.0, bram=0.0, dsp=0.0: {"lut": lut, "ff": ff, "bram": bram, "dsp": dsp}  # noqa: E731
+    def r(lut=0.0, ff=0.0, bram=0.0, dsp=0.0):
+        return {"lut": lut, "ff": ff, "bram": bram, "dsp": dsp}
+
     assert d == {
         # input 16/7 + layer a (1+10+8, 2+20+3, 0.5, 4) + layer b (5+1, 6+1, 2, 2)
         "total": r(16 + 19 + 6, 7 + 25 + 7, 2.5, 6), "input_ram": r(16, 7),
@@ -106,10 +115,6 @@ def test_hybrid_dense_layer_fields_and_which_layers_each_core_checks():
         build(from_dict({"kind": "hybrid", "device": "xc7z020"})).cost(_hybrid_traces(_fc("lif")))
     assert str(e.value) == ("device: the hybrid design's dense core has no resource formulas; "
                             "a device budget applies to kind: snn_dse")
-
-
-def build(hw):
-    return design(hw.kind)(hw)
 
 
 def _quantised_traces(path):
