@@ -13,8 +13,8 @@ tests); ``--resume --sample N`` runs a seeded random sample of N of them, where 
 too slow (the score then estimates the whole target's). ``--survivors`` reuses the target's
 scratch copy with the current tests and runs only the mutants that survived the last run
 (after adding tests against them). ``--only GLOB ...`` runs only the mutants whose names
-match (e.g. ``'*_MultiStep*'`` for the fused neuron step); the score then covers those mutants only. Tests marked slow are left out unless
-``--slow`` is given (e.g. ``sweep --survivors --slow``: re-judge the survivors with the
+match (e.g. ``'*_MultiStep*'`` for the fused neuron step); the score then covers those
+mutants only. Tests marked slow are left out unless ``--slow`` is given (e.g. ``sweep --survivors --slow``: re-judge the survivors with the
 interrupted-sweep test, which trains two networks).
 
 mutmut runs with one worker and one OpenMP thread (scikit-learn's gradient boosting is
@@ -32,11 +32,13 @@ decorated functions other than ``@staticmethod``/``@classmethod`` (e.g. ``@prope
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -184,9 +186,33 @@ def statuses(work: Path, only: list[str] | None) -> dict[str, str]:
     return status
 
 
+# wall-clock seconds after which a mutant's test process is stopped and the mutant counted as
+# killed ("segfault", exit -9): a hang the tests caught (a sweep waiting forever for a trial no
+# worker will finish). mutmut's own limit counts CPU seconds, which a waiting process never spends.
+HANG_S = 240
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(c) for c in out.split()]
+
+
+def _age_s(pid: int) -> int:
+    out = subprocess.run(["ps", "-o", "etimes=", "-p", str(pid)], capture_output=True, text=True).stdout
+    return int(out.strip() or 0)
+
+
 def mutmut(work: Path, names: list[str]) -> None:
-    subprocess.run(["mutmut", "run", "--max-children", "1", *names], cwd=work, check=False,
-                   stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    """``mutmut run`` on ``names`` (all when empty), stopping test processes that hang."""
+    proc = subprocess.Popen(["mutmut", "run", "--max-children", "1", *names], cwd=work,
+                            stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    while proc.poll() is None:
+        time.sleep(5)
+        for worker in _children(proc.pid):  # mutmut's worker, and under it one test process per mutant
+            for test in _children(worker):
+                if _age_s(test) > HANG_S:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(test, signal.SIGKILL)
 
 
 def run(name: str, again: bool = False, only: list[str] | None = None, slow: bool = False,
