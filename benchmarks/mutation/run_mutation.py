@@ -11,11 +11,11 @@ scratch copy of the project, so nothing is written to the working tree:
 ``--resume`` goes on with the mutants a stopped run did not reach (same scratch copy, current
 tests); ``--resume --sample N`` runs a seeded random sample of N of them, where a full run is
 too slow (the score then estimates the whole target's). ``--survivors`` reuses the target's
-scratch copy with the current tests and runs only the mutants that survived the last run
-(after adding tests against them). ``--only GLOB ...`` runs only the mutants whose names
-match (e.g. ``'*_MultiStep*'`` for the fused neuron step); the score then covers those
-mutants only. Tests marked slow are left out unless ``--slow`` is given (e.g. ``sweep --survivors --slow``: re-judge the survivors with the
-interrupted-sweep test, which trains two networks).
+scratch copy with the current tests and runs only the mutants that survived the last run (after
+adding tests against them). ``--only GLOB ...`` runs only the mutants whose names match (e.g.
+``'*_MultiStep*'`` for the fused neuron step); the score then covers those mutants only. Tests
+marked slow are left out unless ``--slow`` is given (e.g. ``sweep --survivors --slow``: re-judge
+the survivors with the interrupted-sweep test, which trains two networks).
 
 mutmut runs with one worker and one OpenMP thread (scikit-learn's gradient boosting is
 ten times slower with threads on a loaded machine); start it under ``nice -n 10`` on a
