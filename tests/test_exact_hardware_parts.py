@@ -354,3 +354,26 @@ def test_dense_cycles_default_to_a_3x3_kernel_on_one_row():
 
     # 2 output channels, one row: 2 passes x 1 step x (16 pixels + 1*9 + 2)
     assert dense_cycles(1, 1, 2, 16) == 1 + 2 * (16 + 9 + 2)
+
+
+def test_fixed_point_chain_reads_a_leaky_integrator_readout_by_its_membranes(tmp_path):
+    from spiketune.hardware import fixed_point as fp
+
+    # the fixed-point case of test_exact_hardware.py with a non-spiking LI read-out (decay 0.5):
+    # layer 0 spikes [[0, 0], [1, 0]]; read-out neuron 1 gets bias 1.5 (24/16) and, at t1, the
+    # spike (16/16): membranes 0, 0 and 24, 12 + 40 = 52; classes by summed membrane: class 1
+    li = tr.LayerSpec("fc", (2,), (2,), (2,), neuron="li",
+                      dynamics=tr.NeuronDynamics("li", 0.5, reset="none", spiking=False))
+    b0 = np.array([[[1, 1], [1, 0]]], np.uint8)
+    b1 = np.array([[[0, 0], [0, 1]]], np.uint8)
+    weights = [{"weight": np.eye(2, dtype=np.float32), "int_weight": np.eye(2, dtype=np.int64),
+                "scale": np.float32(1.0), "bias": np.zeros(2, np.float32)},
+               {"weight": np.array([[0, 0], [1, 1]], np.float32), "int_weight": np.array([[0, 0], [1, 1]]),
+                "scale": np.float32(1.0), "bias": np.array([0.0, 1.5], np.float32)}]
+    t = tr.read(tr.write(tmp_path, num_steps=2, encoding="rate", input_shape=(2,),
+                         layers=[tr.LayerSpec("fc", (2,), (2,), (2,)), li],
+                         counts=[b0, b1, np.zeros((1, 2, 2), np.int64)], bits=[b0, b1], weights=weights,
+                         labels=np.array([1]), predictions=np.array([1]), meta={"num_classes": 2}))
+    counts, pred = fp.run_chained(t, HardwareConfig(membrane_bits=16, membrane_frac_bits=4))
+    assert counts[1][0].tolist() == [[0, 0], [1, 0]] and counts[2].tolist() == [[[0, 0], [0, 0]]]
+    assert pred.tolist() == [1]
