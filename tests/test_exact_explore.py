@@ -383,6 +383,13 @@ def test_collect_reads_only_finished_folders_in_path_order(tmp_path):
     assert rows[0]["data.num_steps"] == 3
     _finished(tmp_path / "trials" / "t0", base, 0.125)
     assert [r["run"] for r in collect(tmp_path, "trials/*/")] == ["t0"]
+    # a finished folder whose metrics are not a mapping is damaged: skipped with a warning
+    (tmp_path / "runs" / "b" / "metrics.json").write_text("[0.5]")
+    mark_finished(tmp_path / "runs" / "b")
+    with pytest.warns(UserWarning) as w:
+        assert [r["run"] for r in collect(tmp_path)] == ["a"]
+    assert [str(x.message) for x in w] == [f"{tmp_path / 'runs' / 'b'} is damaged (ValueError: not a mapping); "
+                                           "it is skipped, and re-run by a sweep"]
 
 
 def test_run_id_depends_on_config_and_hardware():
