@@ -388,8 +388,9 @@ def test_collect_reads_only_finished_folders_in_path_order(tmp_path):
     mark_finished(tmp_path / "runs" / "b")
     with pytest.warns(UserWarning) as w:
         assert [r["run"] for r in collect(tmp_path)] == ["a"]
-    assert [str(x.message) for x in w] == [f"{tmp_path / 'runs' / 'b'} is damaged (ValueError: not a mapping); "
-                                           "it is skipped, and re-run by a sweep"]
+    damaged = tmp_path / "runs" / "b"
+    assert [str(x.message) for x in w] == [f"{damaged} is damaged (ValueError: not a mapping); it is skipped, "
+                                           "and re-run by a sweep"]
 
 
 def test_run_id_depends_on_config_and_hardware():
