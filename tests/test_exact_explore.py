@@ -389,8 +389,8 @@ def test_collect_reads_only_finished_folders_in_path_order(tmp_path):
     with pytest.warns(UserWarning) as w:
         assert [r["run"] for r in collect(tmp_path)] == ["a"]
     damaged = tmp_path / "runs" / "b"
-    assert [str(x.message) for x in w] == [f"{damaged} is damaged (ValueError: not a mapping); it is skipped, "
-                                           "and re-run by a sweep"]
+    assert [str(x.message) for x in w] == [f"{damaged} is damaged (ValueError: not a mapping); it is "
+                                           "skipped, and re-run by a sweep"]
 
 
 def test_run_id_depends_on_config_and_hardware():
