@@ -377,3 +377,25 @@ def test_fixed_point_chain_reads_a_leaky_integrator_readout_by_its_membranes(tmp
     counts, pred = fp.run_chained(t, HardwareConfig(membrane_bits=16, membrane_frac_bits=4))
     assert counts[1][0].tolist() == [[0, 0], [1, 0]] and counts[2].tolist() == [[[0, 0], [0, 0]]]
     assert pred.tolist() == [1]
+
+
+def test_min_max_allocation_by_hand():
+    from spiketune.hardware.snn_dse.alloc import Allocation, _min_max
+
+    # layer latencies work / cores: layer 0 (8 units) on 1, 2 or 4 cores: 8, 4, 2; layer 1 (9) on
+    # 1 or 3: 9, 3. The smallest max latency within the budget, each layer on its fewest cores for it
+    def lat(i, e):
+        return [8, 9][i] / e
+
+    cands = [[1, 2, 4], [1, 3]]
+
+    def solve(budget, fits=lambda cores: True):
+        return _min_max(cands, lat, budget, fits)
+
+    assert solve(100) == Allocation([4, 3], "max", 3.0)  # max(2, 3)
+    assert solve(5) == Allocation([2, 3], "max", 4.0)  # 4 + 3 = 7 cores would exceed 5
+    assert solve(2) == Allocation([1, 1], "max", 9.0)  # only the largest target fits
+    assert solve(1) == Allocation([1, 1], "max", 9.0)  # nothing fits: the fewest cores
+    assert solve(100, fits=lambda cores: sum(cores) <= 4) == Allocation([1, 3], "max", 8.0)  # a device budget
+    # one layer whose best target is the smallest: 8 units on 2 cores
+    assert _min_max([[1, 2]], lambda i, e: 8 / e, 10, lambda cores: True) == Allocation([2], "max", 4.0)
