@@ -315,6 +315,10 @@ def test_a_retried_point_that_succeeds_is_finished_and_its_old_error_gone(tmp_pa
     assert list(saved) == ["base", "grids", "hardware"] and saved["grids"] == spec["grids"]
     assert [run_id(c, sc.hardware) for c in SweepConfig.load(out / "sweep.yaml").points()] == [good, bad]
 
+    # the sweep folder holds the study, its lock, the tables, the (empty: a 1-D grid) figures folder
+    assert sorted(x.name for x in out.iterdir()) == [
+        ".sweep.db.sweep.lock", "figures", "results.csv", "results.json", "results_summary.csv",
+        "results_summary.json", "runs", "sweep.db", "sweep.yaml", "sweep_status.json"]
     mtime = (out / "runs" / good / "metrics.json").stat().st_mtime_ns
     assert run_sweep(sc, out, progress=False) == rows  # the finished point is not trained again
     assert good not in capsys.readouterr().err  # only the failing point is reported
