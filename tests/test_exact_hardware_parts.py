@@ -399,3 +399,35 @@ def test_min_max_allocation_by_hand():
     assert solve(100, fits=lambda cores: sum(cores) <= 4) == Allocation([1, 3], "max", 8.0)  # a device budget
     # one layer whose best target is the smallest: 8 units on 2 cores
     assert _min_max([[1, 2]], lambda i, e: 8 / e, 10, lambda cores: True) == Allocation([2], "max", 4.0)
+
+
+def test_fixed_point_cuba_lif_membranes_by_hand():
+    from spiketune.hardware import fixed_point as fp
+
+    # 4 fractional bits, 16-bit words (limit 2^15): alpha = decay = 0.5 (8/16), gain 1, threshold 16
+    layer = tr.LayerSpec("fc", (2,), (2,), (2,), neuron="cuba_lif",
+                         dynamics=tr.NeuronDynamics("cuba_lif", 0.5, synapse_decay=0.5))
+    hw = HardwareConfig(membrane_bits=16, membrane_frac_bits=4)
+    cur = np.array([[[16, 40000], [16, 0]]])  # [N, T, neurons]
+    # neuron 0: I0 16, U0 16 (not > 16); I1 8 + 16 = 24, U1 8 + 24 = 32
+    # neuron 1: I0 clipped to 32767, U0 32767 (a spike); I1 (8*32767 + 8) >> 4 = 16384,
+    # U1 = (8*32767 + 8) >> 4 + 16384 - 16 (the reset by subtraction) = 32752
+    assert fp.neuron_run(layer, cur, hw, membranes=True)[0].tolist() == [[16, 32767], [32, 32752]]
+    assert fp.neuron_run(layer, cur, hw)[0].tolist() == [[0, 1], [1, 1]]
+
+
+def test_resource_formula_pieces_by_hand():
+    powers = [rs.power_of_two(n) for n in (0, 1, 2, 3, 4, 6, 8)]
+    assert powers == [False, True, True, False, True, False, True]
+    # 32-bit words: up to 512 deep in half a RAMB36, then whole RAMB36s of 1K words
+    assert (rs.bram_words(512, 32), rs.bram_words(513, 32), rs.bram_words(2049, 32)) == (0.5, 1, 3)
+    conv = rs.LayerHardware("conv", cores=2, in_channels=1, out_channels=4, frame_in=16, frame_out=16,
+                            spike_frame=4, num_steps=2)
+    assert rs.neural_core(conv).bram == 0.0 and rs.neural_core(conv).dsp == rs.DSP_PER_CORE
+    # fc: 2 cores, ceil(10/2) = 5 neurons of 8 + 1 words each = 45 five-bit words: one RAMB36 per core
+    fc = rs.LayerHardware("fc", cores=2, in_channels=1, out_channels=10, frame_in=8, frame_out=1,
+                          spike_frame=1, num_steps=2)
+    assert rs.weight_memory(fc) == rs.Resources(bram=2)
+    p = rs.power(rs.Resources(ff=1), [], latency_cycles=100, clock_hz=1e8, device="xcku5p")
+    assert set(p) == {"static_w", "clock_w", "dynamic_w", "power_w", "energy_per_inference_j", "fps_per_w"}
+    assert p["fps_per_w"] == 1 / (p["power_w"] * 1e-6)  # 100 cycles at 100 MHz: 1 us
