@@ -424,10 +424,11 @@ def test_resource_formula_pieces_by_hand():
     conv = rs.LayerHardware("conv", cores=2, in_channels=1, out_channels=4, frame_in=16, frame_out=16,
                             spike_frame=4, num_steps=2)
     assert rs.neural_core(conv).bram == 0.0 and rs.neural_core(conv).dsp == rs.DSP_PER_CORE
-    # fc: 2 cores, ceil(10/2) = 5 neurons of 8 + 1 words each = 45 five-bit words: one RAMB36 per core
-    fc = rs.LayerHardware("fc", cores=2, in_channels=1, out_channels=10, frame_in=8, frame_out=1,
+    # fc: 2 cores, ceil(10/2) = 5 neurons of 2000 + 1 words each = 10,005 five-bit words: RAMB36s
+    # as 4096 x 9, three per core
+    fc = rs.LayerHardware("fc", cores=2, in_channels=1, out_channels=10, frame_in=2000, frame_out=1,
                           spike_frame=1, num_steps=2)
-    assert rs.weight_memory(fc) == rs.Resources(bram=2)
+    assert rs.weight_memory(fc) == rs.Resources(bram=6)
     p = rs.power(rs.Resources(ff=1), [], latency_cycles=100, clock_hz=1e8, device="xcku5p")
     assert set(p) == {"static_w", "clock_w", "dynamic_w", "power_w", "energy_per_inference_j", "fps_per_w"}
     assert p["fps_per_w"] == 1 / (p["power_w"] * 1e-6)  # 100 cycles at 100 MHz: 1 us
