@@ -253,7 +253,7 @@ def _finished(folder, cfg, acc):
     mark_finished(folder)  # a complete folder ends with its finished marker
 
 
-def test_sweep_skips_finished_points_and_retries_unfinished_folders(tmp_path):
+def test_sweep_skips_finished_points_and_retries_unfinished_folders(tmp_path, capsys):
     # point 1 finished (marker); point 2 has a folder without metrics (interrupted) and a
     # config that fails fast: it must be attempted again (error.txt), not taken as finished
     sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.arch": ["16-10", "16C3-Q-10"]}]})
@@ -262,8 +262,10 @@ def test_sweep_skips_finished_points_and_retries_unfinished_folders(tmp_path):
     interrupted = tmp_path / "runs" / run_id(broken, sc.hardware)
     interrupted.mkdir()
     (interrupted / "config.yaml").write_text(yaml.safe_dump(broken.to_dict()))
-    rows = run_sweep(sc, tmp_path, progress=False)
+    rows = run_sweep(sc, tmp_path)
     assert [r["test_accuracy"] for r in rows] == [0.75]  # the finished point was not re-run
+    err = capsys.readouterr().err  # the bar counts the point finished before the sweep began
+    assert "sweep:" in err and "1/2" in err and "2/2" not in err
     assert "'Q' at position 2" in (interrupted / "error.txt").read_text()
     status = json.loads((tmp_path / "sweep_status.json").read_text())
     assert status == {"points": 2, "finished": 1, "failed_this_time": 1}
@@ -272,8 +274,9 @@ def test_sweep_skips_finished_points_and_retries_unfinished_folders(tmp_path):
     assert saved["grids"] == [{"model.arch": ["16-10", "16C3-Q-10"]}] and "hardware" in saved
 
 
-QUICK = {"data": {"num_steps": 2, "batch_size": 32, "train_limit": 64, "test_limit": 32},
-         "train": {"epochs": 1, "patience": None}, "model": {"arch": "16-10"}}
+# a point that trains in about a second: one epoch on 32 digits, a 64-8-10 network
+QUICK = {"data": {"num_steps": 2, "batch_size": 32, "train_limit": 32, "test_limit": 16},
+         "train": {"epochs": 1, "patience": None}, "model": {"arch": "8-10"}}
 
 
 def test_a_retried_point_that_succeeds_is_finished_and_its_old_error_gone(tmp_path, capsys):
@@ -301,11 +304,21 @@ def test_a_retried_point_that_succeeds_is_finished_and_its_old_error_gone(tmp_pa
     assert [r["run"] for r in table] == [good] and table[0]["model.arch"] == "16-10"
     # costed on the sweep's hardware: 100 cycles per microsecond
     assert table[0]["latency_us"] == pytest.approx(table[0]["latency_cycles"] / 100, rel=1e-12)
+    # the study in the sweep folder: accuracy maximised, one trial per attempt, the value its accuracy
+    study = optuna.load_study(study_name="sweep", storage=f"sqlite:///{out / 'sweep.db'}")
+    assert study.directions == [optuna.study.StudyDirection.MAXIMIZE]
+    assert study.metric_names == ["test_accuracy"]
+    assert [(t.state.name, t.value) for t in study.trials] == [("COMPLETE", rows[0]["test_accuracy"]),
+                                                               ("FAIL", None)]
     # the saved sweep.yaml, in the documented key order, reloads to the same points
     saved = yaml.safe_load((out / "sweep.yaml").read_text())
     assert list(saved) == ["base", "grids", "hardware"] and saved["grids"] == spec["grids"]
     assert [run_id(c, sc.hardware) for c in SweepConfig.load(out / "sweep.yaml").points()] == [good, bad]
 
+    # the sweep folder holds the study, its lock, the tables, the (empty: a 1-D grid) figures folder
+    assert sorted(x.name for x in out.iterdir()) == [
+        ".sweep.db.sweep.lock", "figures", "results.csv", "results.json", "results_summary.csv",
+        "results_summary.json", "runs", "sweep.db", "sweep.yaml", "sweep_status.json"]
     mtime = (out / "runs" / good / "metrics.json").stat().st_mtime_ns
     assert run_sweep(sc, out, progress=False) == rows  # the finished point is not trained again
     assert good not in capsys.readouterr().err  # only the failing point is reported
@@ -374,6 +387,14 @@ def test_collect_reads_only_finished_folders_in_path_order(tmp_path):
     assert rows[0]["data.num_steps"] == 3
     _finished(tmp_path / "trials" / "t0", base, 0.125)
     assert [r["run"] for r in collect(tmp_path, "trials/*/")] == ["t0"]
+    # a finished folder whose metrics are not a mapping is damaged: skipped with a warning
+    (tmp_path / "runs" / "b" / "metrics.json").write_text("[0.5]")
+    mark_finished(tmp_path / "runs" / "b")
+    with pytest.warns(UserWarning) as w:
+        assert [r["run"] for r in collect(tmp_path)] == ["a"]
+    damaged = tmp_path / "runs" / "b"
+    assert [str(x.message) for x in w] == [f"{damaged} is damaged (ValueError: not a mapping); it is "
+                                           "skipped, and re-run by a sweep"]
 
 
 def test_run_id_depends_on_config_and_hardware():

@@ -22,6 +22,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalW
 
 TINY = {"data": {"num_steps": 3, "batch_size": 128, "train_limit": 400, "test_limit": 100},
         "train": {"epochs": 1, "patience": None}}
+# a run that trains in about a second: one epoch on 32 digits, a 64-8-10 network
+POINT = {"data": {"num_steps": 2, "batch_size": 32, "train_limit": 32, "test_limit": 16},
+         "train": {"epochs": 1, "patience": None}, "model": {"arch": "8-10"}}
 
 
 def brute_front(p, dirs):
@@ -118,7 +121,7 @@ def test_sweep_writes_slope_and_heatmap_figures(tmp_path):
 
 
 def test_failed_point_is_recorded_and_retried(tmp_path):
-    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.arch": ["16-10", "16C3-Q-10"]}]})
+    sc = SweepConfig.from_dict({"base": POINT, "grids": [{"model.arch": ["16-10", "16C3-Q-10"]}]})
     rows = run_sweep(sc, tmp_path, progress=False)
     assert len(rows) == 1
     errs = list(tmp_path.glob("runs/*/error.txt"))
@@ -330,7 +333,7 @@ def test_a_trial_whose_end_was_lost_with_the_database_is_failed_and_rerun(tmp_pa
         return real(self, trial_id, state, values)
 
     monkeypatch.setattr(optuna.storages.RDBStorage, "set_trial_state_values", flaky)
-    sc = SearchConfig.from_dict({"base": TINY, "space": {"model.beta": {"low": 0.2, "high": 0.9}},
+    sc = SearchConfig.from_dict({"base": POINT, "space": {"model.beta": {"low": 0.2, "high": 0.9}},
                                  "objectives": ["accuracy"], "sampler": "tpe"})
     with pytest.warns(UserWarning, match="study database unreachable"):
         study = run_search(sc, tmp_path, trials=2, study_name="s", seed=0, progress=False)

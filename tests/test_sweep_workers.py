@@ -18,6 +18,9 @@ import pg
 TrialState = optuna.trial.TrialState
 TINY = {"data": {"num_steps": 2, "batch_size": 128, "train_limit": 200, "test_limit": 60},
         "train": {"epochs": 1, "patience": None}}
+# a point that trains in about a second: one epoch on 32 digits, a 64-8-10 network
+POINT = {"data": {"num_steps": 2, "batch_size": 32, "train_limit": 32, "test_limit": 16},
+         "train": {"epochs": 1, "patience": None}, "model": {"arch": "8-10"}}
 BETAS = [0.3, 0.6, 0.9]
 EXPECTED = {(b, s) for b in BETAS for s in (0, 1)}  # (beta, seed): 3 points x 2 replicates
 
@@ -179,7 +182,7 @@ def _two_point_sweep(tmp_path):
     """A two-point sweep, its run ids and an empty shared SQLite study it can join."""
     from spiketune.explore.sweep import SweepConfig, run_id
 
-    sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]})
+    sc = SweepConfig.from_dict({"base": POINT, "grids": [{"model.beta": [0.3, 0.6]}]})
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     study = optuna.create_study(study_name="grid", storage=url, direction="maximize")
     study.set_metric_names(["test_accuracy"])
@@ -202,6 +205,12 @@ def test_a_point_completed_on_another_machine_is_not_trained_again(tmp_path):
     assert [r["run"] for r in rows] == [here]
     assert [p.name for p in (tmp_path / "out" / "runs").iterdir()] == [here]
     assert _run_states(url) == [(TrialState.COMPLETE, elsewhere), (TrialState.COMPLETE, here)]
+    # the trial records its worker (this host and process) and the run folder it trained into
+    import socket
+
+    attrs = optuna.load_study(study_name="grid", storage=url).trials[1].user_attrs
+    assert attrs["worker"] == f"{socket.gethostname()}:{os.getpid()}"
+    assert attrs["folder"] == str((tmp_path / "out" / "runs" / here).resolve())
 
 
 def test_a_run_taken_by_a_worker_that_died_before_claiming_it_is_trained_once(tmp_path):
@@ -220,3 +229,96 @@ def test_a_run_taken_by_a_worker_that_died_before_claiming_it_is_trained_once(tm
     # the sweep queues the other point first, then finds the orphan and queues it again
     assert _run_states(url) == [(TrialState.FAIL, orphan), (TrialState.COMPLETE, other),
                                 (TrialState.COMPLETE, orphan)]
+
+
+def test_a_point_completed_here_whose_folder_is_gone_is_trained_again(tmp_path):
+    # both points completed on this machine: A into this sweep's folder (since deleted), B into
+    # another sweep folder on this machine; A's run is missing here, so it is queued and trained
+    # again, B's lives in the other folder, so it is not
+    import socket
+
+    from spiketune.explore.sweep import run_sweep
+
+    sc, (a, b), url, study = _two_point_sweep(tmp_path)
+    out = tmp_path / "out"
+    here = f"{socket.gethostname()}:1"
+    study.add_trial(optuna.create_trial(value=0.5, user_attrs={
+        "job": {"run": a}, "worker": here, "folder": str((out / "runs" / a).resolve())}))
+    study.add_trial(optuna.create_trial(value=0.5, user_attrs={
+        "job": {"run": b}, "worker": here, "folder": str((tmp_path / "other" / "runs" / b).resolve())}))
+    rows = run_sweep(sc, out, progress=False, storage=url, study_name="grid")
+    assert [r["run"] for r in rows] == [a]
+    assert [p.name for p in (out / "runs").iterdir()] == [a]
+    assert _run_states(url) == [(TrialState.COMPLETE, a), (TrialState.COMPLETE, b), (TrialState.COMPLETE, a)]
+
+
+def test_a_run_of_a_dead_worker_on_this_machine_is_queued_again_and_trained_once(tmp_path):
+    # a worker on this machine took and claimed a run, then its process died (its pid is gone):
+    # the next sweep fails that trial and queues the run again, without waiting for a heartbeat
+    import socket
+
+    from spiketune.explore.sweep import run_sweep
+
+    sc, (lost, other), url, study = _two_point_sweep(tmp_path)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid now names no process
+    study.enqueue_trial({}, user_attrs={"job": {"run": lost, "config": sc.points()[0].to_dict(),
+                                                "hardware": sc.hardware.model_dump()}})
+    study.ask().set_user_attr("worker", f"{socket.gethostname()}:{gone.pid}")
+    rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid")
+    assert sorted(r["run"] for r in rows) == sorted([lost, other])
+    assert _run_states(url) == [(TrialState.FAIL, lost), (TrialState.COMPLETE, other),
+                                (TrialState.COMPLETE, lost)]
+
+
+def test_a_queued_run_whose_folder_is_already_finished_is_not_trained(tmp_path):
+    # a run still queued in the study whose folder was finished meanwhile (its trainer died
+    # after writing it): the worker that pops it takes the folder's accuracy, it trains nothing
+    from spiketune.explore.sweep import run_sweep
+    from spiketune.results import mark_finished
+
+    sc, (done, other), url, study = _two_point_sweep(tmp_path)
+    cfg = sc.points()[0]
+    study.enqueue_trial({}, user_attrs={"job": {"run": done, "config": cfg.to_dict(),
+                                                "hardware": sc.hardware.model_dump()}})
+    folder = tmp_path / "out" / "runs" / done
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
+    (folder / "metrics.json").write_text(json.dumps({"test_accuracy": 0.375}))
+    mark_finished(folder)
+    mtime = (folder / "metrics.json").stat().st_mtime_ns
+    rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid")
+    assert sorted(r["run"] for r in rows) == sorted([done, other])
+    assert (folder / "metrics.json").stat().st_mtime_ns == mtime and not (folder / "model.pt").exists()
+    trials = optuna.load_study(study_name="grid", storage=url).trials
+    assert [(t.state, t.user_attrs["job"]["run"]) for t in trials] == [(TrialState.COMPLETE, done),
+                                                                      (TrialState.COMPLETE, other)]
+    assert trials[0].value == 0.375
+
+
+def test_a_sweep_refuses_a_storage_without_a_queue_lock_and_a_bad_study_name(tmp_path):
+    from spiketune.errors import ConfigError
+    from spiketune.explore.sweep import SweepConfig, run_sweep
+
+    sc = SweepConfig.from_dict({"base": POINT, "grids": [{"model.beta": [0.3]}]})
+    with pytest.raises(ConfigError) as e:
+        run_sweep(sc, tmp_path / "mem", progress=False, storage="sqlite:///:memory:")
+    assert str(e.value) == ("a sweep's storage must be a SQLite file or PostgreSQL (its queue needs their "
+                            "locks), got sqlite:///:memory:")
+    with pytest.raises(ConfigError, match=r"study name '\.\./x' cannot name a folder"):
+        run_sweep(sc, tmp_path / "bad", progress=False, study_name="../x")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_replicated_sweep_saves_its_seeds_and_counts_every_replicate(tmp_path):
+    # two replicates of a point that fails fast (its architecture does not parse): nothing trains
+    from spiketune.explore.sweep import SweepConfig, point_errors, run_id, run_sweep
+
+    sc = SweepConfig.from_dict({"base": POINT, "grids": [{"model.arch": ["8C3-Q-10"]}], "seeds": [0, 1]})
+    rows = run_sweep(sc, tmp_path, progress=False)
+    assert rows == [] and len(sc.points()) == 2
+    saved = yaml.safe_load((tmp_path / "sweep.yaml").read_text())
+    assert list(saved) == ["base", "grids", "hardware", "seeds"] and saved["seeds"] == [0, 1]
+    assert json.loads((tmp_path / "sweep_status.json").read_text()) == {"points": 2, "finished": 0,
+                                                                        "failed_this_time": 2}
+    assert [i for i, _ in point_errors(sc, tmp_path)] == [run_id(c, sc.hardware) for c in sc.points()]

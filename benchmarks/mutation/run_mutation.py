@@ -8,12 +8,14 @@ scratch copy of the project, so nothing is written to the working tree:
     python benchmarks/mutation/run_mutation.py --list
     python benchmarks/mutation/run_mutation.py hardware --survivors  # re-judge the last survivors
 
-``--survivors`` reuses the target's scratch copy with the current tests and runs only the
-mutants that survived the last run (after adding tests against them). ``--only GLOB ...``
-runs only the mutants whose names match (e.g. ``'*_MultiStep*'`` for the fused neuron
-step); the score then covers those mutants only. Tests marked slow are left out unless
-``--slow`` is given (e.g. ``sweep --survivors --slow``: re-judge the survivors with the
-interrupted-sweep test, which trains two networks).
+``--resume`` goes on with the mutants a stopped run did not reach (same scratch copy, current
+tests); ``--resume --sample N`` runs a seeded random sample of N of them, where a full run is
+too slow (the score then estimates the whole target's). ``--survivors`` reuses the target's
+scratch copy with the current tests and runs only the mutants that survived the last run (after
+adding tests against them). ``--only GLOB ...`` runs only the mutants whose names match (e.g.
+``'*_MultiStep*'`` for the fused neuron step); the score then covers those mutants only. Tests
+marked slow are left out unless ``--slow`` is given (e.g. ``sweep --survivors --slow``: re-judge
+the survivors with the interrupted-sweep test, which trains two networks).
 
 mutmut runs with one worker and one OpenMP thread (scikit-learn's gradient boosting is
 ten times slower with threads on a loaded machine); start it under ``nice -n 10`` on a
@@ -30,13 +32,17 @@ decorated functions other than ``@staticmethod``/``@classmethod`` (e.g. ``@prope
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,24 +72,60 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
                 ["tests/test_exact_explore.py",
                  "tests/test_explore.py::test_predictor_learns_a_known_relation",
                  "tests/test_explore.py::test_predictor_keeps_the_model_that_cross_validates_better"]),
-    "sweep": (["src/spiketune/explore/sweep.py"],
+    # the resume logic of a sweep on the exploration engine (the functions named in ONLY)
+    "sweep": (["src/spiketune/explore/sweep.py", "src/spiketune/explore/engine.py"],
               ["tests/test_exact_explore.py", "tests/test_explore.py::test_sweep_points_union_and_dedup",
-               "tests/test_explore.py::test_failed_point_is_recorded_and_retried"]),
+               "tests/test_explore.py::test_failed_point_is_recorded_and_retried",
+               "tests/test_explore.py::test_a_trial_whose_end_was_lost_with_the_database_is_failed_and_rerun",
+               "tests/test_sweep_workers.py",
+               # the queue lock's own tests (the lock is not mutated here) and a subprocess `spiketune
+               # search`, which imports the unmutated package
+               "--deselect",
+               "tests/test_sweep_workers.py::test_the_queue_lock_excludes_another_process_sqlite",
+               "--deselect",
+               "tests/test_sweep_workers.py::test_the_queue_lock_excludes_another_process_postgres",
+               "--deselect",
+               "tests/test_sweep_workers.py::test_search_progress_bar_counts_the_requested_trials"]),
     "hardware": ([f"src/spiketune/hardware/{f}.py" for f in (
-        "base", "config", "fixed_point", "snn_dse/__init__", "snn_dse/alloc", "snn_dse/config",
-        "snn_dse/cycles", "snn_dse/layers", "snn_dse/neuron_math", "snn_dse/power", "snn_dse/simulate",
-        "hybrid/__init__", "hybrid/config", "hybrid/dense")],
+        "__init__", "as_built", "base", "config", "fixed_point", "neuron_cost", "registry", "report",
+        "resources", "snn_dse/__init__", "snn_dse/alloc", "snn_dse/config", "snn_dse/cycles",
+        "snn_dse/layers", "snn_dse/network_math", "snn_dse/neuron_math", "snn_dse/power",
+        "snn_dse/simulate", "hybrid/__init__", "hybrid/dense")],
                  ["tests/test_exact_hardware.py", "tests/test_hardware.py", "tests/test_hardware_plugins.py",
                   "tests/test_hardware_rtl.py", "tests/test_neuron_math.py", "tests/test_fixed_point.py",
+                  "tests/test_resources.py", "tests/test_network_math.py",
+                  "tests/test_exact_hardware_parts.py",
+                  "tests/test_neuron_models.py::test_hardware_cost_per_model_and_designs_that_cannot_run_it",
                   # each trains a network (20-30 s per mutant); the exact tests cover the same code
                   "--deselect", "tests/test_hardware.py::test_allocation_beats_uniform_and_respects_budget",
-                  "--deselect", "tests/test_fixed_point.py::test_quantised_network_runs_bit_exact_within_tolerance",
-                  "--deselect", "tests/test_fixed_point.py::test_post_training_quantisation_is_reported_not_hidden"]),
+                  "--deselect",
+                  "tests/test_fixed_point.py::test_quantised_network_runs_bit_exact_within_tolerance",
+                  "--deselect",
+                  "tests/test_fixed_point.py::test_post_training_quantisation_is_reported_not_hidden",
+                  # cost the digits default network and a VGG-9 (5-70 s); the by-hand device tests
+                  # (test_allocator_takes_a_device_as_its_budget_by_hand, ...) cover the same paths
+                  "--deselect",
+                  "tests/test_resources.py::test_default_digits_network_and_vgg9_cost_reports_name_their_device",
+                  "--deselect",
+                  "tests/test_resources.py::test_device_in_the_config_allocates_and_is_checked"]),
 }
+
+# the mutants of a target when no --only is given: what decides which of a sweep's runs are
+# finished, queued, retried or queued again (mutmut names: module.x_function, module.xǁClassǁmethod)
+ONLY: dict[str, list[str]] = {
+    "sweep": ["*sweep.x_finished_run__*", "*sweep.x_point_errors__*", "*sweep.x_run_sweep__*",
+              "*sweep.x__run_sweep__*", "*sweep.x__run__*", "*sweep.xǁSweepWorkerǁ*",
+              "*engine.xǁWorkerǁclaim__*", "*engine.xǁWorkerǁrequeue__*", "*engine.xǁWorkerǁretry_*",
+              "*engine.x__alive__*"],
+}
+
+# files outside tests/ that tests read (copied into each scratch copy and its mutants/)
+DATA = ["benchmarks/synth"]
 
 PYPROJECT = """\
 [tool.mutmut]
 source_paths = ["src"]
+also_copy = {data}
 only_mutate = {only}
 pytest_add_cli_args_test_selection = {tests}
 pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]
@@ -106,10 +148,14 @@ def prepare(name: str, again: bool = False, slow: bool = False) -> Path:
     if not again:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copytree(ROOT / "src", work / "src",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for d in DATA:
+        shutil.copytree(ROOT / d, work / d, dirs_exist_ok=True)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"),
                     dirs_exist_ok=True)
-    (work / "pyproject.toml").write_text(PYPROJECT.format(only=json.dumps(files), tests=json.dumps(tests),
+    (work / "pyproject.toml").write_text(PYPROJECT.format(data=json.dumps(DATA), only=json.dumps(files),
+                                                          tests=json.dumps(tests),
                                                           addopts="-q" if slow else "-m 'not slow' -q"))
     return work
 
@@ -128,25 +174,67 @@ def survivors(work: Path, names: list[str]) -> str:
                           text=True, check=True).stdout
 
 
-def run(name: str, again: bool = False, only: list[str] | None = None, slow: bool = False) -> dict:
-    previous: list[str] = []
-    if again:
-        last = json.loads((OUT / f"{name}.json").read_text())
-        previous, only = last["survivors"], last.get("only")
-    if again and not (SCRATCH / name / "mutants").is_dir():
-        sys.exit(f"{name}: no earlier run in {SCRATCH / name} to re-judge")
-    work = prepare(name, again, slow)
-    t0 = time.time()
-    if not again or previous:
-        subprocess.run(["mutmut", "run", "--max-children", "1", *(previous or only or [])], cwd=work,
-                       check=False, stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+def statuses(work: Path, only: list[str] | None) -> dict[str, str]:
+    """mutmut's status of each mutant of the scratch copy ``work`` (those matching ``only``)."""
     listing = subprocess.run(["mutmut", "results", "--all", "true"], cwd=work, capture_output=True,
                              text=True).stdout
     status: dict[str, str] = {}
     for line in listing.splitlines():
         m = re.match(r"\s*(\S+):\s*(.+)$", line)
-        if m and "__mutmut_" in m.group(1):
+        if m and "__mutmut_" in m.group(1) and (not only or any(fnmatch(m.group(1), g) for g in only)):
             status[m.group(1)] = m.group(2).strip()
+    return status
+
+
+# wall-clock seconds after which a mutant's test process is stopped and the mutant counted as
+# killed ("segfault", exit -9): a hang the tests caught (a sweep waiting forever for a trial no
+# worker will finish). mutmut's own limit counts CPU seconds, which a waiting process never spends.
+HANG_S = 240
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(c) for c in out.split()]
+
+
+def _age_s(pid: int) -> int:
+    out = subprocess.run(["ps", "-o", "etimes=", "-p", str(pid)], capture_output=True, text=True).stdout
+    return int(out.strip() or 0)
+
+
+def mutmut(work: Path, names: list[str]) -> None:
+    """``mutmut run`` on ``names`` (all when empty), stopping test processes that hang."""
+    proc = subprocess.Popen(["mutmut", "run", "--max-children", "1", *names], cwd=work,
+                            stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    while proc.poll() is None:
+        time.sleep(5)
+        for worker in _children(proc.pid):  # mutmut's worker, and under it one test process per mutant
+            for test in _children(worker):
+                if _age_s(test) > HANG_S:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(test, signal.SIGKILL)
+
+
+def run(name: str, again: bool = False, only: list[str] | None = None, slow: bool = False,
+        resume: bool = False, sample: int | None = None) -> dict:
+    previous: list[str] = []
+    if again:
+        last = json.loads((OUT / f"{name}.json").read_text())
+        previous, only = last["survivors"], last.get("only")
+    if (again or resume) and not (SCRATCH / name / "mutants").is_dir():
+        sys.exit(f"{name}: no earlier run in {SCRATCH / name} to re-judge or resume")
+    only = only or ONLY.get(name)
+    work = prepare(name, again or resume, slow)
+    t0 = time.time()
+    if resume:  # the mutants a stopped run did not reach
+        todo = sorted(n for n, s in statuses(work, only).items() if s == "not checked")
+        if sample is not None and sample < len(todo):  # a seeded random sample of them
+            todo = sorted(random.Random(0).sample(todo, sample))
+        if todo:
+            mutmut(work, todo)
+    elif not again or previous:
+        mutmut(work, previous or only or [])
+    status = statuses(work, only)
     counts: dict[str, int] = {}
     for s in status.values():
         counts[s] = counts.get(s, 0) + 1
@@ -172,10 +260,15 @@ def main() -> None:
     ap.add_argument("--survivors", action="store_true", help="re-run only the last run's survivors")
     ap.add_argument("--only", nargs="+", metavar="GLOB", help="run only the mutants matching these names")
     ap.add_argument("--slow", action="store_true", help="also run the tests marked slow")
+    ap.add_argument("--resume", action="store_true",
+                    help="go on with the mutants a stopped run did not reach")
+    ap.add_argument("--sample", type=int, metavar="N",
+                    help="with --resume: only N of them, a seeded random sample")
     a = ap.parse_args()
     if a.list:
         for n, (files, tests) in TARGETS.items():
-            print(f"{n}: {' '.join(files)}  <-  {' '.join(tests)}")
+            print(f"{n}: {' '.join(files)}{' (' + ' '.join(ONLY[n]) + ')' if n in ONLY else ''}  <-  "
+                  f"{' '.join(tests)}")
         return
     names = list(TARGETS) if a.all else a.targets
     if not names:
@@ -183,7 +276,7 @@ def main() -> None:
     if shutil.which("mutmut") is None:
         sys.exit("mutmut is not installed: pip install mutmut")
     for n in names:
-        run(n, a.survivors, a.only, a.slow)
+        run(n, a.survivors, a.only, a.slow, a.resume, a.sample)
 
 
 if __name__ == "__main__":
