@@ -250,3 +250,30 @@ def test_default_digits_network_and_vgg9_cost_reports_name_their_device():
     cores = [64, 28, 48, 54, 120, 126, 140, 56, 50]
     vgg9 = simulate(_traces(VGG9, (2, 32, 32), 20), HardwareConfig(cores=cores, core_counts="ideal"))
     assert vgg9.resources["smallest_device"] == "xcvu9p" and vgg9.resources["dsp"] == 2 * sum(cores)
+
+
+def test_layer_energies_from_resources_by_hand_add_up_to_the_total():
+    from spiketune.hardware import HardwareConfig, simulate
+
+    t = _traces(*FC_NET)  # 8 inputs -> 4 -> 2 neurons, T = 1, cores 4 and 2 (one group each)
+    t.counts[0][:] = [[[1, 1, 1, 0, 0, 0, 0, 0]]]
+    t.counts[1][:] = [[[1, 1, 0, 0]]]
+    rep = simulate(t, HardwareConfig(cores=[4, 2]))
+    # cycles (fc_cycles by hand): L0: scan (1 + 2 + 2) + 2 x 3 = 11, accumulate 3, sweep 1,
+    # latency 11 + (3 + 1 + 1 + 1) + 4 = 21; L1: scan 5 + 2 x 2 = 9, accumulate 2, sweep 1, latency 18
+    assert [c.latency_cycles for c in rep.layers] == [21, 18] and rep.latency_cycles == 39
+    # per-cycle pJ at 0.02 / LUT, 0.01 / FF, 5 / BRAM, 2 / DSP. L0 cores: 4 x (224.5 LUT, 25 FF,
+    # 2 DSP) + 4 weight BRAMs; L0 control: fc_ec (B = 8) 866.791669 LUT, 308.5 FF + its 4-bit
+    # spike RAM 8 LUT, 4 FF. L1 cores: 2 x (225.45 LUT, 24 FF, 2 DSP) + 2 BRAMs; control: fc_ec
+    # (B = 4) 866.562501 LUT, 308.25 FF + 8 LUT, 2 FF
+    l0 = (898 * 0.02 + 100 * 0.01 + 4 * 5 + 8 * 2) * 4 + (874.791669 * 0.02 + 312.5 * 0.01) * 11
+    l1 = (450.9 * 0.02 + 48 * 0.01 + 2 * 5 + 4 * 2) * 3 + (874.562501 * 0.02 + 310.25 * 0.01) * 9
+    # clock: 0.002 pJ per FF per cycle over the 39 cycles; L0 also carries the 8-bit input RAM's 8 FF
+    l0 += (100 + 312.5 + 8) * 0.002 * 39
+    l1 += (48 + 310.25) * 0.002 * 39
+    assert (l0, l1) == pytest.approx((479.46816718, 295.78125018), abs=1e-9)
+    assert rep.layers[0].energy_uj == pytest.approx(l0 * 1e-6, rel=1e-12)
+    assert rep.layers[1].energy_uj == pytest.approx(l1 * 1e-6, rel=1e-12)
+    # static share: the xc7z020's 0.15 W over 39 cycles at 200 MHz = 29,250 pJ
+    assert rep.power_model["device"] == "xc7z020"
+    assert rep.energy_per_inference_uj == pytest.approx((l0 + l1 + 0.15 * 39 / 200e6 * 1e12) * 1e-6, rel=1e-12)

@@ -112,6 +112,21 @@ endmodule
 """
 
 
+def split_probe(conv_ec: str) -> str:
+    """Probe ``split``: ``conv_ec.sv``'s own address split, its three ``assign`` statements
+    copied verbatim with the addressed entry ``spk_addr_array[spk_phase]`` as an input port
+    of the same width, and the same output widths."""
+    assigns = re.findall(r"assign (?:neur_addr_invalid|affect_neur_addr_[xy]_tmp) =.*?;", conv_ec, re.DOTALL)
+    if len(assigns) != 3:
+        raise ValueError(f"conv_ec.sv: expected the 3 address-split assigns, found {len(assigns)}")
+    body = "\n".join(a.replace("spk_addr_array[spk_phase]", "spk_addr") for a in assigns)
+    return ("module split #(parameter INPUT_FRAME_WIDTH = 6, parameter KERNEL_SIZE = 3,\n"
+            "  parameter INPUT_FRAME_SIZE = INPUT_FRAME_WIDTH*INPUT_FRAME_WIDTH)\n"
+            "  (input [$clog2(INPUT_FRAME_SIZE)-1:0] spk_addr, input [$clog2(KERNEL_SIZE)+1:0] filter_phase,\n"
+            "   output logic [$clog2(INPUT_FRAME_WIDTH)-1:0] affect_neur_addr_x_tmp, affect_neur_addr_y_tmp,\n"
+            f"   output logic neur_addr_invalid);\n{body}\nendmodule\n")
+
+
 def grid() -> list[tuple[str, str, dict[str, int]]]:
     """(component, file, parameters) of every synthesis run."""
     runs = []
@@ -175,6 +190,7 @@ def run(rtl_dir: Path, only: set[str] | None) -> None:
         work = Path(tmp)
         edit(rtl_dir, work)
         (work / "divmod.sv").write_text(DIVMOD)
+        (work / "split.sv").write_text(split_probe((work / "conv_ec.sv").read_text()))
         new = not RESULTS.exists()
         with RESULTS.open("a", newline="") as f:
             w = csv.DictWriter(f, FIELDS)

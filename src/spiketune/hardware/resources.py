@@ -312,6 +312,18 @@ class Activity:
     cycles: float
 
 
+def busy_energy_j(block: Activity, k: PowerCoefficients = PowerCoefficients()) -> float:
+    """Dynamic energy (J) of ``block``: its cycles x (LUT, FF, BRAM, DSP counts . their
+    per-cycle energies)."""
+    r = block.resources
+    return 1e-12 * block.cycles * (r.lut * k.lut_pj + r.ff * k.ff_pj + r.bram * k.bram_pj + r.dsp * k.dsp_pj)
+
+
+def clock_energy_j(ff: float, cycles: float, k: PowerCoefficients = PowerCoefficients()) -> float:
+    """Clock-tree energy (J) of ``ff`` flip-flops over ``cycles`` clock cycles."""
+    return 1e-12 * ff * k.clock_ff_pj * cycles
+
+
 def power(total: Resources, blocks: list[Activity], latency_cycles: float, clock_hz: float,
           device: Device | str, k: PowerCoefficients = PowerCoefficients(),
           scale: float = 1.0) -> dict[str, float]:
@@ -324,10 +336,8 @@ def power(total: Resources, blocks: list[Activity], latency_cycles: float, clock
     cores at a time) and its event-control unit (busy in its scan cycles)."""
     d = catalog_device(device)
     latency_s = latency_cycles / clock_hz
-    clock_w = scale * total.ff * k.clock_ff_pj * 1e-12 * clock_hz
-    e_dyn = scale * 1e-12 * sum(b.cycles * (b.resources.lut * k.lut_pj + b.resources.ff * k.ff_pj
-                                            + b.resources.bram * k.bram_pj + b.resources.dsp * k.dsp_pj)
-                                for b in blocks)
+    clock_w = scale * clock_energy_j(total.ff, clock_hz, k)
+    e_dyn = scale * sum(busy_energy_j(b, k) for b in blocks)
     watts = d.static_w + clock_w + e_dyn / latency_s
     return {"static_w": d.static_w, "clock_w": clock_w, "dynamic_w": e_dyn / latency_s, "power_w": watts,
             "energy_per_inference_j": watts * latency_s, "fps_per_w": 1.0 / (watts * latency_s)}
