@@ -36,13 +36,19 @@ Edits (none changes a cycle or a storage element):
 8. ``fc_nc.sv``: the real-valued defaults of ``w_sfactor, b_sfactor, w_zpt, b_zpt`` become
    the integer 1 the published top level passes (``b_zpt`` is subtracted from a weight).
 
-Probe (not part of the RTL): ``divmod`` is ``conv_ec.sv``'s address split
-``spk_addr % INPUT_FRAME_WIDTH`` and ``spk_addr / INPUT_FRAME_WIDTH`` alone (DIVMOD below:
-a ``$clog2(W*W)``-bit address divided by the untyped, hence 32-bit, parameter ``W``). At a
-power-of-two width both are bit slices; at any other width Yosys builds a 32-bit divider
-whose carry chains (mapped before ABC) survive constant propagation: ~5,000-6,400 LUTs,
-which is what a non-power-of-two frame width adds to the conv event-control unit. With
-``synth_xilinx -nocarry`` (ABC sees the whole divider) W = 6 maps to 5 LUTs.
+Probes (not part of the RTL):
+
+* ``divmod``: the address split ``spk_addr % INPUT_FRAME_WIDTH`` and
+  ``spk_addr / INPUT_FRAME_WIDTH`` alone, results truncated and registered (DIVMOD below).
+  At a power-of-two width both are bit slices; at any other width Yosys builds a 32-bit
+  divider (the untyped parameter is 32 bits wide) whose carry chains, mapped before ABC,
+  survive constant propagation: ~5,000-6,400 LUTs. With ``synth_xilinx -nocarry`` (ABC sees
+  the whole divider) W = 6 maps to 5 LUTs.
+* ``split``: the unit's own split (``split_probe``): ``conv_ec.sv``'s three assigns that use
+  it, verbatim, with the addressed list entry as an input of the same width. Before ABC it is
+  the unit's split cell for cell (one ``$div`` and one ``$mod``, a ``clog2(W*W)``-bit dividend,
+  the constant W, 32-bit results); after ABC it differs from the split inside the whole unit
+  by -17% to +19% (ABC maps the glue between the carry chains differently in context).
 
 Not synthesized: the weight memories (``dram_wght``/``uram_wght`` have no initial contents
 or write port in the public code, so synthesis removes them); their size is counted
@@ -127,6 +133,11 @@ def split_probe(conv_ec: str) -> str:
             f"   output logic neur_addr_invalid);\n{body}\nendmodule\n")
 
 
+# the split probe at every width a conv layer's input meets in practice (not 2^k: bit slices)
+SPLIT_WIDTHS = tuple(w for w in range(3, 65) if w & (w - 1)) + (8,)
+CONV_EC_HELD_OUT = (9, 11, 13, 3, 15, 20, 28)  # whole units at widths in no fit
+
+
 def grid() -> list[tuple[str, str, dict[str, int]]]:
     """(component, file, parameters) of every synthesis run."""
     runs = []
@@ -146,7 +157,9 @@ def grid() -> list[tuple[str, str, dict[str, int]]]:
         runs.append(("bram_spk", "bram_spk.sv", dict(RAM_DEPTH=depth, RAM_WIDTH=width)))
     for w in (5, 6, 7, 8, 10, 12, 14, 28):
         runs.append(("divmod", "divmod.sv", dict(W=w)))
-    for w in (4, 6, 8, 5, 7, 16, 12, 10, 14):
+    for w in SPLIT_WIDTHS:
+        runs.append(("split", "split.sv", dict(INPUT_FRAME_WIDTH=w)))
+    for w in (4, 6, 8, 5, 7, 16, 12, 10, 14) + CONV_EC_HELD_OUT:
         f = w * w
         runs.append(("conv_ec", "conv_ec.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w, TIME_STEPS=16,
                                                    INPUT_CHANNELS=32, OUTPUT_CHANNELS=64, EC_SIZE=8,

@@ -23,8 +23,15 @@ import numpy as np
 
 from ...traces import LayerSpec
 from ..base import LayerCost
-from ..resources import (Activity, AllocationResources, Device, PowerCoefficients, busy_energy_j,
-                         clock_energy_j, power)
+from ..resources import (
+    Activity,
+    AllocationResources,
+    Device,
+    PowerCoefficients,
+    busy_energy_j,
+    clock_energy_j,
+    power,
+)
 from .config import HardwareConfig
 from .cycles import LayerCycles
 
@@ -66,8 +73,9 @@ def resource_power(alloc: AllocationResources, costs: list[LayerCost], fps: floa
     out: dict = power(alloc.total, blocks, latency, hw.clock_hz, d, k, p.dynamic_scale)
     unscaled = power(alloc.total, blocks, latency, hw.clock_hz, d, k)
     out["dynamic_energy_j"] = (unscaled["clock_w"] + unscaled["dynamic_w"]) / fps
-    out["layer_energy_j"] = [p.dynamic_scale * (sum(busy_energy_j(b, k) for b in bs) + clock_energy_j(ff, latency, k))
-                             for bs, ff in zip(layer_blocks, layer_ff, strict=True)]
+    out["layer_energy_j"] = [
+        p.dynamic_scale * (sum(busy_energy_j(b, k) for b in bs) + clock_energy_j(ff, latency, k))
+        for bs, ff in zip(layer_blocks, layer_ff, strict=True)]
     return out
 
 
