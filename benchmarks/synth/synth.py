@@ -48,7 +48,13 @@ Probes (not part of the RTL):
   it, verbatim, with the addressed list entry as an input of the same width. Before ABC it is
   the unit's split cell for cell (one ``$div`` and one ``$mod``, a ``clog2(W*W)``-bit dividend,
   the constant W, 32-bit results); after ABC it differs from the split inside the whole unit
-  by -17% to +19% (ABC maps the glue between the carry chains differently in context).
+  by -34% to +19% (ABC maps the glue between the carry chains differently in context, and
+  the whole unit pays more than its split at such widths: see ``conv_ec_slices``).
+* ``conv_ec_slices``: the whole unit with the split by W replaced by the split by 16 (bit
+  slices, ``slices_probe``): what the unit costs at a width without its divider. At 14x14
+  it has 4,770 LUTs where the power-of-two formula gives 934: with PENC_SIZE = F/4 not a
+  power of two, the chunk addressing ``chunk_index*PENC_SIZE + i`` needs adders and
+  compares instead of shifts.
 
 Not synthesized: the weight memories (``dram_wght``/``uram_wght`` have no initial contents
 or write port in the public code, so synthesis removes them); their size is counted
@@ -138,6 +144,13 @@ SPLIT_WIDTHS = tuple(w for w in range(3, 65) if w & (w - 1)) + (8,)
 CONV_EC_HELD_OUT = (9, 11, 13, 3, 15, 20, 28)  # whole units at widths in no fit
 
 
+def slices_probe(conv_ec: str) -> str:
+    """Probe ``conv_ec_slices``: ``conv_ec.sv`` with ``% INPUT_FRAME_WIDTH`` and ``/ INPUT_FRAME_WIDTH``
+    replaced by ``% 16`` and ``/ 16`` (bit slices) and the module renamed."""
+    s = conv_ec.replace("%INPUT_FRAME_WIDTH", "%16").replace("/INPUT_FRAME_WIDTH", "/16")
+    return s.replace("module conv_ec#", "module conv_ec_slices#")
+
+
 def grid() -> list[tuple[str, str, dict[str, int]]]:
     """(component, file, parameters) of every synthesis run."""
     runs = []
@@ -164,6 +177,9 @@ def grid() -> list[tuple[str, str, dict[str, int]]]:
         runs.append(("conv_ec", "conv_ec.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w, TIME_STEPS=16,
                                                    INPUT_CHANNELS=32, OUTPUT_CHANNELS=64, EC_SIZE=8,
                                                    PENC_SIZE=f >> 2, SPARSE_SIZE=f >> 1)))
+    runs.append(("conv_ec_slices", "conv_ec_slices.sv", dict(
+        INPUT_FRAME_WIDTH=14, OUTPUT_FRAME_WIDTH=14, TIME_STEPS=16, INPUT_CHANNELS=32, OUTPUT_CHANNELS=64,
+        EC_SIZE=8, PENC_SIZE=49, SPARSE_SIZE=98)))
     return runs
 
 
@@ -204,6 +220,7 @@ def run(rtl_dir: Path, only: set[str] | None) -> None:
         edit(rtl_dir, work)
         (work / "divmod.sv").write_text(DIVMOD)
         (work / "split.sv").write_text(split_probe((work / "conv_ec.sv").read_text()))
+        (work / "conv_ec_slices.sv").write_text(slices_probe((work / "conv_ec.sv").read_text()))
         new = not RESULTS.exists()
         with RESULTS.open("a", newline="") as f:
             w = csv.DictWriter(f, FIELDS)
