@@ -75,8 +75,8 @@ def test_conv_event_control_pays_a_divider_at_widths_not_a_power_of_two():
         assert _conv_ec(w).lut == pytest.approx(yosys[w], abs=0.01), w
     # a width with only the probe: formula + the probe's LUTs; out of the table: the median divider
     probe = _probe_luts()
-    bits17 = (289 >> 1) * 9
-    assert _conv_ec(17).lut == pytest.approx(a + b * bits17 + probe[17])
+    bits19 = (361 >> 1) * 9
+    assert _conv_ec(19).lut == pytest.approx(a + b * bits19 + probe[19])
     dividers = sorted(v for w, v in rs.WIDTH_LUTS.items() if w & (w - 1))
     assert _conv_ec(100).lut == pytest.approx(a + b * 5000 * 14 + dividers[len(dividers) // 2])
     assert _conv_ec(128).lut == pytest.approx(a + b * 8192 * 14)
