@@ -48,7 +48,7 @@ Probes (not part of the RTL):
   it, verbatim, with the addressed list entry as an input of the same width. Before ABC it is
   the unit's split cell for cell (one ``$div`` and one ``$mod``, a ``clog2(W*W)``-bit dividend,
   the constant W, 32-bit results); after ABC it differs from the split inside the whole unit
-  by -34% to +29% (ABC maps the glue between the carry chains differently in context, and
+  by -51% to +29% (ABC maps the glue between the carry chains differently in context, and
   the whole unit pays more than its split at such widths: see ``conv_ec_slices``).
 * ``conv_ec_slices``: the whole unit with the split by W replaced by the split by 16 (bit
   slices, ``slices_probe``): what the unit costs at a width without its divider. At 14x14

@@ -16,10 +16,10 @@ counts are closed forms checked against the same syntheses:
   the parameter is untyped) is no longer bit slices but a 32-bit divider whose carry
   chains, mapped before ABC, keep constant propagation from shrinking it, and its chunk
   addressing (``chunk_index * PENC_SIZE + i``, PENC_SIZE = F_in/4) is no longer shifts but
-  adders and compares: together 4,400-8,600 LUTs, irregular in W. ``WIDTH_LUTS`` is that
+  adders and compares: together 4,400-16,700 LUTs, irregular in W. ``WIDTH_LUTS`` is that
   excess from synthesis: the whole unit's (its LUTs less the formula) at the widths where
   it was synthesized, else the address split synthesized alone (probe ``split``), which
-  misses the whole unit by -34% to +29% (benchmarks/synth/coefficients.json); beyond the
+  misses the whole unit by -51% to +29% (benchmarks/synth/coefficients.json); beyond the
   table a power of two adds nothing and any other width the table's median.
 * event-control unit, fc (``fc_ec``): LUT/FF ~ input bits B. Its 200-bit priority encoder
   dominates: in the public synthesizable ``fc_ec.sv`` the spike-address list's index
@@ -78,7 +78,7 @@ def regressors(component: str, resource: str, p: dict) -> list[float]:
 # Fitted coefficients (benchmarks/synth/coefficients.json; regenerate with synth.py --fit).
 COEFFICIENTS: dict[str, dict[str, list[float]]] = {
     "conv_nc": {"lut": [864.612782, 1.456959], "ff": [76.537594, 1.01471]},
-    "conv_ec": {"lut": [155.27136, 0.993739], "ff": [58.157828, 0.834223, 4.558489]},
+    "conv_ec": {"lut": [155.27136, 0.993739], "ff": [58.407501, 0.840606, 4.450245]},
     "fc_ec": {"lut": [866.333333, 0.057292], "ff": [308.0, 0.0625]},
     "fc_nc": {"lut": [226.4, -0.95], "ff": [23.0, 1.0]},
 }
@@ -89,8 +89,8 @@ WIDTH_LUTS: dict[int, float] = {
     3: 4376.829, 5: 4465.104, 6: 5678.405, 7: 5760.63, 8: 13.0, 9: 6589.482, 10: 5196.92, 11: 6247.358,
     12: 6479.335, 13: 6908.936, 14: 8550.637, 15: 6388.338, 17: 6227.843, 18: 5874.0, 19: 5844.0,
     20: 5967.0, 21: 5702.0, 22: 5995.0, 23: 5352.0, 24: 5495.0, 25: 5713.0, 26: 5296.0, 27: 5681.0,
-    28: 6107.0, 29: 5355.0, 30: 5272.0, 31: 6188.0, 33: 5047.0, 34: 4736.0, 35: 5740.0, 36: 5645.0,
-    40: 5343.0
+    28: 16710.272, 29: 5355.0, 30: 5272.0, 31: 6188.0, 33: 5047.0, 34: 4736.0, 35: 5740.0, 36: 5645.0,
+    40: 5343.0, 48: 4387.0, 56: 4390.0, 63: 4776.0
 }
 
 
