@@ -2,8 +2,16 @@
 
 Each component's LUT and FF counts are least-squares fits, linear in the regressors of
 ``spiketune.hardware.resources.regressors``, on every other grid point (sorted by size);
-the remaining points are held out and their relative errors recorded. BRAM and DSP
-counts follow closed forms (``resources.py``) checked against the same results.
+the remaining points are held out and their relative errors recorded.
+
+The conv event-control unit's LUTs are a formula fitted on the power-of-two widths plus a
+per-width table (``width_luts``) for the others, where the unit pays a divider for its
+address split and adders for its chunk addressing. Held out: every other width, predicted
+with the LUTs of the address split synthesized alone (probe ``split``). The shipped table
+then takes, per width, the whole unit's excess over the formula where the whole unit was
+synthesized, else the probe's LUTs.
+
+BRAM and DSP counts follow closed forms (``resources.py``) checked against the same results.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-from spiketune.hardware.resources import REGRESSORS, regressors
+from spiketune.hardware.resources import REGRESSORS, offset, power_of_two, regressors
 
 
 def split(rows: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -25,23 +33,45 @@ def split(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     return fit_rows, [r for r in rows if r not in fit_rows]
 
 
+def split_for(component: str, resource: str, rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Fitted and held-out rows of one formula."""
+    if (component, resource) == ("conv_ec", "lut"):
+        pow2 = [r for r in rows if power_of_two(r["params"]["INPUT_FRAME_WIDTH"])]
+        return pow2, [r for r in rows if r not in pow2]
+    return split(rows)
+
+
 def fit(results: Path, out: Path) -> dict:
     rows = [{**r, "params": json.loads(r["params"])} for r in csv.DictReader(results.open())]
+    table = {r["params"]["INPUT_FRAME_WIDTH"]: float(r["lut"]) for r in rows if r["component"] == "split"}
     coeffs: dict = {}
     for comp, regress in REGRESSORS.items():
         mine = sorted((r for r in rows if r["component"] == comp), key=lambda r: regress(r["params"])[-1])
         if not mine:
             continue
-        train, held = split(mine)
         coeffs[comp] = {}
         for res in ("lut", "ff"):
+            train, held = split_for(comp, res, mine)
             x = np.array([regressors(comp, res, r["params"]) for r in train], float)
-            y = np.array([float(r[res]) for r in train])
+            y = np.array([float(r[res]) - offset(comp, res, r["params"], table) for r in train])
             c, *_ = np.linalg.lstsq(x, y, rcond=None)
-            errors = [(float(np.dot(regressors(comp, res, r["params"]), c)) - float(r[res]))
-                      / max(float(r[res]), 1.0) for r in held]
+            predict = [float(np.dot(regressors(comp, res, r["params"]), c))
+                       + offset(comp, res, r["params"], table) for r in held]
+            errors = [(p - float(r[res])) / max(float(r[res]), 1.0)
+                      for p, r in zip(predict, held, strict=True)]
             coeffs[comp][res] = {"coefficients": [round(float(v), 6) for v in c],
                                  "held_out_relative_errors": [round(e, 4) for e in errors],
+                                 "held_out": [r["params"] for r in held],
                                  "fit_points": len(train), "held_out_points": len(held)}
+    # the whole unit's excess over the formula at the widths where it was synthesized
+    lut = coeffs["conv_ec"]["lut"]["coefficients"]
+    unit = {}
+    for r in rows:
+        p, w = r["params"], r["params"].get("INPUT_FRAME_WIDTH", 0)
+        if r["component"] == "conv_ec" and not power_of_two(w):
+            unit[w] = float(r["lut"]) - float(np.dot(regressors("conv_ec", "lut", p), lut))
+    merged = {**table, **unit}
+    coeffs["width_luts"] = {str(w): round(merged[w], 3) for w in sorted(merged)}
+    coeffs["width_luts_from_whole_unit"] = sorted(unit)
     out.write_text(json.dumps(coeffs, indent=1) + "\n")
     return coeffs

@@ -36,13 +36,25 @@ Edits (none changes a cycle or a storage element):
 8. ``fc_nc.sv``: the real-valued defaults of ``w_sfactor, b_sfactor, w_zpt, b_zpt`` become
    the integer 1 the published top level passes (``b_zpt`` is subtracted from a weight).
 
-Probe (not part of the RTL): ``divmod`` is ``conv_ec.sv``'s address split
-``spk_addr % INPUT_FRAME_WIDTH`` and ``spk_addr / INPUT_FRAME_WIDTH`` alone (DIVMOD below:
-a ``$clog2(W*W)``-bit address divided by the untyped, hence 32-bit, parameter ``W``). At a
-power-of-two width both are bit slices; at any other width Yosys builds a 32-bit divider
-whose carry chains (mapped before ABC) survive constant propagation: ~5,000-6,400 LUTs,
-which is what a non-power-of-two frame width adds to the conv event-control unit. With
-``synth_xilinx -nocarry`` (ABC sees the whole divider) W = 6 maps to 5 LUTs.
+Probes (not part of the RTL):
+
+* ``divmod``: the address split ``spk_addr % INPUT_FRAME_WIDTH`` and
+  ``spk_addr / INPUT_FRAME_WIDTH`` alone, results truncated and registered (DIVMOD below).
+  At a power-of-two width both are bit slices; at any other width Yosys builds a 32-bit
+  divider (the untyped parameter is 32 bits wide) whose carry chains, mapped before ABC,
+  survive constant propagation: ~5,000-6,400 LUTs. With ``synth_xilinx -nocarry`` (ABC sees
+  the whole divider) W = 6 maps to 5 LUTs.
+* ``split``: the unit's own split (``split_probe``): ``conv_ec.sv``'s three assigns that use
+  it, verbatim, with the addressed list entry as an input of the same width. Before ABC it is
+  the unit's split cell for cell (one ``$div`` and one ``$mod``, a ``clog2(W*W)``-bit dividend,
+  the constant W, 32-bit results); after ABC it differs from the split inside the whole unit
+  by -51% to +29% (ABC maps the glue between the carry chains differently in context, and
+  the whole unit pays more than its split at such widths: see ``conv_ec_slices``).
+* ``conv_ec_slices``: the whole unit with the split by W replaced by the split by 16 (bit
+  slices, ``slices_probe``): what the unit costs at a width without its divider. At 14x14
+  it has 4,770 LUTs where the power-of-two formula gives 934: with PENC_SIZE = F/4 not a
+  power of two, the chunk addressing ``chunk_index*PENC_SIZE + i`` needs adders and
+  compares instead of shifts.
 
 Not synthesized: the weight memories (``dram_wght``/``uram_wght`` have no initial contents
 or write port in the public code, so synthesis removes them); their size is counted
@@ -112,6 +124,33 @@ endmodule
 """
 
 
+def split_probe(conv_ec: str) -> str:
+    """Probe ``split``: ``conv_ec.sv``'s own address split, its three ``assign`` statements
+    copied verbatim with the addressed entry ``spk_addr_array[spk_phase]`` as an input port
+    of the same width, and the same output widths."""
+    assigns = re.findall(r"assign (?:neur_addr_invalid|affect_neur_addr_[xy]_tmp) =.*?;", conv_ec, re.DOTALL)
+    if len(assigns) != 3:
+        raise ValueError(f"conv_ec.sv: expected the 3 address-split assigns, found {len(assigns)}")
+    body = "\n".join(a.replace("spk_addr_array[spk_phase]", "spk_addr") for a in assigns)
+    return ("module split #(parameter INPUT_FRAME_WIDTH = 6, parameter KERNEL_SIZE = 3,\n"
+            "  parameter INPUT_FRAME_SIZE = INPUT_FRAME_WIDTH*INPUT_FRAME_WIDTH)\n"
+            "  (input [$clog2(INPUT_FRAME_SIZE)-1:0] spk_addr, input [$clog2(KERNEL_SIZE)+1:0] filter_phase,\n"
+            "   output logic [$clog2(INPUT_FRAME_WIDTH)-1:0] affect_neur_addr_x_tmp, affect_neur_addr_y_tmp,\n"
+            f"   output logic neur_addr_invalid);\n{body}\nendmodule\n")
+
+
+# the split probe at every width a conv layer's input meets in practice (not 2^k: bit slices)
+SPLIT_WIDTHS = tuple(w for w in range(3, 65) if w & (w - 1)) + (8,)
+CONV_EC_HELD_OUT = (13, 15, 17, 28, 9, 11, 3, 20)  # whole units at widths in no fit
+
+
+def slices_probe(conv_ec: str) -> str:
+    """Probe ``conv_ec_slices``: ``conv_ec.sv`` with ``% INPUT_FRAME_WIDTH`` and ``/ INPUT_FRAME_WIDTH``
+    replaced by ``% 16`` and ``/ 16`` (bit slices) and the module renamed."""
+    s = conv_ec.replace("%INPUT_FRAME_WIDTH", "%16").replace("/INPUT_FRAME_WIDTH", "/16")
+    return s.replace("module conv_ec#", "module conv_ec_slices#")
+
+
 def grid() -> list[tuple[str, str, dict[str, int]]]:
     """(component, file, parameters) of every synthesis run."""
     runs = []
@@ -131,11 +170,16 @@ def grid() -> list[tuple[str, str, dict[str, int]]]:
         runs.append(("bram_spk", "bram_spk.sv", dict(RAM_DEPTH=depth, RAM_WIDTH=width)))
     for w in (5, 6, 7, 8, 10, 12, 14, 28):
         runs.append(("divmod", "divmod.sv", dict(W=w)))
-    for w in (4, 6, 8, 5, 7, 16, 12, 10, 14):
+    for w in SPLIT_WIDTHS:
+        runs.append(("split", "split.sv", dict(INPUT_FRAME_WIDTH=w)))
+    for w in (4, 6, 8, 5, 7, 16, 12, 10, 14) + CONV_EC_HELD_OUT:
         f = w * w
         runs.append(("conv_ec", "conv_ec.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w, TIME_STEPS=16,
                                                    INPUT_CHANNELS=32, OUTPUT_CHANNELS=64, EC_SIZE=8,
                                                    PENC_SIZE=f >> 2, SPARSE_SIZE=f >> 1)))
+    runs.append(("conv_ec_slices", "conv_ec_slices.sv", dict(
+        INPUT_FRAME_WIDTH=14, OUTPUT_FRAME_WIDTH=14, TIME_STEPS=16, INPUT_CHANNELS=32, OUTPUT_CHANNELS=64,
+        EC_SIZE=8, PENC_SIZE=49, SPARSE_SIZE=98)))
     return runs
 
 
@@ -175,6 +219,8 @@ def run(rtl_dir: Path, only: set[str] | None) -> None:
         work = Path(tmp)
         edit(rtl_dir, work)
         (work / "divmod.sv").write_text(DIVMOD)
+        (work / "split.sv").write_text(split_probe((work / "conv_ec.sv").read_text()))
+        (work / "conv_ec_slices.sv").write_text(slices_probe((work / "conv_ec.sv").read_text()))
         new = not RESULTS.exists()
         with RESULTS.open("a", newline="") as f:
             w = csv.DictWriter(f, FIELDS)

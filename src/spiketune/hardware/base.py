@@ -30,6 +30,8 @@ class LayerCost:
     input_events_per_inference: float  # events into the layer (the profile's input_events / samples)
     dropped_events: float  # input events the hardware scans but never applies (all passes)
     dropped_fraction: float  # dropped / (input events x passes over the input)
+    # its share of the report's energy per inference, from the report's power model: the
+    # layers' sum plus static power / FPS is energy_per_inference_uj
     energy_uj: float
     breakdown: dict[str, float] = field(default_factory=dict)  # cycles by activity (stacked figure)
     detail: dict[str, float] = field(default_factory=dict)  # the design's own per-layer numbers

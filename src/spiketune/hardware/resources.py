@@ -9,17 +9,18 @@ counts are closed forms checked against the same syntheses:
 * neural core, conv (``conv_nc``): LUT/FF ~ output frame F_out (its spike row register
   and addressing); 2 DSP (the membrane-by-decay multiply).
 * neural core, fc (``fc_nc``): LUT/FF ~ log2 of the layer size; 2 DSP.
-* event-control unit, conv (``conv_ec``): LUT/FF ~ input frame F_in (priority encoder over
-  F_in/4 bits, two address lists of F_in/2 entries), plus a constant when the frame width
-  W is not a power of two. The cause: the unit splits a spike address into row and column
-  with ``addr / INPUT_FRAME_WIDTH`` and ``addr % INPUT_FRAME_WIDTH``; the untyped parameter
-  makes them 32-bit operations; at a power-of-two W they are bit slices, at any other W
-  Yosys 0.23's ``synth_xilinx`` builds a 32-bit divider whose carry chains, mapped before
-  ABC, keep constant propagation from shrinking it (probe ``divmod`` in
-  benchmarks/synth: 4,979-6,423 LUTs over seven widths, 5 LUTs with ``-nocarry``). Its
-  size varies irregularly with W's bits: held-out LUT errors +26% (5x5), -1% (7x7)
-  (benchmarks/synth/coefficients.json); a flow that propagates the constant divisor
-  would not pay it.
+* event-control unit, conv (``conv_ec``): LUT/FF ~ its spike-address list (SPARSE_SIZE =
+  F_in/2 entries of clog2(F_in) bits, latches; FF also its F_in/4-bit priority-encoder
+  input), fitted on the power-of-two frame widths W; other widths add ``WIDTH_LUTS[W]``.
+  There the unit's address split (``addr / W``, ``addr % W``, 32-bit operations because
+  the parameter is untyped) is no longer bit slices but a 32-bit divider whose carry
+  chains, mapped before ABC, keep constant propagation from shrinking it, and its chunk
+  addressing (``chunk_index * PENC_SIZE + i``, PENC_SIZE = F_in/4) is no longer shifts but
+  adders and compares: together 4,400-16,700 LUTs, irregular in W. ``WIDTH_LUTS`` is that
+  excess from synthesis: the whole unit's (its LUTs less the formula) at the widths where
+  it was synthesized, else the address split synthesized alone (probe ``split``), which
+  misses the whole unit by -51% to +29% (benchmarks/synth/coefficients.json); beyond the
+  table a power of two adds nothing and any other width the table's median.
 * event-control unit, fc (``fc_ec``): LUT/FF ~ input bits B. Its 200-bit priority encoder
   dominates: in the public synthesizable ``fc_ec.sv`` the spike-address list's index
   expressions (``t<<23 + t<<15 + ...``, which Verilog parses as shifts by sums) leave the
@@ -47,17 +48,23 @@ def power_of_two(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
 
+def address_bits(p: dict) -> float:
+    """Bits of the conv event-control unit's spike-address list: SPARSE_SIZE entries of
+    clog2(F_in) bits (latches in the synthesized unit)."""
+    return p["SPARSE_SIZE"] * clog2(p["INPUT_FRAME_WIDTH"] ** 2)
+
+
 # Regressors of the fitted LUT/FF formulas, on the synthesis grid's parameter names.
 REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
     "conv_nc": lambda p: [1.0, p["OUTPUT_FRAME_WIDTH"] ** 2],
-    "conv_ec": lambda p: [1.0, float(not power_of_two(p["INPUT_FRAME_WIDTH"])), p["INPUT_FRAME_WIDTH"] ** 2],
+    "conv_ec": lambda p: [1.0, address_bits(p)],
     "fc_ec": lambda p: [1.0, p["INPUT_CHANNELS"] * p["INPUT_FRAME_SIZE"]],
     "fc_nc": lambda p: [1.0, clog2(p["LAYER_SIZE"])],
 }
 
-# where a resource's regressors differ: the divider is combinational, it adds no flip-flops
+# where a resource's regressors differ
 FF_REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
-    "conv_ec": lambda p: [1.0, p["INPUT_FRAME_WIDTH"] ** 2],
+    "conv_ec": lambda p: [1.0, address_bits(p), p["PENC_SIZE"]],  # + the priority encoder's input register
 }
 
 
@@ -71,10 +78,39 @@ def regressors(component: str, resource: str, p: dict) -> list[float]:
 # Fitted coefficients (benchmarks/synth/coefficients.json; regenerate with synth.py --fit).
 COEFFICIENTS: dict[str, dict[str, list[float]]] = {
     "conv_nc": {"lut": [864.612782, 1.456959], "ff": [76.537594, 1.01471]},
-    "conv_ec": {"lut": [95.0, 5684.0, 4.5], "ff": [55.559633, 3.795872]},
+    "conv_ec": {"lut": [155.27136, 0.993739], "ff": [58.407501, 0.840606, 4.450245]},
     "fc_ec": {"lut": [866.333333, 0.057292], "ff": [308.0, 0.0625]},
     "fc_nc": {"lut": [226.4, -0.95], "ff": [23.0, 1.0]},
 }
+
+# LUTs the conv event-control unit adds at frame width W over its fitted formula (coefficients.json
+# "width_luts": whole-unit syntheses where listed in "width_luts_from_whole_unit", else probe ``split``).
+WIDTH_LUTS: dict[int, float] = {
+    3: 4376.829, 5: 4465.104, 6: 5678.405, 7: 5760.63, 8: 13.0, 9: 6589.482, 10: 5196.92, 11: 6247.358,
+    12: 6479.335, 13: 6908.936, 14: 8550.637, 15: 6388.338, 17: 6227.843, 18: 5874.0, 19: 5844.0,
+    20: 8909.998, 21: 5702.0, 22: 5995.0, 23: 5352.0, 24: 5495.0, 25: 5713.0, 26: 5296.0, 27: 5681.0,
+    28: 16710.272, 29: 5355.0, 30: 5272.0, 31: 6188.0, 33: 5047.0, 34: 4736.0, 35: 5740.0, 36: 5645.0,
+    40: 5343.0, 48: 4387.0, 56: 4390.0, 63: 4776.0
+}
+
+
+def width_luts(width: int, table: dict[int, float] = WIDTH_LUTS) -> float:
+    """LUTs the conv event-control unit adds at frame width ``width`` over its formula: the
+    synthesized table; outside it, a power of two adds nothing (bit slices, shifts) and any
+    other width the median of the table's other widths."""
+    if width in table:
+        return table[width]
+    if power_of_two(width):
+        return 0.0
+    others = sorted(v for w, v in table.items() if not power_of_two(w))
+    return others[len(others) // 2]
+
+
+def offset(component: str, resource: str, p: dict, table: dict[int, float] = WIDTH_LUTS) -> float:
+    """The part of a formula taken from a synthesized table, not fitted: conv_ec's LUTs at widths
+    that are not powers of two."""
+    return width_luts(p["INPUT_FRAME_WIDTH"], table) if (component, resource) == ("conv_ec", "lut") else 0.0
+
 
 DSP_PER_CORE = 2  # the 32-bit membrane x decay multiply (Yosys: 2 DSP48E2 in every core)
 
@@ -140,7 +176,8 @@ class LayerHardware:
 
 def _linear(component: str, resource: str, p: dict) -> float:
     c = COEFFICIENTS[component][resource]
-    return max(0.0, sum(a * x for a, x in zip(c, regressors(component, resource, p), strict=True)))
+    fitted = sum(a * x for a, x in zip(c, regressors(component, resource, p), strict=True))
+    return max(0.0, fitted + offset(component, resource, p))
 
 
 def bram_words(depth: int, width: int) -> float:
@@ -185,7 +222,9 @@ def neural_core(layer: LayerHardware) -> Resources:
 def event_control(layer: LayerHardware) -> Resources:
     """The layer's event-control unit."""
     if layer.kind == "conv":
-        p = {"INPUT_FRAME_WIDTH": math.isqrt(layer.frame_in)}
+        # PENC_SIZE F >> 2 and SPARSE_SIZE F >> 1, as the RTL's top level builds them
+        p = {"INPUT_FRAME_WIDTH": math.isqrt(layer.frame_in), "PENC_SIZE": max(1, layer.frame_in >> 2),
+             "SPARSE_SIZE": max(1, layer.frame_in >> 1)}
         return Resources(_linear("conv_ec", "lut", p), _linear("conv_ec", "ff", p))
     p = {"INPUT_CHANNELS": layer.in_channels, "INPUT_FRAME_SIZE": layer.frame_in,
          "TIME_STEPS": layer.num_steps, "LAYER_SIZE": layer.out_channels}
@@ -312,6 +351,18 @@ class Activity:
     cycles: float
 
 
+def busy_energy_j(block: Activity, k: PowerCoefficients = PowerCoefficients()) -> float:
+    """Dynamic energy (J) of ``block``: its cycles x (LUT, FF, BRAM, DSP counts . their
+    per-cycle energies)."""
+    r = block.resources
+    return 1e-12 * block.cycles * (r.lut * k.lut_pj + r.ff * k.ff_pj + r.bram * k.bram_pj + r.dsp * k.dsp_pj)
+
+
+def clock_energy_j(ff: float, cycles: float, k: PowerCoefficients = PowerCoefficients()) -> float:
+    """Clock-tree energy (J) of ``ff`` flip-flops over ``cycles`` clock cycles."""
+    return 1e-12 * ff * k.clock_ff_pj * cycles
+
+
 def power(total: Resources, blocks: list[Activity], latency_cycles: float, clock_hz: float,
           device: Device | str, k: PowerCoefficients = PowerCoefficients(),
           scale: float = 1.0) -> dict[str, float]:
@@ -324,10 +375,8 @@ def power(total: Resources, blocks: list[Activity], latency_cycles: float, clock
     cores at a time) and its event-control unit (busy in its scan cycles)."""
     d = catalog_device(device)
     latency_s = latency_cycles / clock_hz
-    clock_w = scale * total.ff * k.clock_ff_pj * 1e-12 * clock_hz
-    e_dyn = scale * 1e-12 * sum(b.cycles * (b.resources.lut * k.lut_pj + b.resources.ff * k.ff_pj
-                                            + b.resources.bram * k.bram_pj + b.resources.dsp * k.dsp_pj)
-                                for b in blocks)
+    clock_w = scale * clock_energy_j(total.ff, clock_hz, k)
+    e_dyn = scale * sum(busy_energy_j(b, k) for b in blocks)
     watts = d.static_w + clock_w + e_dyn / latency_s
     return {"static_w": d.static_w, "clock_w": clock_w, "dynamic_w": e_dyn / latency_s, "power_w": watts,
             "energy_per_inference_j": watts * latency_s, "fps_per_w": 1.0 / (watts * latency_s)}

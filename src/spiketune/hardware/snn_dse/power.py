@@ -23,7 +23,15 @@ import numpy as np
 
 from ...traces import LayerSpec
 from ..base import LayerCost
-from ..resources import Activity, AllocationResources, Device, PowerCoefficients, power
+from ..resources import (
+    Activity,
+    AllocationResources,
+    Device,
+    PowerCoefficients,
+    busy_energy_j,
+    clock_energy_j,
+    power,
+)
 from .config import HardwareConfig
 from .cycles import LayerCycles
 
@@ -44,22 +52,30 @@ def layer_energy_j(layer: LayerSpec, c: LayerCycles, hw: HardwareConfig) -> floa
 
 
 def resource_power(alloc: AllocationResources, costs: list[LayerCost], fps: float, hw: HardwareConfig,
-                   device: Device) -> dict[str, float]:
+                   device: Device) -> dict:
     """Power of the allocation ``alloc`` on ``device`` at ``fps`` inferences per second, each
     layer's blocks busy in the mean cycles of its LayerCost. ``dynamic_energy_j`` is the
-    clock and dynamic energy per inference before ``dynamic_scale``: :func:`calibrate`'s input."""
-    blocks = []
-    for lr, c in zip(alloc.layers, costs, strict=True):
-        blocks += [Activity(lr.cores + lr.potential_rams + lr.weights,
-                            c.detail["accumulate_cycles"] + c.detail["activate_cycles"]),
-                   Activity(lr.event_control + lr.spike_ram, c.detail["compress_cycles"])]
+    clock and dynamic energy per inference before ``dynamic_scale``: :func:`calibrate`'s input.
+    ``layer_energy_j``: per layer and inference, its blocks' dynamic energy plus its
+    flip-flops' clock energy over the inference (the first layer's include the input spike
+    RAM's), times ``dynamic_scale``; their sum plus ``static_w / fps`` is ``power_w / fps``."""
     p = hw.power
     k = PowerCoefficients(p.lut_pj, p.ff_pj, p.bram_pj, p.dsp_pj, p.clock_ff_pj)
     d = device if p.device_static_w is None else replace(device, static_w=p.device_static_w)
     latency = hw.clock_hz / fps
-    out = power(alloc.total, blocks, latency, hw.clock_hz, d, k, p.dynamic_scale)
+    layer_blocks, layer_ff = [], []
+    for i, (lr, c) in enumerate(zip(alloc.layers, costs, strict=True)):
+        layer_blocks.append([Activity(lr.cores + lr.potential_rams + lr.weights,
+                                      c.detail["accumulate_cycles"] + c.detail["activate_cycles"]),
+                             Activity(lr.event_control + lr.spike_ram, c.detail["compress_cycles"])])
+        layer_ff.append(lr.total.ff + (alloc.input_ram.ff if i == 0 else 0.0))
+    blocks = [b for bs in layer_blocks for b in bs]
+    out: dict = power(alloc.total, blocks, latency, hw.clock_hz, d, k, p.dynamic_scale)
     unscaled = power(alloc.total, blocks, latency, hw.clock_hz, d, k)
     out["dynamic_energy_j"] = (unscaled["clock_w"] + unscaled["dynamic_w"]) / fps
+    out["layer_energy_j"] = [
+        p.dynamic_scale * (sum(busy_energy_j(b, k) for b in bs) + clock_energy_j(ff, latency, k))
+        for bs, ff in zip(layer_blocks, layer_ff, strict=True)]
     return out
 
 

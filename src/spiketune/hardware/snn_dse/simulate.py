@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -105,6 +105,7 @@ def report(traces: Traces, hw: HardwareConfig, costs: list[LayerCost], lat: np.n
     if alloc is not None and hw.power.model == "resources":
         terms = resource_power(alloc, costs, fps, hw, device)
         power = terms["power_w"]
+        costs = [replace(c, energy_uj=e * 1e6) for c, e in zip(costs, terms["layer_energy_j"], strict=True)]
         power_model = {"model": "resources", "device": device.name,
                        **{k: terms[k] for k in ("static_w", "clock_w", "dynamic_w", "dynamic_energy_j")}}
     else:
