@@ -267,9 +267,9 @@ def refresh_cost(folder: str | Path, hardware: BaseModel) -> list[str]:
     path = folder / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8"))
     now = json.loads(json.dumps(hardware.model_dump(mode="json")))
-    was = (metrics.get("hardware") or {}).get("config") or {}
-    changed = sorted(k for k in set(now) | set(was) if now.get(k) != was.get(k))
-    if not changed:
+    was = (metrics.get("hardware") or {}).get("config")
+    changed = sorted(k for k in set(now) | set(was or {}) if now.get(k) != (was or {}).get(k))
+    if not was or not changed:  # a cost report that names no config is left as it is
         return []
     rep = cost_results(folder, hardware, out_dir=folder).to_dict()
     metrics["hardware"] = rep

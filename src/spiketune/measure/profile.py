@@ -166,7 +166,7 @@ def run_profile(model: SpikingNetwork, ds: TensorDataset, num_steps: int, encodi
     max_count = int(ds.x.max()) if trace_dir is not None and encoding == "events" and len(ds) else 1
     # analog input values are traced; event frames only when they hold integer counts above 1
     # (a resized frame's fractional values reach the hardware as its bitmap of non-zero pixels)
-    counts_above_1 = max_count > 1 and not ds.x.is_floating_point()
+    counts_above_1 = max_count > 1 and bool(torch.equal(ds.x, ds.x.round()))
     keep_values = trace_dir is not None and not rate_input and (encoding == "direct" or counts_above_1)
     for start in range(0, len(ds), batch_size):
         x = ds.x[start:start + batch_size]
