@@ -64,3 +64,17 @@ def write_aedat4(path: Path, t, x, y, on, size=(128, 128), packets: int = 2) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(out))
     return path
+
+
+def write_dvsgesture(root: Path, users: dict[str, tuple[str, ...]], rng: np.random.Generator,
+                     events: int = 300) -> None:
+    """A DVS Gesture folder as tonic reads it: per split and user, one ``<label>.npy`` array of
+    (x, y, polarity, t) rows on the 128x128 sensor for each of the 11 gestures."""
+    for split, names in users.items():
+        for user in names:
+            folder = root / split / user
+            folder.mkdir(parents=True)
+            for label in range(11):
+                ev = np.column_stack([rng.integers(0, 128, events), rng.integers(0, 128, events),
+                                      rng.integers(0, 2, events), np.sort(rng.uniform(0, 500, events))])
+                np.save(folder / f"{label}.npy", ev)

@@ -42,14 +42,10 @@ def test_static_dataset_is_resized_at_load():
 
 def test_event_frames_are_resized_from_the_full_sensor(tmp_path):
     pytest.importorskip("tonic")
-    rng = np.random.default_rng(0)
-    for split, user in (("ibmGestureTrain", "user01_led"), ("ibmGestureTest", "user24_led")):
-        folder = tmp_path / split / user
-        folder.mkdir(parents=True)
-        for label in range(11):
-            ev = np.column_stack([rng.integers(0, 128, 300), rng.integers(0, 128, 300),
-                                  rng.integers(0, 2, 300), np.sort(rng.uniform(0, 500, 300))])
-            np.save(folder / f"{label}.npy", ev)
+    from eventfiles import write_dvsgesture
+
+    write_dvsgesture(tmp_path, {"ibmGestureTrain": ("user01_led",), "ibmGestureTest": ("user24_led",)},
+                     np.random.default_rng(0))
     full = data.get_dataset("dvsgesture", "test", tmp_path, 2, downsample=1)
     assert full.input_shape == (2, 128, 128)  # the dataset's default (downsample 4) is 32 x 32
     got = data.get_dataset("dvsgesture", "test", tmp_path, 2, resize=32)

@@ -280,16 +280,10 @@ def test_nmnist_fixture_trains_one_epoch(tmp_path):
 
 
 def test_dvsgesture_fixture_trains_one_epoch_with_the_study_network(tmp_path):
-    rng = np.random.default_rng(0)
-    for split, users in (("ibmGestureTrain", ("user01_led", "user02_natural")),
-                         ("ibmGestureTest", ("user24_led",))):
-        for user in users:
-            folder = tmp_path / split / user
-            folder.mkdir(parents=True)
-            for label in range(11):
-                ev = np.column_stack([rng.integers(0, 128, 300), rng.integers(0, 128, 300),
-                                      rng.integers(0, 2, 300), np.sort(rng.uniform(0, 500, 300))])
-                np.save(folder / f"{label}.npy", ev)
+    from eventfiles import write_dvsgesture
+
+    write_dvsgesture(tmp_path, {"ibmGestureTrain": ("user01_led", "user02_natural"),
+                                "ibmGestureTest": ("user24_led",)}, np.random.default_rng(0))
     cfg = config.from_dict({"data": {"dataset": "dvsgesture", "root": str(tmp_path), "num_steps": 2,
                                      "batch_size": 8}, "train": {"epochs": 1}})
     m = run(cfg, tmp_path / "out", progress=False)
