@@ -278,7 +278,8 @@ def test_median_pruner_stops_a_trial_below_the_median(tmp_path):
     states = [t.state for t in study.trials]
     assert states == [TrialState.COMPLETE] * 3 + [TrialState.PRUNED]
     pruned = study.trials[3]
-    assert "below the median" in pruned.user_attrs["pruned_reason"]
+    assert pruned.user_attrs["pruned_reason"].startswith("validation accuracy 0.")
+    assert "below the median of earlier trials at epoch 1" in pruned.user_attrs["pruned_reason"]
     assert list(pruned.intermediate_values) == [1]
     folder = tmp_path / "trials" / "s-3"
     assert (folder / "config.yaml").is_file() and not (folder / "metrics.json").exists()

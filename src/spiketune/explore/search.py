@@ -186,7 +186,8 @@ class SearchWorker(Worker):
     def objective(self, trial: optuna.Trial) -> tuple[float, ...]:
         """Train, profile and cost one suggested config (once per seed when the search has
         seeds: folders ``<study>-<number>-s<seed>``); its objective values (the replicates' mean).
-        A pruner sees the first replicate's validation accuracy."""
+        A pruner sees the first replicate's accuracy on the set that selects its checkpoint
+        (validation, or test under ``train.select_on: test``)."""
         import numpy as np
 
         from spiketune.explore.run import run
@@ -200,10 +201,12 @@ class SearchWorker(Worker):
         folders = [self.out / "trials" / (name if self.sc.seeds is None else f"{name}-s{c.train.seed}")
                    for c in configs]
 
-        def report(epoch: int, val_accuracy: float) -> None:
+        selecting = "test" if self.sc.base.train.select_on == "test" else "validation"
+
+        def report(epoch: int, val_accuracy: float) -> None:  # the selecting set's accuracy
             trial.report(val_accuracy, epoch)
             if trial.should_prune():
-                trial.set_user_attr("pruned_reason", f"validation accuracy {val_accuracy:.4f} below the "
+                trial.set_user_attr("pruned_reason", f"{selecting} accuracy {val_accuracy:.4f} below the "
                                                      f"median of earlier trials at epoch {epoch}")
                 trial.set_user_attr("folder", str(folders[0]))
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}")
