@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from spiketune import __version__, schema
 from spiketune.hardware import CostReport
 from spiketune.hardware.report import cost
+from spiketune.measure.energy import accelerator_uj
 from spiketune.measure.energy import from_run as energy_from_run
 from spiketune.measure.neurobench import Counter as NeuroBenchCounter
 from spiketune.measure.profile import layer_specs, run_profile
@@ -257,25 +258,24 @@ def cost_results(folder: str | Path, hardware: Any = None, cores: list[int] | No
     return rep
 
 
-def refresh_cost(folder: str | Path, hardware: BaseModel) -> list[str]:
-    """Re-cost a finished run whose cost report was made under another accelerator config than
-    ``hardware`` in full (a default changed since, e.g. the power model: a run id leaves defaults
-    out, so the run is still the same point): its hardware files, metrics and finished marker are
-    rewritten from its traces, nothing is retrained. Returns the config keys that differed
-    (empty: the stored cost is current, nothing written)."""
+def refresh_cost(folder: str | Path, metrics: dict[str, Any], hardware: BaseModel) -> list[str]:
+    """Re-cost a finished run (its folder and ``metrics``) whose cost report was made under another
+    accelerator config than ``hardware`` in full (a default changed since, e.g. the power model: a
+    run id leaves defaults out, so the run is still the same point): its hardware files, metrics
+    and finished marker are rewritten from its traces, nothing is retrained. Returns the config
+    keys that differed (empty: the stored cost is current or names no config, nothing written)."""
     folder = Path(folder)
-    path = folder / "metrics.json"
-    metrics = json.loads(path.read_text(encoding="utf-8"))
-    now = json.loads(json.dumps(hardware.model_dump(mode="json")))
     was = (metrics.get("hardware") or {}).get("config")
-    changed = sorted(k for k in set(now) | set(was or {}) if now.get(k) != (was or {}).get(k))
-    if not was or not changed:  # a cost report that names no config is left as it is
+    if not was:
         return []
-    rep = cost_results(folder, hardware, out_dir=folder).to_dict()
-    metrics["hardware"] = rep
+    now = json.loads(json.dumps(hardware.model_dump(mode="json")))
+    changed = sorted(k for k in now.keys() | was.keys() if now.get(k) != was.get(k))
+    if not changed:
+        return []
+    metrics["hardware"] = cost_results(folder, hardware, out_dir=folder).to_dict()
     if "energy" in metrics:
-        metrics["energy"]["accelerator_modelled_uj"] = rep["power_w"] * rep["latency_us"]
-    write_json(path, metrics)
+        metrics["energy"]["accelerator_modelled_uj"] = accelerator_uj(metrics["hardware"])
+    write_json(folder / "metrics.json", metrics)
     mark_finished(folder)
     return changed
 

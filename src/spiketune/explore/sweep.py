@@ -211,20 +211,20 @@ class SweepWorker(Worker):
             rid = run_id(cfg, hardware)
             if rid in queued | done:
                 continue
-            if finished_run(self.folder(rid)) is not None:
-                self.refresh(rid, hardware)
+            if (done_here := finished_run(self.folder(rid))) is not None:
+                self.refresh(rid, done_here[1], hardware)
                 self.finished.add(rid)
                 continue
             queued.add(rid)
             self.study.enqueue_trial({}, user_attrs={JOB: {"run": rid, "config": cfg.to_dict(),
                                                           "hardware": hardware.model_dump()}})
 
-    def refresh(self, rid: str, hardware: BaseModel) -> None:
-        """Re-cost finished run ``rid`` if its cost report was made under another accelerator
-        config (a changed default), so one table never mixes two hardware models."""
+    def refresh(self, rid: str, metrics: dict[str, Any], hardware: BaseModel) -> None:
+        """Re-cost finished run ``rid`` (its ``metrics``) if its cost report was made under another
+        accelerator config (a changed default), so one table never mixes two hardware models."""
         from spiketune.explore.run import refresh_cost
 
-        changed = refresh_cost(self.folder(rid), hardware)
+        changed = refresh_cost(self.folder(rid), metrics, hardware)
         if changed:
             warnings.warn(f"runs/{rid}: re-costed from its traces: its cost report was made under "
                           f"another accelerator config ({', '.join(changed)} differ)", stacklevel=2)

@@ -231,6 +231,11 @@ def estimate(layers: list[LayerWork], num_steps: int, ops: OperationEnergy = Ope
                 list(p) for p in costs.sram_points]}}}
 
 
+def accelerator_uj(hw: dict[str, Any]) -> float:
+    """The accelerator's modelled energy per inference (uJ): power x latency of its cost report."""
+    return float(hw["power_w"] * hw["latency_us"])
+
+
 def from_run(specs: list[LayerSpec], metrics: dict[str, Any]) -> dict[str, Any]:
     """The estimates of a run from its metrics (profile, NeuroBench counts, hardware), with the
     accelerator's energy per inference (power x latency of its cost report), labelled modelled."""
@@ -239,5 +244,5 @@ def from_run(specs: list[LayerSpec], metrics: dict[str, Any]) -> dict[str, Any]:
     out = estimate(layer_work(specs, prof, analog), prof["num_steps"])
     hw = metrics.get("hardware")
     if hw:
-        out["accelerator_modelled_uj"] = hw["power_w"] * hw["latency_us"]
+        out["accelerator_modelled_uj"] = accelerator_uj(hw)
     return out
