@@ -189,6 +189,12 @@ def _two_point_sweep(tmp_path):
     return sc, [run_id(c, sc.hardware) for c in sc.points()], url, study
 
 
+def _queue_first_point(sc, study, rid):
+    """Queue the sweep's first point in ``study`` under run id ``rid``, as a sweep queues a run."""
+    study.enqueue_trial({}, user_attrs={"job": {"run": rid, "config": sc.points()[0].to_dict(),
+                                                "hardware": sc.hardware.model_dump()}})
+
+
 def _run_states(url):
     """(state, run id) of every trial of the shared study, in trial order."""
     return [(t.state, t.user_attrs["job"]["run"]) for t in optuna.load_study(study_name="grid",
@@ -220,9 +226,7 @@ def test_a_run_taken_by_a_worker_that_died_before_claiming_it_is_trained_once(tm
     from spiketune.explore.sweep import run_sweep
 
     sc, (orphan, other), url, study = _two_point_sweep(tmp_path)
-    cfg = sc.points()[0]
-    study.enqueue_trial({}, user_attrs={"job": {"run": orphan, "config": cfg.to_dict(),
-                                                "hardware": sc.hardware.model_dump()}})
+    _queue_first_point(sc, study, orphan)
     study.ask()  # taken, never claimed: the taker is gone
     rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid")
     assert sorted(r["run"] for r in rows) == sorted([orphan, other])
@@ -262,8 +266,7 @@ def test_a_run_of_a_dead_worker_on_this_machine_is_queued_again_and_trained_once
     sc, (lost, other), url, study = _two_point_sweep(tmp_path)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # its pid now names no process
-    study.enqueue_trial({}, user_attrs={"job": {"run": lost, "config": sc.points()[0].to_dict(),
-                                                "hardware": sc.hardware.model_dump()}})
+    _queue_first_point(sc, study, lost)
     study.ask().set_user_attr("worker", f"{socket.gethostname()}:{gone.pid}")
     rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid")
     assert sorted(r["run"] for r in rows) == sorted([lost, other])
@@ -278,12 +281,10 @@ def test_a_queued_run_whose_folder_is_already_finished_is_not_trained(tmp_path):
     from spiketune.results import mark_finished
 
     sc, (done, other), url, study = _two_point_sweep(tmp_path)
-    cfg = sc.points()[0]
-    study.enqueue_trial({}, user_attrs={"job": {"run": done, "config": cfg.to_dict(),
-                                                "hardware": sc.hardware.model_dump()}})
+    _queue_first_point(sc, study, done)
     folder = tmp_path / "out" / "runs" / done
     folder.mkdir(parents=True)
-    (folder / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
+    (folder / "config.yaml").write_text(yaml.safe_dump(sc.points()[0].to_dict()))
     (folder / "metrics.json").write_text(json.dumps({"test_accuracy": 0.375}))
     mark_finished(folder)
     mtime = (folder / "metrics.json").stat().st_mtime_ns

@@ -107,6 +107,11 @@ def _layer_rates(row: dict[str, Any]) -> list[tuple[str, float]]:
             if k.startswith(schema.LAYER_RATE_PREFIX)]
 
 
+def _varied_settings(rows: list[dict[str, Any]]) -> list[str]:
+    """The settings (SETTINGS order, the run id aside) whose value differs between ``rows``."""
+    return [k for k in SETTINGS if k != "run" and len({str(r.get(k)) for r in rows}) > 1]
+
+
 def _configuration_means(summary: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Replicate summary rows as rows the rankings read: the mean over seeds, the first seed's
     run as the link, degenerate when any seed is."""
@@ -123,7 +128,7 @@ def _sweep_sections(root: Path, rows: list[dict[str, Any]], files: Path,
     basis = _configuration_means(replicates) if replicates else rows
     ranked = schema.ranked(basis, include_degenerate)
     cmp = tuned_vs_best(ranked, include_degenerate)
-    varied = [k for k in SETTINGS if k == "run" or len({str(r.get(k)) for r in rows}) > 1]
+    varied = ["run", *_varied_settings(rows)]
     if replicates:
         varied = [k for k in varied if k != "train.seed"]
     columns = varied + [m.name for m in SHOWN]
@@ -294,7 +299,7 @@ ESTIMATOR_NAMES = {"synops": "synaptic operations", "compute_only_uj": "compute-
 
 def _run_labels(rows: list[dict[str, Any]]) -> dict[str, str]:
     """run id -> the settings that tell it apart from the other runs (``surrogate=atan, slope=4``)."""
-    varied = [k for k in SETTINGS if k != "run" and len({str(r.get(k)) for r in rows}) > 1]
+    varied = _varied_settings(rows)
     return {str(r["run"]): ", ".join(f"{k.rpartition('.')[2]}={_fmt(r.get(k))}" for k in varied)
             or str(r["run"]) for r in rows if r.get("run")}
 
