@@ -326,6 +326,23 @@ def test_a_retried_point_that_succeeds_is_finished_and_its_old_error_gone(tmp_pa
     assert json.loads((out / "sweep_status.json").read_text())["failed_this_time"] == 1
 
 
+def test_a_replicated_sweep_draws_the_mean_curves_and_every_replicate(tmp_path):
+    # two slopes x two seeds of the one-second point: the slope curves are drawn from the means
+    # of the seeds and the replicate figure from every run
+    from spiketune.explore.replicates import summary_rows
+
+    sc = SweepConfig.from_dict({"base": QUICK, "grids": [{"model.slope": [2.0, 8.0]}], "seeds": [0, 1]})
+    rows = run_sweep(sc, tmp_path, progress=False)
+    assert len(rows) == 4
+    means = summary_rows(rows)
+    assert [(r["model.slope"], r["n"], r["seeds"]) for r in means] == [(2.0, 2, "0 1"), (8.0, 2, "0 1")]
+    for m in means:
+        accs = [r["test_accuracy"] for r in rows if r["model.slope"] == m["model.slope"]]
+        assert m["test_accuracy"] == pytest.approx(sum(accs) / 2, rel=1e-12)
+    assert sorted(f.name for f in (tmp_path / "figures").iterdir()) == [
+        "grid0_replicates.png", "grid0_slope_fps_per_w.png", "grid0_slope_latency.png"]
+
+
 def test_point_errors_read_undecodable_and_empty_error_files(tmp_path):
     sc = SweepConfig.from_dict({"base": TINY, "grids": [{"model.beta": [0.3, 0.6]}]})
     a, b = (run_id(c, sc.hardware) for c in sc.points())

@@ -6,6 +6,7 @@ fixed-point and build-arithmetic paths and report files, and the ISPASS build's 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -432,3 +433,137 @@ def test_resource_formula_pieces_by_hand():
     p = rs.power(rs.Resources(ff=1), [], latency_cycles=100, clock_hz=1e8, device="xcku5p")
     assert set(p) == {"static_w", "clock_w", "dynamic_w", "power_w", "energy_per_inference_j", "fps_per_w"}
     assert p["fps_per_w"] == 1 / (p["power_w"] * 1e-6)  # 100 cycles at 100 MHz: 1 us
+
+
+def _alloc(lut: float) -> rs.AllocationResources:
+    """One layer of ``lut`` LUTs, 100 FF, 1 BRAM, 2 DSP in its cores, and an 8-LUT input RAM."""
+    r, none = rs.Resources, rs.Resources()
+    return rs.AllocationResources([rs.LayerResources(r(lut, 100, 1, 2), none, none, none, none)], r(8, 4))
+
+
+def test_resource_summary_names_the_device_by_hand():
+    from spiketune.hardware.snn_dse.simulate import resource_summary
+
+    # 60,008 LUTs: over the xc7z020's 53,200, within the xc7a100t's 63,400
+    total = "60,008 LUT, 104 FF, 1 BRAM, 2 DSP"
+    s, used, warnings = resource_summary(_alloc(60_000), HardwareConfig(device="xc7z020"))
+    assert s["fit"] == (f"{total}: the xc7z020 does not hold it; the smallest catalogued device that holds "
+                        "it is the xc7a100t")
+    assert (s["device"], s["fits_device"], s["smallest_device"], used.name) == ("xc7z020", False, "xc7a100t",
+                                                                                   "xc7z020")
+    assert (s["lut"], s["ff"], s["bram"], s["dsp"]) == (60_008, 104, 1, 2)
+    assert s["layers"] == [{"lut": 60_000, "ff": 100, "bram": 1, "dsp": 2}]
+    assert s["input_ram"] == {"lut": 8, "ff": 4, "bram": 0, "dsp": 0} and s["estimates"] == []
+    assert warnings == [f"the allocation ({total}) does not fit the xc7z020 (53,200 LUT, 106,400 FF, 140 BRAM, "
+                        "220 DSP)"]
+    s, used, warnings = resource_summary(_alloc(60_000), HardwareConfig(device="xc7a100t"))
+    assert s["fit"] == f"{total}: the xc7a100t holds it; the smallest catalogued device that holds it is the xc7a100t"
+    assert (s["fits_device"], used.name, warnings) == (True, "xc7a100t", [])
+    # no device named: static power from the smallest that holds it, else the largest
+    s, used, warnings = resource_summary(_alloc(60_000), HardwareConfig())
+    assert (s["device"], s["fits_device"], used.name, warnings) == (None, None, "xc7a100t", [])
+    assert s["fit"] == f"{total}: the smallest catalogued device that holds it is the xc7a100t"
+    s, used, warnings = resource_summary(_alloc(2_000_000), HardwareConfig())
+    big = "2,000,008 LUT, 104 FF, 1 BRAM, 2 DSP"
+    assert s["fit"] == f"{big}: no catalogued device holds it" and s["smallest_device"] is None
+    assert used.name == "xcvu9p"
+    assert warnings == [f"the allocation ({big}) fits no catalogued device; its static power is the largest "
+                        "one's (xcvu9p)"]
+
+
+def test_allocation_reads_the_input_shape_and_weight_bits_by_hand():
+    from spiketune.network import arch
+
+    # 2 x 8 x 8 input, T = 3: the input RAM holds 3 x 2 rows of 64 bits (LUT-RAM: 8 LUTs per 7 bits)
+    specs = arch.parse("4C3p1-10", (2, 8, 8))
+    a = rs.allocation(specs, [2, 10], 3, (2, 8, 8))
+    assert a.input_ram == rs.Resources(lut=8 * 10, ff=64)
+    # a flat input of 64 values: one row of 64 bits per step
+    flat = rs.allocation(arch.parse("10", (64,)), [10], 3, (64,))
+    assert flat.input_ram == rs.Resources(lut=8 * 10, ff=64)
+    # the spike RAM of the conv layer: 3 steps x 4 channels rows of 64 bits, as T says
+    assert a.layers[0].spike_ram == rs.Resources(lut=8 * 10, ff=64)
+    assert rs.allocation(specs, [2, 10], 17, (2, 8, 8)).layers[0].spike_ram == rs.Resources(bram=0.5 * 2)
+    # 8-bit weights: 2 cores x 2 filters of 2 x 9 + 1 words of 9 bits in 64-bit LUTs: 2 x 1 x 9
+    w8 = rs.allocation(specs, [2, 10], 3, (2, 8, 8), weight_bits=8).layers[0].weights
+    assert w8 == rs.Resources(lut=2 * 1 * 9) and a.layers[0].weights == rs.Resources(lut=2 * 1 * 5)
+    assert not rs.allocation_fits(specs, [2, 10], 3, (2, 8, 8), "xc7z020", weight_bits=4000)
+    assert rs.allocation_fits(specs, [2, 10], 3, (2, 8, 8), "xc7z020", weight_bits=8)
+
+
+def test_power_with_other_coefficients_by_hand():
+    k = rs.PowerCoefficients(lut_pj=0.1, ff_pj=0.2, bram_pj=3.0, dsp_pj=4.0, clock_ff_pj=0.5)
+    block = rs.Activity(rs.Resources(lut=10, ff=20, bram=1, dsp=2), cycles=100)
+    # 100 cycles x (10 x 0.1 + 20 x 0.2 + 3 + 2 x 4) pJ = 1,600 pJ
+    assert rs.busy_energy_j(block, k) == pytest.approx(1.6e-9, rel=1e-12)
+    assert rs.clock_energy_j(20, 100, k) == pytest.approx(20 * 0.5 * 100e-12, rel=1e-12)
+    p = rs.power(rs.Resources(ff=20), [block], 200, 100e6, "xc7z020", k, scale=2.0)
+    # clock: 2 x 20 FF x 0.5 pJ x 1e8 Hz = 2 mW; dynamic: 2 x 1,600 pJ over 2 us = 1.6 mW
+    assert p["clock_w"] == pytest.approx(2e-3, rel=1e-12) and p["dynamic_w"] == pytest.approx(1.6e-3, rel=1e-12)
+    assert p["power_w"] == pytest.approx(0.15 + 3.6e-3, rel=1e-12)
+
+
+@pytest.mark.parametrize("after, membranes", [(False, [20, 4, 7]), (True, [20, 0, 4])])
+def test_fixed_point_zero_reset_before_and_after_the_update_by_hand(after, membranes):
+    from spiketune.hardware import fixed_point as fp
+
+    # 4 fractional bits: decay 0.75 = 12/16, gain 16/16, threshold 16; products round half up
+    layer = tr.LayerSpec("fc", (1,), (1,), (1,), dynamics=tr.NeuronDynamics(
+        "lapicque", 0.75, reset="zero", reset_after_update=after))
+    hw = HardwareConfig(membrane_bits=16, membrane_frac_bits=4)
+    cur = np.array([[[20], [4], [4]]])
+    # before: U0 20 (a spike); U1 = 0 (reset) * 0.75 + 4 = 4; U2 = (12*4 + 8) >> 4 + 4 = 7
+    # after: U1 = (12*20 + 8) >> 4 + 4 = 19, set to 0 for U0's spike; U2 = 0 + 4 = 4
+    assert fp.neuron_run(layer, cur, hw, membranes=True)[0, :, 0].tolist() == membranes
+    assert fp.neuron_run(layer, cur, hw)[0, :, 0].tolist() == [1, 0, 0]
+
+
+def test_build_layer_and_or_pool_refusals_name_the_shape():
+    from spiketune.hardware.snn_dse.network_math import HwLayer, or_pool
+
+    with pytest.raises(ConfigError) as e:
+        HwLayer("conv", np.zeros((2, 1, 5, 5), np.int64), np.zeros(2, np.int64), 1.0, 1.0)
+    assert str(e.value) == "the build's conv cores are 3x3, got a (5, 5) kernel"
+    with pytest.raises(ConfigError) as e:
+        HwLayer("fc", np.zeros((10, 4), np.int64), np.zeros(10, np.int64), 1.0, 1.0, cores=4)
+    assert str(e.value) == "4 FC cores do not divide 10 neurons"
+    HwLayer("fc", np.zeros((10, 4), np.int64), np.zeros(10, np.int64), 1.0, 1.0, cores=5)  # divides
+    HwLayer("conv", np.zeros((4, 1, 3, 3), np.int64), np.zeros(4, np.int64), 1.0, 1.0, cores=3)  # fc rule only
+    with pytest.raises(ConfigError) as e:
+        or_pool(np.zeros((2, 5, 5), np.uint8))
+    assert str(e.value) == "the build pools even maps only, got width 5"
+    # raster positions 4j..4j+3 OR together, per step
+    x = np.zeros((2, 4, 4), np.uint8)
+    x[0].flat[5] = 1
+    x[1].flat[15] = 1
+    got = or_pool(x)
+    assert got.dtype == np.uint8 and got.tolist() == [[[0, 1], [0, 0]], [[0, 0], [0, 1]]]
+
+
+def test_sparse_cores_refuse_a_neuron_model_they_do_not_run():
+    from spiketune.hardware import HardwareConfig as HC
+    from spiketune.hardware import simulate
+    from spiketune.hardware.snn_dse.layers import MODELS
+
+    layer = tr.LayerSpec("fc", (4,), (2,), (2,), dynamics=tr.NeuronDynamics("izhikevich", 0.5))
+    t = tr.Traces(Path("."), 1, "rate", (4,), [layer], [np.ones((1, 1, 4)), np.ones((1, 1, 2))],
+                  np.zeros(1), np.zeros(1))
+    with pytest.raises(ConfigError) as e:
+        simulate(t, HC())
+    assert str(e.value) == (f"the snn_dse design's sparse cores cannot run layer L0's 'izhikevich' neurons "
+                            f"(it runs {', '.join(MODELS)})")
+
+
+def test_back_to_back_events_on_one_neuron_lose_the_earlier_by_hand():
+    from spiketune.hardware.snn_dse.neuron_math import _accumulate
+
+    # two cores' potentials; events to neurons 1, 1, 0, 1 with weights 1-4 (core 0) and 10-40 (core 1)
+    pot = np.array([[5.0, 7.0, 0.0], [50.0, 70.0, 0.0]])
+    wv = np.array([[1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 30.0, 40.0]])
+    _accumulate(pot, np.array([1, 1, 0, 1]), wv)
+    # the second event on neuron 1 reads 7 (before the first's write): 7 + 2 = 9; then 9 + 4 = 13
+    assert pot.tolist() == [[8.0, 13.0, 0.0], [80.0, 130.0, 0.0]]
+    # no back-to-back repeat: every event adds
+    pot = np.array([[5.0, 7.0, 0.0], [50.0, 70.0, 0.0]])
+    _accumulate(pot, np.array([1, 0, 1]), wv[:, :3])
+    assert pot.tolist() == [[7.0, 11.0, 0.0], [70.0, 110.0, 0.0]]  # 7 + 1 + 3, 5 + 2

@@ -17,7 +17,7 @@ adding tests against them). ``--only GLOB ...`` runs only the mutants whose name
 marked slow are left out unless ``--slow`` is given (e.g. ``sweep --survivors --slow``: re-judge
 the survivors with the interrupted-sweep test, which trains two networks).
 
-mutmut runs with one worker and one OpenMP thread (scikit-learn's gradient boosting is
+mutmut runs with one worker (``--workers N`` for more) and one OpenMP thread (scikit-learn's gradient boosting is
 ten times slower with threads on a loaded machine); start it under ``nice -n 10`` on a
 shared machine. The
 per-target score (killed / (killed + survived), mutants no test reaches count as
@@ -202,9 +202,10 @@ def _age_s(pid: int) -> int:
     return int(out.strip() or 0)
 
 
-def mutmut(work: Path, names: list[str]) -> None:
-    """``mutmut run`` on ``names`` (all when empty), stopping test processes that hang."""
-    proc = subprocess.Popen(["mutmut", "run", "--max-children", "1", *names], cwd=work,
+def mutmut(work: Path, names: list[str], workers: int = 1) -> None:
+    """``mutmut run`` on ``names`` (all when empty) with ``workers`` test processes at a time,
+    stopping test processes that hang."""
+    proc = subprocess.Popen(["mutmut", "run", "--max-children", str(workers), *names], cwd=work,
                             stdout=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
     while proc.poll() is None:
         time.sleep(5)
@@ -216,7 +217,7 @@ def mutmut(work: Path, names: list[str]) -> None:
 
 
 def run(name: str, again: bool = False, only: list[str] | None = None, slow: bool = False,
-        resume: bool = False, sample: int | None = None) -> dict:
+        resume: bool = False, sample: int | None = None, workers: int = 1) -> dict:
     previous: list[str] = []
     if again:
         last = json.loads((OUT / f"{name}.json").read_text())
@@ -231,9 +232,9 @@ def run(name: str, again: bool = False, only: list[str] | None = None, slow: boo
         if sample is not None and sample < len(todo):  # a seeded random sample of them
             todo = sorted(random.Random(0).sample(todo, sample))
         if todo:
-            mutmut(work, todo)
+            mutmut(work, todo, workers)
     elif not again or previous:
-        mutmut(work, previous or only or [])
+        mutmut(work, previous or only or [], workers)
     status = statuses(work, only)
     counts: dict[str, int] = {}
     for s in status.values():
@@ -264,6 +265,8 @@ def main() -> None:
                     help="go on with the mutants a stopped run did not reach")
     ap.add_argument("--sample", type=int, metavar="N",
                     help="with --resume: only N of them, a seeded random sample")
+    ap.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="test processes at a time (default 1: a wall-clock hang limit needs a free core)")
     a = ap.parse_args()
     if a.list:
         for n, (files, tests) in TARGETS.items():
@@ -276,7 +279,7 @@ def main() -> None:
     if shutil.which("mutmut") is None:
         sys.exit("mutmut is not installed: pip install mutmut")
     for n in names:
-        run(n, a.survivors, a.only, a.slow, a.resume, a.sample)
+        run(n, a.survivors, a.only, a.slow, a.resume, a.sample, a.workers)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ per-width table (``width_luts``) for the others, where the unit pays a divider f
 address split and adders for its chunk addressing. Held out: every other width, predicted
 with the LUTs of the address split synthesized alone (probe ``split``). The shipped table
 then takes, per width, the whole unit's excess over the formula where the whole unit was
-synthesized, else the probe's LUTs.
+synthesized, else the probe's LUTs. Whole units with the channels, time steps and cores of
+real layers (``CONV_EC_OTHER``) are in no fit and no table: they are predicted as shipped
+(``other_channels``); those that vary the counters at power-of-two widths
+(``CONV_EC_COUNTERS``) are always fitted.
 
 BRAM and DSP counts follow closed forms (``resources.py``) checked against the same results.
 """
@@ -24,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+from synth import CONV_EC_COUNTERS, CONV_EC_OTHER
+
 from spiketune.hardware.resources import REGRESSORS, offset, power_of_two, regressors
 
 
@@ -33,16 +38,37 @@ def split(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     return fit_rows, [r for r in rows if r not in fit_rows]
 
 
+def _channels(row: dict) -> tuple:
+    p = row["params"]
+    return (p.get("INPUT_FRAME_WIDTH"), p.get("INPUT_CHANNELS"), p.get("OUTPUT_CHANNELS"), p.get("TIME_STEPS"),
+            p.get("EC_SIZE"))
+
+
+def held_whole(row: dict) -> bool:
+    """Whether a row is one of the real layers' event-control units (``CONV_EC_OTHER``), held
+    out of every fit and table."""
+    return row["component"] == "conv_ec" and _channels(row) in CONV_EC_OTHER
+
+
+def counters(row: dict) -> bool:
+    """Whether a row is one of the syntheses that vary the counters (``CONV_EC_COUNTERS``),
+    always fitted."""
+    return row["component"] == "conv_ec" and _channels(row) in CONV_EC_COUNTERS
+
+
 def split_for(component: str, resource: str, rows: list[dict]) -> tuple[list[dict], list[dict]]:
     """Fitted and held-out rows of one formula."""
     if (component, resource) == ("conv_ec", "lut"):
         pow2 = [r for r in rows if power_of_two(r["params"]["INPUT_FRAME_WIDTH"])]
         return pow2, [r for r in rows if r not in pow2]
-    return split(rows)
+    fixed = [r for r in rows if counters(r)]
+    fit_rows, held = split([r for r in rows if r not in fixed])
+    return fit_rows + fixed, held
 
 
 def fit(results: Path, out: Path) -> dict:
-    rows = [{**r, "params": json.loads(r["params"])} for r in csv.DictReader(results.open())]
+    every = [{**r, "params": json.loads(r["params"])} for r in csv.DictReader(results.open())]
+    rows = [r for r in every if not held_whole(r)]
     table = {r["params"]["INPUT_FRAME_WIDTH"]: float(r["lut"]) for r in rows if r["component"] == "split"}
     coeffs: dict = {}
     for comp, regress in REGRESSORS.items():
@@ -73,5 +99,13 @@ def fit(results: Path, out: Path) -> dict:
     merged = {**table, **unit}
     coeffs["width_luts"] = {str(w): round(merged[w], 3) for w in sorted(merged)}
     coeffs["width_luts_from_whole_unit"] = sorted(unit)
+    # whole units with other channels, time steps and cores, predicted as shipped (formula + table)
+    other = [r for r in every if held_whole(r)]
+    ff = coeffs["conv_ec"]["ff"]["coefficients"]
+    coeffs["conv_ec"]["other_channels"] = {"held_out": [r["params"] for r in other], **{
+        f"{res}_relative_errors": [round((float(np.dot(regressors("conv_ec", res, r["params"]), c))
+                                          + offset("conv_ec", res, r["params"], merged) - float(r[res]))
+                                         / float(r[res]), 4) for r in other]
+        for res, c in (("lut", lut), ("ff", ff))}}
     out.write_text(json.dumps(coeffs, indent=1) + "\n")
     return coeffs

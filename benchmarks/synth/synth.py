@@ -142,6 +142,16 @@ def split_probe(conv_ec: str) -> str:
 # the split probe at every width a conv layer's input meets in practice (not 2^k: bit slices)
 SPLIT_WIDTHS = tuple(w for w in range(3, 65) if w & (w - 1)) + (8,)
 CONV_EC_HELD_OUT = (13, 15, 17, 28, 9, 11, 3, 20)  # whole units at widths in no fit
+# whole units with other channels, time steps and cores than the grid's 32/64/16/8, at widths whose
+# LUTs are otherwise from the grid: (width, input channels, output channels, time steps, cores) of
+# real layers (the default digits network's two convs, Study A's second conv on Fashion-MNIST and
+# SVHN, Study B's VGG-9 on CIFAR-10 and on Fashion-MNIST)
+CONV_EC_OTHER = ((4, 16, 32, 8, 32), (8, 1, 16, 8, 16), (13, 32, 32, 25, 16), (14, 64, 28, 20, 28),
+                 (15, 32, 32, 25, 8), (16, 48, 54, 20, 54))
+GRID_CHANNELS = dict(TIME_STEPS=16, INPUT_CHANNELS=32, OUTPUT_CHANNELS=64, EC_SIZE=8)
+# whole units at power-of-two widths with other channels and time steps, in the fit: they fix the
+# LUTs and FFs of the unit's channel and time-step counters (same fields as CONV_EC_OTHER)
+CONV_EC_COUNTERS = ((4, 2, 8, 4, 8), (4, 128, 256, 64, 8), (8, 8, 4, 32, 8))
 
 
 def slices_probe(conv_ec: str) -> str:
@@ -166,22 +176,38 @@ def grid() -> list[tuple[str, str, dict[str, int]]]:
     for n in (10, 32, 64, 128, 256, 1024):
         runs.append(("fc_nc", "fc_nc.sv", dict(IN_CHANNELS=16, INPUT_FRAME_SIZE=64, LAYER_SIZE=n,
                                                BRAM_ADDR_WIDTH=clog2(16 * 64 * n))))
-    for depth, width in ((64, 64), (128, 256), (256, 784), (512, 1024), (400, 196)):
+    for depth, width in ((64, 64), (128, 256), (256, 784), (512, 1024), (400, 196)) + BRAM_EDGES + BRAM_DEEP + BRAM_SMALL:
         runs.append(("bram_spk", "bram_spk.sv", dict(RAM_DEPTH=depth, RAM_WIDTH=width)))
+    for depth in (512, 513, 1024, 1025):
+        runs.append(("bram_pot", "bram_pot.sv", dict(RAM_DEPTH=depth)))
     for w in (5, 6, 7, 8, 10, 12, 14, 28):
         runs.append(("divmod", "divmod.sv", dict(W=w)))
     for w in SPLIT_WIDTHS:
         runs.append(("split", "split.sv", dict(INPUT_FRAME_WIDTH=w)))
-    for w in (4, 6, 8, 5, 7, 16, 12, 10, 14) + CONV_EC_HELD_OUT:
+    conv_ec = [(w, GRID_CHANNELS) for w in (4, 6, 8, 5, 7, 16, 12, 10, 14) + CONV_EC_HELD_OUT]
+    conv_ec += [(w, dict(TIME_STEPS=t, INPUT_CHANNELS=ic, OUTPUT_CHANNELS=oc, EC_SIZE=ec))
+                for w, ic, oc, t, ec in CONV_EC_COUNTERS + CONV_EC_OTHER]
+    for w, channels in conv_ec:
         f = w * w
-        runs.append(("conv_ec", "conv_ec.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w, TIME_STEPS=16,
-                                                   INPUT_CHANNELS=32, OUTPUT_CHANNELS=64, EC_SIZE=8,
+        runs.append(("conv_ec", "conv_ec.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w, **channels,
                                                    PENC_SIZE=f >> 2, SPARSE_SIZE=f >> 1)))
     runs.append(("conv_ec_slices", "conv_ec_slices.sv", dict(
         INPUT_FRAME_WIDTH=14, OUTPUT_FRAME_WIDTH=14, TIME_STEPS=16, INPUT_CHANNELS=32, OUTPUT_CHANNELS=64,
         EC_SIZE=8, PENC_SIZE=49, SPARSE_SIZE=98)))
     return runs
 
+
+# spike RAMs at the edges of the block-RAM shapes: 36 and 72 bits wide and one more, 512 and 1,024
+# rows and one more, and the LUT-RAM limit of 64 rows
+BRAM_EDGES = ((512, 36), (513, 36), (1024, 36), (1025, 36), (512, 37), (512, 72), (513, 73), (512, 108),
+              (65, 8), (64, 37))
+# deep spike RAMs of real layers (T x C rows of the pooled frame's bits: VGG-9's last conv, 20 x 140
+# rows of 4x4; 25 x 64 rows of 5x5) and the other RAMB36 aspect ratios
+BRAM_DEEP = ((2800, 16), (1600, 25), (1536, 36), (2048, 36), (2048, 18), (4096, 9), (8192, 4), (1025, 18))
+# small spike RAMs of real layers (the digits network: 8 x 16 rows of 16 bits, 8 x 32 rows of 4) where
+# Yosys chooses between LUT-RAM and a block RAM
+BRAM_SMALL = ((128, 16), (256, 4), (128, 8), (256, 8), (512, 8), (256, 16), (128, 25), (128, 64), (96, 36),
+              (200, 49), (512, 2), (1024, 1))
 
 LUT_EQUIV = {"RAM32M": 4, "RAM32M16": 8, "RAM64M": 4, "RAM64M8": 8, "RAM32X1D": 2, "RAM64X1D": 2,
              "RAM128X1D": 4, "RAM256X1D": 8, "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2,

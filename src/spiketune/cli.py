@@ -282,6 +282,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
                    + f" | {rep.total_cores} cores ({rep.accelerator}, {rep.mode}, {rep.pipeline})")
         if rep.resources:
             typer.echo(f"resources: {rep.resources['fit']}")
+            for note in rep.resources.get("estimates", []):
+                typer.echo(f"  estimated: {note}")
         if rep.power_model:
             pm = rep.power_model
             typer.echo(f"power ({pm['model']} model" + (f", {pm['device']} static" if "device" in pm else "")

@@ -9,9 +9,10 @@ counts are closed forms checked against the same syntheses:
 * neural core, conv (``conv_nc``): LUT/FF ~ output frame F_out (its spike row register
   and addressing); 2 DSP (the membrane-by-decay multiply).
 * neural core, fc (``fc_nc``): LUT/FF ~ log2 of the layer size; 2 DSP.
-* event-control unit, conv (``conv_ec``): LUT/FF ~ its spike-address list (SPARSE_SIZE =
-  F_in/2 entries of clog2(F_in) bits, latches; FF also its F_in/4-bit priority-encoder
-  input), fitted on the power-of-two frame widths W; other widths add ``WIDTH_LUTS[W]``.
+* event-control unit, conv (``conv_ec``): LUT/FF ~ its channel and time-step counters and
+  its spike-address list (SPARSE_SIZE = F_in/2 entries of clog2(F_in) bits, latches; FF also
+  its F_in/4-bit priority-encoder input), fitted on the power-of-two frame widths W; other
+  widths add ``WIDTH_LUTS[W]``.
   There the unit's address split (``addr / W``, ``addr % W``, 32-bit operations because
   the parameter is untyped) is no longer bit slices but a 32-bit divider whose carry
   chains, mapped before ABC, keep constant propagation from shrinking it, and its chunk
@@ -54,17 +55,33 @@ def address_bits(p: dict) -> float:
     return p["SPARSE_SIZE"] * clog2(p["INPUT_FRAME_WIDTH"] ** 2)
 
 
-# Regressors of the fitted LUT/FF formulas, on the synthesis grid's parameter names.
+def verilog_clog2(n: int) -> int:
+    """Verilog's ``$clog2``: 0 for 1."""
+    return (n - 1).bit_length()
+
+
+def channel_counter_bits(p: dict) -> float:
+    """Register bits of the conv event-control unit's channel and time-step counters that grow
+    with the layer, as declared: ``ic`` (clog2 C_in), ``oc_phase``, ``oc_phase_shift``,
+    ``oc_phase_intermed`` (clog2 C_out each) and ``time_step_out_spikes``,
+    ``time_step_in_spikes``, ``time_step_shift`` (clog2 T each)."""
+    return (verilog_clog2(p["INPUT_CHANNELS"]) + 3 * verilog_clog2(p["OUTPUT_CHANNELS"])
+            + 3 * verilog_clog2(p["TIME_STEPS"]))
+
+
+# Regressors of the fitted LUT/FF formulas, on the synthesis grid's parameter names (the last
+# one orders a component's syntheses for the fit's every-other-point split).
 REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
     "conv_nc": lambda p: [1.0, p["OUTPUT_FRAME_WIDTH"] ** 2],
-    "conv_ec": lambda p: [1.0, address_bits(p)],
+    "conv_ec": lambda p: [1.0, channel_counter_bits(p), address_bits(p)],
     "fc_ec": lambda p: [1.0, p["INPUT_CHANNELS"] * p["INPUT_FRAME_SIZE"]],
     "fc_nc": lambda p: [1.0, clog2(p["LAYER_SIZE"])],
 }
 
 # where a resource's regressors differ
 FF_REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
-    "conv_ec": lambda p: [1.0, address_bits(p), p["PENC_SIZE"]],  # + the priority encoder's input register
+    # + the priority encoder's input register
+    "conv_ec": lambda p: [1.0, channel_counter_bits(p), address_bits(p), p["PENC_SIZE"]],
 }
 
 
@@ -78,7 +95,7 @@ def regressors(component: str, resource: str, p: dict) -> list[float]:
 # Fitted coefficients (benchmarks/synth/coefficients.json; regenerate with synth.py --fit).
 COEFFICIENTS: dict[str, dict[str, list[float]]] = {
     "conv_nc": {"lut": [864.612782, 1.456959], "ff": [76.537594, 1.01471]},
-    "conv_ec": {"lut": [155.27136, 0.993739], "ff": [58.407501, 0.840606, 4.450245]},
+    "conv_ec": {"lut": [99.341832, 1.219993, 1.008302], "ff": [28.118257, 0.897351, 0.845573, 4.345262]},
     "fc_ec": {"lut": [866.333333, 0.057292], "ff": [308.0, 0.0625]},
     "fc_nc": {"lut": [226.4, -0.95], "ff": [23.0, 1.0]},
 }
@@ -86,12 +103,30 @@ COEFFICIENTS: dict[str, dict[str, list[float]]] = {
 # LUTs the conv event-control unit adds at frame width W over its fitted formula (coefficients.json
 # "width_luts": whole-unit syntheses where listed in "width_luts_from_whole_unit", else probe ``split``).
 WIDTH_LUTS: dict[int, float] = {
-    3: 4376.829, 5: 4465.104, 6: 5678.405, 7: 5760.63, 8: 13.0, 9: 6589.482, 10: 5196.92, 11: 6247.358,
-    12: 6479.335, 13: 6908.936, 14: 8550.637, 15: 6388.338, 17: 6227.843, 18: 5874.0, 19: 5844.0,
-    20: 8909.998, 21: 5702.0, 22: 5995.0, 23: 5352.0, 24: 5495.0, 25: 5713.0, 26: 5296.0, 27: 5681.0,
-    28: 16710.272, 29: 5355.0, 30: 5272.0, 31: 6188.0, 33: 5047.0, 34: 4736.0, 35: 5740.0, 36: 5645.0,
+    3: 4389.826, 5: 4477.46, 6: 5690.062, 7: 5771.763, 8: 13.0, 9: 6598.634, 10: 5205.053, 11: 6254.472,
+    12: 6484.176, 13: 6912.379, 14: 8552.45, 15: 6388.52, 17: 6222.199, 18: 5874.0, 19: 5844.0,
+    20: 8897.015, 21: 5702.0, 22: 5995.0, 23: 5352.0, 24: 5495.0, 25: 5713.0, 26: 5296.0, 27: 5681.0,
+    28: 16666.415, 29: 5355.0, 30: 5272.0, 31: 6188.0, 33: 5047.0, 34: 4736.0, 35: 5740.0, 36: 5645.0,
     40: 5343.0, 48: 4387.0, 56: 4390.0, 63: 4776.0
 }
+
+
+# widths whose WIDTH_LUTS entry is the whole unit's synthesis (coefficients.json
+# "width_luts_from_whole_unit"); the other entries are the probe's
+WHOLE_UNIT_WIDTHS = frozenset({3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 17, 20, 28})
+# how far the probe's prediction missed the whole unit where both were synthesized
+PROBE_ERROR = "-51% to +29%"
+
+
+def conv_ec_lut_source(width: int) -> str:
+    """Where the conv event-control unit's LUTs at ``width`` come from: ``formula`` (a power of
+    two), ``synthesis`` (the whole unit synthesized at that width), ``probe`` (its address split
+    synthesized alone) or ``median`` (no synthesis at that width)."""
+    if power_of_two(width):
+        return "formula"
+    if width in WHOLE_UNIT_WIDTHS:
+        return "synthesis"
+    return "probe" if width in WIDTH_LUTS else "median"
 
 
 def width_luts(width: int, table: dict[int, float] = WIDTH_LUTS) -> float:
@@ -224,7 +259,8 @@ def event_control(layer: LayerHardware) -> Resources:
     if layer.kind == "conv":
         # PENC_SIZE F >> 2 and SPARSE_SIZE F >> 1, as the RTL's top level builds them
         p = {"INPUT_FRAME_WIDTH": math.isqrt(layer.frame_in), "PENC_SIZE": max(1, layer.frame_in >> 2),
-             "SPARSE_SIZE": max(1, layer.frame_in >> 1)}
+             "SPARSE_SIZE": max(1, layer.frame_in >> 1), "INPUT_CHANNELS": layer.in_channels,
+             "OUTPUT_CHANNELS": layer.out_channels, "TIME_STEPS": layer.num_steps}
         return Resources(_linear("conv_ec", "lut", p), _linear("conv_ec", "ff", p))
     p = {"INPUT_CHANNELS": layer.in_channels, "INPUT_FRAME_SIZE": layer.frame_in,
          "TIME_STEPS": layer.num_steps, "LAYER_SIZE": layer.out_channels}
@@ -272,6 +308,9 @@ class LayerResources:
 class AllocationResources:
     layers: list[LayerResources]
     input_ram: Resources = field(default_factory=Resources)  # the first layer's input spikes
+    # what is estimated rather than synthesized: the conv event-control units' LUTs at widths
+    # where only the probe (or nothing) was synthesized, one sentence per layer
+    estimates: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> Resources:
@@ -294,8 +333,16 @@ def resources(layers: list[LayerHardware], input_channels: int, input_frame: int
     """Resources of an allocation: every layer's cores, potential RAMs, event-control unit,
     spike RAM and weights, plus the input spike RAM (``input_channels`` rows of
     ``input_frame`` bits per step)."""
-    out = []
-    for layer in layers:
+    out: list[LayerResources] = []
+    estimates: list[str] = []
+    for i, layer in enumerate(layers):
+        width = math.isqrt(layer.frame_in)
+        source = conv_ec_lut_source(width) if layer.kind == "conv" else "formula"
+        if source in ("probe", "median"):
+            how = ("its address split synthesized alone" if source == "probe"
+                   else "the median of the synthesized widths (none at this width)")
+            estimates.append(f"layer {i} ({width}x{width} input): event-control LUTs estimated from {how}; "
+                             f"the probe missed whole units by {PROBE_ERROR}")
         if layer.cores < 1:
             raise ValueError(f"a layer needs at least one neural core, got cores={layer.cores}")
         pot = potential_ram(layer.frame_out) * layer.cores if layer.kind == "conv" else Resources()
@@ -305,7 +352,7 @@ def resources(layers: list[LayerHardware], input_channels: int, input_frame: int
         out.append(LayerResources(neural_core(layer) * layer.cores, pot, event_control(layer), spikes,
                                   weight_memory(layer)))
     steps = layers[0].num_steps if layers else 1
-    return AllocationResources(out, spike_ram(steps, input_channels, input_frame))
+    return AllocationResources(out, spike_ram(steps, input_channels, input_frame), estimates)
 
 
 def catalog_device(name: Device | str) -> Device:

@@ -288,6 +288,7 @@ def _resources_section(hw: dict[str, Any], title: str = "FPGA resources") -> Sec
     text = (f"Resources from the fitted Yosys formulas (benchmarks/synth): {res['fit']}. Power "
             f"({pm.get('model', '?')} model{static}): " + ", ".join(f"{k.removesuffix('_w')} {pm[k]:.4g} W"
                                 for k in ("static_w", "clock_w", "dynamic_w") if k in pm) + ".")
+    text += "".join(f" Estimated, not synthesized: {note}." for note in res.get("estimates", []))
     return Section(title, text, tables=[("Resources per layer (LUT, FF, 36 Kb BRAM, DSP)", rows)])
 
 

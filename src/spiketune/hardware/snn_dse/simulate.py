@@ -74,7 +74,7 @@ def resource_summary(alloc: rs.AllocationResources, hw: HardwareConfig) -> tuple
     summary = {**asdict(total), "device": hw.device, "fits_device": fits, "smallest_device": smallest,
                "fit": f"{describe(total)}: " + "; ".join(said),
                "layers": [asdict(layer.total) for layer in alloc.layers],
-               "input_ram": asdict(alloc.input_ram)}
+               "input_ram": asdict(alloc.input_ram), "estimates": alloc.estimates}
     warnings = []
     if fits is False:
         warnings.append(f"the allocation ({describe(total)}) does not fit the {hw.device} ({describe(used)})")
