@@ -420,8 +420,18 @@ def test_fixed_point_cuba_lif_membranes_by_hand():
 def test_resource_formula_pieces_by_hand():
     powers = [rs.power_of_two(n) for n in (0, 1, 2, 3, 4, 6, 8)]
     assert powers == [False, True, True, False, True, False, True]
-    # 32-bit words: up to 512 deep in half a RAMB36, then whole RAMB36s of 1K words
-    assert (rs.bram_words(512, 32), rs.bram_words(513, 32), rs.bram_words(2049, 32)) == (0.5, 1, 3)
+    # 32-bit words: up to 512 deep in half a RAMB36, then whole RAMB36s of 1K words; the last row of
+    # 2,049 in a RAMB18 below two RAMB36s, read through a multiplexer (32 + 3 LUTs, 2 FFs)
+    assert (rs.block_ram(512, 32).bram, rs.block_ram(513, 32).bram) == (0.5, 1)
+    assert rs.block_ram(2049, 32) == rs.Resources(lut=35, ff=2, bram=2.5)
+    # 1,600 rows of 25 bits: a 2K x 18 and a 4K x 9 column (1.5), not a 1K x 36 column and a half (2)
+    assert rs.block_ram(1600, 25) == rs.Resources(bram=1.5)
+    # LUT-RAM: 65 x 8 in three RAM32M16 banks (24 LUTs), a 3:1 read mux per bit (8), a write decoder
+    # per bank (3); 128 x 25 in two banks of four RAM64M8 (64), a 2:1 mux per bit (25), 2 decoders
+    assert rs.spike_ram(65, 1, 8) == rs.Resources(lut=35, ff=8)
+    assert rs.spike_ram(128, 1, 25) == rs.Resources(lut=91, ff=25)
+    # 96 x 36 would take 3 banks of three RAM32M16 (7.7 cells' worth of bits): a RAMB18 instead
+    assert rs.spike_ram(96, 1, 36) == rs.Resources(bram=0.5)
     conv = rs.LayerHardware("conv", cores=2, in_channels=1, out_channels=4, frame_in=16, frame_out=16,
                             spike_frame=4, num_steps=2)
     assert rs.neural_core(conv).bram == 0.0 and rs.neural_core(conv).dsp == rs.DSP_PER_CORE
@@ -454,10 +464,11 @@ def test_resource_summary_names_the_device_by_hand():
     assert (s["lut"], s["ff"], s["bram"], s["dsp"]) == (60_008, 104, 1, 2)
     assert s["layers"] == [{"lut": 60_000, "ff": 100, "bram": 1, "dsp": 2}]
     assert s["input_ram"] == {"lut": 8, "ff": 4, "bram": 0, "dsp": 0} and s["estimates"] == []
-    assert warnings == [f"the allocation ({total}) does not fit the xc7z020 (53,200 LUT, 106,400 FF, 140 BRAM, "
-                        "220 DSP)"]
+    assert warnings == [f"the allocation ({total}) does not fit the xc7z020 (53,200 LUT, 106,400 FF, "
+                        "140 BRAM, 220 DSP)"]
     s, used, warnings = resource_summary(_alloc(60_000), HardwareConfig(device="xc7a100t"))
-    assert s["fit"] == f"{total}: the xc7a100t holds it; the smallest catalogued device that holds it is the xc7a100t"
+    assert s["fit"] == (f"{total}: the xc7a100t holds it; the smallest catalogued device that holds it is "
+                        "the xc7a100t")
     assert (s["fits_device"], used.name, warnings) == (True, "xc7a100t", [])
     # no device named: static power from the smallest that holds it, else the largest
     s, used, warnings = resource_summary(_alloc(60_000), HardwareConfig())
@@ -474,16 +485,21 @@ def test_resource_summary_names_the_device_by_hand():
 def test_allocation_reads_the_input_shape_and_weight_bits_by_hand():
     from spiketune.network import arch
 
-    # 2 x 8 x 8 input, T = 3: the input RAM holds 3 x 2 rows of 64 bits (LUT-RAM: 8 LUTs per 7 bits)
+    # 2 x 8 x 8 input, T = 3: the input RAM holds 3 x 2 rows of 64 bits (LUT-RAM: five RAM32M16 of 14 bits)
     specs = arch.parse("4C3p1-10", (2, 8, 8))
     a = rs.allocation(specs, [2, 10], 3, (2, 8, 8))
-    assert a.input_ram == rs.Resources(lut=8 * 10, ff=64)
-    # a flat input of 64 values: one row of 64 bits per step
+    assert a.input_ram == rs.Resources(lut=8 * 5, ff=64)
+    # a flat input of 64 values: one row of 64 bits per step; 3 steps of a 16 x 8 x 8 input: 48 rows,
+    # one bank of ten RAM64M8 (as many cells as two banks of five RAM32M16, which need a read mux)
     flat = rs.allocation(arch.parse("10", (64,)), [10], 3, (64,))
-    assert flat.input_ram == rs.Resources(lut=8 * 10, ff=64)
+    assert flat.input_ram == rs.Resources(lut=8 * 5, ff=64)
+    wide = rs.allocation(arch.parse("4C3p1-10", (16, 8, 8)), [2, 10], 3, (16, 8, 8))
+    assert wide.input_ram == rs.Resources(lut=8 * 10, ff=64)
     # the spike RAM of the conv layer: 3 steps x 4 channels rows of 64 bits, as T says
-    assert a.layers[0].spike_ram == rs.Resources(lut=8 * 10, ff=64)
-    assert rs.allocation(specs, [2, 10], 17, (2, 8, 8)).layers[0].spike_ram == rs.Resources(bram=0.5 * 2)
+    assert a.layers[0].spike_ram == rs.Resources(lut=8 * 5, ff=64)
+    # 17 steps: 68 rows of 64 bits, LUT-RAM of 3 banks of five RAM32M16 (13.7 cells' worth, under the
+    # 15 of the RAMB36 it would take): 120 LUTs + a 3:1 mux per bit + 3 decoders
+    assert rs.allocation(specs, [2, 10], 17, (2, 8, 8)).layers[0].spike_ram == rs.Resources(lut=187, ff=64)
     # 8-bit weights: 2 cores x 2 filters of 2 x 9 + 1 words of 9 bits in 64-bit LUTs: 2 x 1 x 9
     w8 = rs.allocation(specs, [2, 10], 3, (2, 8, 8), weight_bits=8).layers[0].weights
     assert w8 == rs.Resources(lut=2 * 1 * 9) and a.layers[0].weights == rs.Resources(lut=2 * 1 * 5)
@@ -499,7 +515,8 @@ def test_power_with_other_coefficients_by_hand():
     assert rs.clock_energy_j(20, 100, k) == pytest.approx(20 * 0.5 * 100e-12, rel=1e-12)
     p = rs.power(rs.Resources(ff=20), [block], 200, 100e6, "xc7z020", k, scale=2.0)
     # clock: 2 x 20 FF x 0.5 pJ x 1e8 Hz = 2 mW; dynamic: 2 x 1,600 pJ over 2 us = 1.6 mW
-    assert p["clock_w"] == pytest.approx(2e-3, rel=1e-12) and p["dynamic_w"] == pytest.approx(1.6e-3, rel=1e-12)
+    assert p["clock_w"] == pytest.approx(2e-3, rel=1e-12)
+    assert p["dynamic_w"] == pytest.approx(1.6e-3, rel=1e-12)
     assert p["power_w"] == pytest.approx(0.15 + 3.6e-3, rel=1e-12)
 
 
@@ -528,7 +545,8 @@ def test_build_layer_and_or_pool_refusals_name_the_shape():
         HwLayer("fc", np.zeros((10, 4), np.int64), np.zeros(10, np.int64), 1.0, 1.0, cores=4)
     assert str(e.value) == "4 FC cores do not divide 10 neurons"
     HwLayer("fc", np.zeros((10, 4), np.int64), np.zeros(10, np.int64), 1.0, 1.0, cores=5)  # divides
-    HwLayer("conv", np.zeros((4, 1, 3, 3), np.int64), np.zeros(4, np.int64), 1.0, 1.0, cores=3)  # fc rule only
+    # the divisibility rule is the fc cores' only
+    HwLayer("conv", np.zeros((4, 1, 3, 3), np.int64), np.zeros(4, np.int64), 1.0, 1.0, cores=3)
     with pytest.raises(ConfigError) as e:
         or_pool(np.zeros((2, 5, 5), np.uint8))
     assert str(e.value) == "the build pools even maps only, got width 5"

@@ -274,6 +274,28 @@ def test_a_run_of_a_dead_worker_on_this_machine_is_queued_again_and_trained_once
                                 (TrialState.COMPLETE, lost)]
 
 
+def test_a_run_held_by_a_worker_on_another_machine_is_waited_for_until_its_heartbeat_stops(tmp_path):
+    # a worker on another machine took and claimed a run, beat once, then went silent: this sweep
+    # trains the other point, waits (it cannot see that process), and once the heartbeat is older
+    # than the grace period fails the trial and trains its retry
+    from spiketune.explore.engine import storage_for
+    from spiketune.explore.sweep import run_sweep
+
+    sc, (held, other), url, study = _two_point_sweep(tmp_path)
+    _queue_first_point(sc, study, held)
+    storage = storage_for(url, heartbeat=1, grace=10)
+    trial = optuna.load_study(study_name="grid", storage=storage).ask()
+    trial.set_user_attr("worker", "another-host:1")
+    storage.record_heartbeat(trial._trial_id)
+    t0 = time.monotonic()
+    rows = run_sweep(sc, tmp_path / "out", progress=False, storage=url, study_name="grid", heartbeat=1,
+                     grace=10)
+    assert time.monotonic() - t0 >= 10  # not before the heartbeat is 10 s old (optuna's default: 2 s)
+    assert sorted(r["run"] for r in rows) == sorted([held, other])
+    assert _run_states(url) == [(TrialState.FAIL, held), (TrialState.COMPLETE, other),
+                                (TrialState.COMPLETE, held)]
+
+
 def test_a_queued_run_whose_folder_is_already_finished_is_not_trained(tmp_path):
     # a run still queued in the study whose folder was finished meanwhile (its trainer died
     # after writing it): the worker that pops it takes the folder's accuracy, it trains nothing

@@ -95,7 +95,7 @@ def regressors(component: str, resource: str, p: dict) -> list[float]:
 # Fitted coefficients (benchmarks/synth/coefficients.json; regenerate with synth.py --fit).
 COEFFICIENTS: dict[str, dict[str, list[float]]] = {
     "conv_nc": {"lut": [864.612782, 1.456959], "ff": [76.537594, 1.01471]},
-    "conv_ec": {"lut": [99.341832, 1.219993, 1.008302], "ff": [28.118257, 0.897351, 0.845573, 4.345262]},
+    "conv_ec": {"lut": [106.994401, 1.053995, 1.007685], "ff": [25.663253, 0.962815, 0.847508, 4.308483]},
     "fc_ec": {"lut": [866.333333, 0.057292], "ff": [308.0, 0.0625]},
     "fc_nc": {"lut": [226.4, -0.95], "ff": [23.0, 1.0]},
 }
@@ -103,10 +103,10 @@ COEFFICIENTS: dict[str, dict[str, list[float]]] = {
 # LUTs the conv event-control unit adds at frame width W over its fitted formula (coefficients.json
 # "width_luts": whole-unit syntheses where listed in "width_luts_from_whole_unit", else probe ``split``).
 WIDTH_LUTS: dict[int, float] = {
-    3: 4389.826, 5: 4477.46, 6: 5690.062, 7: 5771.763, 8: 13.0, 9: 6598.634, 10: 5205.053, 11: 6254.472,
-    12: 6484.176, 13: 6912.379, 14: 8552.45, 15: 6388.52, 17: 6222.199, 18: 5874.0, 19: 5844.0,
-    20: 8897.015, 21: 5702.0, 22: 5995.0, 23: 5352.0, 24: 5495.0, 25: 5713.0, 26: 5296.0, 27: 5681.0,
-    28: 16666.415, 29: 5355.0, 30: 5272.0, 31: 6188.0, 33: 5047.0, 34: 4736.0, 35: 5740.0, 36: 5645.0,
+    3: 4387.993, 5: 4475.655, 6: 5688.286, 7: 5770.009, 8: 13.0, 9: 6596.964, 10: 5203.426, 11: 6252.888,
+    12: 6482.689, 13: 6910.951, 14: 8551.091, 15: 6387.23, 17: 6221.156, 18: 5874.0, 19: 5844.0,
+    20: 8896.283, 21: 5702.0, 22: 5995.0, 23: 5352.0, 24: 5495.0, 25: 5713.0, 26: 5296.0, 27: 5681.0,
+    28: 16666.991, 29: 5355.0, 30: 5272.0, 31: 6188.0, 33: 5047.0, 34: 4736.0, 35: 5740.0, 36: 5645.0,
     40: 5343.0, 48: 4387.0, 56: 4390.0, 63: 4776.0
 }
 
@@ -215,33 +215,94 @@ def _linear(component: str, resource: str, p: dict) -> float:
     return max(0.0, fitted + offset(component, resource, p))
 
 
-def bram_words(depth: int, width: int) -> float:
-    """Block RAMs (36 Kb) of a ``depth`` x ``width`` memory as Yosys maps it for UltraScale+:
-    up to 36 bits wide, RAMB18 halves (512 x 36) or RAMB36 (1K x 36); wider, columns of
-    RAMB36 in 512 x 72 mode per 512 rows, a last column of up to 36 bits in a RAMB18."""
-    if width <= 36:
-        if depth <= 512:
-            return 0.5 * math.ceil(width / 36)
-        return math.ceil(depth / 1024) * math.ceil(width / 36)
-    full, rest = divmod(width, 72)
-    return math.ceil(depth / 512) * (full + (0.5 if 0 < rest <= 36 else 1.0 if rest else 0.0))
+# RAMB36 aspect ratios (rows, bits), narrowest last (UG573)
+BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
+
+
+def _bram_column(depth: int, bits: int, used: int) -> tuple[float, int, int]:
+    """(block RAMs, glue LUTs, glue FFs) of one column of ``bits``-wide block RAMs holding
+    ``depth`` rows of ``used`` bits: whole RAMB36s of that aspect ratio down the rows, and the
+    rest in a RAMB18 (half as deep, up to 36 bits) where it fits, else one more RAMB36. A RAMB36
+    and a RAMB18 in one column need a read multiplexer: a LUT per bit and 3, and 2 FFs."""
+    rows = next(d for d, w in BRAM36_SHAPES if w == bits)
+    full, rest = divmod(depth, rows)
+    if not rest:
+        return float(full), 0, 0
+    if rest <= rows // 2 and bits <= 36:
+        return full + 0.5, (used + 3 if full else 0), (2 if full else 0)
+    return float(full + 1), 0, 0
+
+
+def block_ram(depth: int, width: int) -> Resources:
+    """A ``depth`` x ``width`` memory in block RAM as Yosys maps it for UltraScale+: columns of
+    RAMB36 aspect ratios (32K x 1 ... 512 x 72) side by side, the cheapest combination (fewest
+    block RAMs, then fewest glue LUTs); a 36 Kb block counts 1, an 18 Kb half 0.5."""
+    best: list[tuple[float, int, int]] = [(0.0, 0, 0)]
+    for w in range(1, width + 1):
+        options = []
+        for _, bits in BRAM36_SHAPES:
+            b, lut, ff = _bram_column(depth, bits, min(bits, w))
+            rb, rlut, rff = best[max(0, w - bits)]
+            options.append((b + rb, lut + rlut, ff + rff))
+        best.append(min(options))
+    b, lut, ff = best[width]
+    return Resources(lut=lut, ff=ff, bram=b)
+
+
+# LUT-RAM cells (rows, bits): RAM64M8 and RAM32M16, 8 LUTs each
+LUTRAM_CELLS = ((64, 7), (32, 14))
+
+
+def _lutram_cells(depth: int, width: int) -> tuple[int, int, float]:
+    """(cells, banks, bits' worth of cells) of the LUT-RAM option with the fewest cells (then
+    the fewest banks of rows)."""
+    options = []
+    for rows, bits in LUTRAM_CELLS:
+        banks = math.ceil(depth / rows)
+        options.append((banks * math.ceil(width / bits), banks, banks * width / bits))
+    return min(options)
+
+
+def _mux_luts(banks: int) -> int:
+    """LUTs per bit of the read multiplexer over ``banks`` banks (a LUT6 selects one of four)."""
+    if banks <= 1:
+        return 0
+    if banks <= 4:
+        return 1
+    if banks <= 8:
+        return 2
+    return math.ceil(banks / 4) + _mux_luts(math.ceil(banks / 4))
 
 
 def lut_ram(depth: int, width: int) -> Resources:
-    """A memory of at most 64 words in LUT-RAM (Yosys's choice without a RAM-style
-    attribute): RAM64M8 cells, 7 bits in 8 LUTs, and the registered read port."""
-    return Resources(lut=8 * math.ceil(width / 7) * math.ceil(depth / 64), ff=width)
+    """A memory in LUT-RAM: its cells (8 LUTs each), a read multiplexer per bit and a write
+    decoder per bank when it has several banks of rows, and the registered read port."""
+    cells, banks, _ = _lutram_cells(depth, width)
+    return Resources(lut=8 * cells + (width * _mux_luts(banks) + banks if banks > 1 else 0), ff=width)
+
+
+# Yosys takes LUT-RAM for a memory without a RAM-style attribute while it needs under 7.5 cells'
+# worth of bits per 18 Kb of the block RAM it would take: 128 x 25 (7.1) is LUT-RAM, 96 x 36 (7.7)
+# a RAMB18 (benchmarks/synth: bram_spk)
+LUTRAM_CELLS_PER_BRAM18 = 7.5
+
+
+def free_ram(depth: int, width: int) -> Resources:
+    """A memory without a RAM-style attribute (the spike RAMs): LUT-RAM or block RAM, as Yosys
+    chooses."""
+    blocks = block_ram(depth, width)
+    _, _, worth = _lutram_cells(depth, width)
+    return lut_ram(depth, width) if worth < LUTRAM_CELLS_PER_BRAM18 * 2 * blocks.bram else blocks
 
 
 def potential_ram(frame_out: int) -> Resources:
-    """One core's membrane potentials: ``frame_out`` 32-bit words."""
-    return Resources(bram=bram_words(frame_out, 32))
+    """One core's membrane potentials: ``frame_out`` 32-bit words (``ram_style = "block"``)."""
+    return block_ram(frame_out, 32)
 
 
 def spike_ram(num_steps: int, channels: int, frame: int) -> Resources:
     """A layer's output spikes: one ``frame``-bit row per channel and step."""
-    depth = num_steps * channels
-    return lut_ram(depth, frame) if depth <= 64 else Resources(bram=bram_words(depth, frame))
+    return free_ram(num_steps * channels, frame)
 
 
 def neural_core(layer: LayerHardware) -> Resources:
@@ -282,7 +343,6 @@ def weight_memory(layer: LayerHardware) -> Resources:
     return Resources(bram=layer.cores * narrow_bram(words, width))
 
 
-BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
 
 
 def narrow_bram(depth: int, width: int) -> int:
