@@ -138,6 +138,14 @@ def test_estimated_event_control_widths_are_named_in_the_cost_report():
     assert f"Estimated, not synthesized: {note}." in _resources_section(rep.to_dict()).text
     fitted = json.loads((SYNTH / "coefficients.json").read_text())
     assert rs.WHOLE_UNIT_WIDTHS == set(fitted["width_luts_from_whole_unit"])
+    # the published and default networks reach no estimated width: Study A's network on
+    # Fashion-MNIST, SVHN and 32x32 event frames, VGG-9 on 32x32 and 28x28, the default digits network
+    nets = [("32C3-P2-32C3-MP2-256-10", (1, 28, 28)), ("32C3-P2-32C3-MP2-256-10", (3, 32, 32)),
+            (VGG9, (2, 32, 32)), (VGG9, (1, 28, 28)),
+            ("16C3p1-MP2-32C3p1-MP2-64-10", (1, 8, 8))]
+    for text, shape in nets:
+        specs = arch.parse(text, shape)
+        assert rs.allocation(specs, [4] * len(specs), 4, shape).estimates == [], (text, shape)
 
 
 def test_block_ram_closed_forms_equal_yosys():

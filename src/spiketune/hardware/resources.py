@@ -26,8 +26,13 @@ counts are closed forms checked against the same syntheses:
   dominates: in the public synthesizable ``fc_ec.sv`` the spike-address list's index
   expressions (``t<<23 + t<<15 + ...``, which Verilog parses as shifts by sums) leave the
   list unreachable, and synthesis removes it.
-* potential RAM, one per core (``bram_pot``): F_out 32-bit words in RAMB18 halves.
-* spike RAM per layer (``bram_spk``): T x C rows of F bits.
+* potential RAM, one per core (``bram_pot``, ``ram_style = "block"``): F_out 32-bit words in
+  block RAM.
+* spike RAM per layer (``bram_spk``, no RAM style): T x C rows of F bits, in LUT-RAM while
+  that is cheap, else block RAM, as Yosys chooses. Block RAM is columns of RAMB36 aspect
+  ratios, the rows past the last whole RAMB36 in a RAMB18 where they fit (with a read
+  multiplexer); both closed forms equal Yosys on 38 synthesized memories (LUT-RAM LUTs within
+  10%).
 * weights: not synthesizable from the public code (no contents); counted from their
   bits: conv cores keep theirs in LUT-RAM (64 bits per LUT), fc cores in block RAM.
 
