@@ -585,3 +585,45 @@ def test_back_to_back_events_on_one_neuron_lose_the_earlier_by_hand():
     pot = np.array([[5.0, 7.0, 0.0], [50.0, 70.0, 0.0]])
     _accumulate(pot, np.array([1, 0, 1]), wv[:, :3])
     assert pot.tolist() == [[7.0, 11.0, 0.0], [70.0, 110.0, 0.0]]  # 7 + 1 + 3, 5 + 2
+
+
+def test_build_run_needs_the_input_events_of_the_trace(tmp_path):
+    from spiketune.errors import TraceError
+    from spiketune.hardware import as_built
+
+    layer = tr.LayerSpec("fc", (4,), (2,), (2,))
+    t = tr.Traces(tmp_path, 1, "rate", (4,), [layer], [], np.zeros(1), np.zeros(1))
+    with pytest.raises(TraceError) as e:
+        as_built.run(t, 4, [2])
+    assert str(e.value) == f"{tmp_path} keeps no input events (profile.trace_samples = 0)"
+
+
+def test_fixed_point_chain_fires_before_max_pooling_and_reads_populations(tmp_path):
+    from spiketune.hardware import fixed_point as fp
+
+    # layer 0 (`S-MP2`): a 1x1 conv (3 x 0.25: current 12 per input spike, 4 fractional bits,
+    # threshold 16, decay 0.5) whose neurons fire, then max-pool their spikes in two 2x2 blocks.
+    # Block 1: pixel A spikes at t0, B at t1: A's membrane 12 then 6, B's 0 then 12: no spike
+    # (pooling the currents first would give 12 then 6 + 12 = 18: a spike). Block 2: pixel C at
+    # t0 and t1: 12, then 6 + 12 = 18 > 16: a spike at t1.
+    conv = tr.LayerSpec("conv", (1, 2, 4), (1, 2, 4), (1, 1, 2), kernel=1, padding=0, pool=("max", 2),
+                        pool_spikes=True)
+    # layer 1: 2 -> 4 neurons (weight 2: current 32 per spike), 2 classes of 2 neurons: neuron 1
+    # (class 0) fires at t1; class 0 by population, but neuron 1 alone would read as class 1
+    fc = tr.LayerSpec("fc", (1, 1, 2), (4,), (4,))
+    x = np.zeros((1, 2, 1, 2, 4), np.uint8)
+    x[0, 0, 0, 0, 0] = x[0, 1, 0, 0, 1] = x[0, 0, 0, 0, 2] = x[0, 1, 0, 0, 2] = 1
+    w1 = np.array([[2, 0], [0, 2], [2, 0], [0, 0]])
+    weights = [{"weight": np.full((1, 1, 1, 1), 0.75, np.float32), "int_weight": np.full((1, 1, 1, 1), 3),
+                "scale": np.float32(0.25), "bias": np.zeros(1, np.float32)},
+               {"weight": w1.astype(np.float32), "int_weight": w1, "scale": np.float32(1.0),
+                "bias": np.zeros(4, np.float32)}]
+    t = tr.read(tr.write(tmp_path, num_steps=2, encoding="rate", input_shape=(1, 2, 4), layers=[conv, fc],
+                         counts=[np.array([[[2], [2]]]), np.array([[[0], [1]]]),
+                                 np.array([[[0, 0, 0, 0], [0, 1, 0, 0]]])],
+                         bits=[x], weights=weights, labels=np.array([0]), predictions=np.array([0]),
+                         meta={"num_classes": 2}))
+    counts, pred = fp.run_chained(t, HardwareConfig(membrane_bits=16, membrane_frac_bits=4))
+    assert counts[1].tolist() == [[[0], [1]]]
+    assert counts[2].tolist() == [[[0, 0, 0, 0], [0, 1, 0, 0]]]
+    assert pred.tolist() == [0]
