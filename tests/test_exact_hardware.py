@@ -166,6 +166,11 @@ def test_simulate_layer_pipelined_rtl_and_custom_power(tmp_path):
     e = (120 + 112 + 8 + 40 + 8 + 7) * 1e-12
     power = 1.0 + 6 * 10e-3 + e * 100e6 / 54
     assert rep.power_w == pytest.approx(power, rel=1e-12)
+    pm = rep.power_model
+    assert sorted(pm) == ["dynamic_energy_j", "dynamic_w", "model", "static_w"]
+    assert pm["model"] == "operations"
+    terms = (pm["static_w"], pm["dynamic_w"], pm["dynamic_energy_j"])
+    assert terms == pytest.approx((1.06, e * 100e6 / 54, e), rel=1e-12)
     # all 2 cores of each of the 4 groups busy: (accumulate 12 + sweeps 8) of 54 cycles
     assert rep.layers[0].detail["core_utilisation"] == pytest.approx((12 + 8) / 54, rel=1e-12)
     rtl = simulate(t, HardwareConfig(mode="rtl"))

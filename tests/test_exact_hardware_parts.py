@@ -627,3 +627,46 @@ def test_fixed_point_chain_fires_before_max_pooling_and_reads_populations(tmp_pa
     assert counts[1].tolist() == [[[0], [1]]]
     assert counts[2].tolist() == [[[0, 0, 0, 0], [0, 1, 0, 0]]]
     assert pred.tolist() == [0]
+
+
+def test_conv_weight_memory_and_small_event_control_by_hand():
+    # 64 input channels, 3x3: 64 x 9 + 1 (bias) = 577 five-bit words per filter, one filter per core:
+    # ceil(577 / 64) = 10 LUT-RAM words of 64 per bit, 5 bits, 4 cores
+    conv = rs.LayerHardware("conv", cores=4, in_channels=64, out_channels=4, frame_in=16, frame_out=16,
+                            spike_frame=4, num_steps=2)
+    assert rs.weight_memory(conv) == rs.Resources(lut=4 * 10 * 5)
+    # a 1x1 input: a one-entry address list of clog2(1) -> 1 bit, a one-bit encoder input
+    one = rs.LayerHardware("conv", cores=1, in_channels=2, out_channels=4, frame_in=1, frame_out=1,
+                           spike_frame=1, num_steps=8)
+    (a, k, b), (fa, fk, fb, fc) = rs.COEFFICIENTS["conv_ec"]["lut"], rs.COEFFICIENTS["conv_ec"]["ff"]
+    counters = 1 + 3 * 2 + 3 * 3  # clog2 2, 3 x clog2 4, 3 x clog2 8
+    got = rs.event_control(one)
+    assert got.lut == pytest.approx(a + k * counters + b * 1)
+    assert got.ff == pytest.approx(fa + fk * counters + fb + fc)
+
+
+def test_lut_ram_read_multiplexer_and_resource_refusals_by_hand():
+    # LUTs per bit of the read mux: one LUT6 selects one of 4 banks; 8 banks two (and a MUXF7); 16 banks
+    # four LUT6 and one more over them
+    assert [rs._mux_luts(b) for b in (1, 2, 4, 5, 8, 9, 16, 64)] == [0, 1, 1, 2, 2, 3 + 1, 4 + 1, 16 + 5]
+    # an fc layer's spike RAM: T rows of its neurons' bits (40 x 10: one bank of two RAM64M8, 16 LUTs;
+    # as 80 rows it would be three RAM32M16 banks and a mux)
+    fc = rs.LayerHardware("fc", cores=2, in_channels=1, out_channels=10, frame_in=8, frame_out=1,
+                          spike_frame=1, num_steps=40)
+    assert rs.resources([fc], 1, 8).layers[0].spike_ram == rs.Resources(lut=16, ff=10)
+    # no layers: the input RAM of one step
+    assert rs.resources([], 1, 8).input_ram == rs.Resources(lut=8, ff=8)
+    with pytest.raises(ValueError) as e:
+        rs.resources([replace(fc, cores=0)], 1, 8)
+    assert str(e.value) == "a layer needs at least one neural core, got cores=0"
+    from spiketune.network import arch
+
+    with pytest.raises(ValueError) as e:
+        rs.layers_from_specs(arch.parse("4-2", (8,)), [2, 2, 2], 1)
+    assert str(e.value) == "3 core counts for 2 layers"
+    # a conv input of 100x100: no synthesis at that width, the table's median
+    wide = rs.LayerHardware("conv", cores=1, in_channels=1, out_channels=2, frame_in=10_000,
+                            frame_out=10_000, spike_frame=10_000, num_steps=1)
+    assert rs.resources([wide], 1, 10_000).estimates == [
+        "layer 0 (100x100 input): event-control LUTs estimated from the median of the synthesized widths "
+        "(none at this width); the probe missed whole units by -51% to +29%"]
