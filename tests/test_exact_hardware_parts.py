@@ -670,3 +670,19 @@ def test_lut_ram_read_multiplexer_and_resource_refusals_by_hand():
     assert rs.resources([wide], 1, 10_000).estimates == [
         "layer 0 (100x100 input): event-control LUTs estimated from the median of the synthesized widths "
         "(none at this width); the probe missed whole units by -51% to +29%"]
+
+
+def test_neuron_update_cost_per_model_by_hand():
+    from spiketune.hardware.neuron_cost import UpdateCost, update_cost
+
+    nd = tr.NeuronDynamics
+    # the table of neuron_cost: lif 1/1/3/1, if 1/0/3/1, cuba_lif 2/2/4/2, li 1/1/1/1
+    assert update_cost(nd("lif", 0.9)) == UpdateCost(1, 1, 3, 1)
+    assert update_cost(nd("if", 1.0)) == UpdateCost(1, 0, 3, 1)
+    assert update_cost(nd("cuba_lif", 0.9, synapse_decay=0.8)) == UpdateCost(2, 2, 4, 2)
+    assert update_cost(nd("cuba_lif", 0.9, synapse_decay=1.0)) == UpdateCost(2, 1, 4, 2)
+    assert update_cost(nd("li", 0.5, reset="none", spiking=False)) == UpdateCost(1, 1, 1, 1)
+    # a zero reset is a select, not an add; per-channel decays of 1 need no multiply
+    assert update_cost(nd("lif", 0.9, reset="zero")) == UpdateCost(1, 1, 2, 1)
+    assert update_cost(nd("lif", [[1.0], [1.0]])) == UpdateCost(1, 0, 3, 1)
+    assert update_cost(nd("lif", [[1.0], [0.5]])) == UpdateCost(1, 1, 3, 1)
