@@ -206,3 +206,22 @@ def test_chunking_follows_penc_size(w):
     five = conv_cycles(np.zeros((1, 1, 1), int), 1, 1, f, (w - 2) ** 2, 3, f >> 2)
     assert math.ceil(f / (f >> 2)) == 5
     assert int(five.compress[0]) - int(four.compress[0]) == 2
+
+
+def test_model_matches_transcription_on_every_small_layer():
+    # every layer of 2 steps x 2 maps with 0, 1, 2, 3 or all spikes per map, 1-3 output channels on
+    # 1-3 cores, 4x4 and 5x5 frames, both encoder sizes: the hand-off and sweep boundaries that
+    # random layers rarely reach (found by mutation testing)
+    import itertools
+
+    cases = 0
+    for w, oc in itertools.product((4, 5), (1, 2, 3)):
+        f = w * w
+        for e, (penc, sparse), flat in itertools.product(range(1, oc + 1), ((f >> 2, f >> 1), (f, f)),
+                                                         itertools.product((0, 1, 2, 3, f), repeat=4)):
+            counts = [list(flat[:2]), list(flat[2:])]
+            got = model(counts, oc, e, w, penc, sparse)
+            assert got == conv_ec_fsm(counts, oc, e, f, (w - 2) ** 2, penc, counter_bits(sparse)), \
+                (counts, oc, e, w, penc)
+            cases += 1
+    assert cases == 2 * (1 + 2 + 3) * 2 * 5 ** 4
