@@ -139,3 +139,16 @@ def test_interval_counts_batches_from_zero_and_param_chi_restarts_each_epoch():
     tr.epoch_end()
     tr.after_backward()  # one batch in the new epoch: 1 of 2 gradients above param_eps
     assert tr.epoch_end()["param_chi"] == [0.5]
+
+
+def test_a_detached_surrogate_has_no_chi_to_take_and_an_empty_counter_reads_nan():
+    from spiketune.training.chi import _take
+
+    s = sg.get("fast_sigmoid", slope=1.0)
+    tr = ChiTracker([s], [], ChiConfig())
+    counter = s.chi
+    assert math.isnan(counter.take())  # nothing recorded yet
+    tr.detach()
+    with pytest.raises(RuntimeError) as e:
+        _take(s)
+    assert str(e.value) == "no chi counter is attached to the fast_sigmoid surrogate (tracker detached)"

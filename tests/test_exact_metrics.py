@@ -219,6 +219,11 @@ def test_layer_specs_describe_each_block():
     assert (fc.kind, fc.in_shape, fc.conv_shape, fc.out_shape, fc.pool, fc.weight_bits) == (
         "fc", (4, 2, 2), (3,), (3,), None, 4)
     assert layer_specs(models.build("3", (5,)))[0].weight_bits is None
+    # neurons that fire before a max pooling (`S`): the spec says so, its neurons are the conv output
+    fire_first = layer_specs(models.build("4C3-S-MP2-3", (1, 6, 6)))[0]
+    assert fire_first.pool_spikes and fire_first.pool == ("max", 2)
+    assert fire_first.neuron_shape == (4, 4, 4) and fire_first.out_shape == (4, 2, 2)
+    assert not conv.pool_spikes
 
 
 def test_metrics_take_accuracy_and_the_encoding_seed_from_the_profile_pass():

@@ -53,7 +53,8 @@ SCRATCH = Path("/tmp/spiketune-mutation")
 # end-to-end training tests are deselected: too slow to run per mutant
 TARGETS: dict[str, tuple[list[str], list[str]]] = {
     "surrogate": (["src/spiketune/network/surrogate.py"],
-                  ["tests/test_surrogate.py", "tests/test_exact_surrogate.py"]),
+                  ["tests/test_surrogate.py", "tests/test_exact_surrogate.py", "tests/test_surrogate_compat.py",
+                   "tests/test_exact_chi.py"]),
     "neurons": (["src/spiketune/network/neurons.py"],
                 ["tests/test_neurons.py", "tests/test_exact_neurons.py"]),
     "losses": (["src/spiketune/training/losses.py"], ["tests/test_losses.py", "tests/test_exact_losses.py"]),
