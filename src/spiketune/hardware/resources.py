@@ -31,7 +31,7 @@ counts are closed forms checked against the same syntheses:
 * spike RAM per layer (``bram_spk``, no RAM style): T x C rows of F bits, in LUT-RAM while
   that is cheap, else block RAM, as Yosys chooses. Block RAM is columns of RAMB36 aspect
   ratios, the rows past the last whole RAMB36 in a RAMB18 where they fit (with a read
-  multiplexer); both closed forms equal Yosys on 38 synthesized memories (LUT-RAM LUTs within
+  multiplexer); both closed forms equal Yosys on 48 synthesized memories (LUT-RAM LUTs within
   10%).
 * weights: not synthesizable from the public code (no contents); counted from their
   bits: conv cores keep theirs in LUT-RAM (64 bits per LUT), fc cores in block RAM.
