@@ -14,22 +14,16 @@ from spiketune.network import arch
 SYNTH = Path(__file__).resolve().parents[1] / "benchmarks" / "synth"
 
 
-# the synthesis grid's channels, time steps and cores of the conv event-control unit (synth.py)
-GRID_CHANNELS = {"TIME_STEPS": 16, "INPUT_CHANNELS": 32, "OUTPUT_CHANNELS": 64, "EC_SIZE": 8}
-
-
 def _every_row(component: str) -> list[dict]:
     return [{**r, "params": json.loads(r["params"])} for r in csv.DictReader((SYNTH / "results.csv").open())
             if r["component"] == component]
 
 
-def _on_grid(r: dict) -> bool:
-    return r["component"] != "conv_ec" or all(r["params"][k] == v for k, v in GRID_CHANNELS.items())
-
-
 def _rows(component: str) -> list[dict]:
-    """The grid's syntheses of ``component`` (conv_ec: those with the grid's channels)."""
-    return [r for r in _every_row(component) if _on_grid(r)]
+    """The grid's syntheses of ``component`` (conv_ec: those with the grid's channels, not the
+    units that vary the counters or stand for real layers)."""
+    fit = _fit_module()
+    return [r for r in _every_row(component) if not (fit.held_whole(r) or fit.counters(r))]
 
 
 def _fit_module():
