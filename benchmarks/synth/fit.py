@@ -66,6 +66,11 @@ def split_for(component: str, resource: str, rows: list[dict]) -> tuple[list[dic
     return fit_rows + fixed, held
 
 
+def predict(component: str, resource: str, p: dict, c, table: dict[int, float]) -> float:
+    """A formula's value at ``p``: coefficients ``c`` on its regressors, plus its table part."""
+    return float(np.dot(regressors(component, resource, p), c)) + offset(component, resource, p, table)
+
+
 def fit(results: Path, out: Path) -> dict:
     every = [{**r, "params": json.loads(r["params"])} for r in csv.DictReader(results.open())]
     rows = [r for r in every if not held_whole(r)]
@@ -81,10 +86,8 @@ def fit(results: Path, out: Path) -> dict:
             x = np.array([regressors(comp, res, r["params"]) for r in train], float)
             y = np.array([float(r[res]) - offset(comp, res, r["params"], table) for r in train])
             c, *_ = np.linalg.lstsq(x, y, rcond=None)
-            predict = [float(np.dot(regressors(comp, res, r["params"]), c))
-                       + offset(comp, res, r["params"], table) for r in held]
-            errors = [(p - float(r[res])) / max(float(r[res]), 1.0)
-                      for p, r in zip(predict, held, strict=True)]
+            errors = [(predict(comp, res, r["params"], c, table) - float(r[res])) / max(float(r[res]), 1.0)
+                      for r in held]
             coeffs[comp][res] = {"coefficients": [round(float(v), 6) for v in c],
                                  "held_out_relative_errors": [round(e, 4) for e in errors],
                                  "held_out": [r["params"] for r in held],
@@ -103,8 +106,7 @@ def fit(results: Path, out: Path) -> dict:
     other = [r for r in every if held_whole(r)]
     ff = coeffs["conv_ec"]["ff"]["coefficients"]
     coeffs["conv_ec"]["other_channels"] = {"held_out": [r["params"] for r in other], **{
-        f"{res}_relative_errors": [round((float(np.dot(regressors("conv_ec", res, r["params"]), c))
-                                          + offset("conv_ec", res, r["params"], merged) - float(r[res]))
+        f"{res}_relative_errors": [round((predict("conv_ec", res, r["params"], c, merged) - float(r[res]))
                                          / float(r[res]), 4) for r in other]
         for res, c in (("lut", lut), ("ff", ff))}}
     out.write_text(json.dumps(coeffs, indent=1) + "\n")
