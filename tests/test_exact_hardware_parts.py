@@ -669,7 +669,7 @@ def test_lut_ram_read_multiplexer_and_resource_refusals_by_hand():
                             frame_out=10_000, spike_frame=10_000, num_steps=1)
     assert rs.resources([wide], 1, 10_000).estimates == [
         "layer 0 (100x100 input): event-control LUTs estimated from the median of the synthesized widths "
-        "(none at this width); the probe missed whole units by -51% to +29%"]
+        "(none at this width); the probe missed whole units by -54% to +28%"]
 
 
 def test_neuron_update_cost_per_model_by_hand():

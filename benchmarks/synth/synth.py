@@ -48,11 +48,11 @@ Probes (not part of the RTL):
   it, verbatim, with the addressed list entry as an input of the same width. Before ABC it is
   the unit's split cell for cell (one ``$div`` and one ``$mod``, a ``clog2(W*W)``-bit dividend,
   the constant W, 32-bit results); after ABC it differs from the split inside the whole unit
-  by -51% to +29% (ABC maps the glue between the carry chains differently in context, and
+  by -54% to +28% (ABC maps the glue between the carry chains differently in context, and
   the whole unit pays more than its split at such widths: see ``conv_ec_slices``).
 * ``conv_ec_slices``: the whole unit with the split by W replaced by the split by 16 (bit
   slices, ``slices_probe``): what the unit costs at a width without its divider. At 14x14
-  it has 4,770 LUTs where the power-of-two formula gives 934: with PENC_SIZE = F/4 not a
+  it has 4,770 LUTs where the power-of-two formula gives 916: with PENC_SIZE = F/4 not a
   power of two, the chunk addressing ``chunk_index*PENC_SIZE + i`` needs adders and
   compares instead of shifts.
 
@@ -112,9 +112,51 @@ def edit(src: Path, dst: Path) -> None:
                    "        penc_spk_addr = i;\n        penc_done = 0;\n      end\n    end", s)
         if f.name == "bram_spk.sv":
             s = re.sub(r"integer file;.*?(?=\s*// Write Operation)", "", s, flags=re.DOTALL)
-        if f.name == "fc_nc.sv":
+        if f.name in ("fc_nc.sv",) + DENSE_FILES:
             s = re.sub(r"parameter (w_sfactor|b_sfactor|w_zpt|b_zpt) = [0-9.]+", r"parameter \1 = 1", s)
+        if f.name in DENSE_FILES:
+            s = edit_dense(f.name, s)
         (dst / f.name).write_text(s)
+
+
+DENSE_FILES = ("pe.sv", "pe_array.sv", "thresholding.sv", "conv_dense_nc.sv")
+# a pseudo-random 32-bit word per entry k of a memory, different for each SEED (multiplicative hashing)
+FILL = "((32'h9E3779B9 * (SEED*1000 + k + 1)) ^ (32'h7F4A7C15 * (k + SEED + 1)))"
+FILE_LOAD = r"integer file;\s*initial begin.*?\$fclose\(file\);\s*end(?:\s*end)?"
+
+
+def edit_dense(name: str, s: str) -> str:
+    """The hybrid design's dense core (edits 9-11 of the module docstring)."""
+    s = s.replace("= 0.0;", "= 0;")
+    if name == "pe.sv":
+        s = s.replace('parameter WEIGHT_FILENAME = "weight_file_0_3.txt"', "parameter SEED = 0")
+        return re.sub(FILE_LOAD, "initial for (int k = 0; k < WEIGHT_SIZE; k++) weight_bias[k] = "
+                      + FILL.replace("SEED", "(SEED+10)") + ";", s, flags=re.DOTALL)
+    if name == "thresholding.sv":
+        s = s.replace('parameter BIAS_FILENAME = "weight_file_0_3.txt"', "parameter SEED = 0")
+        return re.sub(FILE_LOAD, "initial for (int k = 0; k < SIZE; k++) bias[k] = "
+                      + FILL.replace("SEED", "(SEED+100)") + ";", s, flags=re.DOTALL)
+    if name == "pe_array.sv":
+        s = s.replace("input logic [31:0] col0_in0[PE_ARRAY_COL_SIZE-1:0],",
+                      "input logic [PE_ARRAY_COL_SIZE*32-1:0] col0_in0,")
+        s = s.replace("output logic [31:0] d_out[PE_ARRAY_ROW_SIZE-1:0]", "output logic [PE_ARRAY_ROW_SIZE*32-1:0] d_out")
+        s = s.replace(".in0(col0_in0[i])", ".in0(col0_in0[32*i +: 32])")
+        s = s.replace("assign d_out[0] =", "assign d_out[31:0] =")
+        return re.sub(r'\.WEIGHT_FILENAME\(\$sformatf\([^)]*\)\)', ".SEED(i)", s)
+    # conv_dense_nc.sv: the image, a 32-bit word per pixel
+    s = re.sub(FILE_LOAD, "initial for (int k = 0; k < FRAME_WIDTH*FRAME_WIDTH; k++) begin\n"
+               + "".join(f"      fmap{c}[k] = {FILL.replace('SEED', str(c + 1))};\n" for c in range(3))
+               + "    end", s, flags=re.DOTALL)
+    s = s.replace("output logic [FRAME_WIDTH*FRAME_WIDTH-1:0] spk_arr [PE_ARRAY_ROW_SIZE-1:0]",
+                  "output logic [PE_ARRAY_ROW_SIZE*FRAME_WIDTH*FRAME_WIDTH-1:0] spk_arr")
+    s = s.replace("logic [31:0] col0_in0[PE_ARRAY_COL_SIZE-1:0];", "logic [PE_ARRAY_COL_SIZE*32-1:0] col0_in0;")
+    s = s.replace("logic [31:0] d_out[PE_ARRAY_ROW_SIZE-1:0], dout0, dout1;",
+                  "logic [PE_ARRAY_ROW_SIZE*32-1:0] d_out; logic [31:0] dout0, dout1;")
+    s = re.sub(r"assign col0_in0\[(\d+)\]", r"assign col0_in0[32*\1 +: 32]", s)
+    s = s.replace("assign dout0 = d_out[0];", "assign dout0 = d_out[31:0];")
+    s = s.replace(".spk_arr(spk_arr[0])", ".spk_arr(spk_arr[FRAME_WIDTH*FRAME_WIDTH-1:0])")
+    s = re.sub(r'\.model_dir\(\$sformatf\([^)]*\)\)', '.model_dir("")', s)
+    return re.sub(r'\.BIAS_FILENAME\(\$sformatf\([^)]*\)\)', ".SEED(0)", s)
 
 
 DIVMOD = """module divmod #(parameter W = 6, parameter F = W*W)
@@ -191,10 +233,19 @@ def grid() -> list[tuple[str, str, dict[str, int]]]:
         f = w * w
         runs.append(("conv_ec", "conv_ec.sv", dict(INPUT_FRAME_WIDTH=w, OUTPUT_FRAME_WIDTH=w, **channels,
                                                    PENC_SIZE=f >> 2, SPARSE_SIZE=f >> 1)))
+    for w, oc, t in DENSE_GRID + DENSE_HELD_OUT:
+        runs.append(("dense_nc", " ".join(DENSE_FILES), dict(FRAME_WIDTH=w, OUT_CHANNELS=oc, TIME_STEPS=t)))
     runs.append(("conv_ec_slices", "conv_ec_slices.sv", dict(
         INPUT_FRAME_WIDTH=14, OUTPUT_FRAME_WIDTH=14, TIME_STEPS=16, INPUT_CHANNELS=32, OUTPUT_CHANNELS=64,
         EC_SIZE=8, PENC_SIZE=49, SPARSE_SIZE=98)))
     return runs
+
+
+# the hybrid design's dense core (FRAME_WIDTH, OUT_CHANNELS, TIME_STEPS; 3 input channels, 3x3, one row
+# of PEs as the RTL builds it): frame widths, then output channels and steps at one width
+DENSE_GRID = ((4, 16, 16), (6, 16, 16), (8, 16, 16), (12, 16, 16), (16, 16, 16), (8, 2, 16), (8, 64, 16),
+              (8, 16, 4), (8, 16, 64))
+DENSE_HELD_OUT = ((10, 32, 25), (14, 8, 8), (7, 4, 10))
 
 
 # spike RAMs at the edges of the block-RAM shapes: 36 and 72 bits wide and one more, 512 and 1,024

@@ -10,9 +10,9 @@ counts are closed forms checked against the same syntheses:
   and addressing); 2 DSP (the membrane-by-decay multiply).
 * neural core, fc (``fc_nc``): LUT/FF ~ log2 of the layer size; 2 DSP.
 * event-control unit, conv (``conv_ec``): LUT/FF ~ its channel and time-step counters and
-  its spike-address list (SPARSE_SIZE = F_in/2 entries of clog2(F_in) bits, latches; FF also
-  its F_in/4-bit priority-encoder input), fitted on the power-of-two frame widths W; other
-  widths add ``WIDTH_LUTS[W]``.
+  its priority encoder's input (PENC_SIZE = F_in/4 bits); FF also its spike-address list
+  (SPARSE_SIZE = F_in/2 entries of clog2(F_in) bits, latches); fitted on the power-of-two
+  frame widths W; other widths add ``WIDTH_LUTS[W]``.
   There the unit's address split (``addr / W``, ``addr % W``, 32-bit operations because
   the parameter is untyped) is no longer bit slices but a 32-bit divider whose carry
   chains, mapped before ABC, keep constant propagation from shrinking it, and its chunk
@@ -20,7 +20,7 @@ counts are closed forms checked against the same syntheses:
   adders and compares: together 4,400-16,700 LUTs, irregular in W. ``WIDTH_LUTS`` is that
   excess from synthesis: the whole unit's (its LUTs less the formula) at the widths where
   it was synthesized, else the address split synthesized alone (probe ``split``), which
-  misses the whole unit by -51% to +29% (benchmarks/synth/coefficients.json); beyond the
+  misses the whole unit by -54% to +28% (benchmarks/synth/coefficients.json); beyond the
   table a power of two adds nothing and any other width the table's median.
 * event-control unit, fc (``fc_ec``): LUT/FF ~ input bits B. Its 200-bit priority encoder
   dominates: in the public synthesizable ``fc_ec.sv`` the spike-address list's index
@@ -78,14 +78,15 @@ def channel_counter_bits(p: dict) -> float:
 # one orders a component's syntheses for the fit's every-other-point split).
 REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
     "conv_nc": lambda p: [1.0, p["OUTPUT_FRAME_WIDTH"] ** 2],
-    "conv_ec": lambda p: [1.0, channel_counter_bits(p), address_bits(p)],
+    # the counters, and the priority encoder's width (F/4 pixels): its chunk of the frame's spikes
+    "conv_ec": lambda p: [1.0, channel_counter_bits(p), p["PENC_SIZE"]],
     "fc_ec": lambda p: [1.0, p["INPUT_CHANNELS"] * p["INPUT_FRAME_SIZE"]],
     "fc_nc": lambda p: [1.0, clog2(p["LAYER_SIZE"])],
 }
 
 # where a resource's regressors differ
 FF_REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
-    # + the priority encoder's input register
+    # + the spike-address list's latches
     "conv_ec": lambda p: [1.0, channel_counter_bits(p), address_bits(p), p["PENC_SIZE"]],
 }
 
@@ -100,7 +101,7 @@ def regressors(component: str, resource: str, p: dict) -> list[float]:
 # Fitted coefficients (benchmarks/synth/coefficients.json; regenerate with synth.py --fit).
 COEFFICIENTS: dict[str, dict[str, list[float]]] = {
     "conv_nc": {"lut": [864.612782, 1.456959], "ff": [76.537594, 1.01471]},
-    "conv_ec": {"lut": [106.994401, 1.053995, 1.007685], "ff": [25.663253, 0.962815, 0.847508, 4.308483]},
+    "conv_ec": {"lut": [47.454078, 1.387304, 16.742024], "ff": [25.663253, 0.962815, 0.847508, 4.308483]},
     "fc_ec": {"lut": [866.333333, 0.057292], "ff": [308.0, 0.0625]},
     "fc_nc": {"lut": [226.4, -0.95], "ff": [23.0, 1.0]},
 }
@@ -108,10 +109,10 @@ COEFFICIENTS: dict[str, dict[str, list[float]]] = {
 # LUTs the conv event-control unit adds at frame width W over its fitted formula (coefficients.json
 # "width_luts": whole-unit syntheses where listed in "width_luts_from_whole_unit", else probe ``split``).
 WIDTH_LUTS: dict[int, float] = {
-    3: 4387.993, 5: 4475.655, 6: 5688.286, 7: 5770.009, 8: 13.0, 9: 6596.964, 10: 5203.426, 11: 6252.888,
-    12: 6482.689, 13: 6910.951, 14: 8551.091, 15: 6387.23, 17: 6221.156, 18: 5874.0, 19: 5844.0,
-    20: 8896.283, 21: 5702.0, 22: 5995.0, 23: 5352.0, 24: 5495.0, 25: 5713.0, 26: 5296.0, 27: 5681.0,
-    28: 16666.991, 29: 5355.0, 30: 5272.0, 31: 6188.0, 33: 5047.0, 34: 4736.0, 35: 5740.0, 36: 5645.0,
+    3: 4418.506, 5: 4483.538, 6: 5694.312, 7: 5762.086, 8: 13.0, 9: 6592.15, 10: 5185.44, 11: 6221.73,
+    12: 6508.277, 13: 6932.825, 14: 8568.631, 15: 6400.437, 17: 6369.565, 18: 5874.0, 19: 5844.0,
+    20: 9083.788, 21: 5702.0, 22: 5995.0, 23: 5352.0, 24: 5495.0, 25: 5713.0, 26: 5296.0, 27: 5681.0,
+    28: 17383.554, 29: 5355.0, 30: 5272.0, 31: 6188.0, 33: 5047.0, 34: 4736.0, 35: 5740.0, 36: 5645.0,
     40: 5343.0, 48: 4387.0, 56: 4390.0, 63: 4776.0
 }
 
@@ -120,7 +121,7 @@ WIDTH_LUTS: dict[int, float] = {
 # "width_luts_from_whole_unit"); the other entries are the probe's
 WHOLE_UNIT_WIDTHS = frozenset({3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 17, 20, 28})
 # how far the probe's prediction missed the whole unit where both were synthesized
-PROBE_ERROR = "-51% to +29%"
+PROBE_ERROR = "-54% to +28%"
 
 
 def conv_ec_lut_source(width: int) -> str:
