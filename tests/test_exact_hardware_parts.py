@@ -113,9 +113,13 @@ def test_hybrid_dense_layer_fields_and_which_layers_each_core_checks():
     assert str(e.value) == ("the hybrid design's sparse cores cannot run layer L1's 'adex' neurons (it runs "
                             "lif, if, lapicque, cuba_lif, li)")
     with pytest.raises(ConfigError) as e:
-        build(from_dict({"kind": "hybrid", "device": "xc7z020"})).cost(_hybrid_traces(_fc("lif")))
-    assert str(e.value) == ("device: the hybrid design's dense core has no resource formulas; "
-                            "a device budget applies to kind: snn_dse")
+        build(from_dict({"kind": "hybrid", "device": "xc7z020", "dense_rows": 2})).cost(
+            _hybrid_traces(_fc("lif")))
+    assert str(e.value) == ("device: the hybrid design's dense core has resource formulas only as its RTL "
+                            "builds it; this first layer has dense_rows 2 (the RTL: 1)")
+    # as built (3 channels, 3x3, one row): the device holds the dense core and the sparse layers
+    assert build(from_dict({"kind": "hybrid", "device": "xc7z020"})).cost(
+        _hybrid_traces(_fc("lif"))).resources["fits_device"] is True
 
 
 def _quantised_traces(path):

@@ -124,7 +124,7 @@ def test_estimated_event_control_widths_are_named_in_the_cost_report():
     assert sources == ["formula", "synthesis", "probe", "median"]
     rep = simulate(_traces("2C3-MP2-2C3-10", (1, 26, 26), 2), HardwareConfig())
     (note,) = rep.resources["estimates"]
-    assert note.startswith("layer 0 (26x26 input): event-control LUTs estimated from its address split")
+    assert note.startswith("L0:conv (26x26 input): event-control LUTs estimated from its address split")
     assert rs.PROBE_ERROR in note
     # the report's resources section says it too
     from spiketune.reporting.report import _resources_section
@@ -373,3 +373,88 @@ def test_layer_energies_from_resources_by_hand_add_up_to_the_total():
     assert rep.power_model["device"] == "xc7z020"
     static_pj = 0.15 * 39 / 200e6 * 1e12
     assert rep.energy_per_inference_uj == pytest.approx((l0 + l1 + static_pj) * 1e-6, rel=1e-12)
+
+
+def test_hybrid_dense_core_resources_and_power_by_hand():
+    from dataclasses import asdict
+
+    from spiketune.hardware.config import from_dict
+    from spiketune.hardware.hybrid import Hybrid, dense_cycles
+
+    # a 3-channel 8x8 input, 3x3 conv to 4 channels (6x6, pooled to 3x3), then 10 fc neurons; T = 2
+    t = _traces("4C3-MP2-10", (3, 8, 8), 2)
+    rep = Hybrid(from_dict({"kind": "hybrid", "cores": [1, 5]})).cost(t)
+    # the dense core from its formula by hand: intercept + clog2(4 channels) = 2 + 64 pixels
+    # (+ one 64-row ROM column for LUTs)
+    lut, ff = (rs.COEFFICIENTS["dense_nc"][r] for r in ("lut", "ff"))
+    dense = rs.Resources(lut[0] + 2 * lut[1] + 64 * lut[2] + lut[3], ff[0] + 2 * ff[1] + 64 * ff[2])
+    assert rs.dense_core(64, 4, 2) == pytest.approx(dense)
+    # its output spikes: 2 steps x 4 channels = 8 rows of 3x3 = 9 bits, one RAM32M16 (14 bits of 32 rows)
+    spikes = rs.spike_ram(2, 4, 9)
+    assert spikes == rs.Resources(lut=8, ff=9)
+    # the fc layer on 5 sparse cores, its input the dense layer's spike rows
+    rest = rs.allocation(t.layers[1:], [5], 2, (4, 3, 3))
+    assert rest.input_ram == spikes
+    total = dense + spikes + rest.layers[0].total
+    r = rep.resources
+    assert (r["lut"], r["ff"], r["bram"], r["dsp"]) == pytest.approx(
+        (total.lut, total.ff, total.bram, total.dsp))
+    assert r["layers"][0] == pytest.approx(asdict(dense + spikes))
+    assert r["input_ram"] == asdict(rs.Resources())
+    # power: the dense core busy every one of its 1 + 4 x 2 x (64 + 27 + 2) = 745 cycles, its spike
+    # RAM written once per pass and step (8 cycles), its flip-flops clocked over the whole inference
+    cyc = dense_cycles(2, 3, 4, 64)
+    assert cyc == 745 and rep.layers[0].latency_cycles == 745
+    k = rs.PowerCoefficients()
+    busy = (745 * (dense.lut * k.lut_pj + dense.ff * k.ff_pj)
+            + 8 * (spikes.lut * k.lut_pj + spikes.ff * k.ff_pj))
+    clock = (dense.ff + spikes.ff) * k.clock_ff_pj * rep.latency_cycles
+    assert rep.power_model["model"] == "resources"
+    assert rep.layers[0].energy_uj == pytest.approx((busy + clock) * 1e-6, rel=1e-12)
+    static_uj = rs.DEVICES[rep.power_model["device"]].static_w / rep.fps * 1e6
+    assert rep.energy_per_inference_uj == pytest.approx(sum(c.energy_uj for c in rep.layers) + static_uj,
+                                                        rel=1e-12)
+
+
+def test_hybrid_shapes_its_rtl_does_not_build_keep_the_operations_model():
+    from spiketune.errors import ConfigError
+    from spiketune.hardware.config import from_dict
+    from spiketune.hardware.hybrid import Hybrid
+
+    gray = _traces("4C3-MP2-10", (1, 8, 8), 2)
+    rep = Hybrid(from_dict({"kind": "hybrid"})).cost(gray)
+    assert rep.resources is None and rep.power_model["model"] == "operations"
+    assert "this first layer has input channels 1 (the RTL: 3)" in rep.power_model["note"]
+    # a device needs the dense core's resources
+    with pytest.raises(ConfigError) as e:
+        Hybrid(from_dict({"kind": "hybrid", "dense_rows": 2, "device": "xcvu9p"})).cost(
+            _traces("4C3-MP2-10", (3, 8, 8), 2))
+    assert str(e.value) == ("device: the hybrid design's dense core has resource formulas only as its RTL "
+                            "builds it; this first layer has dense_rows 2 (the RTL: 1)")
+    assert Hybrid(from_dict({"kind": "hybrid"})).cost(_traces("4C3-MP2-10", (3, 40, 40), 1)).resources is None
+
+
+def test_hybrid_allocates_its_sparse_cores_in_the_room_the_dense_core_leaves():
+    from spiketune.errors import ConfigError
+    from spiketune.hardware.config import from_dict
+    from spiketune.hardware.hybrid import Hybrid
+
+    t = _traces("32C3p1-MP2-32C3p1-MP2-256-10", (3, 32, 32), 4)
+    dense = rs.dense_core(1024, 32, 4)
+    room = rs.room_left("xcku5p", dense)
+    assert (room.lut, room.ff) == (int(216_960 - dense.lut), int(433_920 - dense.ff))
+    rep = Hybrid(from_dict({"kind": "hybrid", "device": "xcku5p"})).cost(t)
+    r = rep.resources
+    assert r["fits_device"] is True and r["lut"] <= 216_960
+    # the sparse layers' allocation is the allocator's under the room left
+    from spiketune.hardware.snn_dse.alloc import allocate
+    from spiketune.traces import Traces
+
+    rest = Traces(t.path, 4, t.encoding, t.layers[0].out_shape, t.layers[1:], t.counts[1:], t.labels,
+                  t.predictions)
+    hw = from_dict({"kind": "hybrid"})
+    assert [c.cores for c in rep.layers[1:]] == allocate(rest, hw, None, device=room).cores
+    # a device the dense core alone overfills
+    assert dense.lut > rs.DEVICES["xc7z020"].lut
+    with pytest.raises(ConfigError, match="does not fit the xc7z020 less the dense core"):
+        Hybrid(from_dict({"kind": "hybrid", "device": "xc7z020"})).cost(t)

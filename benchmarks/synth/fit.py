@@ -2,7 +2,8 @@
 
 Each component's LUT and FF counts are least-squares fits, linear in the regressors of
 ``spiketune.hardware.resources.regressors``, on every other grid point (sorted by size);
-the remaining points are held out and their relative errors recorded.
+the remaining points are held out and their relative errors recorded. The hybrid design's
+dense core (``dense_nc``) is fitted on ``DENSE_GRID`` and held out on ``DENSE_HELD_OUT``.
 
 The conv event-control unit's LUTs are a formula fitted on the power-of-two widths plus a
 per-width table (``width_luts``) for the others, where the unit pays a divider for its
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-from synth import CONV_EC_COUNTERS, CONV_EC_OTHER
+from synth import CONV_EC_COUNTERS, CONV_EC_OTHER, DENSE_HELD_OUT
 
 from spiketune.hardware.resources import REGRESSORS, offset, power_of_two, regressors
 
@@ -58,6 +59,10 @@ def counters(row: dict) -> bool:
 
 def split_for(component: str, resource: str, rows: list[dict]) -> tuple[list[dict], list[dict]]:
     """Fitted and held-out rows of one formula."""
+    if component == "dense_nc":
+        held = [r for r in rows if tuple(r["params"][k] for k in ("FRAME_WIDTH", "OUT_CHANNELS", "TIME_STEPS"))
+                in DENSE_HELD_OUT]
+        return [r for r in rows if r not in held], held
     if (component, resource) == ("conv_ec", "lut"):
         pow2 = [r for r in rows if power_of_two(r["params"]["INPUT_FRAME_WIDTH"])]
         return pow2, [r for r in rows if r not in pow2]

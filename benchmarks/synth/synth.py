@@ -33,8 +33,27 @@ Edits (none changes a cycle or a storage element):
 7. ``penc`` (in ``conv_ec.sv``): the priority encoder's ascending loop that stops at the
    first set bit with ``break`` (unsupported) becomes a descending loop without it; the
    lowest set bit wins in both, so it is the same function.
-8. ``fc_nc.sv``: the real-valued defaults of ``w_sfactor, b_sfactor, w_zpt, b_zpt`` become
-   the integer 1 the published top level passes (``b_zpt`` is subtracted from a weight).
+8. ``fc_nc.sv`` and the dense core's files: the real-valued defaults of ``w_sfactor,
+   b_sfactor, w_zpt, b_zpt`` become the integer 1 the published top levels pass (``b_zpt`` is
+   subtracted from a weight); the real literal ``0.0`` in the dense core's resets becomes 0.
+
+The hybrid design's dense core (``dense_nc``: ``conv_dense_nc.sv``, ``pe_array.sv``, ``pe.sv``,
+``thresholding.sv``, the same files in ``hybrid_synth_int`` and ``sparse_synth_int``):
+
+9. Its image (``conv_dense_nc.sv``), each PE's weights (``pe.sv``) and the biases
+   (``thresholding.sv``) are read from text files by ``$fopen``/``$fscanf`` under names built
+   with ``$sformatf``, neither known to Yosys; never written, they are ROMs whose contents
+   synthesis keeps. Each becomes an ``initial`` loop filling a pseudo-random 32-bit word per
+   entry (``FILL``), a seed per memory (``SEED`` parameters replace the file names): random
+   words stand for trained weights and for the image, which ``Scripts/Extract.py`` writes as
+   the dataset's float values into the 32-bit pixels. A real image (zeros, fewer distinct
+   words) can take fewer LUTs.
+10. The unpacked-array ports ``col0_in0``, ``d_out`` (``pe_array``) and ``spk_arr`` become
+    flat vectors with ``[32*i +: 32]`` part-selects: wiring only.
+
+Synthesized as written: ``pe.sv``'s product ``(w - w_zpt<<30 + w<<28 + w - w_zpt<<24) * in0``
+parses as shifts by sums, ``((w - w_zpt) << (30 + w) << (28 + w - w_zpt)) << 24``: 8 bits of
+each factor reach the 32-bit result, so Yosys builds it in LUTs (no DSP).
 
 Probes (not part of the RTL):
 
@@ -126,7 +145,7 @@ FILE_LOAD = r"integer file;\s*initial begin.*?\$fclose\(file\);\s*end(?:\s*end)?
 
 
 def edit_dense(name: str, s: str) -> str:
-    """The hybrid design's dense core (edits 9-11 of the module docstring)."""
+    """The hybrid design's dense core (edits 8-10 of the module docstring)."""
     s = s.replace("= 0.0;", "= 0;")
     if name == "pe.sv":
         s = s.replace('parameter WEIGHT_FILENAME = "weight_file_0_3.txt"', "parameter SEED = 0")
@@ -244,8 +263,10 @@ def grid() -> list[tuple[str, str, dict[str, int]]]:
 # the hybrid design's dense core (FRAME_WIDTH, OUT_CHANNELS, TIME_STEPS; 3 input channels, 3x3, one row
 # of PEs as the RTL builds it): frame widths, then output channels and steps at one width
 DENSE_GRID = ((4, 16, 16), (6, 16, 16), (8, 16, 16), (12, 16, 16), (16, 16, 16), (8, 2, 16), (8, 64, 16),
-              (8, 16, 4), (8, 16, 64))
-DENSE_HELD_OUT = ((10, 32, 25), (14, 8, 8), (7, 4, 10))
+              (8, 16, 4), (8, 16, 64), (24, 16, 16), (8, 4, 16), (8, 8, 16), (8, 32, 16), (6, 4, 16),
+              (12, 64, 16), (12, 4, 16), (8, 128, 16))
+# held out of the fit: other sizes, and Study A's first layer on SVHN (32x32x3 -> 32 channels, T = 18)
+DENSE_HELD_OUT = ((10, 32, 25), (14, 8, 8), (7, 4, 10), (32, 32, 18))
 
 
 # spike RAMs at the edges of the block-RAM shapes: 36 and 72 bits wide and one more, 512 and 1,024

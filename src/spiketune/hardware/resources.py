@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 
 def clog2(n: int) -> int:
@@ -82,12 +82,18 @@ REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
     "conv_ec": lambda p: [1.0, channel_counter_bits(p), p["PENC_SIZE"]],
     "fc_ec": lambda p: [1.0, p["INPUT_CHANNELS"] * p["INPUT_FRAME_SIZE"]],
     "fc_nc": lambda p: [1.0, clog2(p["LAYER_SIZE"])],
+    # oc_phase's bits (the biases it selects set the thresholding's shift amounts), the
+    # membrane array (F words), and the image ROMs' 64-row LUT columns (27 reads x 32 bits each)
+    "dense_nc": lambda p: [1.0, clog2(p["OUT_CHANNELS"]), p["FRAME_WIDTH"] ** 2,
+                           math.ceil(p["FRAME_WIDTH"] ** 2 / 64)],
 }
 
 # where a resource's regressors differ
 FF_REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
     # + the spike-address list's latches
     "conv_ec": lambda p: [1.0, channel_counter_bits(p), address_bits(p), p["PENC_SIZE"]],
+    # the ROMs hold no flip-flops
+    "dense_nc": lambda p: [1.0, clog2(p["OUT_CHANNELS"]), p["FRAME_WIDTH"] ** 2],
 }
 
 
@@ -104,6 +110,8 @@ COEFFICIENTS: dict[str, dict[str, list[float]]] = {
     "conv_ec": {"lut": [47.454078, 1.387304, 16.742024], "ff": [25.663253, 0.962815, 0.847508, 4.308483]},
     "fc_ec": {"lut": [866.333333, 0.057292], "ff": [308.0, 0.0625]},
     "fc_nc": {"lut": [226.4, -0.95], "ff": [23.0, 1.0]},
+    "dense_nc": {"lut": [-694.083919, 704.568633, 59.497868, 862.758806],
+               "ff": [13068.897558, 8.845814, 34.184319]},
 }
 
 # LUTs the conv event-control unit adds at frame width W over its fitted formula (coefficients.json
@@ -154,6 +162,12 @@ def offset(component: str, resource: str, p: dict, table: dict[int, float] = WID
 
 
 DSP_PER_CORE = 2  # the 32-bit membrane x decay multiply (Yosys: 2 DSP48E2 in every core)
+
+# The hybrid design's dense core as its RTL builds it: 3 input channels (three image arrays and
+# 27 shift chains written out), a 3x3 kernel, one row of PEs, a square frame of at most 32x32
+# (thresholding.sv counts pixels in 10 bits)
+DENSE_SHAPE = {"in_channels": 3, "kernel": 3, "rows": 1}
+DENSE_MAX_FRAME = 1024
 
 
 @dataclass(frozen=True)
@@ -334,6 +348,17 @@ def event_control(layer: LayerHardware) -> Resources:
     return Resources(_linear("fc_ec", "lut", p), _linear("fc_ec", "ff", p))
 
 
+def dense_core(frame: int, out_channels: int, num_steps: int) -> Resources:
+    """The hybrid design's dense first-layer core (``conv_dense_nc.sv``: image, 27 shift chains,
+    a column of 27 PEs with their weights, thresholding) at ``frame`` = FRAME_WIDTH^2 pixels,
+    in the shape ``DENSE_SHAPE``: LUTs and FFs from the fitted formula; no block RAM or DSP
+    (Yosys keeps the image and weights in LUTs and maps each PE's multiply, whose weight
+    factor is shifted left by 24, to an 8x8-bit product in LUTs). ``num_steps`` only widens
+    a counter; it is in no regressor."""
+    p = {"FRAME_WIDTH": math.sqrt(frame), "OUT_CHANNELS": out_channels, "TIME_STEPS": num_steps}
+    return Resources(_linear("dense_nc", "lut", p), _linear("dense_nc", "ff", p))
+
+
 def weight_memory(layer: LayerHardware) -> Resources:
     """Weights and biases of all cores, from their bits (the RTL's weight RAMs are empty).
 
@@ -395,10 +420,12 @@ class AllocationResources:
                            for layer in self.layers]}
 
 
-def resources(layers: list[LayerHardware], input_channels: int, input_frame: int) -> AllocationResources:
+def resources(layers: list[LayerHardware], input_channels: int, input_frame: int,
+              names: list[str] | None = None) -> AllocationResources:
     """Resources of an allocation: every layer's cores, potential RAMs, event-control unit,
     spike RAM and weights, plus the input spike RAM (``input_channels`` rows of
-    ``input_frame`` bits per step)."""
+    ``input_frame`` bits per step). ``names``: the layers' names in the estimates (default
+    ``layer <i>``)."""
     out: list[LayerResources] = []
     estimates: list[str] = []
     for i, layer in enumerate(layers):
@@ -407,7 +434,8 @@ def resources(layers: list[LayerHardware], input_channels: int, input_frame: int
         if source in ("probe", "median"):
             how = ("its address split synthesized alone" if source == "probe"
                    else "the median of the synthesized widths (none at this width)")
-            estimates.append(f"layer {i} ({width}x{width} input): event-control LUTs estimated from {how}; "
+            name = names[i] if names else f"layer {i}"
+            estimates.append(f"{name} ({width}x{width} input): event-control LUTs estimated from {how}; "
                              f"the probe missed whole units by {PROBE_ERROR}")
         if layer.cores < 1:
             raise ValueError(f"a layer needs at least one neural core, got cores={layer.cores}")
@@ -419,6 +447,21 @@ def resources(layers: list[LayerHardware], input_channels: int, input_frame: int
                                   weight_memory(layer)))
     steps = layers[0].num_steps if layers else 1
     return AllocationResources(out, spike_ram(steps, input_channels, input_frame), estimates)
+
+
+def with_dense_core(alloc: AllocationResources, dense: Resources) -> AllocationResources:
+    """The hybrid design: the dense core as a first layer before ``alloc``'s sparse layers, whose
+    input spike RAM holds the dense layer's output spikes."""
+    first = LayerResources(dense, Resources(), Resources(), alloc.input_ram, Resources())
+    return AllocationResources([first] + alloc.layers, Resources(), alloc.estimates)
+
+
+def room_left(device: Device | str, used: Resources) -> Device:
+    """``device`` less ``used``: the budget left for the rest of an allocation."""
+    d = catalog_device(device)
+    return replace(d, name=f"{d.name} less the dense core", lut=math.floor(d.lut - used.lut),
+                   ff=math.floor(d.ff - used.ff), bram=math.floor(d.bram - used.bram),
+                   dsp=math.floor(d.dsp - used.dsp))
 
 
 def catalog_device(name: Device | str) -> Device:
@@ -517,11 +560,11 @@ def layers_from_specs(specs: list, cores: list[int], num_steps: int,
 
 
 def allocation(specs: list, cores: list[int], num_steps: int, input_shape: tuple[int, ...],
-               weight_bits: int = 4) -> AllocationResources:
+               weight_bits: int = 4, names: list[str] | None = None) -> AllocationResources:
     """Resources of a network (layer specs, its input shape) with ``cores`` per layer."""
     frame = math.prod(input_shape[1:]) if len(input_shape) == 3 else input_shape[0]
     channels = input_shape[0] if len(input_shape) == 3 else 1
-    return resources(layers_from_specs(specs, cores, num_steps, weight_bits), channels, frame)
+    return resources(layers_from_specs(specs, cores, num_steps, weight_bits), channels, frame, names)
 
 
 def allocation_fits(specs: list, cores: list[int], num_steps: int, input_shape: tuple[int, ...],

@@ -55,9 +55,12 @@ def layer_warnings(layers: list[LayerSpec], cores: list[int], costs: list[LayerC
     return out
 
 
-def allocation_resources(traces: Traces, hw: HardwareConfig, cores: list[int]) -> rs.AllocationResources:
-    """FPGA resources of ``traces``' network with ``cores`` per layer on the sparse cores."""
-    return rs.allocation(traces.layers, cores, traces.num_steps, traces.input_shape, hw.weight_bits)
+def allocation_resources(traces: Traces, hw: HardwareConfig, cores: list[int],
+                         names: list[str] | None = None) -> rs.AllocationResources:
+    """FPGA resources of ``traces``' network with ``cores`` per layer on the sparse cores;
+    ``names``: its layers' (default: the traces')."""
+    names = names or [traces.layer_name(i) for i in range(len(traces.layers))]
+    return rs.allocation(traces.layers, cores, traces.num_steps, traces.input_shape, hw.weight_bits, names)
 
 
 def resource_summary(alloc: rs.AllocationResources, hw: HardwareConfig) -> tuple[dict, rs.Device, list[str]]:
@@ -127,10 +130,14 @@ def report(traces: Traces, hw: HardwareConfig, costs: list[LayerCost], lat: np.n
         power_model=power_model)
 
 
-def resolve_cores(traces: Traces, hw: HardwareConfig, cores: list[int] | None) -> list[int]:
+def resolve_cores(traces: Traces, hw: HardwareConfig, cores: list[int] | None,
+                  device: rs.Device | str | None = None) -> list[int]:
+    """Cores per layer: ``cores``, else the allocator's under the budget and ``device`` (default:
+    the config's), else the config's defaults."""
+    device = device or hw.device
     if cores is None:
-        cores = (allocate(traces, hw, hw.core_budget, device=hw.device).cores
-                 if hw.core_budget is not None or (hw.device is not None and hw.cores is None)
+        cores = (allocate(traces, hw, hw.core_budget, device=device).cores
+                 if hw.core_budget is not None or (device is not None and hw.cores is None)
                  else default_cores(traces.layers, hw))
     if len(cores) != len(traces.layers) or any(c < 1 for c in cores):
         raise ConfigError(f"cores per layer {cores}: need {len(traces.layers)} counts >= 1, "
