@@ -243,6 +243,11 @@ def test_hw_writes_only_to_a_named_output(tmp_path, trained):
     r = _cli("hw", str(work), "--clock-mhz", "100")
     assert r.returncode == 0 and "at 100 MHz" in r.stdout, r.stderr[-2000:]
     assert _snapshot(work) == before  # printed, nothing written
+    # the hybrid design on a 1-channel input: its dense core has no resource formulas, and it says so
+    r = _cli("hw", str(work), "--accelerator", "hybrid")
+    note = ("note: the hybrid design's dense core has resource formulas only as its RTL builds it; this "
+            "first layer has input channels 1 (the RTL: 3)")
+    assert r.returncode == 0 and note in r.stdout, r.stderr[-2000:]
     r = _cli("hw", str(work), "--clock-mhz", "100", "--tag", "slow")
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((work / "hw" / "slow" / "hardware.json").read_text())["clock_mhz"] == 100

@@ -289,6 +289,8 @@ def hw(results: Path = typer.Argument(..., help="results folder (or a trace fold
             typer.echo(f"power ({pm['model']} model" + (f", {pm['device']} static" if "device" in pm else "")
                        + "): " + ", ".join(f"{k.removesuffix('_w')} {pm[k]:.4g} W"
                                            for k in ("static_w", "clock_w", "dynamic_w") if k in pm))
+            if "note" in pm:
+                typer.echo(f"  note: {pm['note']}")
         for w in rep.warnings:
             typer.echo(f"warning: {w}")
         if rep.fixed_point and isinstance(cfg, HardwareConfig):  # the fixed-point run's format
