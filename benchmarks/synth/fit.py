@@ -60,8 +60,8 @@ def counters(row: dict) -> bool:
 def split_for(component: str, resource: str, rows: list[dict]) -> tuple[list[dict], list[dict]]:
     """Fitted and held-out rows of one formula."""
     if component == "dense_nc":
-        held = [r for r in rows if tuple(r["params"][k] for k in ("FRAME_WIDTH", "OUT_CHANNELS", "TIME_STEPS"))
-                in DENSE_HELD_OUT]
+        shape = ("FRAME_WIDTH", "OUT_CHANNELS", "TIME_STEPS")
+        held = [r for r in rows if tuple(r["params"][k] for k in shape) in DENSE_HELD_OUT]
         return [r for r in rows if r not in held], held
     if (component, resource) == ("conv_ec", "lut"):
         pow2 = [r for r in rows if power_of_two(r["params"]["INPUT_FRAME_WIDTH"])]

@@ -158,7 +158,8 @@ def edit_dense(name: str, s: str) -> str:
     if name == "pe_array.sv":
         s = s.replace("input logic [31:0] col0_in0[PE_ARRAY_COL_SIZE-1:0],",
                       "input logic [PE_ARRAY_COL_SIZE*32-1:0] col0_in0,")
-        s = s.replace("output logic [31:0] d_out[PE_ARRAY_ROW_SIZE-1:0]", "output logic [PE_ARRAY_ROW_SIZE*32-1:0] d_out")
+        s = s.replace("output logic [31:0] d_out[PE_ARRAY_ROW_SIZE-1:0]",
+                      "output logic [PE_ARRAY_ROW_SIZE*32-1:0] d_out")
         s = s.replace(".in0(col0_in0[i])", ".in0(col0_in0[32*i +: 32])")
         s = s.replace("assign d_out[0] =", "assign d_out[31:0] =")
         return re.sub(r'\.WEIGHT_FILENAME\(\$sformatf\([^)]*\)\)', ".SEED(i)", s)
@@ -168,7 +169,8 @@ def edit_dense(name: str, s: str) -> str:
                + "    end", s, flags=re.DOTALL)
     s = s.replace("output logic [FRAME_WIDTH*FRAME_WIDTH-1:0] spk_arr [PE_ARRAY_ROW_SIZE-1:0]",
                   "output logic [PE_ARRAY_ROW_SIZE*FRAME_WIDTH*FRAME_WIDTH-1:0] spk_arr")
-    s = s.replace("logic [31:0] col0_in0[PE_ARRAY_COL_SIZE-1:0];", "logic [PE_ARRAY_COL_SIZE*32-1:0] col0_in0;")
+    s = s.replace("logic [31:0] col0_in0[PE_ARRAY_COL_SIZE-1:0];",
+                  "logic [PE_ARRAY_COL_SIZE*32-1:0] col0_in0;")
     s = s.replace("logic [31:0] d_out[PE_ARRAY_ROW_SIZE-1:0], dout0, dout1;",
                   "logic [PE_ARRAY_ROW_SIZE*32-1:0] d_out; logic [31:0] dout0, dout1;")
     s = re.sub(r"assign col0_in0\[(\d+)\]", r"assign col0_in0[32*\1 +: 32]", s)
@@ -264,7 +266,8 @@ def grid() -> list[tuple[str, str, dict[str, int]]]:
 # of PEs as the RTL builds it): frame widths, then output channels and steps at one width
 DENSE_GRID = ((4, 16, 16), (6, 16, 16), (8, 16, 16), (12, 16, 16), (16, 16, 16), (8, 2, 16), (8, 64, 16),
               (8, 16, 4), (8, 16, 64), (24, 16, 16), (8, 4, 16), (8, 8, 16), (8, 32, 16), (6, 4, 16),
-              (12, 64, 16), (12, 4, 16), (8, 128, 16))
+              (12, 64, 16), (12, 4, 16), (8, 128, 16), (5, 16, 16), (7, 16, 16), (9, 16, 16),
+              (10, 16, 16))
 # held out of the fit: other sizes, and Study A's first layer on SVHN (32x32x3 -> 32 channels, T = 18)
 DENSE_HELD_OUT = ((10, 32, 25), (14, 8, 8), (7, 4, 10), (32, 32, 18))
 

@@ -110,8 +110,8 @@ COEFFICIENTS: dict[str, dict[str, list[float]]] = {
     "conv_ec": {"lut": [47.454078, 1.387304, 16.742024], "ff": [25.663253, 0.962815, 0.847508, 4.308483]},
     "fc_ec": {"lut": [866.333333, 0.057292], "ff": [308.0, 0.0625]},
     "fc_nc": {"lut": [226.4, -0.95], "ff": [23.0, 1.0]},
-    "dense_nc": {"lut": [551.658231, 706.490583, 35.434604, 2.37984],
-               "ff": [13128.01446, 10.629997, 33.335153]},
+    "dense_nc": {"lut": [586.480872, 707.825729, 34.960639, 2.396518],
+               "ff": [13165.507937, 12.709024, 33.217679]},
 }
 
 # LUTs the conv event-control unit adds at frame width W over its fitted formula (coefficients.json
