@@ -83,8 +83,8 @@ REGRESSORS: dict[str, Callable[[dict], list[float]]] = {
     "fc_ec": lambda p: [1.0, p["INPUT_CHANNELS"] * p["INPUT_FRAME_SIZE"]],
     "fc_nc": lambda p: [1.0, clog2(p["LAYER_SIZE"])],
     # oc_phase's bits (the biases it selects set the thresholding's shift amounts), the
-    # membrane array (F words), and F * W: the image ROMs (27 reads of 32 bits) grow faster
-    # than their depth (W * F gave the least leave-one-out error of the forms tried)
+    # membrane array (F words) and image ROMs, and F * W: the core grows faster than F
+    # (W * F gave the least leave-one-out error of the forms tried)
     "dense_nc": lambda p: [1.0, clog2(p["OUT_CHANNELS"]), p["FRAME_WIDTH"] ** 2, p["FRAME_WIDTH"] ** 3],
 }
 
@@ -352,9 +352,9 @@ def dense_core(frame: int, out_channels: int, num_steps: int) -> Resources:
     """The hybrid design's dense first-layer core (``conv_dense_nc.sv``: image, 27 shift chains,
     a column of 27 PEs with their weights, thresholding) at ``frame`` = FRAME_WIDTH^2 pixels,
     in the shape ``DENSE_SHAPE``: LUTs and FFs from the fitted formula; no block RAM or DSP
-    (Yosys keeps the image and weights in LUTs and maps each PE's multiply, whose weight
-    factor is shifted left by 24, to an 8x8-bit product in LUTs). ``num_steps`` only widens
-    a counter; it is in no regressor."""
+    (Yosys keeps the image, weights and biases as ROMs in LUTs; each PE's product, whose
+    weight expression parses as shifts by sums, reduces to 9 LUTs once the weights are
+    known). ``num_steps`` only widens a counter; it is in no regressor."""
     p = {"FRAME_WIDTH": math.sqrt(frame), "OUT_CHANNELS": out_channels, "TIME_STEPS": num_steps}
     return Resources(_linear("dense_nc", "lut", p), _linear("dense_nc", "ff", p))
 
