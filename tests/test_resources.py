@@ -58,10 +58,10 @@ def test_shipped_coefficients_are_the_recorded_fit():
 # 14x14 (-34%), 15x15 (-10.5%), 17x17 (-11%), 20x20 (-29%), 28x28 (-54%: the chunk addressing
 # of its 196-bit chunks).
 # The shipped table takes the whole unit's own LUTs at those widths.
-# The hybrid design's dense core: its LUTs at 7x7 (5,411) are those at 8x8 (5,394: its memories are
-# addressed in 6 bits either way), 16.1% under the formula.
+# The hybrid design's dense core: its LUTs are irregular in the frame size (7x7 has 8x8's: 17.6%
+# under the formula; 14x14 15.0% over), so its reports name them an estimate (DENSE_LUT_ERROR).
 BOUND = {"conv_nc": (0.10, 0.10), "fc_ec": (0.10, 0.10), "fc_nc": (0.10, 0.10), "conv_ec": (0.55, 0.10),
-         "dense_nc": (0.17, 0.10)}
+         "dense_nc": (0.18, 0.10)}
 
 
 @pytest.mark.parametrize("component", sorted(BOUND))
@@ -388,10 +388,8 @@ def test_hybrid_dense_core_resources_and_power_by_hand():
     t = _traces("4C3-MP2-10", (3, 8, 8), 2)
     rep = Hybrid(from_dict({"kind": "hybrid", "cores": [1, 5]})).cost(t)
     # the dense core from its formula by hand: intercept + clog2(4 channels) = 2 + 64 pixels
-    # (+ 64 x 8 = 512 for LUTs)
     lut, ff = (rs.COEFFICIENTS["dense_nc"][r] for r in ("lut", "ff"))
-    dense = rs.Resources(lut[0] + 2 * lut[1] + 64 * lut[2] + 512 * lut[3],
-                         ff[0] + 2 * ff[1] + 64 * ff[2])
+    dense = rs.Resources(lut[0] + 2 * lut[1] + 64 * lut[2], ff[0] + 2 * ff[1] + 64 * ff[2])
     assert rs.dense_core(64, 4, 2) == pytest.approx(dense)
     # its output spikes: 2 steps x 4 channels = 8 rows of 3x3 = 9 bits, one RAM32M16 (14 bits of 32 rows)
     spikes = rs.spike_ram(2, 4, 9)
@@ -405,6 +403,13 @@ def test_hybrid_dense_core_resources_and_power_by_hand():
         (total.lut, total.ff, total.bram, total.dsp))
     assert r["layers"][0] == pytest.approx(asdict(dense + spikes))
     assert r["input_ram"] == asdict(rs.Resources())
+    assert r["estimates"] == [f"dense core: LUTs from a formula in the frame and output channels that "
+                              f"misses its syntheses by {rs.DENSE_LUT_ERROR}"]
+    # that range is the formula's against every dense-core synthesis, fitted or held out
+    rows = [(row["params"], float(row["lut"])) for row in _every_row("dense_nc")]
+    errors = [rs.dense_core(p["FRAME_WIDTH"] ** 2, p["OUT_CHANNELS"], p["TIME_STEPS"]).lut / y - 1
+              for p, y in rows]
+    assert rs.DENSE_LUT_ERROR == f"{min(errors):+.0%} to {max(errors):+.0%}"
     # power: the dense core busy every one of its 1 + 4 x 2 x (64 + 27 + 2) = 745 cycles, its spike
     # RAM written once per pass and step (8 cycles), its flip-flops clocked over the whole inference
     cyc = dense_cycles(2, 3, 4, 64)
