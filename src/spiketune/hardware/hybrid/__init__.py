@@ -4,6 +4,7 @@ layer on a dense systolic core (``conv_dense_nc.sv``, ``pe_array.sv``, ``pe.sv``
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -33,7 +34,8 @@ def dense_unbuilt(in_channels: int, kernel: int, height: int, width: int, rows: 
         ("input channels", "in_channels", in_channels), ("kernel", "kernel", kernel),
         ("dense_rows", "rows", rows)) if v != shape[key]]
     if height != width or height * width > rs.DENSE_MAX_FRAME:
-        out.append(f"a {height}x{width} frame (the RTL: square, up to 32x32)")
+        side = math.isqrt(rs.DENSE_MAX_FRAME)
+        out.append(f"a {height}x{width} frame (the RTL: square, up to {side}x{side})")
     return ", ".join(out)
 
 
@@ -65,11 +67,12 @@ class Hybrid:
         # the sparse layers read the dense layer's output spikes
         rest = replace(traces, layers=traces.layers[1:], counts=traces.counts[1:],
                        input_shape=first.out_shape)
+        why = (f"the hybrid design's dense core has resource formulas only as its RTL builds it; "
+               f"this first layer has {unbuilt}")
         device = None
         if hw.device is not None:
             if dense_r is None:
-                raise ConfigError(f"device: the hybrid design's dense core has resource formulas only as "
-                                  f"its RTL builds it; this first layer has {unbuilt}")
+                raise ConfigError(f"device: {why}")
             device = rs.room_left(hw.device, dense_r)
         given = cores if cores is not None else hw.cores  # one entry per layer, the dense core's ignored
         sparse = resolve_cores(rest, hw, None if given is None else given[1:], device)
@@ -95,9 +98,8 @@ class Hybrid:
             alloc = rs.with_dense_core(sparse_r, dense_r)
         rep = report(traces, hw, [dense] + costs, np.concatenate([lat0, lat]), "hybrid", warnings, alloc)
         if unbuilt and hw.power.model == "resources":
-            rep.power_model["note"] = (f"the hybrid design's dense core has resource formulas only as "
-                                       f"its RTL builds it; this first layer has {unbuilt}: power from "
-                                       f"the operations model, not comparable with a resources-model FPS/W")
+            rep.power_model["note"] = (f"{why}: power from the operations model, not comparable with a "
+                                       f"resources-model FPS/W")
         return rep
 
     def table(self, report: CostReport) -> list[tuple[str, str, str]]:
